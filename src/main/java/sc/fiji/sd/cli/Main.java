@@ -1,7 +1,89 @@
 package sc.fiji.sd.cli;
 
-public class Main {
+import java.io.PrintWriter;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * Command-line entry: {@code java -jar target/stable-diffusion.jar <command> [options]}.
+ * <p>
+ * Exit codes: 0 success, 2 usage error (bad or missing option), 1 any other error. Errors are one message on stderr
+ * that says what is wrong and what to do; the stack trace only with {@code --verbose}.
+ */
+@Command(name = "stable-diffusion", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+	description = "Stable Diffusion on ONNX Runtime: text to image, image to image, inpainting.",
+	subcommands = { CommandLine.HelpCommand.class })
+public class Main implements Runnable {
+
+	public static final int EXIT_OK = 0;
+	public static final int EXIT_ERROR = 1;
+	public static final int EXIT_USAGE = 2;
+
+	@CommandLine.Spec
+	CommandLine.Model.CommandSpec spec;
+
 	public static void main(String[] args) {
-		System.out.println("hello");
+		System.exit(run(args));
+	}
+
+	/** Runs the command line and returns the exit code (tests call this instead of {@link #main}). */
+	public static int run(String... args) {
+		return commandLine().execute(args);
+	}
+
+	static CommandLine commandLine() {
+		CommandLine cl = new CommandLine(new Main());
+		// Sub-commands register here, one line each.
+		cl.setExecutionExceptionHandler(Main::handleExecutionException);
+		cl.setParameterExceptionHandler(Main::handleParameterException);
+		return cl;
+	}
+
+	@Override
+	public void run() {
+		// No sub-command given: show what there is.
+		spec.commandLine().usage(spec.commandLine().getErr());
+		throw new CommandLine.ParameterException(spec.commandLine(), "Missing command: choose one of the commands above.");
+	}
+
+	private static int handleParameterException(CommandLine.ParameterException e, String[] args) {
+		PrintWriter err = e.getCommandLine().getErr();
+		err.println("error: " + e.getMessage());
+		err.println("Run with --help for the options.");
+		err.flush();
+		return EXIT_USAGE;
+	}
+
+	private static int handleExecutionException(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
+		PrintWriter err = cl.getErr();
+		boolean verbose = parsed.subcommands().stream().anyMatch(p -> p.hasMatchedOption("--verbose"))
+			|| parsed.hasMatchedOption("--verbose");
+		if (e instanceof UsageException) {
+			err.println("error: " + e.getMessage());
+			err.flush();
+			return EXIT_USAGE;
+		}
+		String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+		if (e instanceof sc.fiji.sd.StableDiffusionException) err.println("error: " + message);
+		else err.println("error: " + message + (verbose ? "" : " (run with --verbose for details)"));
+		if (verbose) e.printStackTrace(err);
+		err.flush();
+		return EXIT_ERROR;
+	}
+
+	/** A bad combination of options found after parsing (e.g. a mask without an image): exit code 2. */
+	public static class UsageException extends RuntimeException {
+		public UsageException(String message) {
+			super(message);
+		}
+	}
+
+	static class Version implements CommandLine.IVersionProvider {
+		@Override
+		public String[] getVersion() {
+			String v = Main.class.getPackage().getImplementationVersion();
+			return new String[] { "stable-diffusion " + (v == null ? "(development build)" : v) };
+		}
 	}
 }
