@@ -1,0 +1,66 @@
+package sc.fiji.sd.ij1;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+
+import ij.IJ;
+import ij.ImagePlus;
+import ij.Macro;
+import ij.WindowManager;
+import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.pipeline.GenerationRequest.Mode;
+
+/**
+ * What every ImageJ 1 menu command does around the shared {@link Generation}: take the active image, ask, run,
+ * show the result, and turn failures into messages (under a macro, {@code IJ.error} aborts the macro with the
+ * message instead of hanging on a dialog).
+ */
+final class Plugins {
+
+	static final String TITLE = "Stable Diffusion";
+
+	private Plugins() {}
+
+	static void runCommand(Mode mode) {
+		try {
+			ImagePlus input = mode == Mode.TEXT_TO_IMAGE ? null : WindowManager.getCurrentImage();
+			if (mode != Mode.TEXT_TO_IMAGE && input == null)
+				throw new StableDiffusionException(Generation.modeName(mode) + " works on an image, and none is open. "
+					+ "Open an image and run " + Generation.modeName(mode) + "... again.");
+			if (mode == Mode.INPAINT) ImagePlusConverter.roiMask(input); // say it before the dialog, not after
+			Parameters p = Dialogs.ask(mode, input);
+			if (p == null) return;
+			ImageJProgress progress = new ImageJProgress(p.preview);
+			Generation.Outcome outcome;
+			try {
+				outcome = new Generation(Generators.open(Settings.load())).run(p, input, progress);
+			}
+			finally {
+				progress.finish("");
+			}
+			if (outcome.image() != null) outcome.image().show();
+			IJ.showStatus(outcome.interrupted() ? "Stable Diffusion: stopped (Esc); kept the last finished image."
+				: "Stable Diffusion: done (seed " + p.seed + ")");
+		}
+		catch (StableDiffusionException e) {
+			IJ.error(TITLE, e.getMessage());
+		}
+		catch (RuntimeException | LinkageError e) {
+			if (Macro.MACRO_CANCELED.equals(e.getMessage())) throw e;
+			internalError(e);
+		}
+	}
+
+	/** A bug or an environment problem: the message for the user, the stack trace in the Log window. */
+	static void internalError(Throwable e) {
+		StringWriter trace = new StringWriter();
+		e.printStackTrace(new PrintWriter(trace));
+		IJ.log(trace.toString());
+		String hint = e instanceof UnsatisfiedLinkError
+			? " Another plugin may have loaded a different ONNX Runtime version into this Fiji; restart Fiji and run "
+				+ "Stable Diffusion first."
+			: "";
+		IJ.error(TITLE, "Something went wrong inside Stable Diffusion: " + e + "." + hint
+			+ " The details are in the Log window; please include them when reporting the problem.");
+	}
+}
