@@ -45,7 +45,9 @@ public final class ImagePlusConverter {
 
 	/** The position the user is looking at. */
 	public static Position currentPosition(ImagePlus imp) {
-		return new Position(imp.getSlice(), imp.getFrame());
+		// From the stack index: ImagePlus.getSlice() lags behind setSlice() when there is no window.
+		int[] czt = imp.convertIndexToPosition(imp.getCurrentSlice());
+		return new Position(czt[1], czt[2]);
 	}
 
 	/** Every (slice, frame) position, slices fastest (channels are merged, not positions). */
@@ -87,7 +89,7 @@ public final class ImagePlusConverter {
 				rgb[i] = Math.min(1f, rgb[i]);
 		} else {
 			// Greyscale image, or a composite in colour/greyscale mode: the displayed channel with its LUT.
-			int channel = imp.isComposite() ? imp.getChannel() : 1;
+			int channel = imp.isComposite() ? imp.convertIndexToPosition(imp.getCurrentSlice())[0] : 1;
 			ImageProcessor ip = stack.getProcessor(imp.getStackIndex(channel, p.slice(), p.frame()));
 			double min, max;
 			IndexColorModel lut;
