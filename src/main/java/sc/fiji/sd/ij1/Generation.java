@@ -54,6 +54,7 @@ public final class Generation {
 	 * @param input the active image (image to image, inpainting); ignored for text to image
 	 */
 	public Outcome run(Parameters p, ImagePlus input, ImageJProgress progress) {
+		checkInput(p.mode, input);
 		validate(p);
 		if (p.seed < 0) p.seed = drawSeed();
 		List<GeneratedImage> images = new ArrayList<>();
@@ -64,9 +65,6 @@ public final class Generation {
 			interrupted = r.interrupted();
 		}
 		else {
-			if (input == null)
-				throw new StableDiffusionException(modeName(p.mode) + " works on an image: open one (or select its "
-					+ "window) and run " + modeName(p.mode) + " again.");
 			var positions = p.stack ? ImagePlusConverter.positions(input)
 				: List.of(ImagePlusConverter.currentPosition(input));
 			ArrayImg<FloatType, FloatArray> mask = p.mode == Mode.INPAINT ? ImagePlusConverter.roiMask(input) : null;
@@ -80,6 +78,18 @@ public final class Generation {
 		}
 		if (images.isEmpty()) return new Outcome(null, interrupted);
 		return new Outcome(toImagePlus(p, images), interrupted);
+	}
+
+	/**
+	 * Says what is missing before anything slow happens (model loading): an image for image to image and inpainting,
+	 * an area selection for inpainting.
+	 */
+	public static void checkInput(Mode mode, ImagePlus input) {
+		if (mode == Mode.TEXT_TO_IMAGE) return;
+		if (input == null)
+			throw new StableDiffusionException(modeName(mode) + " works on an image, and none is open. Open an image "
+				+ "and run " + modeName(mode) + "... again.");
+		if (mode == Mode.INPAINT) ImagePlusConverter.roiMask(input);
 	}
 
 	private static void validate(Parameters p) {

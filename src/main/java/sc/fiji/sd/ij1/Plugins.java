@@ -24,10 +24,7 @@ final class Plugins {
 	static void runCommand(Mode mode) {
 		try {
 			ImagePlus input = mode == Mode.TEXT_TO_IMAGE ? null : WindowManager.getCurrentImage();
-			if (mode != Mode.TEXT_TO_IMAGE && input == null)
-				throw new StableDiffusionException(Generation.modeName(mode) + " works on an image, and none is open. "
-					+ "Open an image and run " + Generation.modeName(mode) + "... again.");
-			if (mode == Mode.INPAINT) ImagePlusConverter.roiMask(input); // say it before the dialog, not after
+			Generation.checkInput(mode, input); // say it before the dialog, not after
 			Parameters p = Dialogs.ask(mode, input);
 			if (p == null) return;
 			ImageJProgress progress = new ImageJProgress(p.preview);
