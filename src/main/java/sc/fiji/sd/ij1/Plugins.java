@@ -1,5 +1,7 @@
 package sc.fiji.sd.ij1;
 
+import java.awt.GraphicsEnvironment;
+import java.awt.HeadlessException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 
@@ -7,6 +9,7 @@ import ij.IJ;
 import ij.ImagePlus;
 import ij.Macro;
 import ij.WindowManager;
+import ij.macro.Interpreter;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 
@@ -40,12 +43,29 @@ final class Plugins {
 				: "Stable Diffusion: done (seed " + p.seed + ")");
 		}
 		catch (StableDiffusionException e) {
-			IJ.error(TITLE, e.getMessage());
+			userError(e.getMessage());
+		}
+		catch (HeadlessException e) {
+			userError("The ImageJ 1.x dialogs need a display. Run macros under a virtual one (xvfb-run java -jar "
+				+ "ij.jar -batch macro.ijm), or use Fiji's --headless mode.");
 		}
 		catch (RuntimeException | LinkageError e) {
 			if (Macro.MACRO_CANCELED.equals(e.getMessage())) throw e;
 			internalError(e);
 		}
+	}
+
+	/**
+	 * Tells the user what is wrong. Interactively and in a macro with ImageJ's window: IJ.error, which also ends the
+	 * macro. In a macro without ImageJ's window ({@code ij.jar -batch}), the macro interpreter would show its error
+	 * as a dialog that nobody can click away, so the message is printed and the macro ended without one.
+	 */
+	static void userError(String message) {
+		if (IJ.getInstance() == null && Interpreter.getInstance() != null && !GraphicsEnvironment.isHeadless()) {
+			IJ.log(TITLE + ": " + message);
+			Interpreter.abort();
+		}
+		else IJ.error(TITLE, message);
 	}
 
 	/** A bug or an environment problem: the message for the user, the stack trace in the Log window. */
@@ -57,7 +77,7 @@ final class Plugins {
 			? " Another plugin may have loaded a different ONNX Runtime version into this Fiji; restart Fiji and run "
 				+ "Stable Diffusion first."
 			: "";
-		IJ.error(TITLE, "Something went wrong inside Stable Diffusion: " + e + "." + hint
+		userError("Something went wrong inside Stable Diffusion: " + e + "." + hint
 			+ " The details are in the Log window; please include them when reporting the problem.");
 	}
 }

@@ -34,7 +34,7 @@ public class SavePngPlugin implements PlugIn {
 			IJ.showStatus("Saved " + written);
 		}
 		catch (StableDiffusionException e) {
-			IJ.error(Plugins.TITLE, e.getMessage());
+			Plugins.userError(e.getMessage());
 		}
 		catch (RuntimeException | LinkageError e) {
 			if (Macro.MACRO_CANCELED.equals(e.getMessage())) throw e;

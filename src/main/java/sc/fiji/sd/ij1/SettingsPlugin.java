@@ -48,7 +48,7 @@ public class SettingsPlugin implements PlugIn {
 			IJ.log("Stable Diffusion settings\n" + Generators.describe(settings));
 		}
 		catch (StableDiffusionException e) {
-			IJ.error(Plugins.TITLE, e.getMessage());
+			Plugins.userError(e.getMessage());
 		}
 		catch (RuntimeException | LinkageError e) {
 			if (Macro.MACRO_CANCELED.equals(e.getMessage())) throw e;
