@@ -35,6 +35,7 @@ public class Main implements Runnable {
 	static CommandLine commandLine() {
 		CommandLine cl = new CommandLine(new Main());
 		// Sub-commands register here, one line each.
+		cl.addSubcommand(new TokenizeCommand());
 		cl.setExecutionExceptionHandler(Main::handleExecutionException);
 		cl.setParameterExceptionHandler(Main::handleParameterException);
 		return cl;
