@@ -20,8 +20,6 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
-import com.google.gson.stream.JsonReader;
-import com.google.gson.stream.JsonToken;
 
 import sc.fiji.sd.StableDiffusionException;
 
@@ -134,7 +132,7 @@ public final class ClipTokenizer {
 		return withSpecialTokens(encode(text), true);
 	}
 
-	/** Start token + ids + end token, unpadded (or truncated to maxLength − 2 ids when {@code truncate}). */
+	/** Start token + ids + end token; with {@code padAndTruncate}, cut to maxLength − 2 ids and padded to maxLength. */
 	public int[] withSpecialTokens(int[] ids, boolean padAndTruncate) {
 		int keep = padAndTruncate ? Math.min(ids.length, maxLength - 2) : ids.length;
 		int length = padAndTruncate ? maxLength : keep + 2;
@@ -346,18 +344,9 @@ public final class ClipTokenizer {
 	// -- reading the tokenizer folder --
 
 	private static Map<String, Integer> readVocab(Path file) {
-		// Streaming read: vocab.json has 49408 entries and this runs at every model load.
-		try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8);
-			JsonReader json = new JsonReader(reader))
-		{
-			Map<String, Integer> vocab = new HashMap<>(65536);
-			json.beginObject();
-			while (json.hasNext()) {
-				String token = json.nextName();
-				vocab.put(token, json.nextInt());
-			}
-			json.endObject();
-			if (json.peek() != JsonToken.END_DOCUMENT) throw new IllegalStateException("text after the JSON object");
+		try {
+			String json = Files.readString(file, StandardCharsets.UTF_8);
+			Map<String, Integer> vocab = new FlatJsonReader(json).readTokenIds();
 			if (vocab.isEmpty()) throw new IllegalStateException("no tokens");
 			return vocab;
 		}
