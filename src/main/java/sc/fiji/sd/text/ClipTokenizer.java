@@ -194,7 +194,64 @@ public final class ClipTokenizer {
 				sb.appendCodePoint(cp);
 			}
 		}
+		return lowerCase(sb.toString());
+	}
+
+	/**
+	 * Python's {@code str.lower()}: Java's {@code toLowerCase} except for capital sigma, where Java decides "final
+	 * sigma" by word boundaries and Python by Unicode's Final_Sigma rule (Σ after a cased letter, not followed by one,
+	 * case-ignorable characters skipped). The two differ e.g. for "ñΣ:z".
+	 */
+	static String lowerCase(String text) {
+		if (text.indexOf('\u03A3') < 0) return text.toLowerCase(Locale.ROOT);
+		StringBuilder sb = new StringBuilder(text);
+		for (int i = text.indexOf('\u03A3'); i >= 0; i = text.indexOf('\u03A3', i + 1)) {
+			sb.setCharAt(i, isFinalSigma(text, i) ? '\u03C2' : '\u03C3');
+		}
 		return sb.toString().toLowerCase(Locale.ROOT);
+	}
+
+	private static boolean isFinalSigma(String text, int index) {
+		int j = index;
+		int before = -1;
+		while (j > 0) {
+			int cp = text.codePointBefore(j);
+			j -= Character.charCount(cp);
+			if (!isCaseIgnorable(cp)) {
+				before = cp;
+				break;
+			}
+		}
+		if (before < 0 || !isCased(before)) return false;
+		j = index + 1;
+		while (j < text.length()) {
+			int cp = text.codePointAt(j);
+			j += Character.charCount(cp);
+			if (!isCaseIgnorable(cp)) return !isCased(cp);
+		}
+		return true;
+	}
+
+	private static boolean isCased(int cp) {
+		return Character.isLowerCase(cp) || Character.isUpperCase(cp) || Character.isTitleCase(cp);
+	}
+
+	/** Unicode's Case_Ignorable: marks, format characters, modifiers, and the word-internal punctuation (' . : ·…). */
+	private static boolean isCaseIgnorable(int cp) {
+		switch (Character.getType(cp)) {
+			case Character.NON_SPACING_MARK, Character.ENCLOSING_MARK, Character.FORMAT, Character.MODIFIER_LETTER,
+				Character.MODIFIER_SYMBOL:
+				return true;
+			default:
+				break;
+		}
+		switch (cp) {
+			case '\'', '.', ':', 0x00B7, 0x0387, 0x055F, 0x05F4, 0x2018, 0x2019, 0x2024, 0x2027, 0xFE13, 0xFE52,
+				0xFE55, 0xFF07, 0xFF0E, 0xFF1A:
+				return true;
+			default:
+				return false;
+		}
 	}
 
 	/**

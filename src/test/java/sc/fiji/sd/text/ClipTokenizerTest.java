@@ -108,6 +108,17 @@ class ClipTokenizerTest {
 	}
 
 	@Test
+	void capitalSigmaLowersLikePython() {
+		// Python (which the reference tokenizer runs on) applies Unicode's Final_Sigma rule; Java's toLowerCase uses
+		// word boundaries. "ñΣ:z": the colon is case-ignorable and a cased letter follows, so Σ is not final.
+		assertEquals("οδος και", ClipTokenizer.lowerCase("ΟΔΟΣ ΚΑΙ"));
+		assertEquals("σα", ClipTokenizer.lowerCase("ΣΑ"));
+		assertEquals("ñσ:z", ClipTokenizer.lowerCase("ñΣ:z"));
+		assertEquals("aς'", ClipTokenizer.lowerCase("aΣ'"));
+		assertArrayEquals(tokenizer.encode("οδος"), tokenizer.encode("ΟΔΟΣ"));
+	}
+
+	@Test
 	void preTokenizerFollowsClipPattern() {
 		assertEquals(List.of("it", "'s", "4", "2", "k", "!!'", "s", "<|endoftext|>", "x"),
 			ClipTokenizer.preTokenize(ClipTokenizer.clean("  It's\u00a042K !!'s <|ENDOFTEXT|>x ")));
