@@ -34,4 +34,7 @@ public interface Scheduler {
 
 	/** The name users know this sampler by (AUTOMATIC1111 style, e.g. "DPM++ 2M Karras"). */
 	String displayName();
+
+	/** The configuration this scheduler runs with (the using class's defaults filled in for absent keys). */
+	SchedulerConfig config();
 }
