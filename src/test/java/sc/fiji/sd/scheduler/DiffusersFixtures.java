@@ -102,6 +102,8 @@ final class DiffusersFixtures {
 	/** Asserts diffusers' tolerances: |sum - expected| &lt; sumTol and |mean - expected| &lt; meanTol. */
 	static void assertSumAndMean(float[] x, double expectedSum, double sumTol, double expectedMean, double meanTol) {
 		double sum = sumAbs(x);
+		if (System.getProperty("printSums") != null) System.out.printf("VALUE %s sum=%.6f mean=%.8f (expected sum %s mean %s)%n",
+			StackWalker.getInstance().walk(s -> s.skip(1).findFirst().get().getMethodName()), sum, sum / x.length, expectedSum, expectedMean);
 		if (!Double.isNaN(expectedSum)) assertEquals(expectedSum, sum, sumTol, "sum of |x|");
 		assertEquals(expectedMean, sum / x.length, meanTol, "mean of |x|");
 	}
