@@ -3,6 +3,8 @@ package sc.fiji.sd.scheduler;
 import java.util.Objects;
 import java.util.random.RandomGenerator;
 
+import sc.fiji.sd.StableDiffusionException;
+
 /**
  * Latent Consistency Model sampling (Luo et al. 2023, multistep consistency sampling), as diffusers'
  * {@code LCMScheduler}: A1111's "LCM". For LCM-distilled models (or an LCM-LoRA); 2–8 steps.
@@ -30,6 +32,10 @@ public class LCMScheduler implements Scheduler {
 		this.rng = Objects.requireNonNull(rng, "LCM needs a random generator");
 		this.alphasCumprod = NoiseSchedule.alphasCumprod(NoiseSchedule.betas(this.config));
 		this.finalAlphaCumprod = this.config.setAlphaToOne() ? 1.0 : alphasCumprod[0];
+		if (this.config.originalInferenceSteps() > this.config.numTrainTimesteps()) throw new StableDiffusionException(
+			"\"original_inference_steps\" (" + this.config.originalInferenceSteps() + ") is larger than"
+				+ " \"num_train_timesteps\" (" + this.config.numTrainTimesteps() + "); allowed values are 1 to "
+				+ this.config.numTrainTimesteps() + ".");
 	}
 
 	/**

@@ -260,8 +260,8 @@ public final class SchedulerConfig {
 				+ numTrainTimesteps() + ": allowed values are a list of exactly num_train_timesteps betas.");
 		if (solverOrder() < 1 || solverOrder() > 3) throw invalid(source, "solver_order", solverOrder(),
 			"1, 2 or 3");
-		if (originalInferenceSteps() < 1 || originalInferenceSteps() > numTrainTimesteps()) throw invalid(source,
-			"original_inference_steps", originalInferenceSteps(), "a whole number from 1 to num_train_timesteps");
+		if (originalInferenceSteps() < 1) throw invalid(source, "original_inference_steps", originalInferenceSteps(),
+			"a whole number >= 1");
 		if (thresholding()) throw new StableDiffusionException("\"thresholding\": true in " + source
 			+ " is not supported: dynamic thresholding is meant for pixel-space models, not for Stable Diffusion's"
 			+ " latents. Allowed values are: false.");
