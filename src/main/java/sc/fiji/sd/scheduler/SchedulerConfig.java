@@ -46,10 +46,11 @@ public final class SchedulerConfig {
 	public static final String DPM_MULTISTEP = "DPMSolverMultistepScheduler";
 	public static final String LCM = "LCMScheduler";
 	public static final String HEUN = "HeunDiscreteScheduler";
+	public static final String UNIPC = "UniPCMultistepScheduler";
 
 	/** The scheduler classes this package implements. */
 	public static final List<String> SUPPORTED_CLASSES = List.of(DDIM, PNDM, EULER, EULER_ANCESTRAL, LMS,
-		DPM_MULTISTEP, LCM, HEUN);
+		DPM_MULTISTEP, LCM, HEUN, UNIPC);
 
 	// ---- The keys, their kinds and (for strings) their allowed values. ----
 
@@ -106,6 +107,8 @@ public final class SchedulerConfig {
 		key("lambda_min_clipped", Kind.NUMBER, Double.NEGATIVE_INFINITY);
 		key("variance_type", Kind.STRING, null, "learned", "learned_range");
 		key("use_lu_lambdas", Kind.BOOLEAN, false);
+		key("predict_x0", Kind.BOOLEAN, true);
+		key("disable_corrector", Kind.NUMBER_ARRAY, new double[0]);
 		key("original_inference_steps", Kind.INT, 50);
 		key("timestep_scaling", Kind.NUMBER, 10.0);
 
@@ -114,6 +117,7 @@ public final class SchedulerConfig {
 		CLASS_DEFAULTS.put(LCM, Map.of("beta_start", 0.00085, "beta_end", 0.012, "beta_schedule", "scaled_linear",
 			"set_alpha_to_one", true, "timestep_spacing", "leading"));
 		CLASS_DEFAULTS.put(HEUN, Map.of("beta_start", 0.00085, "beta_end", 0.012));
+		CLASS_DEFAULTS.put(UNIPC, Map.of("solver_type", "bh2"));
 		for (String c : SUPPORTED_CLASSES)
 			CLASS_DEFAULTS.putIfAbsent(c, Map.of());
 	}
@@ -398,6 +402,19 @@ public final class SchedulerConfig {
 	public String solverType() {
 		String s = string("solver_type");
 		return s.equals("heun") ? "heun" : "midpoint";
+	}
+
+	/** UniPC's "solver_type": "bh1" or "bh2" (DPM-Solver's names are read as "bh2", as diffusers does). */
+	public String uniPcSolverType() {
+		return string("solver_type").equals("bh1") ? "bh1" : "bh2";
+	}
+
+	/** UniPC's "predict_x0": whether the solver works on predicted x0 (true, UniPC-p) or on the noise. */
+	public boolean predictX0() { return bool("predict_x0"); }
+
+	/** UniPC's "disable_corrector": the step indices whose corrector is skipped. */
+	public int[] disableCorrector() {
+		return Arrays.stream((double[]) value("disable_corrector")).mapToInt(d -> (int) d).toArray();
 	}
 
 	public boolean lowerOrderFinal() { return bool("lower_order_final"); }

@@ -23,7 +23,7 @@ public final class Schedulers {
 	/** The names {@link #create} accepts, in the order a drop-down shows them (diffusers class names work too). */
 	public static List<String> names() {
 		return List.of("Euler a", "Euler", "Euler Karras", "LMS", "LMS Karras", "Heun", "Heun Karras", "DPM++ 2M",
-			"DPM++ 2M Karras", "DPM++ 2M SDE", "DPM++ 2M SDE Karras", "DDIM", "PLMS", "PNDM", "LCM");
+			"DPM++ 2M Karras", "DPM++ 2M SDE", "DPM++ 2M SDE Karras", "UniPC", "UniPC Karras", "DDIM", "PLMS", "PNDM", "LCM");
 	}
 
 	/**
@@ -83,6 +83,8 @@ public final class Schedulers {
 				return new LMSDiscreteScheduler(config.withKarrasSigmas(karras));
 			case "heun":
 				return new HeunDiscreteScheduler(config.withKarrasSigmas(karras));
+			case "unipc":
+				return new UniPCMultistepScheduler(config.withKarrasSigmas(karras));
 			case "dpm++ 2m":
 				return new DPMSolverMultistepScheduler(config.with("algorithm_type", "dpmsolver++").with("solver_order", 2)
 					.withKarrasSigmas(karras));
@@ -113,6 +115,8 @@ public final class Schedulers {
 				return new LCMScheduler(config, rng);
 			case SchedulerConfig.HEUN:
 				return new HeunDiscreteScheduler(config);
+			case SchedulerConfig.UNIPC:
+				return new UniPCMultistepScheduler(config);
 			default:
 				throw new AssertionError(className);
 		}

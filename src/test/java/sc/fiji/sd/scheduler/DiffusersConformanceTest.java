@@ -231,4 +231,41 @@ class DiffusersConformanceTest {
 		assertSumAndMean(plainLoop(new LCMScheduler(lcm(), new TorchCpuGenerator(0)), 10), 197.7616, 1e-3, 0.2575,
 			1e-3);
 	}
+
+	// ---- UniPC (test_scheduler_unipc.py, UniPCMultistepSchedulerTest): 1000 steps, linear, order 2, bh2 ----
+
+	private static SchedulerConfig unipc(String extra) {
+		return SchedulerConfig.fromJson("{\"_class_name\": \"UniPCMultistepScheduler\","
+			+ " \"num_train_timesteps\": 1000, \"beta_start\": 0.0001, \"beta_end\": 0.02, \"beta_schedule\": \"linear\","
+			+ " \"solver_order\": 2, \"solver_type\": \"bh2\", \"final_sigmas_type\": \"sigma_min\"" + extra + "}");
+	}
+
+	@Test // test_full_loop_no_noise (mean only)
+	void unipcEpsilon() {
+		assertSumAndMean(plainLoop(new UniPCMultistepScheduler(unipc("")), 10), NONE, 0, 0.2464, 1e-3);
+	}
+
+	@Test // test_full_loop_with_karras (mean only)
+	void unipcKarras() {
+		assertSumAndMean(plainLoop(new UniPCMultistepScheduler(unipc(", \"use_karras_sigmas\": true")), 10), NONE, 0,
+			0.2925, 1e-3);
+	}
+
+	@Test // test_full_loop_with_v_prediction (mean only)
+	void unipcVPrediction() {
+		assertSumAndMean(plainLoop(new UniPCMultistepScheduler(unipc(", \"prediction_type\": \"v_prediction\"")), 10),
+			NONE, 0, 0.1014, 1e-3);
+	}
+
+	@Test // test_full_loop_with_karras_and_v_prediction (mean only)
+	void unipcKarrasVPrediction() {
+		assertSumAndMean(plainLoop(new UniPCMultistepScheduler(unipc(
+			", \"prediction_type\": \"v_prediction\", \"use_karras_sigmas\": true")), 10), NONE, 0, 0.1966, 1e-3);
+	}
+
+	@Test // test_full_loop_with_noise: t_start 8
+	void unipcWithNoise() {
+		assertSumAndMean(noisedLoop(new UniPCMultistepScheduler(unipc("")), 10, 8, false), 315.5757, 1e-2, 0.4109,
+			1e-3);
+	}
 }

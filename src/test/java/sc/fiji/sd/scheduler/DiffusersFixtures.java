@@ -99,7 +99,10 @@ final class DiffusersFixtures {
 		return sum;
 	}
 
-	/** Asserts diffusers' tolerances: |sum - expected| &lt; sumTol and |mean - expected| &lt; meanTol. */
+	/**
+	 * Asserts diffusers' tolerances: |sum - expected| &lt; sumTol and |mean - expected| &lt; meanTol. With
+	 * {@code -DprintSums=1} on the Maven command line the values obtained are printed, for reports.
+	 */
 	static void assertSumAndMean(float[] x, double expectedSum, double sumTol, double expectedMean, double meanTol) {
 		double sum = sumAbs(x);
 		if (System.getProperty("printSums") != null) System.out.printf("VALUE %s sum=%.6f mean=%.8f (expected sum %s mean %s)%n",
