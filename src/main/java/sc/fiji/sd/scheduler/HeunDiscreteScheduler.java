@@ -44,6 +44,11 @@ public class HeunDiscreteScheduler extends DiscreteSigmaScheduler {
 		predOriginalSample = null;
 	}
 
+	@Override
+	public int order() {
+		return 2;
+	}
+
 	/** Whether the next step call is the first (Euler predictor) half of a Heun step. */
 	public boolean inFirstOrderState() {
 		return prevDerivative == null;

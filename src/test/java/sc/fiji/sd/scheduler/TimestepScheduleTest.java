@@ -168,6 +168,20 @@ class TimestepScheduleTest {
 		assertEquals(0, s[7]);
 	}
 
+	@Test // numpy: np.linspace(0, 999, 11).round()[::-1][:-1], like DPM-Solver
+	void unipcOnSd15ConfigIsLinspaceWithoutZero() {
+		UniPCMultistepScheduler unipc = new UniPCMultistepScheduler(sd15());
+		unipc.setTimesteps(10);
+		assertArrayEquals(new double[] { 999, 899, 799, 699, 599, 500, 400, 300, 200, 100 }, unipc.timesteps());
+		assertEquals("bh2", unipc.config().uniPcSolverType());
+	}
+
+	@Test
+	void heunHasTwoModelCallsPerStep() {
+		assertEquals(2, new HeunDiscreteScheduler(sd15()).order());
+		assertEquals(1, new EulerDiscreteScheduler(sd15()).order());
+	}
+
 	@Test
 	void timestepsAreACopy() {
 		DDIMScheduler ddim = new DDIMScheduler(sd15());
