@@ -39,6 +39,7 @@ public class Main implements Runnable {
 		cl.addSubcommand(new Img2ImgCommand());
 		cl.addSubcommand(new InpaintCommand());
 		cl.addSubcommand(new InfoCommand());
+		cl.addSubcommand(new TokenizeCommand());
 		cl.setExecutionExceptionHandler(Main::handleExecutionException);
 		cl.setParameterExceptionHandler(Main::handleParameterException);
 		return cl;
