@@ -157,7 +157,7 @@ public final class StableDiffusionPipeline {
 	 * {@code timesteps[−initSteps]} and the loop runs from {@code steps − initSteps + steps_offset}. Strength 1 starts
 	 * from pure noise (the input is ignored); no step to run (strength 0) means no noise either: the VAE round trip.
 	 */
-	private record Start(int first, int noiseIndex, boolean fromPureNoise) {
+	record Start(int first, int noiseIndex, boolean fromPureNoise) {
 		static Start of(Plan plan, Scheduler scheduler, double[] timesteps) {
 			if (plan.mode == Mode.TEXT_TO_IMAGE || plan.strength >= 1.0) return new Start(0, 0, true);
 			int order = Math.max(1, timesteps.length / plan.steps); // Heun lists two timesteps per step
