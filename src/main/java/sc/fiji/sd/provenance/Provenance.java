@@ -37,6 +37,7 @@ public final class Provenance {
 			schedule = "Karras";
 			name = name.substring(0, name.length() - " Karras".length());
 		}
+		if (name.equals("PNDM")) name = "PLMS"; // A1111 knows this family only as PLMS
 		sb.append(", Sampler: ").append(name);
 		if (schedule != null) sb.append(", Schedule type: ").append(schedule);
 		sb.append(", CFG scale: ").append(number(cfgScale));
