@@ -47,6 +47,7 @@ public final class StableDiffusionPipeline {
 	private final ModelInfo info;
 	private final SchedulerFactory schedulers;
 	private final AtomicLong unetCalls = new AtomicLong();
+	private final AtomicLong unetSamples = new AtomicLong();
 	private TextEncoder textEncoder; // created on first use: loads the tokenizer
 
 	public StableDiffusionPipeline(StableDiffusionModel model) {
@@ -64,6 +65,9 @@ public final class StableDiffusionPipeline {
 
 	/** How many times the UNet ran since this pipeline was made (CFG runs both halves in one call). */
 	public long unetCalls() { return unetCalls.get(); }
+
+	/** How many latents the UNet denoised in those calls: its batch sizes summed (2 per image and step with CFG). */
+	public long unetSamples() { return unetSamples.get(); }
 
 	/** Runs a generation. Progress and cancellation go through {@code listener} (may be null). */
 	public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
@@ -83,6 +87,10 @@ public final class StableDiffusionPipeline {
 			for (int b = 0; b < request.batchCount(); b++) {
 				long seed = plan.seed + (long) b * perBatch;
 				Batch batch = denoise(plan, unetText, source, seed, b * perBatch, total, progress);
+				// Cancelled before a later batch took its first step: the finished images are the result.
+				if (batch.interrupted && batch.stepsDone == 0 && !images.isEmpty()) {
+					return new GenerationResult(images, true, seconds(start));
+				}
 				for (int i = 0; i < perBatch; i++) {
 					progress.status("Decoding image " + (b * perBatch + i + 1) + " of " + total);
 					Img<FloatType> pixels = decode(batch.latents, i, plan);
@@ -103,8 +111,8 @@ public final class StableDiffusionPipeline {
 		return new GenerationResult(images, false, seconds(start));
 	}
 
-	/** One batch: the latents after the last finished step, and whether the run was cancelled. */
-	private record Batch(float[] latents, boolean interrupted) {}
+	/** One batch: the latents after the last finished step, whether the run was cancelled, and steps done. */
+	private record Batch(float[] latents, boolean interrupted, int stepsDone) {}
 
 	/**
 	 * The denoising loop for one batch of {@code plan.batch} images with seeds {@code seed, seed + 1, …}.
@@ -119,7 +127,7 @@ public final class StableDiffusionPipeline {
 		float[] noise = noise(seed, n, 4 * plane);
 
 		// Where the loop starts and what it starts from (text to image: pure noise).
-		Start s = Start.of(plan, scheduler, timesteps);
+		Start s = Start.of(plan, scheduler.displayName().startsWith("Heun") ? 2 : 1, timesteps.length);
 		float[] latents;
 		float[] original = source == null || source.latents == null ? null : repeat(source.latents, n);
 		if (original == null || s.fromPureNoise) latents = scale(noise, scheduler.initNoiseSigma());
@@ -132,7 +140,7 @@ public final class StableDiffusionPipeline {
 		long loopStart = System.nanoTime();
 		try (UnetCall unet = new UnetCall(plan, text, n)) {
 			for (int i = s.first; i < timesteps.length; i++) {
-				if (progress.isCanceled()) return new Batch(latents, true);
+				if (progress.isCanceled()) return new Batch(latents, true, i - s.first);
 				double t = timesteps[i];
 				float[] modelInput = scheduler.scaleModelInput(latents, t);
 				float[] noisePrediction = unet.run(modelInput, t, source);
@@ -148,7 +156,7 @@ public final class StableDiffusionPipeline {
 			}
 		}
 		if (latents.length != latentSize) throw new IllegalStateException("Scheduler changed the latent size");
-		return new Batch(latents, false);
+		return new Batch(latents, false, stepsToRun);
 	}
 
 	/**
@@ -158,15 +166,18 @@ public final class StableDiffusionPipeline {
 	 * from pure noise (the input is ignored); no step to run (strength 0) means no noise either: the VAE round trip.
 	 */
 	record Start(int first, int noiseIndex, boolean fromPureNoise) {
-		static Start of(Plan plan, Scheduler scheduler, double[] timesteps) {
+		/**
+		 * @param order timesteps per step: 2 for Heun (diffusers' scheduler.order), else 1
+		 * @param count length of the scheduler's timestep list (PNDM lists one extra at the start)
+		 */
+		static Start of(Plan plan, int order, int count) {
 			if (plan.mode == Mode.TEXT_TO_IMAGE || plan.strength >= 1.0) return new Start(0, 0, true);
-			int order = Math.max(1, timesteps.length / plan.steps); // Heun lists two timesteps per step
-			int offset = plan.stepsOffset;
-			int initSteps = Math.min((int) (plan.steps * plan.strength) + offset, plan.steps);
-			int first = Math.max(plan.steps - initSteps + offset, 0) * order;
-			if ((int) (plan.steps * plan.strength) == 0) first = timesteps.length;
-			int noiseIndex = Math.max(0, timesteps.length - initSteps * order);
-			return new Start(Math.min(first, timesteps.length), noiseIndex, false);
+			int runSteps = (int) (plan.steps * plan.strength);
+			if (runSteps == 0) return new Start(count, 0, false); // strength 0: the VAE round trip
+			int initSteps = Math.min(runSteps + plan.stepsOffset, plan.steps);
+			int first = Math.max(plan.steps - initSteps + plan.stepsOffset, 0) * order;
+			int noiseIndex = Math.max(0, count - initSteps * order);
+			return new Start(Math.min(first, count), noiseIndex, false);
 		}
 	}
 
@@ -421,6 +432,7 @@ public final class StableDiffusionPipeline {
 				Map<String, OnnxValue> pinned = Map.of(outputName, output.tensor());
 				try (OrtSession.Result ignored = unet.session().run(inputs, pinned)) {
 					unetCalls.incrementAndGet();
+					unetSamples.addAndGet(unetBatch);
 				}
 			}
 			output.get(prediction);

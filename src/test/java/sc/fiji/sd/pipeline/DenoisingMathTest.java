@@ -60,9 +60,7 @@ class DenoisingMathTest {
 		p.steps = 20;
 		p.strength = strength;
 		p.stepsOffset = stepsOffset;
-		TestDdim s = new TestDdim();
-		s.setTimesteps(20);
-		return StableDiffusionPipeline.Start.of(p, s, s.timesteps());
+		return StableDiffusionPipeline.Start.of(p, 1, 20);
 	}
 
 	@Test
@@ -79,5 +77,12 @@ class DenoisingMathTest {
 		assertEquals(20, start(0.04, 1).first(), "int(20·0.04) = 0 steps");
 		assertTrue(start(1.0, 1).fromPureNoise(), "strength 1 ignores the input");
 		assertEquals(0, start(1.0, 1).first());
+		Plan p = Plan.forSize(64, 64);
+		p.mode = Mode.INPAINT;
+		p.steps = 10;
+		p.strength = 0.5;
+		var heun = StableDiffusionPipeline.Start.of(p, 2, 19); // Heun: two timesteps per step but the last
+		assertEquals(10, heun.first(), "5 of 10 steps left: timesteps[5·2:]");
+		assertEquals(9, heun.noiseIndex());
 	}
 }
