@@ -12,6 +12,9 @@ import sc.fiji.sd.onnx.ExecutionProviders.Device;
  */
 public final class ModelCache {
 
+	/** A cache of one's own (tests); front ends use {@link #shared()}. */
+	public ModelCache() {}
+
 	private static final ModelCache SHARED = new ModelCache();
 
 	private StableDiffusionModel model;
