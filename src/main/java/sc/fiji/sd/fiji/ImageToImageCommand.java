@@ -49,8 +49,9 @@ public class ImageToImageCommand extends ContextCommand {
 
 	// Choices must be constants here; CommandsTest checks they are the core's sampler names. (A DynamicCommand could
 	// fill them at run time, but CommandService.run cannot return such a module.)
-	@Parameter(label = "Scheduler (sampler)", choices = { "default", "Euler a", "Euler", "LMS", "Heun", "DDIM", "PLMS",
-		"DPM++ 2M", "DPM++ 2M Karras", "UniPC", "LCM" })
+	@Parameter(label = "Scheduler (sampler)", choices = {
+		"default", "Euler a", "Euler", "Euler Karras", "LMS", "LMS Karras", "Heun", "Heun Karras", "DPM++ 2M",
+		"DPM++ 2M Karras", "DPM++ 2M SDE", "DPM++ 2M SDE Karras", "UniPC", "UniPC Karras", "DDIM", "PLMS", "PNDM", "LCM" })
 	private String scheduler = Generators.DEFAULT_SCHEDULER;
 
 	@Parameter(label = "Strength (0 keeps the image, 1 ignores it)", min = "0", max = "1", stepSize = "0.05")

@@ -5,7 +5,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import ij.ImagePlus;
-import sc.fiji.sd.StableDiffusionException;
 
 /** Reads a result's provenance back from an ImagePlus and writes it into PNG files. */
 public final class Provenance {
@@ -41,13 +40,7 @@ public final class Provenance {
 		if (parameters != null) text.put("parameters", parameters);
 		text.put("Software", "Stable Diffusion for Fiji");
 		var rgb = ImagePlusConverter.toRgb(imp);
-		try {
-			Generators.writePng(path, rgb, text);
-		}
-		catch (java.io.IOException e) {
-			throw new StableDiffusionException("Could not write " + path + ": " + e.getMessage()
-				+ ". Check that the folder exists and is writable.", e);
-		}
+		Generators.writePng(path, rgb, text);
 		return path;
 	}
 }

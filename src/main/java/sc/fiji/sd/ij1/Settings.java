@@ -58,7 +58,7 @@ public record Settings(String modelFolder, String device, int threads) {
 	/**
 	 * The model folder to load, checked to exist.
 	 *
-	 * @param embedded where the shipped model lives (used when no folder is set)
+	 * @param embedded where the shipped model lives (returned when no folder is set; may be null to only check)
 	 */
 	public Path modelPath(Path embedded) {
 		if (embeddedModel()) return embedded;
