@@ -24,8 +24,15 @@ final class HeadlessImageJ {
 
 	private final LegacyEnvironment env;
 	private final ClassLoader loader;
+	private static HeadlessImageJ shared;
 
-	HeadlessImageJ() {
+	/** One ImageJ per test JVM: starting and patching one takes seconds. */
+	static synchronized HeadlessImageJ shared() {
+		if (shared == null) shared = new HeadlessImageJ();
+		return shared;
+	}
+
+	private HeadlessImageJ() {
 		try {
 			File classes = new File("target/classes");
 			loader = new FrontEndFirstLoader(classes.toURI().toURL());

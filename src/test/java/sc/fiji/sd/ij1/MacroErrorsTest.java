@@ -15,7 +15,7 @@ class MacroErrorsTest {
 
 	@BeforeAll
 	static void startImageJ() {
-		ij = new HeadlessImageJ();
+		ij = HeadlessImageJ.shared();
 	}
 
 	/** The macro's error message; fails when the macro ran without one. */
