@@ -36,26 +36,30 @@ public class SettingsCommand extends ContextCommand {
 	private File model;
 
 	@Parameter(label = "Device", choices = { "auto", "cpu", "cuda" }, persist = false)
-	private String device = "auto";
+	private String device;
 
 	@Parameter(label = "Threads (0 = automatic)", min = "0", persist = false)
-	private int threads;
+	private Integer threads;
 
 	@Parameter(label = "Stable Diffusion", type = ItemIO.OUTPUT)
 	private String diagnostics;
 
-	/** Shows the saved settings in the dialog. */
+	/** Shows the saved settings in the dialog (for the inputs a caller or macro did not give). */
 	protected void loadSettings() {
 		Settings s = Settings.load();
-		model = s.embeddedModel() ? null : new File(s.modelFolder());
-		device = s.device();
-		threads = s.threads();
+		if (device == null) {
+			// A caller that gives none of the three means "show me what is saved"; the model may be left empty on
+			// purpose (the shipped model), so it is filled only together with the device.
+			if (model == null) model = s.embeddedModel() ? null : new File(s.modelFolder());
+			device = s.device();
+		}
+		if (threads == null) threads = s.threads();
 	}
 
 	@Override
 	public void run() {
 		try {
-			Settings settings = new Settings(model == null ? "" : model.getPath(), device, threads);
+			Settings settings = new Settings(model == null ? "" : model.getPath(), device, threads == null ? 0 : threads);
 			settings.modelPath(java.nio.file.Path.of("")); // checks a chosen folder exists
 			sd.apply(settings);
 			diagnostics = Generators.describe(settings);
