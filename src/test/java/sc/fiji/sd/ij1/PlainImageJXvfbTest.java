@@ -67,6 +67,33 @@ class PlainImageJXvfbTest {
 	}
 
 	@Test
+	void textToImageRunsFromABatchMacroAndSavesItsResult() throws Exception {
+		Path out = install.root.resolve("out");
+		Files.createDirectories(out);
+		Files.deleteIfExists(out.resolve("circle.png"));
+		Files.deleteIfExists(out.resolve("circle-parameters.png"));
+		String printed = runBatch("run(\"Stable Diffusion Settings...\", \"model=[" + SmallModel.folder()
+			+ "] device=cpu threads=0\");\n" + """
+			run("Text to Image...", "prompt=[a red circle] negative=[] steps=3 guidance=7 seed=42 width=64 height=64 scheduler=[Euler a] batch=1");
+			print("title: " + getTitle());
+			print("info: " + getMetadata("Info"));
+			dir = getDirectory("imagej") + "out" + File.separator;
+			run("Save as PNG with Parameters...", "path=[" + dir + "circle-parameters.png]");
+			saveAs("PNG", dir + "circle.png");
+			print("saved");
+			""", 300);
+		assertTrue(printed.contains("title: a red circle (seed 42)"), printed);
+		assertTrue(printed.contains("info: AI-generated"), printed);
+		assertTrue(printed.contains("saved"), printed);
+		var png = javax.imageio.ImageIO.read(out.resolve("circle.png").toFile());
+		assertEquals(64, png.getWidth());
+		assertEquals(64, png.getHeight());
+		String parameters = sc.fiji.sd.provenance.PngReader.readText(out.resolve("circle-parameters.png")).get("parameters");
+		assertTrue(parameters != null && parameters.startsWith("a red circle\n") && parameters.contains("Seed: 42"),
+			String.valueOf(parameters));
+	}
+
+	@Test
 	void aBadInputEndsTheMacroWithAMessageInsteadOfHanging() throws Exception {
 		String printed = runBatch("""
 			newImage("photo", "RGB black", 64, 64, 1);
