@@ -43,10 +43,15 @@ class PlainImageJXvfbTest {
 	static String runBatch(String macro, int timeoutSeconds) throws IOException, InterruptedException {
 		Path file = install.root.resolve("test.ijm");
 		Files.writeString(file, macro);
+		return runBatchFile(file, null, timeoutSeconds);
+	}
+
+	static String runBatchFile(Path file, String argument, int timeoutSeconds) throws IOException,
+		InterruptedException {
 		String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
 		ProcessBuilder pb = new ProcessBuilder("timeout", Integer.toString(timeoutSeconds), "xvfb-run", "-a", java,
-			"-Xmx2g", "-jar", install.ijJar.toString(), "-ijpath", install.root.toString(), "-batch", file.toString())
-				.redirectErrorStream(true).directory(install.root.toFile());
+			"-Xmx2g", "-jar", install.ijJar.toString(), "-ijpath", install.root.toString(), "-batch", file.toAbsolutePath().toString(),
+			argument == null ? "" : argument).redirectErrorStream(true).directory(install.root.toFile());
 		Process p = pb.start();
 		byte[] out = p.getInputStream().readAllBytes();
 		assertTrue(p.waitFor(timeoutSeconds + 30, TimeUnit.SECONDS), "ImageJ did not end");
@@ -91,6 +96,18 @@ class PlainImageJXvfbTest {
 		String parameters = sc.fiji.sd.provenance.PngReader.readText(out.resolve("circle-parameters.png")).get("parameters");
 		assertTrue(parameters != null && parameters.startsWith("a red circle\n") && parameters.contains("Seed: 42"),
 			String.valueOf(parameters));
+	}
+
+	@Test
+	void theDocumentedBatchExampleRuns() throws Exception {
+		Path out = install.root.resolve("batch-example");
+		String printed = runBatchFile(Path.of("examples/stable-diffusion-batch.ijm"), "output=[" + out + "] steps=2 "
+			+ "size=64 device=cpu model=[" + SmallModel.folder() + "]", 300);
+		for (String name : List.of("prompt1-seed1.png", "prompt1-seed3.png", "prompt2-seed2.png")) {
+			assertTrue(printed.contains("saved " + out.resolve(name)), printed);
+			String parameters = sc.fiji.sd.provenance.PngReader.readText(out.resolve(name)).get("parameters");
+			assertTrue(parameters.contains("Seed: " + name.charAt(name.length() - 5)), parameters);
+		}
 	}
 
 	@Test
