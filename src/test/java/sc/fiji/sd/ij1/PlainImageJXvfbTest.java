@@ -111,6 +111,22 @@ class PlainImageJXvfbTest {
 	}
 
 	@Test
+	void theRecordedLineCarriesTheDrawnSeedAndReplaysToTheSamePixels() throws Exception {
+		String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+		String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+		Process p = new ProcessBuilder("timeout", "300", "xvfb-run", "-a", javaBin, "-Xmx2g", "-cp", cp,
+			RecordingUnderXvfb.class.getName(), SmallModel.folder().toString()).redirectErrorStream(true).start();
+		String printed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+		assertTrue(p.waitFor(330, TimeUnit.SECONDS) && p.exitValue() == 0, printed);
+		java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+			"RECORDED run\\(\"Text to Image\\.\\.\\.\", \"prompt=\\[a red circle\\] negative=\\[\\] steps=3 "
+				+ "guidance=7 seed=(\\d+) width=64 height=64 scheduler=default batch=1\"\\);").matcher(printed);
+		assertTrue(m.find(), "recorded line with a drawn seed expected in:\n" + printed);
+		assertTrue(printed.contains("TITLE a red circle (seed " + m.group(1) + ")"), printed);
+		assertTrue(printed.contains("IDENTICAL true"), printed);
+	}
+
+	@Test
 	void aBadInputEndsTheMacroWithAMessageInsteadOfHanging() throws Exception {
 		String printed = runBatch("""
 			newImage("photo", "RGB black", 64, 64, 1);
