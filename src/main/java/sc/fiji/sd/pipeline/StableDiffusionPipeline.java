@@ -418,11 +418,14 @@ public final class StableDiffusionPipeline {
 				}
 			}
 			int unetBatch = copies * images;
-			boolean scalar = info.timestepIsScalar();
-			float[] tv = new float[scalar ? 1 : unetBatch];
+			// [] (optimum), [B] (diffusers script; also accepts [1] and broadcasts), or a fixed [1]
+			long[] declared = unet.inputShape("timestep");
+			boolean scalar = declared.length == 0;
+			int count = scalar ? 1 : declared[0] > 0 ? (int) declared[0] : unetBatch;
+			float[] tv = new float[count];
 			Arrays.fill(tv, (float) t);
 			try (OnnxTensor timestep = Tensors.create(unet.inputType("timestep"), tv,
-				scalar ? new long[0] : new long[] { unetBatch }))
+				scalar ? new long[0] : new long[] { count }))
 			{
 				Map<String, OnnxTensor> inputs = new HashMap<>();
 				inputs.put("sample", sample.tensor());
