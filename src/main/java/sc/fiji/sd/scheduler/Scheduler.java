@@ -12,8 +12,20 @@ public interface Scheduler {
 	/** Prepares the discrete timesteps (and sigmas) for a run of {@code numInferenceSteps} steps; resets state. */
 	void setTimesteps(int numInferenceSteps);
 
-	/** Timesteps in the order the denoising loop visits them (may be longer than the step count, e.g. PNDM's PRK warm-up). */
+	/**
+	 * Timesteps in the order the denoising loop visits them (may be longer than the step count, e.g. PNDM's PRK warm-up,
+	 * Heun's two calls per step). Values can be fractional (Euler-family schedulers with linspace spacing or Karras
+	 * sigmas): give the UNet the value as a float timestep where its input allows.
+	 */
 	double[] timesteps();
+
+	/**
+	 * Model calls per step (diffusers' {@code order}): 2 for Heun, 1 otherwise. Image to image starts at
+	 * {@code timesteps()[tStart * order()]}, as diffusers' pipelines do.
+	 */
+	default int order() {
+		return 1;
+	}
 
 	/** Standard deviation of the initial noise: 1 for DDPM-style schedulers, sigma_max (or its variant) for sigma-based ones. */
 	double initNoiseSigma();
@@ -34,4 +46,7 @@ public interface Scheduler {
 
 	/** The name users know this sampler by (AUTOMATIC1111 style, e.g. "DPM++ 2M Karras"). */
 	String displayName();
+
+	/** The configuration this scheduler runs with (the using class's defaults filled in for absent keys). */
+	SchedulerConfig config();
 }

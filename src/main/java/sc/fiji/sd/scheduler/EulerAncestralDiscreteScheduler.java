@@ -1,0 +1,64 @@
+package sc.fiji.sd.scheduler;
+
+import java.util.Objects;
+import java.util.random.RandomGenerator;
+
+import sc.fiji.sd.StableDiffusionException;
+
+/**
+ * Euler ancestral sampling (k-diffusion's {@code sample_euler_ancestral}), as diffusers'
+ * {@code EulerAncestralDiscreteScheduler}: A1111's "Euler a".
+ * <p>
+ * Each step goes down to {@code sigma_down} deterministically and adds fresh noise of size {@code sigma_up}, drawn from
+ * the generator given at construction: {@code nextGaussian()} once per element in array order, every step (also the
+ * last, where sigma_up is 0, as diffusers draws it too).
+ */
+public class EulerAncestralDiscreteScheduler extends DiscreteSigmaScheduler {
+
+	private final RandomGenerator rng;
+
+	public EulerAncestralDiscreteScheduler(SchedulerConfig config, RandomGenerator rng) {
+		super(config, SchedulerConfig.EULER_ANCESTRAL);
+		this.rng = Objects.requireNonNull(rng, "Euler a needs a random generator");
+		if (this.config.predictionType().equals("sample")) throw new StableDiffusionException(
+			"\"prediction_type\": \"sample\" is not supported by Euler a (as in diffusers); allowed values are"
+				+ " epsilon, v_prediction.");
+	}
+
+	@Override
+	public void setTimesteps(int n) {
+		timesteps = spacedTimesteps(n);
+		sigmas = withFinalSigma(NoiseSchedule.sigmasAt(timesteps, trainSigmas), 0);
+		stepIndex = -1;
+		predOriginalSample = null;
+	}
+
+	@Override
+	public float[] step(float[] modelOutput, double timestep, float[] sample) {
+		NoiseSchedule.checkSameLength(modelOutput, sample, "Euler a step");
+		initStepIndex(timestep);
+		double sigmaFrom = sigmas[stepIndex], sigmaTo = sigmas[stepIndex + 1];
+		double sigmaUp = Math.sqrt(sigmaTo * sigmaTo * (sigmaFrom * sigmaFrom - sigmaTo * sigmaTo) / (sigmaFrom
+			* sigmaFrom));
+		double sigmaDown = Math.sqrt(sigmaTo * sigmaTo - sigmaUp * sigmaUp);
+		double dt = sigmaDown - sigmaFrom;
+		String prediction = config.predictionType();
+		float[] prev = new float[sample.length];
+		float[] x0 = new float[sample.length];
+		for (int i = 0; i < prev.length; i++) {
+			double x = sample[i];
+			double denoised = predictOriginal(x, modelOutput[i], sigmaFrom, prediction);
+			double derivative = (x - denoised) / sigmaFrom;
+			prev[i] = (float) (x + derivative * dt + rng.nextGaussian() * sigmaUp);
+			x0[i] = (float) denoised;
+		}
+		predOriginalSample = x0;
+		stepIndex++;
+		return prev;
+	}
+
+	@Override
+	public String displayName() {
+		return "Euler a";
+	}
+}

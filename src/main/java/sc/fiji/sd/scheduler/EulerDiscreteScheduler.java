@@ -1,0 +1,63 @@
+package sc.fiji.sd.scheduler;
+
+/**
+ * Euler's method on the probability-flow ODE (Karras et al. 2022, algorithm 2 without churn), as diffusers'
+ * {@code EulerDiscreteScheduler}: A1111's "Euler" (and "Euler" + "Karras" with {@code use_karras_sigmas}).
+ * Deterministic.
+ */
+public class EulerDiscreteScheduler extends DiscreteSigmaScheduler {
+
+	public EulerDiscreteScheduler(SchedulerConfig config) {
+		super(config, SchedulerConfig.EULER);
+	}
+
+	@Override
+	public void setTimesteps(int n) {
+		double[] t = spacedTimesteps(n);
+		double[] s;
+		if (config.interpolationType().equals("log_linear")) {
+			// diffusers: n + 1 sigmas evenly spaced in log sigma from the largest to the smallest (float32)
+			float[] logs = NoiseSchedule.torchLinspace(Math.log(trainSigmas[trainSigmas.length - 1]), Math.log(
+				trainSigmas[0]), n + 1);
+			s = new double[logs.length];
+			for (int i = 0; i < s.length; i++)
+				s[i] = (float) Math.exp(logs[i]);
+		}
+		else s = NoiseSchedule.sigmasAt(t, trainSigmas);
+		if (config.useKarrasSigmas()) {
+			s = karras(s, n, true);
+			t = timestepsOfSigmas(s);
+		}
+		double last = config.finalSigmasType().equals("sigma_min") ? sigmaMinOfTraining() : 0;
+		timesteps = t;
+		sigmas = withFinalSigma(s, last);
+		stepIndex = -1;
+		predOriginalSample = null;
+	}
+
+	@Override
+	public float[] step(float[] modelOutput, double timestep, float[] sample) {
+		NoiseSchedule.checkSameLength(modelOutput, sample, "Euler step");
+		initStepIndex(timestep);
+		double sigma = sigmas[stepIndex];
+		double dt = sigmas[stepIndex + 1] - sigma;
+		String prediction = config.predictionType();
+		float[] prev = new float[sample.length];
+		float[] x0 = new float[sample.length];
+		for (int i = 0; i < prev.length; i++) {
+			double x = sample[i];
+			double denoised = predictOriginal(x, modelOutput[i], sigma, prediction);
+			double derivative = (x - denoised) / sigma;
+			prev[i] = (float) (x + derivative * dt);
+			x0[i] = (float) denoised;
+		}
+		predOriginalSample = x0;
+		stepIndex++;
+		return prev;
+	}
+
+	@Override
+	public String displayName() {
+		return config.useKarrasSigmas() ? "Euler Karras" : "Euler";
+	}
+}

@@ -1,0 +1,351 @@
+package sc.fiji.sd.scheduler;
+
+import java.util.Arrays;
+
+/**
+ * UniPC (Zhao et al. 2023, "UniPC: A Unified Predictor-Corrector Framework for Fast Sampling of Diffusion Models"),
+ * as diffusers' {@code UniPCMultistepScheduler}: A1111's "UniPC". Deterministic; good results in 10–20 steps.
+ * <p>
+ * Each step first corrects the sample it receives (UniC, using the model output just computed at it), then predicts
+ * the next one (UniP) from the last {@code solver_order} model outputs. Both solve a small linear system for their
+ * coefficients ({@code B(h)} is {@code h} for "bh1", {@code e^h - 1} for "bh2").
+ */
+public class UniPCMultistepScheduler implements Scheduler {
+
+	private final SchedulerConfig config;
+	private final float[] alphasCumprod;
+	private final float[] trainSigmas;
+	private final float[] logSigmas;
+	private final boolean predictX0;
+	private final boolean bh1;
+
+	private double[] timesteps;
+	/** One sigma per timestep plus the final sigma (float32 values). */
+	private double[] sigmas;
+	private int stepIndex = -1;
+	/** Converted model outputs (x0 or epsilon) of the last solver_order steps, oldest first. */
+	private double[][] modelOutputs;
+	private int lowerOrderNums;
+	private int thisOrder;
+	/** The sample the last prediction started from (the corrector's x_s0); null before the first step. */
+	private float[] lastSample;
+	private float[] predOriginalSample;
+
+	public UniPCMultistepScheduler(SchedulerConfig config) {
+		this.config = config.forClass(SchedulerConfig.UNIPC);
+		this.predictX0 = this.config.predictX0();
+		this.bh1 = this.config.uniPcSolverType().equals("bh1");
+		float[] ac = NoiseSchedule.alphasCumprod(NoiseSchedule.betas(this.config));
+		if (this.config.rescaleBetasZeroSnr()) ac[ac.length - 1] = 0x1p-24f;
+		this.alphasCumprod = ac;
+		this.trainSigmas = NoiseSchedule.trainSigmas(ac);
+		this.logSigmas = NoiseSchedule.logSigmas(trainSigmas);
+	}
+
+	@Override
+	public void setTimesteps(int n) {
+		int T = config.numTrainTimesteps();
+		if (n < 1 || n > T) throw new IllegalArgumentException("Steps must be between 1 and " + T + ", was " + n);
+		double[] t;
+		switch (config.timestepSpacing()) {
+			case "linspace": // n + 1 points from 0 to T - 1, rounded, descending, without the final 0
+				t = Arrays.copyOf(NoiseSchedule.reversed(NoiseSchedule.rint(NoiseSchedule.numpyLinspace(0, T - 1, n + 1))),
+					n);
+				break;
+			case "leading": {
+				int ratio = T / (n + 1);
+				t = new double[n];
+				for (int i = 0; i < n; i++)
+					t[i] = (double) (n - i) * ratio + config.stepsOffset();
+				break;
+			}
+			default: // trailing
+				t = NoiseSchedule.trailingTimesteps(T, T, n);
+		}
+		double[] s;
+		double last;
+		if (config.useKarrasSigmas()) {
+			double min = Double.isNaN(config.sigmaMin()) ? trainSigmas[0] : config.sigmaMin();
+			double max = Double.isNaN(config.sigmaMax()) ? trainSigmas[T - 1] : config.sigmaMax();
+			s = NoiseSchedule.karrasSigmas(min, max, n);
+			t = new double[s.length];
+			for (int i = 0; i < s.length; i++)
+				t[i] = Math.rint(NoiseSchedule.sigmaToT(s[i], logSigmas));
+			last = config.finalSigmasType().equals("sigma_min") ? s[s.length - 1] : 0;
+		}
+		else {
+			s = NoiseSchedule.sigmasAt(t, trainSigmas);
+			last = config.finalSigmasType().equals("sigma_min") ? trainSigmas[0] : 0;
+		}
+		sigmas = new double[s.length + 1];
+		for (int i = 0; i < s.length; i++)
+			sigmas[i] = (float) s[i];
+		sigmas[s.length] = (float) last;
+		timesteps = t;
+		stepIndex = -1;
+		modelOutputs = new double[config.solverOrder()][];
+		lowerOrderNums = 0;
+		thisOrder = 0;
+		lastSample = null;
+		predOriginalSample = null;
+	}
+
+	@Override
+	public double[] timesteps() {
+		return timesteps.clone();
+	}
+
+	/** The sigmas of the run (one per timestep plus the final one). */
+	public double[] sigmas() {
+		return sigmas.clone();
+	}
+
+	@Override
+	public double initNoiseSigma() {
+		return 1.0;
+	}
+
+	@Override
+	public float[] scaleModelInput(float[] sample, double timestep) {
+		return sample;
+	}
+
+	private static double alpha(double sigma) {
+		return 1 / Math.sqrt(sigma * sigma + 1);
+	}
+
+	private static double lambda(double sigma) {
+		double a = alpha(sigma);
+		return Math.log(a) - Math.log(sigma * a);
+	}
+
+	private int indexForTimestep(double timestep) {
+		int i = NoiseSchedule.indexForTimestep(timesteps, timestep);
+		return i < 0 ? timesteps.length - 1 : i;
+	}
+
+	@Override
+	public float[] step(float[] modelOutput, double timestep, float[] sample) {
+		if (timesteps == null) throw new IllegalStateException("Call setTimesteps before step");
+		NoiseSchedule.checkSameLength(modelOutput, sample, "UniPC step");
+		if (stepIndex < 0) stepIndex = indexForTimestep(timestep);
+		final int index = stepIndex;
+		boolean useCorrector = stepIndex > 0 && Arrays.stream(config.disableCorrector()).noneMatch(
+			d -> d == index - 1) && lastSample != null;
+		double[] converted = convertModelOutput(modelOutput, sample);
+		if (useCorrector) sample = correct(converted, lastSample, sample, thisOrder);
+
+		int order = config.solverOrder();
+		System.arraycopy(modelOutputs, 1, modelOutputs, 0, order - 1);
+		modelOutputs[order - 1] = converted;
+
+		int wanted = config.lowerOrderFinal() ? Math.min(order, timesteps.length - stepIndex) : order;
+		thisOrder = Math.min(wanted, lowerOrderNums + 1); // warm-up: no more history than there is
+		lastSample = sample;
+		float[] prev = predict(sample, thisOrder);
+		if (lowerOrderNums < order) lowerOrderNums++;
+		stepIndex++;
+		return prev;
+	}
+
+	/** The model output as the solver's variable: x0 (predict_x0) or epsilon. */
+	private double[] convertModelOutput(float[] modelOutput, float[] sample) {
+		double sigma = sigmas[stepIndex];
+		double alphaT = alpha(sigma), sigmaT = sigma * alphaT;
+		String prediction = config.predictionType();
+		double[] out = new double[sample.length];
+		float[] x0 = new float[sample.length];
+		for (int i = 0; i < out.length; i++) {
+			double x = sample[i], m = modelOutput[i], denoised, eps;
+			switch (prediction) {
+				case "epsilon":
+					eps = m;
+					denoised = (x - sigmaT * m) / alphaT;
+					break;
+				case "sample":
+					denoised = m;
+					eps = (x - alphaT * m) / sigmaT;
+					break;
+				default: // v_prediction
+					denoised = alphaT * x - sigmaT * m;
+					eps = alphaT * m + sigmaT * x;
+			}
+			out[i] = predictX0 ? denoised : eps;
+			x0[i] = (float) denoised;
+		}
+		predOriginalSample = x0;
+		return out;
+	}
+
+	/**
+	 * The coefficient system of UniP/UniC: {@code R[i][k] = r_k^i} and {@code b[i] = h·phi_{i+1}(h)·i! / B(h)} for
+	 * {@code i < order}, with {@code r_k = (lambda_k - lambda_s0) / h} for the history points and r = 1 last.
+	 */
+	private static final class Coefficients {
+
+		final double hPhi1, bH;
+		final double[][] r;
+		final double[] b;
+
+		Coefficients(double hh, double[] rks, int order, boolean bh1) {
+			hPhi1 = Math.expm1(hh);
+			bH = bh1 ? hh : Math.expm1(hh);
+			double hPhiK = hPhi1 / hh - 1;
+			double factorial = 1;
+			r = new double[order][];
+			b = new double[order];
+			for (int i = 1; i <= order; i++) {
+				r[i - 1] = new double[rks.length];
+				for (int k = 0; k < rks.length; k++)
+					r[i - 1][k] = Math.pow(rks[k], i - 1);
+				b[i - 1] = hPhiK * factorial / bH;
+				factorial *= i + 1;
+				hPhiK = hPhiK / hh - 1 / factorial;
+			}
+		}
+	}
+
+	/** UniP: the next sample from {@code sample} at sigmas[i] to sigmas[i+1], with {@code order} model outputs. */
+	private float[] predict(float[] sample, int order) {
+		int k = modelOutputs.length;
+		double[] m0 = modelOutputs[k - 1];
+		double sigmaT = sigmas[stepIndex + 1], sigmaS0 = sigmas[stepIndex];
+		double alphaT = alpha(sigmaT), alphaS0 = alpha(sigmaS0);
+		double sT = sigmaT * alphaT, sS0 = sigmaS0 * alphaS0;
+		double lambdaS0 = lambda(sigmaS0);
+		double h = lambda(sigmaT) - lambdaS0;
+		double[] rks = new double[order];
+		double[][] d1s = new double[order - 1][];
+		for (int i = 1; i < order; i++) {
+			double[] mi = modelOutputs[k - 1 - i];
+			rks[i - 1] = (lambda(sigmas[stepIndex - i]) - lambdaS0) / h;
+			d1s[i - 1] = difference(mi, m0, rks[i - 1]);
+		}
+		rks[order - 1] = 1;
+		double hh = predictX0 ? -h : h;
+		Coefficients c = new Coefficients(hh, rks, order, bh1);
+		double[] rhos = new double[0];
+		if (order == 2) rhos = new double[] { 0.5 };
+		else if (order > 2) rhos = solve(topLeft(c.r, order - 1), Arrays.copyOf(c.b, order - 1));
+		double cx = predictX0 ? sT / sS0 : alphaT / alphaS0;
+		double cm = predictX0 ? -alphaT * c.hPhi1 : -sT * c.hPhi1;
+		double cr = predictX0 ? -alphaT * c.bH : -sT * c.bH;
+		float[] out = new float[sample.length];
+		for (int i = 0; i < out.length; i++) {
+			double res = 0;
+			for (int j = 0; j < rhos.length; j++)
+				res += rhos[j] * d1s[j][i];
+			out[i] = (float) (cx * sample[i] + cm * m0[i] + cr * res);
+		}
+		return out;
+	}
+
+	/** UniC: corrects {@code thisSample} (at sigmas[i]) with the model output just computed there. */
+	private float[] correct(double[] thisModelOutput, float[] lastSample, float[] thisSample, int order) {
+		int k = modelOutputs.length;
+		double[] m0 = modelOutputs[k - 1]; // the output at the previous step (not yet shifted)
+		double sigmaT = sigmas[stepIndex], sigmaS0 = sigmas[stepIndex - 1];
+		double alphaT = alpha(sigmaT), alphaS0 = alpha(sigmaS0);
+		double sT = sigmaT * alphaT, sS0 = sigmaS0 * alphaS0;
+		double lambdaS0 = lambda(sigmaS0);
+		double h = lambda(sigmaT) - lambdaS0;
+		double[] rks = new double[order];
+		double[][] d1s = new double[order - 1][];
+		for (int i = 1; i < order; i++) {
+			double[] mi = modelOutputs[k - 1 - i];
+			rks[i - 1] = (lambda(sigmas[stepIndex - (i + 1)]) - lambdaS0) / h;
+			d1s[i - 1] = difference(mi, m0, rks[i - 1]);
+		}
+		rks[order - 1] = 1;
+		double hh = predictX0 ? -h : h;
+		Coefficients c = new Coefficients(hh, rks, order, bh1);
+		double[] rhos = order == 1 ? new double[] { 0.5 } : solve(c.r, c.b);
+		double cx = predictX0 ? sT / sS0 : alphaT / alphaS0;
+		double cm = predictX0 ? -alphaT * c.hPhi1 : -sT * c.hPhi1;
+		double cr = predictX0 ? -alphaT * c.bH : -sT * c.bH;
+		double rhoT = rhos[rhos.length - 1];
+		float[] out = new float[thisSample.length];
+		for (int i = 0; i < out.length; i++) {
+			double res = 0;
+			for (int j = 0; j < order - 1; j++)
+				res += rhos[j] * d1s[j][i];
+			res += rhoT * (thisModelOutput[i] - m0[i]);
+			out[i] = (float) (cx * lastSample[i] + cm * m0[i] + cr * res);
+		}
+		return out;
+	}
+
+	/** (mi - m0) / rk, the scaled difference of two model outputs. */
+	private static double[] difference(double[] mi, double[] m0, double rk) {
+		double[] d = new double[m0.length];
+		for (int i = 0; i < d.length; i++)
+			d[i] = (mi[i] - m0[i]) / rk;
+		return d;
+	}
+
+	private static double[][] topLeft(double[][] a, int n) {
+		double[][] out = new double[n][];
+		for (int i = 0; i < n; i++)
+			out[i] = Arrays.copyOf(a[i], n);
+		return out;
+	}
+
+	/** Solves the small system a·x = b (Gaussian elimination with partial pivoting). */
+	static double[] solve(double[][] a, double[] b) {
+		int n = b.length;
+		double[][] m = new double[n][];
+		for (int i = 0; i < n; i++) {
+			m[i] = Arrays.copyOf(a[i], n + 1);
+			m[i][n] = b[i];
+		}
+		for (int col = 0; col < n; col++) {
+			int pivot = col;
+			for (int row = col + 1; row < n; row++)
+				if (Math.abs(m[row][col]) > Math.abs(m[pivot][col])) pivot = row;
+			double[] tmp = m[col];
+			m[col] = m[pivot];
+			m[pivot] = tmp;
+			for (int row = col + 1; row < n; row++) {
+				double f = m[row][col] / m[col][col];
+				for (int j = col; j <= n; j++)
+					m[row][j] -= f * m[col][j];
+			}
+		}
+		double[] x = new double[n];
+		for (int row = n - 1; row >= 0; row--) {
+			double s = m[row][n];
+			for (int j = row + 1; j < n; j++)
+				s -= m[row][j] * x[j];
+			x[row] = s / m[row][row];
+		}
+		return x;
+	}
+
+	/** {@code alpha_t · original + sigma_t · noise} at the sigma of {@code timestep} in this run. */
+	@Override
+	public float[] addNoise(float[] original, float[] noise, double timestep) {
+		NoiseSchedule.checkSameLength(original, noise, "addNoise");
+		if (timesteps == null) throw new IllegalStateException("Call setTimesteps before addNoise");
+		double sigma = sigmas[indexForTimestep(timestep)];
+		double alphaT = alpha(sigma), sigmaT = sigma * alphaT;
+		float[] out = new float[original.length];
+		for (int i = 0; i < out.length; i++)
+			out[i] = (float) (alphaT * original[i] + sigmaT * noise[i]);
+		return out;
+	}
+
+	@Override
+	public float[] predictedOriginalSample() {
+		return predOriginalSample;
+	}
+
+	@Override
+	public String displayName() {
+		return config.useKarrasSigmas() ? "UniPC Karras" : "UniPC";
+	}
+
+	@Override
+	public SchedulerConfig config() {
+		return config;
+	}
+}

@@ -1,0 +1,15 @@
+/**
+ * Diffusion samplers ported from diffusers' schedulers, one class per diffusers class with diffusers' names:
+ * {@link sc.fiji.sd.scheduler.DDIMScheduler}, {@link sc.fiji.sd.scheduler.PNDMScheduler},
+ * {@link sc.fiji.sd.scheduler.EulerDiscreteScheduler}, {@link sc.fiji.sd.scheduler.EulerAncestralDiscreteScheduler},
+ * {@link sc.fiji.sd.scheduler.LMSDiscreteScheduler}, {@link sc.fiji.sd.scheduler.HeunDiscreteScheduler},
+ * {@link sc.fiji.sd.scheduler.DPMSolverMultistepScheduler}, {@link sc.fiji.sd.scheduler.UniPCMultistepScheduler},
+ * {@link sc.fiji.sd.scheduler.LCMScheduler}.
+ * <p>
+ * {@link sc.fiji.sd.scheduler.SchedulerConfig} reads {@code scheduler_config.json} with diffusers' per-class defaults;
+ * {@link sc.fiji.sd.scheduler.NoiseSchedule} holds the arithmetic they share (betas, alpha_bar, sigmas, timestep
+ * spacing, Karras sigmas) at torch's precision; {@link sc.fiji.sd.scheduler.Schedulers} creates them by AUTOMATIC1111
+ * sampler name. {@link sc.fiji.sd.scheduler.TorchCpuGenerator} reproduces {@code torch.manual_seed} normals, so
+ * stochastic samplers can match diffusers run for run. The tests reproduce diffusers' own full-loop test values.
+ */
+package sc.fiji.sd.scheduler;
