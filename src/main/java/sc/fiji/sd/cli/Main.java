@@ -35,6 +35,11 @@ public class Main implements Runnable {
 	static CommandLine commandLine() {
 		CommandLine cl = new CommandLine(new Main());
 		// Sub-commands register here, one line each.
+		cl.addSubcommand(new Txt2ImgCommand());
+		cl.addSubcommand(new Img2ImgCommand());
+		cl.addSubcommand(new InpaintCommand());
+		cl.addSubcommand(new InfoCommand());
+		cl.addSubcommand(new TokenizeCommand());
 		cl.setExecutionExceptionHandler(Main::handleExecutionException);
 		cl.setParameterExceptionHandler(Main::handleParameterException);
 		return cl;

@@ -1,0 +1,156 @@
+package sc.fiji.sd.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+import sc.fiji.sd.model.EmbeddedModel;
+import sc.fiji.sd.model.ModelCache;
+import sc.fiji.sd.model.StableDiffusionModel;
+import sc.fiji.sd.pipeline.GeneratedImage;
+import sc.fiji.sd.pipeline.GenerationRequest;
+import sc.fiji.sd.pipeline.GenerationResult;
+import sc.fiji.sd.pipeline.ProgressListener;
+import sc.fiji.sd.pipeline.StableDiffusionPipeline;
+import sc.fiji.sd.pipeline.StepProgress;
+import sc.fiji.sd.provenance.PngWriter;
+import sc.fiji.sd.provenance.Provenance;
+
+/**
+ * What txt2img, img2img and inpaint share: the generation options, loading the model, running with a progress bar,
+ * and writing the PNGs (only after the whole run succeeded, so an error never leaves a partial output).
+ */
+abstract class GenerationCommand implements Callable<Integer> {
+
+	@Spec
+	CommandSpec spec;
+
+	@Mixin
+	VerboseOption verbose;
+
+	@Option(names = "--prompt", required = true, description = "What to draw (AUTOMATIC1111 syntax: (word:1.2), [word], BREAK).")
+	String prompt;
+
+	@Option(names = "--negative", defaultValue = "", description = "What to avoid.")
+	String negative;
+
+	@Option(names = "--model", paramLabel = "DIR", description = "Model folder (diffusers/optimum ONNX export). Default: the embedded model.")
+	Path model;
+
+	@Option(names = "--steps", defaultValue = "20", description = "Denoising steps (default: ${DEFAULT-VALUE}).")
+	int steps;
+
+	@Option(names = "--guidance", defaultValue = "7", description = "CFG scale; at or below 1 no negative pass runs (Turbo/LCM) (default: ${DEFAULT-VALUE}).")
+	double guidance;
+
+	@Option(names = "--seed", defaultValue = "-1", description = "Seed; -1 draws a random one, which is printed (default: ${DEFAULT-VALUE}).")
+	long seed;
+
+	@Option(names = "--width", defaultValue = "0", description = "Width in pixels, a multiple of the model's size step (default: the model's native size or the image's).")
+	int width;
+
+	@Option(names = "--height", defaultValue = "0", description = "Height in pixels (default: the model's native size or the image's).")
+	int height;
+
+	@Option(names = "--scheduler", description = "Sampler, AUTOMATIC1111 name such as \"Euler a\", \"DPM++ 2M Karras\" (default: the model's).")
+	String scheduler;
+
+	@Option(names = "--batch", defaultValue = "1", description = "Images per batch (default: ${DEFAULT-VALUE}).")
+	int batch;
+
+	@Option(names = "--batch-count", defaultValue = "1", description = "Batches run one after the other (default: ${DEFAULT-VALUE}).")
+	int batchCount;
+
+	@Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}).")
+	String device;
+
+	@Option(names = "--output", defaultValue = "output.png", paramLabel = "FILE.png", description = "Output PNG; several images become FILE-1.png, FILE-2.png… (default: ${DEFAULT-VALUE}).")
+	Path output;
+
+	abstract GenerationRequest.Mode mode();
+
+	/** Reads the images and adds mode-specific options; called before the model loads, so bad files fail fast. */
+	abstract GenerationRequest.Builder prepare(GenerationRequest.Builder builder);
+
+	@Override
+	public Integer call() {
+		if (!List.of("auto", "cpu", "cuda").contains(device.toLowerCase(Locale.ROOT))) {
+			throw new Main.UsageException("Unknown --device '" + device + "': use auto, cpu or cuda.");
+		}
+		Path outDir = output.toAbsolutePath().getParent();
+		if (outDir != null && !Files.isDirectory(outDir)) {
+			throw new Main.UsageException("The output folder " + outDir + " does not exist.");
+		}
+		GenerationRequest request = prepare(GenerationRequest.builder().mode(mode()).prompt(prompt)
+			.negativePrompt(negative).steps(steps).guidance(guidance).seed(seed).size(width, height)
+			.scheduler(scheduler).batchSize(batch).batchCount(batchCount)).build();
+
+		PrintWriter err = spec.commandLine().getErr();
+		PrintWriter out = spec.commandLine().getOut();
+		Path folder = model != null ? model : EmbeddedModel.path();
+		StableDiffusionModel sd = ModelCache.shared().get(folder, device);
+		if (verbose.verbose) err.println(sd.info().describe());
+		StableDiffusionPipeline pipeline = new StableDiffusionPipeline(sd);
+		GenerationResult result = pipeline.generate(request, new ProgressBar(err, System.console() != null));
+
+		List<Path> files = outputFiles(output, result.images().size());
+		for (int i = 0; i < files.size(); i++) {
+			GeneratedImage image = result.images().get(i);
+			PngWriter.write(files.get(i), image.pixels(), Provenance.pngText(image.parameters(), sd.info().name()));
+			out.println("Wrote " + files.get(i) + " (seed " + image.seed() + ")");
+		}
+		if (verbose.verbose) {
+			err.printf(Locale.ROOT, "%d image(s) in %.1f s, %d UNet calls, on %s%n", files.size(), result.seconds(),
+				pipeline.unetCalls(), sd.info().provider());
+		}
+		out.flush();
+		err.flush();
+		return Main.EXIT_OK;
+	}
+
+	/** {@code out.png} for one image; {@code out-1.png, out-2.png, …} for several. */
+	static List<Path> outputFiles(Path output, int count) {
+		List<Path> files = new ArrayList<>();
+		if (count == 1) {
+			files.add(output);
+			return files;
+		}
+		String name = output.getFileName().toString();
+		String base = name.toLowerCase(Locale.ROOT).endsWith(".png") ? name.substring(0, name.length() - 4) : name;
+		for (int i = 1; i <= count; i++) files.add(output.resolveSibling(base + "-" + i + ".png"));
+		return files;
+	}
+
+	/** A one-line progress bar on stderr, redrawn in place; only on an interactive terminal. */
+	static final class ProgressBar implements ProgressListener {
+		private final PrintWriter err;
+		private final boolean interactive;
+
+		ProgressBar(PrintWriter err, boolean interactive) {
+			this.err = err;
+			this.interactive = interactive;
+		}
+
+		@Override
+		public void stepFinished(StepProgress p) {
+			if (!interactive) return;
+			err.print("\r" + line(p));
+			if (p.step() == p.steps()) err.println();
+			err.flush();
+		}
+
+		static String line(StepProgress p) {
+			int width = 30, filled = p.steps() == 0 ? width : p.step() * width / p.steps();
+			return String.format(Locale.ROOT, "image %d/%d [%s%s] step %d/%d  %.2f s/step", p.image() + 1, p.images(),
+				"#".repeat(filled), ".".repeat(width - filled), p.step(), p.steps(), p.secondsPerStep());
+		}
+	}
+}

@@ -1,0 +1,45 @@
+package sc.fiji.sd.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+import sc.fiji.sd.model.EmbeddedModel;
+import sc.fiji.sd.model.ModelCache;
+import sc.fiji.sd.onnx.ExecutionProviders;
+
+@Command(name = "info", description = "Show what was detected about a model and where it runs.")
+class InfoCommand implements Callable<Integer> {
+
+	@Spec
+	CommandSpec spec;
+
+	@Mixin
+	VerboseOption verbose;
+
+	@Option(names = "--model", paramLabel = "DIR", description = "Model folder (default: the embedded model).")
+	Path model;
+
+	@Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}).")
+	String device;
+
+	@Override
+	public Integer call() {
+		var out = spec.commandLine().getOut();
+		var info = ModelCache.shared().get(model != null ? model : EmbeddedModel.path(), device).info();
+		out.print(info.describe());
+		out.println(ExecutionProviders.describe());
+		if (verbose.verbose) {
+			var m = ModelCache.shared().current();
+			for (var c : new sc.fiji.sd.model.OnnxComponent[] { m.textEncoder(), m.unet(), m.vaeEncoder(), m.vaeDecoder() }) {
+				if (c != null) out.println(c.name() + ": " + c.signature());
+			}
+		}
+		out.flush();
+		return Main.EXIT_OK;
+	}
+}

@@ -1,0 +1,114 @@
+package sc.fiji.sd.model;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardCopyOption;
+import java.util.Enumeration;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+
+import sc.fiji.sd.StableDiffusionException;
+
+/**
+ * The small model shipped with the plugin ({@code models/tiny-sd-shapes}), so everything works offline out of the box.
+ * <p>
+ * Looked up, in order: the system property {@code sd.embeddedModel}; {@code models/tiny-sd-shapes} under the working
+ * directory; next to the jar or classes folder ({@code target/../models}); and finally inside the jar, where Maven
+ * packs it as resources — then it is extracted once to a per-user cache folder (re-extracted when a file's size
+ * differs) and that folder is returned.
+ */
+public final class EmbeddedModel {
+
+	public static final String NAME = "tiny-sd-shapes";
+	static final String RESOURCE_PREFIX = "models/" + NAME + "/";
+
+	private EmbeddedModel() {}
+
+	/** The folder of the embedded model. */
+	public static synchronized Path path() {
+		String override = System.getProperty("sd.embeddedModel");
+		if (override != null && !override.isBlank()) return Paths.get(override);
+
+		Path cwd = Paths.get("models", NAME);
+		if (isModel(cwd)) return cwd.toAbsolutePath().normalize();
+
+		Path codeSource = codeSource();
+		if (codeSource != null) {
+			// target/classes or target/stable-diffusion.jar → <project>/models; Fiji.app/jars/x.jar → Fiji.app/models
+			for (Path dir = codeSource.getParent(); dir != null; dir = dir.getParent()) {
+				Path candidate = dir.resolve("models").resolve(NAME);
+				if (isModel(candidate)) return candidate;
+				if (dir.getNameCount() < codeSource.getNameCount() - 3) break;
+			}
+			// Classes folder with the model copied as resources (target/classes/models/…)
+			Path inClasses = codeSource.resolve("models").resolve(NAME);
+			if (Files.isDirectory(codeSource) && isModel(inClasses)) return inClasses;
+			if (Files.isRegularFile(codeSource)) {
+				Path extracted = extractFromJar(codeSource, cacheFolder());
+				if (extracted != null) return extracted;
+			}
+		}
+		throw new StableDiffusionException("The embedded model (models/" + NAME + ") was not found next to the "
+			+ "working directory, the jar, or inside the jar. Reinstall the plugin, or give a model folder.");
+	}
+
+	static boolean isModel(Path dir) {
+		return Files.isRegularFile(dir.resolve("unet").resolve("model.onnx"));
+	}
+
+	private static Path codeSource() {
+		try {
+			URL url = EmbeddedModel.class.getProtectionDomain().getCodeSource().getLocation();
+			return Paths.get(url.toURI()).toAbsolutePath().normalize();
+		}
+		catch (URISyntaxException | RuntimeException e) {
+			return null;
+		}
+	}
+
+	static Path cacheFolder() {
+		String base = System.getenv("XDG_CACHE_HOME");
+		Path root = base != null && !base.isBlank() ? Paths.get(base)
+			: Paths.get(System.getProperty("user.home"), ".cache");
+		return root.resolve("stable-diffusion-fiji").resolve("models");
+	}
+
+	/**
+	 * Copies the {@code models/tiny-sd-shapes/} entries of {@code jar} to {@code cacheRoot/tiny-sd-shapes}, skipping
+	 * files already there with the right size; null when the jar has no such entries.
+	 */
+	static Path extractFromJar(Path jar, Path cacheRoot) {
+		Path target = cacheRoot.resolve(NAME);
+		boolean found = false;
+		try (JarFile jf = new JarFile(jar.toFile())) {
+			Enumeration<JarEntry> entries = jf.entries();
+			while (entries.hasMoreElements()) {
+				JarEntry e = entries.nextElement();
+				if (!e.getName().startsWith(RESOURCE_PREFIX) || e.isDirectory()) continue;
+				found = true;
+				Path out = target.resolve(e.getName().substring(RESOURCE_PREFIX.length())).normalize();
+				if (!out.startsWith(target)) continue; // no path tricks
+				if (Files.isRegularFile(out) && e.getSize() >= 0 && Files.size(out) == e.getSize()) continue;
+				Files.createDirectories(out.getParent());
+				Path tmp = Files.createTempFile(out.getParent(), out.getFileName().toString(), ".part");
+				try (InputStream in = jf.getInputStream(e)) {
+					Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+					Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+				}
+				finally {
+					Files.deleteIfExists(tmp);
+				}
+			}
+		}
+		catch (IOException e) {
+			throw new StableDiffusionException("Cannot extract the embedded model from " + jar + " to " + target + ": "
+				+ e.getMessage() + ". Check that the folder is writable, or give a model folder.", e);
+		}
+		return found ? target : null;
+	}
+}

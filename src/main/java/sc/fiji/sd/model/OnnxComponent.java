@@ -1,0 +1,120 @@
+package sc.fiji.sd.model;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import sc.fiji.sd.StableDiffusionException;
+
+/**
+ * One ONNX model of the pipeline (text encoder, UNet, VAE encoder or decoder): its session and what the session
+ * declares about its inputs and outputs, read once.
+ */
+public final class OnnxComponent implements AutoCloseable {
+
+	private final String name;
+	private final Path file;
+	private final OrtSession session;
+	private final Map<String, TensorInfo> inputs = new LinkedHashMap<>();
+	private final Map<String, TensorInfo> outputs = new LinkedHashMap<>();
+
+	OnnxComponent(String name, Path file, OrtSession session) {
+		this.name = name;
+		this.file = file;
+		this.session = session;
+		try {
+			for (Map.Entry<String, NodeInfo> e : session.getInputInfo().entrySet())
+				inputs.put(e.getKey(), tensorInfo(e.getValue()));
+			for (Map.Entry<String, NodeInfo> e : session.getOutputInfo().entrySet())
+				outputs.put(e.getKey(), tensorInfo(e.getValue()));
+		}
+		catch (OrtException e) {
+			throw new StableDiffusionException("Cannot read the inputs of " + file + ": " + e.getMessage(), e);
+		}
+	}
+
+	private TensorInfo tensorInfo(NodeInfo info) {
+		if (!(info.getInfo() instanceof TensorInfo t)) {
+			throw new StableDiffusionException(file + " has a non-tensor input or output '" + info.getName()
+				+ "'; this is not a Stable Diffusion " + name + ".");
+		}
+		return t;
+	}
+
+	public String name() { return name; }
+	public Path file() { return file; }
+	public OrtSession session() { return session; }
+	public Set<String> inputNames() { return inputs.keySet(); }
+	public Set<String> outputNames() { return outputs.keySet(); }
+	public boolean hasInput(String input) { return inputs.containsKey(input); }
+	public boolean hasOutput(String output) { return outputs.containsKey(output); }
+
+	/** Element type of an input (FLOAT, FLOAT16, INT32, INT64…). */
+	public OnnxJavaType inputType(String input) { return require(inputs, input, "input").type; }
+
+	/** Declared shape of an input, −1 for dynamic axes. */
+	public long[] inputShape(String input) { return require(inputs, input, "input").getShape(); }
+
+	public OnnxJavaType outputType(String output) { return require(outputs, output, "output").type; }
+
+	public long[] outputShape(String output) { return require(outputs, output, "output").getShape(); }
+
+	/** The single input whose name is one of {@code candidates}, in order of preference. */
+	public String inputNamed(String... candidates) {
+		for (String c : candidates) if (inputs.containsKey(c)) return c;
+		throw new StableDiffusionException(file + " has no input named " + String.join(" or ", candidates)
+			+ " (it has " + inputs.keySet() + "); this is not a Stable Diffusion " + name + " export.");
+	}
+
+	/** The output named one of {@code candidates}, or else the first output. */
+	public String outputNamed(String... candidates) {
+		for (String c : candidates) if (outputs.containsKey(c)) return c;
+		return outputs.keySet().iterator().next();
+	}
+
+	private TensorInfo require(Map<String, TensorInfo> map, String key, String what) {
+		TensorInfo t = map.get(key);
+		if (t == null) throw new StableDiffusionException(file + " has no " + what + " '" + key + "'.");
+		return t;
+	}
+
+	/** "sample float32 [-1, 4, -1, -1]" style summary of the inputs, for --verbose and info. */
+	public String signature() {
+		StringBuilder sb = new StringBuilder();
+		inputs.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append(' ')
+			.append(typeName(v.type)).append(Arrays.toString(v.getShape())));
+		sb.append(" -> ");
+		int n = 0;
+		for (var e : outputs.entrySet()) sb.append(n++ == 0 ? "" : ", ").append(e.getKey()).append(' ')
+			.append(typeName(e.getValue().type)).append(Arrays.toString(e.getValue().getShape()));
+		return sb.toString();
+	}
+
+	public static String typeName(OnnxJavaType t) {
+		switch (t) {
+			case FLOAT: return "float32";
+			case FLOAT16: return "float16";
+			case DOUBLE: return "float64";
+			case INT32: return "int32";
+			case INT64: return "int64";
+			default: return t.name().toLowerCase();
+		}
+	}
+
+	@Override
+	public void close() {
+		try {
+			session.close();
+		}
+		catch (OrtException e) {
+			// closing a session only frees memory; nothing the user can do
+		}
+	}
+}

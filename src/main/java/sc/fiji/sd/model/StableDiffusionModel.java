@@ -1,0 +1,273 @@
+package sc.fiji.sd.model;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
+import ai.onnxruntime.OnnxJavaType;
+import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.onnx.SessionFactory;
+
+/**
+ * A Stable Diffusion 1.x/2.x model folder (diffusers or optimum ONNX export) with its four ONNX sessions open.
+ * <p>
+ * Everything the pipeline needs to know is detected here, from the sessions first (input names, element types,
+ * ranks, fixed dimensions) and from the configs second ({@code model_index.json}, component {@code config.json},
+ * {@code scheduler/scheduler_config.json}). Load once and reuse: creating the sessions is the slow part
+ * ({@link ModelCache} keeps one per process). Close to free the native memory.
+ */
+public final class StableDiffusionModel implements AutoCloseable {
+
+	/** Latent scale of SD 1.x/2.x, used when no VAE config says otherwise. */
+	public static final double DEFAULT_SCALING_FACTOR = 0.18215;
+	public static final int DEFAULT_NATIVE_SIZE = 512;
+	public static final int DEFAULT_SIZE_STEP = 64;
+	public static final int DEFAULT_TIMESTEP_COND_DIM = 256;
+
+	static final String MODEL_FOLDER_HELP = "A model folder is a diffusers/optimum ONNX export of Stable Diffusion 1.x or "
+		+ "2.x: model_index.json, text_encoder/model.onnx, unet/model.onnx, vae_decoder/model.onnx (vae_encoder/model.onnx "
+		+ "for image to image and inpainting), tokenizer/vocab.json and tokenizer/merges.txt, and "
+		+ "scheduler/scheduler_config.json.";
+
+	private final Path folder;
+	private final OnnxComponent textEncoder, unet, vaeEncoder, vaeDecoder;
+	private final Path tokenizerDir;
+	private final Path schedulerConfig;
+	private final ModelInfo info;
+
+	private StableDiffusionModel(Path folder, OnnxComponent textEncoder, OnnxComponent unet, OnnxComponent vaeEncoder,
+		OnnxComponent vaeDecoder, Path tokenizerDir, Path schedulerConfig, ModelInfo info)
+	{
+		this.folder = folder;
+		this.textEncoder = textEncoder;
+		this.unet = unet;
+		this.vaeEncoder = vaeEncoder;
+		this.vaeDecoder = vaeDecoder;
+		this.tokenizerDir = tokenizerDir;
+		this.schedulerConfig = schedulerConfig;
+		this.info = info;
+	}
+
+	/**
+	 * Validates the folder, opens the sessions on {@code device} (auto, cpu or cuda) and detects the model's layout.
+	 *
+	 * @throws StableDiffusionException naming the missing or wrong file and what a model folder must contain
+	 */
+	public static StableDiffusionModel load(Path folder, String device) {
+		if (folder == null) throw new StableDiffusionException("No model folder given. " + MODEL_FOLDER_HELP);
+		folder = folder.toAbsolutePath().normalize();
+		validate(folder);
+
+		JsonObject index = readJson(folder.resolve("model_index.json"));
+		JsonObject unetConfig = readJson(folder.resolve("unet/config.json"));
+		JsonObject textConfig = readJson(folder.resolve("text_encoder/config.json"));
+		JsonObject vaeDecoderConfig = readJson(folder.resolve("vae_decoder/config.json"));
+		JsonObject vaeEncoderConfig = readJson(folder.resolve("vae_encoder/config.json"));
+		Path schedulerFile = folder.resolve("scheduler/scheduler_config.json");
+		JsonObject schedulerConfig = readJson(schedulerFile);
+
+		SessionFactory sessions = new SessionFactory(device);
+		List<OnnxComponent> opened = new ArrayList<>();
+		try {
+			OnnxComponent unet = open(sessions, folder, "unet", opened); // first: on auto, decides CUDA or CPU
+			OnnxComponent textEncoder = open(sessions, folder, "text_encoder", opened);
+			OnnxComponent vaeDecoder = open(sessions, folder, "vae_decoder", opened);
+			OnnxComponent vaeEncoder = Files.isRegularFile(folder.resolve("vae_encoder/model.onnx"))
+				? open(sessions, folder, "vae_encoder", opened) : null;
+
+			String pipelineClass = string(index, "_class_name", "");
+			ModelInfo info = detect(folder, pipelineClass, textEncoder, unet, vaeEncoder, vaeDecoder, textConfig,
+				unetConfig, vaeEncoderConfig, vaeDecoderConfig, schedulerConfig, sessions);
+			return new StableDiffusionModel(folder, textEncoder, unet, vaeEncoder, vaeDecoder,
+				folder.resolve("tokenizer"), Files.isRegularFile(schedulerFile) ? schedulerFile : null, info);
+		}
+		catch (RuntimeException e) {
+			opened.forEach(OnnxComponent::close);
+			throw e;
+		}
+	}
+
+	/** Checks the folder's files before any session is created, so the message names the missing file. */
+	static void validate(Path folder) {
+		if (!Files.exists(folder)) {
+			throw new StableDiffusionException("Model folder " + folder + " does not exist. " + MODEL_FOLDER_HELP);
+		}
+		if (!Files.isDirectory(folder)) {
+			throw new StableDiffusionException(folder + " is a file, not a model folder. " + MODEL_FOLDER_HELP);
+		}
+		if (Files.isDirectory(folder.resolve("text_encoder_2")) || Files.isDirectory(folder.resolve("tokenizer_2"))) {
+			throw new StableDiffusionException(folder + " looks like an SDXL export (text_encoder_2/), which is not "
+				+ "supported yet; use a Stable Diffusion 1.x or 2.x ONNX export.");
+		}
+		boolean anyComponent = Files.isRegularFile(folder.resolve("model_index.json"))
+			|| Files.isRegularFile(folder.resolve("unet/model.onnx"))
+			|| Files.isRegularFile(folder.resolve("text_encoder/model.onnx"));
+		if (!anyComponent) {
+			String hint = Files.isRegularFile(folder.resolve("model.onnx")) || hasSuffix(folder, ".safetensors")
+				|| hasSuffix(folder, ".ckpt") ? " It holds a single model file: convert the checkpoint to a diffusers "
+					+ "ONNX export first (optimum-cli export onnx --model <id> <folder>)." : "";
+			throw new StableDiffusionException(folder + " is not a Stable Diffusion ONNX export (no model_index.json, "
+				+ "unet/ or text_encoder/)." + hint + " " + MODEL_FOLDER_HELP);
+		}
+		for (String required : new String[] { "text_encoder/model.onnx", "unet/model.onnx", "vae_decoder/model.onnx",
+			"tokenizer/vocab.json", "tokenizer/merges.txt" })
+		{
+			if (!Files.isRegularFile(folder.resolve(required))) {
+				throw new StableDiffusionException("The model folder " + folder + " is incomplete: " + required
+					+ " is missing. " + MODEL_FOLDER_HELP);
+			}
+		}
+	}
+
+	private static boolean hasSuffix(Path folder, String suffix) {
+		try (var files = Files.list(folder)) {
+			return files.anyMatch(p -> p.getFileName().toString().endsWith(suffix));
+		}
+		catch (IOException e) {
+			return false;
+		}
+	}
+
+	private static OnnxComponent open(SessionFactory sessions, Path folder, String component, List<OnnxComponent> opened) {
+		Path file = folder.resolve(component).resolve("model.onnx");
+		OnnxComponent c = new OnnxComponent(component, file, sessions.open(file));
+		opened.add(c);
+		return c;
+	}
+
+	static ModelInfo detect(Path folder, String pipelineClass, OnnxComponent text, OnnxComponent unet,
+		OnnxComponent vaeEncoder, OnnxComponent vaeDecoder, JsonObject textConfig, JsonObject unetConfig,
+		JsonObject vaeEncoderConfig, JsonObject vaeDecoderConfig, JsonObject schedulerConfig, SessionFactory sessions)
+	{
+		// Text encoder: token ids int32 (diffusers script) or int64 (optimum); width from the output shape.
+		String ids = text.inputNamed("input_ids");
+		OnnxJavaType idsType = text.inputType(ids);
+		long[] idsShape = text.inputShape(ids);
+		int tokens = idsShape.length == 2 && idsShape[1] > 0 ? (int) idsShape[1] : 77;
+		String hidden = text.outputNamed("last_hidden_state");
+		long[] hiddenShape = text.outputShape(hidden);
+		unet.inputNamed("sample");
+		unet.inputNamed("timestep");
+		String ehs = unet.inputNamed("encoder_hidden_states");
+		long[] ehsShape = unet.inputShape(ehs);
+		int textWidth = lastDim(hiddenShape);
+		if (textWidth <= 0) textWidth = integer(textConfig, "hidden_size", 0);
+		if (textWidth <= 0) textWidth = lastDim(ehsShape);
+		if (textWidth <= 0) textWidth = integer(unetConfig, "cross_attention_dim", 768);
+
+		// UNet: 4 or 9 input channels. The diffusers script declares the channel axis dynamic, so fall back to the
+		// config and to the pipeline class name.
+		long[] sampleShape = unet.inputShape("sample");
+		int inChannels = sampleShape.length == 4 && sampleShape[1] > 0 ? (int) sampleShape[1]
+			: integer(unetConfig, "in_channels", pipelineClass.contains("Inpaint") ? 9 : 4);
+		if (inChannels != 4 && inChannels != 9) {
+			throw new StableDiffusionException(unet.file() + " takes " + inChannels + " input channels; Stable "
+				+ "Diffusion UNets take 4 (or 9 for inpainting). This is not a supported Stable Diffusion model.");
+		}
+		int latentChannels = 4;
+		OnnxJavaType unetType = unet.inputType("sample");
+		OnnxJavaType timestepType = unet.inputType("timestep");
+		boolean timestepScalar = unet.inputShape("timestep").length == 0;
+		int condDim = 0;
+		if (unet.hasInput("timestep_cond")) {
+			condDim = lastDim(unet.inputShape("timestep_cond"));
+			if (condDim <= 0) condDim = integer(unetConfig, "time_cond_proj_dim", DEFAULT_TIMESTEP_COND_DIM);
+		}
+		if (unet.hasInput("text_embeds") || unet.hasInput("time_ids")) {
+			throw new StableDiffusionException(unet.file() + " is an SDXL UNet (text_embeds, time_ids), which is not "
+				+ "supported yet; use a Stable Diffusion 1.x or 2.x ONNX export.");
+		}
+
+		String vaeOut = "";
+		if (vaeEncoder != null) {
+			vaeEncoder.inputNamed("sample");
+			vaeOut = vaeEncoder.outputNamed("latent_sample", "latent_parameters", "latent_dist");
+		}
+		vaeDecoder.inputNamed("latent_sample");
+
+		double scaling = number(vaeDecoderConfig, "scaling_factor", number(vaeEncoderConfig, "scaling_factor",
+			DEFAULT_SCALING_FACTOR));
+
+		// Size step: the UNet halves the size (len(block_out_channels) − 1) times, the VAE 8 times.
+		int sizeStep = DEFAULT_SIZE_STEP;
+		JsonElement blocks = unetConfig.get("block_out_channels");
+		if (blocks != null && blocks.isJsonArray() && blocks.getAsJsonArray().size() > 0) {
+			sizeStep = 8 << (blocks.getAsJsonArray().size() - 1);
+		}
+		int nativeSize;
+		if (sampleShape.length == 4 && sampleShape[2] > 0) nativeSize = (int) sampleShape[2] * 8;
+		else if (unetConfig.has("sample_size")) nativeSize = integer(unetConfig, "sample_size", 64) * 8;
+		else nativeSize = integer(vaeDecoderConfig, "sample_size", integer(vaeEncoderConfig, "sample_size",
+			DEFAULT_NATIVE_SIZE));
+
+		String variant = inChannels == 9 ? "inpainting (9-channel UNet)"
+			: condDim > 0 ? "LCM (guidance through timestep_cond)" : "text to image";
+		String predictionType = string(schedulerConfig, "prediction_type", "epsilon");
+		String schedulerClass = string(schedulerConfig, "_class_name", "PNDMScheduler (default)");
+
+		return new ModelInfo(folder.getFileName().toString(), folder, pipelineClass, variant,
+			OnnxComponent.typeName(unetType), OnnxComponent.typeName(idsType), OnnxComponent.typeName(timestepType),
+			timestepScalar, textWidth, tokens, latentChannels, inChannels, condDim, vaeOut, predictionType,
+			schedulerClass, nativeSize, sizeStep, scaling, sessions.requested().label(), sessions.provider().name(),
+			sessions.fallbackReason());
+	}
+
+	private static int lastDim(long[] shape) {
+		return shape.length == 0 ? -1 : (int) shape[shape.length - 1];
+	}
+
+	/** Reads a JSON object; an absent file gives an empty object, a broken one a clear error. */
+	static JsonObject readJson(Path file) {
+		if (!Files.isRegularFile(file)) return new JsonObject();
+		try {
+			JsonElement e = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8));
+			if (!e.isJsonObject()) throw new IllegalStateException("not a JSON object");
+			return e.getAsJsonObject();
+		}
+		catch (IOException | RuntimeException e) {
+			throw new StableDiffusionException("Cannot read " + file + " (" + e.getMessage()
+				+ "). Fix or replace the file; it must be the JSON written by the ONNX export.", e);
+		}
+	}
+
+	static String string(JsonObject o, String key, String fallback) {
+		JsonElement e = o.get(key);
+		return e != null && e.isJsonPrimitive() ? e.getAsString() : fallback;
+	}
+
+	static int integer(JsonObject o, String key, int fallback) {
+		JsonElement e = o.get(key);
+		if (e != null && e.isJsonArray() && e.getAsJsonArray().size() > 0) e = e.getAsJsonArray().get(0);
+		return e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isNumber() ? e.getAsInt() : fallback;
+	}
+
+	static double number(JsonObject o, String key, double fallback) {
+		JsonElement e = o.get(key);
+		return e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isNumber() ? e.getAsDouble() : fallback;
+	}
+
+	public ModelInfo info() { return info; }
+	public Path folder() { return folder; }
+	public OnnxComponent textEncoder() { return textEncoder; }
+	public OnnxComponent unet() { return unet; }
+	/** The VAE encoder, or null when the export has none (text to image only). */
+	public OnnxComponent vaeEncoder() { return vaeEncoder; }
+	public OnnxComponent vaeDecoder() { return vaeDecoder; }
+	public Path tokenizerDir() { return tokenizerDir; }
+	/** scheduler/scheduler_config.json, or null when the export has none (SD 1.5's PNDM defaults apply). */
+	public Path schedulerConfig() { return schedulerConfig; }
+
+	@Override
+	public void close() {
+		for (OnnxComponent c : new OnnxComponent[] { unet, textEncoder, vaeDecoder, vaeEncoder }) {
+			if (c != null) c.close();
+		}
+	}
+}

@@ -1,0 +1,169 @@
+package sc.fiji.sd.onnx;
+
+import java.util.EnumSet;
+import java.util.Locale;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtProvider;
+import ai.onnxruntime.OrtSession.SessionOptions;
+import ai.onnxruntime.OrtSession.SessionOptions.ExecutionMode;
+import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
+import ai.onnxruntime.providers.OrtCUDAProviderOptions;
+import sc.fiji.sd.StableDiffusionException;
+
+/**
+ * Where the models run: {@code auto} (CUDA when it starts, else CPU), {@code cpu} or {@code cuda}, and the session
+ * options for each, set deliberately.
+ * <p>
+ * The default build carries ONNX Runtime's CPU library; {@code mvn -Pcuda package} swaps in the GPU build, which needs
+ * CUDA 12 and cuDNN 9 on the machine. {@code auto} falls back to the CPU with a one-line reason; an explicit
+ * {@code cuda} that cannot start is an error.
+ */
+public final class ExecutionProviders {
+
+	/** The device names users type. */
+	public enum Device {
+		AUTO, CPU, CUDA;
+
+		/** Parses "auto", "cpu" or "cuda" (any case; null or empty = auto). */
+		public static Device parse(String name) {
+			if (name == null || name.isBlank()) return AUTO;
+			try {
+				return valueOf(name.trim().toUpperCase(Locale.ROOT));
+			}
+			catch (IllegalArgumentException e) {
+				throw new StableDiffusionException("Unknown device '" + name + "': use auto, cpu or cuda.");
+			}
+		}
+
+		public String label() {
+			return name().toLowerCase(Locale.ROOT);
+		}
+	}
+
+	/** The CUDA device used (the first GPU). */
+	static final int CUDA_DEVICE_ID = 0;
+
+	private ExecutionProviders() {}
+
+	/** True when the loaded ONNX Runtime build contains the CUDA provider (the GPU jar). */
+	public static boolean cudaCompiledIn() {
+		return OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA);
+	}
+
+	/**
+	 * Human-readable summary: ONNX Runtime version, providers compiled in, and whether CUDA is used and why not.
+	 * Tries to start CUDA once (cached), so the answer is what {@code auto} would do.
+	 */
+	public static String describe() {
+		try {
+			OrtEnvironment env = OnnxEnvironment.get();
+			EnumSet<OrtProvider> available = OrtEnvironment.getAvailableProviders();
+			String reason = cudaProbe();
+			return "ONNX Runtime " + env.getVersion() + ", providers in this build: " + available
+				+ "\nCUDA: " + (reason == null ? "available, used by device auto (GPU " + CUDA_DEVICE_ID + ")"
+					: "not used (" + reason + "); device auto runs on the CPU with "
+						+ Runtime.getRuntime().availableProcessors() + " threads");
+		}
+		catch (StableDiffusionException e) {
+			return "ONNX Runtime unavailable: " + e.getMessage();
+		}
+	}
+
+	private static String cudaProbeResult;
+	private static boolean cudaProbed;
+
+	/** Null when CUDA options can be created here, else the one-line reason. Cached. */
+	static synchronized String cudaProbe() {
+		if (!cudaProbed) {
+			cudaProbed = true;
+			if (!cudaCompiledIn()) cudaProbeResult = cpuOnlyReason();
+			else {
+				try (SessionOptions o = sessionOptions(Device.CUDA)) {
+					cudaProbeResult = null;
+				}
+				catch (OrtException | RuntimeException | LinkageError e) {
+					cudaProbeResult = cudaFailureReason(e);
+				}
+			}
+		}
+		return cudaProbeResult;
+	}
+
+	static String cpuOnlyReason() {
+		return "this is the CPU-only build of ONNX Runtime; build with mvn -Pcuda package for the GPU build";
+	}
+
+	/**
+	 * Session options for the given device (CPU or CUDA; not AUTO).
+	 * <ul>
+	 * <li>Intra-op threads = available processors: one UNet call is one big parallel job. Inter-op threads = 1 and
+	 * sequential execution: SD graphs are chains, parallel branches gain nothing and would oversubscribe cores.</li>
+	 * <li>Graph optimisation BASIC: measured on an SD-1.5-size UNet, ALL takes 42–55 s to create the session, BASIC
+	 * 4.7 s, with the same step time (the extended fusions do not help these graphs on the CPU).</li>
+	 * <li>Memory pattern and CPU arena on: the same shapes repeat every step, so planned buffers are reused.</li>
+	 * </ul>
+	 */
+	public static SessionOptions sessionOptions(Device device) throws OrtException {
+		OnnxEnvironment.get();
+		SessionOptions o = new SessionOptions();
+		try {
+			o.setIntraOpNumThreads(Runtime.getRuntime().availableProcessors());
+			o.setInterOpNumThreads(1);
+			o.setExecutionMode(ExecutionMode.SEQUENTIAL);
+			o.setOptimizationLevel(OptLevel.BASIC_OPT);
+			o.setMemoryPatternOptimization(true);
+			o.setCPUArenaAllocator(true);
+			if (device == Device.CUDA) o.addCUDA(cudaOptions());
+			return o;
+		}
+		catch (OrtException | RuntimeException | LinkageError e) {
+			o.close();
+			throw e;
+		}
+	}
+
+	/**
+	 * CUDA provider options.
+	 * <ul>
+	 * <li>cudnn_conv_algo_search HEURISTIC: EXHAUSTIVE benchmarks every convolution algorithm on the first run of each
+	 * input shape (seconds per new image size, plus workspace memory); users change sizes often, and cuDNN's heuristic
+	 * pick is close for SD's 3×3 convolutions. Override with -Dsd.cuda.convAlgoSearch=EXHAUSTIVE for fixed-size batch
+	 * work.</li>
+	 * <li>do_copy_in_default_stream 1: copies and kernels on one stream, so inputs refilled between runs are never raced.</li>
+	 * <li>arena_extend_strategy kSameAsRequested: grow the GPU arena by what is asked, not to the next power of two —
+	 * an SD UNet's activations otherwise reserve up to twice their size, which breaks 6–8 GB cards.</li>
+	 * <li>cudnn_conv_use_max_workspace 1: lets cuDNN choose the fast fp16 convolution kernels that need workspace.</li>
+	 * </ul>
+	 */
+	static OrtCUDAProviderOptions cudaOptions() throws OrtException {
+		OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(CUDA_DEVICE_ID);
+		cuda.add("cudnn_conv_algo_search", System.getProperty("sd.cuda.convAlgoSearch", "HEURISTIC"));
+		cuda.add("do_copy_in_default_stream", "1");
+		cuda.add("arena_extend_strategy", "kSameAsRequested");
+		cuda.add("cudnn_conv_use_max_workspace", "1");
+		return cuda;
+	}
+
+	/** One line saying why CUDA could not start, from the provider's error. */
+	static String cudaFailureReason(Throwable e) {
+		String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+		String lower = msg.toLowerCase(Locale.ROOT);
+		if (lower.contains("libcudnn") || lower.contains("cudnn64")) {
+			return "cuDNN 9 libraries are missing (install cuDNN 9 for CUDA 12 and put it on the library path)";
+		}
+		if (lower.contains("libcublas") || lower.contains("libcudart") || lower.contains("libcufft")
+			|| lower.contains("cublas64") || lower.contains("cudart64") || lower.contains("libcurand")) {
+			return "CUDA 12 libraries are missing (install the CUDA 12 runtime and put it on the library path)";
+		}
+		if (lower.contains("no cuda-capable device") || lower.contains("cuda driver version is insufficient")) {
+			return "no usable NVIDIA GPU or driver (" + OnnxEnvironment.firstLine(msg) + ")";
+		}
+		if (lower.contains("failed to find cuda shared provider") || lower.contains("providers_cuda")
+			&& lower.contains("not found")) {
+			return cpuOnlyReason();
+		}
+		return "CUDA provider error: " + OnnxEnvironment.firstLine(msg);
+	}
+}

@@ -1,0 +1,83 @@
+package sc.fiji.sd.onnx;
+
+import java.nio.file.Path;
+
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.OrtSession.SessionOptions;
+import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.onnx.ExecutionProviders.Device;
+
+/**
+ * Opens the sessions of one model on one device, and remembers where they ended up.
+ * <p>
+ * With {@code auto}, the first session tries CUDA; if CUDA cannot start (CPU-only build, CUDA or cuDNN libraries
+ * missing, no GPU) this and every later session run on the CPU, and {@link #fallbackReason()} says why in one line.
+ * Sessions are always created from the file path, never from a byte array: that is how ONNX Runtime finds a large
+ * UNet's external weights file beside {@code model.onnx}, and it avoids a multi-GB copy on the Java heap.
+ */
+public final class SessionFactory {
+
+	private final Device requested;
+	private Device current;
+	private String fallbackReason;
+
+	public SessionFactory(String device) {
+		this(Device.parse(device));
+	}
+
+	public SessionFactory(Device device) {
+		this.requested = device;
+		this.current = device == Device.CPU ? Device.CPU : Device.CUDA;
+		if (device == Device.AUTO) {
+			OnnxEnvironment.get();
+			if (!ExecutionProviders.cudaCompiledIn()) fallBack(ExecutionProviders.cpuOnlyReason());
+		}
+	}
+
+	/** Opens one ONNX file. */
+	public OrtSession open(Path modelFile) {
+		OnnxEnvironment.get();
+		if (current == Device.CUDA) {
+			try {
+				return create(modelFile, Device.CUDA);
+			}
+			catch (OrtException | RuntimeException | LinkageError e) {
+				String reason = ExecutionProviders.cudaFailureReason(e);
+				if (requested == Device.CUDA) {
+					throw new StableDiffusionException("Device cuda was requested but CUDA could not start: " + reason
+						+ ". Use --device auto or cpu to run on the CPU.", e);
+				}
+				fallBack(reason);
+			}
+		}
+		try {
+			return create(modelFile, Device.CPU);
+		}
+		catch (OrtException e) {
+			throw new StableDiffusionException("ONNX Runtime cannot load " + modelFile + ": "
+				+ OnnxEnvironment.firstLine(String.valueOf(e.getMessage()))
+				+ ". The file may be damaged or not an ONNX model; export the model again.", e);
+		}
+	}
+
+	private static OrtSession create(Path file, Device device) throws OrtException {
+		try (SessionOptions options = ExecutionProviders.sessionOptions(device)) {
+			return OnnxEnvironment.get().createSession(file.toString(), options);
+		}
+	}
+
+	private void fallBack(String reason) {
+		current = Device.CPU;
+		fallbackReason = reason;
+	}
+
+	/** The device asked for. */
+	public Device requested() { return requested; }
+
+	/** Where sessions are created now: CUDA or CPU. */
+	public Device provider() { return current; }
+
+	/** Why {@code auto} is not on CUDA, or null. */
+	public String fallbackReason() { return fallbackReason; }
+}

@@ -1,0 +1,453 @@
+package sc.fiji.sd.pipeline;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicLong;
+
+import net.imglib2.RandomAccessibleInterval;
+import net.imglib2.img.Img;
+import net.imglib2.type.numeric.real.FloatType;
+
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.image.ImageTensors;
+import sc.fiji.sd.image.Masks;
+import sc.fiji.sd.model.ModelInfo;
+import sc.fiji.sd.model.OnnxComponent;
+import sc.fiji.sd.model.StableDiffusionModel;
+import sc.fiji.sd.onnx.Tensors;
+import sc.fiji.sd.pipeline.GenerationRequest.Mode;
+import sc.fiji.sd.provenance.Provenance;
+import sc.fiji.sd.scheduler.Scheduler;
+import sc.fiji.sd.text.TextEncoder;
+
+/**
+ * Stable Diffusion on ONNX Runtime: text to image, image to image and inpainting with one denoising loop.
+ * <p>
+ * Reproducibility: the initial noise of image {@code i} of a run is {@code new java.util.Random(seed + i)}
+ * {@code .nextGaussian()} drawn in NCHW order (channel, then row, then column); stochastic samplers draw their step noise
+ * from a {@link SplittableRandom} seeded with the batch's first seed. The same request and seed give the same pixels on
+ * the same machine.
+ * <p>
+ * One pipeline per model; {@link #generate} is not meant to run concurrently on one instance.
+ */
+public final class StableDiffusionPipeline {
+
+	private final StableDiffusionModel model;
+	private final ModelInfo info;
+	private final SchedulerFactory schedulers;
+	private final AtomicLong unetCalls = new AtomicLong();
+	private final AtomicLong unetSamples = new AtomicLong();
+	private TextEncoder textEncoder; // created on first use: loads the tokenizer
+
+	public StableDiffusionPipeline(StableDiffusionModel model) {
+		this(model, DefaultSchedulers.forModel(model));
+	}
+
+	/** With a sampler factory of one's own (tests, benchmarks). */
+	public StableDiffusionPipeline(StableDiffusionModel model, SchedulerFactory schedulers) {
+		this.model = model;
+		this.info = model.info();
+		this.schedulers = schedulers;
+	}
+
+	public StableDiffusionModel model() { return model; }
+
+	/** How many times the UNet ran since this pipeline was made (CFG runs both halves in one call). */
+	public long unetCalls() { return unetCalls.get(); }
+
+	/** How many latents the UNet denoised in those calls: its batch sizes summed (2 per image and step with CFG). */
+	public long unetSamples() { return unetSamples.get(); }
+
+	/** Runs a generation. Progress and cancellation go through {@code listener} (may be null). */
+	public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
+		ProgressListener progress = listener == null ? ProgressListener.NONE : listener;
+		long start = System.nanoTime();
+		Plan plan = Plan.of(request, info);
+		Scheduler probe = schedulers.create(request.scheduler(), new SplittableRandom(0)); // fails early on a bad name
+
+		progress.status("Encoding the prompt");
+		TextEncoder.Conditioning text = textEncoder().encode(request.prompt(), request.negativePrompt(), plan.cfg);
+		Source source = plan.mode == Mode.TEXT_TO_IMAGE && !info.inpainting() ? null : source(plan, request, progress);
+
+		List<GeneratedImage> images = new ArrayList<>();
+		int perBatch = request.batchSize();
+		int total = perBatch * request.batchCount();
+		try (Conditioned unetText = new Conditioned(plan, text, perBatch)) {
+			for (int b = 0; b < request.batchCount(); b++) {
+				long seed = plan.seed + (long) b * perBatch;
+				Batch batch = denoise(plan, unetText, source, seed, b * perBatch, total, progress);
+				// Cancelled before a later batch took its first step: the finished images are the result.
+				if (batch.interrupted && batch.stepsDone == 0 && !images.isEmpty()) {
+					return new GenerationResult(images, true, seconds(start));
+				}
+				for (int i = 0; i < perBatch; i++) {
+					progress.status("Decoding image " + (b * perBatch + i + 1) + " of " + total);
+					Img<FloatType> pixels = decode(batch.latents, i, plan);
+					if (source != null && source.pasteAlpha != null) {
+						pixels = Masks.paste(request.initImage(), pixels, source.pasteAlpha);
+					}
+					String parameters = Provenance.parameters(request.prompt(), plan.cfg ? request.negativePrompt() : "",
+						request.steps(), probe.displayName(), request.guidance(), seed + i, plan.width, plan.height,
+						info.name(), plan.mode == Mode.TEXT_TO_IMAGE ? null : request.strength());
+					images.add(new GeneratedImage(pixels, seed + i, parameters));
+				}
+				if (batch.interrupted) return new GenerationResult(images, true, seconds(start));
+			}
+		}
+		catch (OrtException e) {
+			throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
+		}
+		return new GenerationResult(images, false, seconds(start));
+	}
+
+	/** One batch: the latents after the last finished step, whether the run was cancelled, and steps done. */
+	private record Batch(float[] latents, boolean interrupted, int stepsDone) {}
+
+	/**
+	 * The denoising loop for one batch of {@code plan.batch} images with seeds {@code seed, seed + 1, …}.
+	 */
+	private Batch denoise(Plan plan, Conditioned text, Source source, long seed, int firstImage, int totalImages,
+		ProgressListener progress) throws OrtException
+	{
+		int n = plan.batch, plane = plan.latentW * plan.latentH, latentSize = n * 4 * plane;
+		Scheduler scheduler = schedulers.create(plan.schedulerName, new SplittableRandom(seed));
+		scheduler.setTimesteps(plan.steps);
+		double[] timesteps = scheduler.timesteps();
+		float[] noise = noise(seed, n, 4 * plane);
+
+		// Where the loop starts and what it starts from (text to image: pure noise).
+		Start s = Start.of(plan, scheduler.displayName().startsWith("Heun") ? 2 : 1, timesteps.length);
+		float[] latents;
+		float[] original = source == null || source.latents == null ? null : repeat(source.latents, n);
+		if (original == null || s.fromPureNoise) latents = scale(noise, scheduler.initNoiseSigma());
+		else if (s.first >= timesteps.length) latents = original.clone(); // strength 0: no denoising at all
+		else latents = scheduler.addNoise(original, noise, timesteps[s.noiseIndex]);
+		boolean blendLatents = plan.mode == Mode.INPAINT && !info.inpainting(); // 4-channel model: legacy blending
+
+		int stepsToRun = timesteps.length - s.first;
+		long[] latentShape = { n, 4, plan.latentH, plan.latentW };
+		long loopStart = System.nanoTime();
+		try (UnetCall unet = new UnetCall(plan, text, n)) {
+			for (int i = s.first; i < timesteps.length; i++) {
+				if (progress.isCanceled()) return new Batch(latents, true, i - s.first);
+				double t = timesteps[i];
+				float[] modelInput = scheduler.scaleModelInput(latents, t);
+				float[] noisePrediction = unet.run(modelInput, t, source);
+				latents = scheduler.step(noisePrediction, t, latents);
+				if (blendLatents) { // keep the unmasked region on the original's noise level for the next step
+					float[] known = i + 1 < timesteps.length ? scheduler.addNoise(original, noise, timesteps[i + 1]) : original;
+					blend(latents, known, source.latentMask, n, plane);
+				}
+				int done = i - s.first + 1;
+				progress.stepFinished(new StepProgress(firstImage, totalImages, done, stepsToRun,
+					(System.nanoTime() - loopStart) / 1e9 / done, latents, scheduler.predictedOriginalSample(),
+					latentShape.clone()));
+			}
+		}
+		if (latents.length != latentSize) throw new IllegalStateException("Scheduler changed the latent size");
+		return new Batch(latents, false, stepsToRun);
+	}
+
+	/**
+	 * Where the loop starts for image to image and inpainting, after diffusers' ONNX img2img pipeline:
+	 * {@code initSteps = min(int(steps × strength) + steps_offset, steps)}, the input is noised to
+	 * {@code timesteps[−initSteps]} and the loop runs from {@code steps − initSteps + steps_offset}. Strength 1 starts
+	 * from pure noise (the input is ignored); no step to run (strength 0) means no noise either: the VAE round trip.
+	 */
+	record Start(int first, int noiseIndex, boolean fromPureNoise) {
+		/**
+		 * @param order timesteps per step: 2 for Heun (diffusers' scheduler.order), else 1
+		 * @param count length of the scheduler's timestep list (PNDM lists one extra at the start)
+		 */
+		static Start of(Plan plan, int order, int count) {
+			if (plan.mode == Mode.TEXT_TO_IMAGE || plan.strength >= 1.0) return new Start(0, 0, true);
+			int runSteps = (int) (plan.steps * plan.strength);
+			if (runSteps == 0) return new Start(count, 0, false); // strength 0: the VAE round trip
+			int initSteps = Math.min(runSteps + plan.stepsOffset, plan.steps);
+			int first = Math.max(plan.steps - initSteps + plan.stepsOffset, 0) * order;
+			int noiseIndex = Math.max(0, count - initSteps * order);
+			return new Start(Math.min(first, count), noiseIndex, false);
+		}
+	}
+
+	/** Classifier-free guidance: {@code u + g·(c − u)} over the [uncond | cond] halves of the UNet batch. */
+	static void guide(float[] prediction, float guidance, float[] out) {
+		int half = out.length;
+		for (int j = 0; j < half; j++) {
+			float u = prediction[j];
+			out[j] = u + guidance * (prediction[half + j] - u);
+		}
+	}
+
+	/** Legacy inpainting: {@code latents = known·(1 − mask) + latents·mask} per image. */
+	static void blend(float[] latents, float[] known, float[] latentMask, int images, int plane) {
+		for (int b = 0; b < images; b++) {
+			for (int c = 0; c < 4; c++) {
+				int base = (b * 4 + c) * plane;
+				for (int p = 0; p < plane; p++) {
+					float m = latentMask[p];
+					latents[base + p] = known[base + p] * (1 - m) + latents[base + p] * m;
+				}
+			}
+		}
+	}
+
+	/** Initial noise: image i from {@code new Random(seed + i).nextGaussian()}, NCHW order. */
+	static float[] noise(long seed, int images, int perImage) {
+		float[] out = new float[images * perImage];
+		for (int i = 0; i < images; i++) {
+			Random r = new Random(seed + i);
+			for (int k = 0; k < perImage; k++) out[i * perImage + k] = (float) r.nextGaussian();
+		}
+		return out;
+	}
+
+	/**
+	 * LCM guidance embedding, as diffusers' LatentConsistencyModelPipeline computes it: {@code w = (g − 1)·1000};
+	 * {@code [sin(w·f_k), cos(w·f_k)]} with {@code f_k = exp(−k·ln(10000)/(dim/2 − 1))}, zero-padded to an odd width.
+	 */
+	static float[] guidanceEmbedding(double guidance, int dim) {
+		double w = (guidance - 1) * 1000.0;
+		int half = dim / 2;
+		float[] out = new float[dim];
+		double step = Math.log(10000.0) / (half - 1);
+		for (int k = 0; k < half; k++) {
+			float f = (float) Math.exp(-k * step);
+			double arg = (float) w * f;
+			out[k] = (float) Math.sin(arg);
+			out[half + k] = (float) Math.cos(arg);
+		}
+		return out;
+	}
+
+	private static float[] scale(float[] v, double s) {
+		float[] out = new float[v.length];
+		for (int i = 0; i < v.length; i++) out[i] = (float) (v[i] * s);
+		return out;
+	}
+
+	private static float[] repeat(float[] one, int times) {
+		float[] out = new float[one.length * times];
+		for (int i = 0; i < times; i++) System.arraycopy(one, 0, out, i * one.length, one.length);
+		return out;
+	}
+
+	private static double seconds(long start) {
+		return (System.nanoTime() - start) / 1e9;
+	}
+
+	private synchronized TextEncoder textEncoder() {
+		if (textEncoder == null) textEncoder = new TextEncoder(model);
+		return textEncoder;
+	}
+
+	// ---- image to image and inpainting inputs ----
+
+	/**
+	 * What the init image and mask give the loop: the scaled latents of the image, the mask at latent size, the
+	 * 9-channel UNet's extra input (mask + latents of the masked image), and the pixel-space paste weights.
+	 */
+	private static final class Source {
+		float[] latents; // [1, 4, h, w], scaled
+		float[] latentMask; // [h, w], 0/1
+		float[] inpaintChannels; // [5, h, w]: mask, masked-image latents (9-channel UNet only)
+		float[] pasteAlpha; // [H, W] or null
+	}
+
+	private Source source(Plan plan, GenerationRequest request, ProgressListener progress) throws StableDiffusionException {
+		progress.status("Encoding the input image");
+		Source s = new Source();
+		int w = plan.width, h = plan.height, plane = plan.latentW * plan.latentH;
+		float[] image = request.initImage() == null ? new float[3 * w * h] : ImageTensors.toNchw(request.initImage());
+		if (request.initImage() != null) s.latents = encodeImage(image, w, h);
+		if (plan.mode == Mode.INPAINT) {
+			float[] binary = Masks.binary(request.mask());
+			s.latentMask = Masks.toLatent(request.mask(), plan.latentW, plan.latentH);
+			s.pasteAlpha = Masks.featherInside(binary, w, h, request.maskFeather());
+			if (info.inpainting()) {
+				float[] masked = image.clone();
+				Masks.maskImageTensor(masked, binary, w, h);
+				s.inpaintChannels = new float[5 * plane];
+				System.arraycopy(s.latentMask, 0, s.inpaintChannels, 0, plane);
+				System.arraycopy(encodeImage(masked, w, h), 0, s.inpaintChannels, plane, 4 * plane);
+			}
+		}
+		else if (info.inpainting()) {
+			// An inpainting UNet used for text to image or image to image: everything is "repaint", and the masked
+			// image is all mid-grey, as AUTOMATIC1111 does.
+			s.inpaintChannels = new float[5 * plane];
+			Arrays.fill(s.inpaintChannels, 0, plane, 1f);
+			System.arraycopy(encodeImage(new float[3 * w * h], w, h), 0, s.inpaintChannels, plane, 4 * plane);
+		}
+		return s;
+	}
+
+	/** VAE encoder: [1, 3, H, W] in [−1, 1] → scaled latents [1, 4, H/8, W/8] (the mean for latent_parameters). */
+	float[] encodeImage(float[] nchw, int width, int height) {
+		OnnxComponent vae = model.vaeEncoder();
+		String in = vae.inputNamed("sample");
+		String out = info.vaeEncoderOutput();
+		try (OnnxTensor input = Tensors.create(vae.inputType(in), nchw, new long[] { 1, 3, height, width });
+			OrtSession.Result r = vae.session().run(Map.of(in, input), Set.of(out)))
+		{
+			float[] latents = Tensors.toFloats(r.get(0));
+			int plane = (width / 8) * (height / 8);
+			// latent_parameters: [mean(4), logvar(4)]; the mean is the first half of the channels
+			float[] mean = Arrays.copyOf(latents, 4 * plane);
+			for (int i = 0; i < mean.length; i++) mean[i] *= (float) info.scalingFactor();
+			return mean;
+		}
+		catch (OrtException e) {
+			throw new IllegalStateException("VAE encoder failed: " + e.getMessage(), e);
+		}
+	}
+
+	/** VAE decoder of image {@code index} of the batch: latents / scale → X × Y × 3 in [0, 1]. */
+	Img<FloatType> decode(float[] latents, int index, Plan plan) {
+		OnnxComponent vae = model.vaeDecoder();
+		String in = vae.inputNamed("latent_sample");
+		int plane = plan.latentW * plan.latentH;
+		float[] one = new float[4 * plane];
+		for (int i = 0; i < one.length; i++) one[i] = (float) (latents[index * 4 * plane + i] / info.scalingFactor());
+		try (OnnxTensor input = Tensors.create(vae.inputType(in), one, new long[] { 1, 4, plan.latentH, plan.latentW });
+			OrtSession.Result r = vae.session().run(Map.of(in, input)))
+		{
+			return ImageTensors.fromNchw(Tensors.toFloats(r.get(0)), 0, plan.width, plan.height);
+		}
+		catch (OrtException e) {
+			throw new IllegalStateException("VAE decoder failed: " + e.getMessage(), e);
+		}
+	}
+
+	/** Decodes latents (e.g. from a {@link StepProgress}) for a preview or a test: image {@code index}, X × Y × 3. */
+	public Img<FloatType> decodeLatents(float[] latents, int index, int width, int height) {
+		return decode(latents, index, Plan.forSize(width, height));
+	}
+
+	/** Encodes an RGB image (X × Y × 3 in [0, 1]) and decodes it again: what image to image at strength 0 returns. */
+	public Img<FloatType> vaeRoundTrip(RandomAccessibleInterval<FloatType> rgb) {
+		int w = (int) rgb.dimension(0), h = (int) rgb.dimension(1);
+		return decode(encodeImage(ImageTensors.toNchw(rgb), w, h), 0, Plan.forSize(w, h));
+	}
+
+	// ---- the UNet call ----
+
+	/** The text conditioning as the UNet's encoder_hidden_states: [uncond × B, cond × B] with CFG, else [cond × B]. */
+	private final class Conditioned implements AutoCloseable {
+		final Tensors.Reusable hidden;
+
+		Conditioned(Plan plan, TextEncoder.Conditioning text, int images) throws OrtException {
+			OnnxComponent unet = model.unet();
+			String name = unet.inputNamed("encoder_hidden_states");
+			long[] declared = unet.inputShape(name);
+			int tokens = text.tokens();
+			if (declared.length == 3 && declared[1] > 0 && declared[1] < tokens) {
+				tokens = (int) declared[1]; // an export with a fixed 77-token axis: long prompts are cut to the first chunk
+			}
+			int copies = plan.cfg ? 2 : 1, perImage = tokens * text.width();
+			hidden = new Tensors.Reusable(unet.inputType(name), new long[] { (long) copies * images, tokens, text.width() });
+			for (int i = 0; i < images; i++) {
+				if (plan.cfg) {
+					hidden.put(i * perImage, text.negative(), 0, perImage);
+					hidden.put((images + i) * perImage, text.prompt(), 0, perImage);
+				}
+				else hidden.put(i * perImage, text.prompt(), 0, perImage);
+			}
+		}
+
+		@Override
+		public void close() {
+			hidden.close();
+		}
+	}
+
+	/**
+	 * One batch's UNet inputs and output, allocated once and refilled each step: the direct buffers behind
+	 * {@code sample} and the pinned {@code out_sample} are reused, so a step allocates no large Java arrays besides
+	 * what the sampler returns.
+	 */
+	private final class UnetCall implements AutoCloseable {
+		final OnnxComponent unet = model.unet();
+		final Plan plan;
+		final Conditioned text;
+		final int images, copies, plane;
+		final Tensors.Reusable sample, output;
+		final OnnxTensor timestepCond;
+		final String outputName;
+		final float[] prediction;
+
+		UnetCall(Plan plan, Conditioned text, int images) throws OrtException {
+			this.plan = plan;
+			this.text = text;
+			this.images = images;
+			this.copies = plan.cfg ? 2 : 1;
+			this.plane = plan.latentW * plan.latentH;
+			int unetBatch = copies * images;
+			sample = new Tensors.Reusable(unet.inputType("sample"),
+				new long[] { unetBatch, info.unetInChannels(), plan.latentH, plan.latentW });
+			outputName = unet.outputNamed("out_sample");
+			output = new Tensors.Reusable(unet.outputType(outputName), new long[] { unetBatch, 4, plan.latentH, plan.latentW });
+			if (info.lcm()) {
+				float[] emb = guidanceEmbedding(plan.guidance, info.timestepCondDim());
+				timestepCond = Tensors.create(unet.inputType("timestep_cond"), repeat(emb, unetBatch),
+					new long[] { unetBatch, info.timestepCondDim() });
+			}
+			else timestepCond = null;
+			prediction = new float[unetBatch * 4 * plane];
+		}
+
+		/** The noise prediction (guided when CFG) for the scaled model input at timestep t. */
+		float[] run(float[] modelInput, double t, Source source) throws OrtException {
+			int channels = info.unetInChannels();
+			for (int k = 0; k < copies; k++) {
+				for (int b = 0; b < images; b++) {
+					int at = ((k * images + b) * channels) * plane;
+					sample.put(at, modelInput, b * 4 * plane, 4 * plane);
+					if (channels == 9) sample.put(at + 4 * plane, source.inpaintChannels, 0, 5 * plane);
+				}
+			}
+			int unetBatch = copies * images;
+			boolean scalar = info.timestepIsScalar();
+			float[] tv = new float[scalar ? 1 : unetBatch];
+			Arrays.fill(tv, (float) t);
+			try (OnnxTensor timestep = Tensors.create(unet.inputType("timestep"), tv,
+				scalar ? new long[0] : new long[] { unetBatch }))
+			{
+				Map<String, OnnxTensor> inputs = new HashMap<>();
+				inputs.put("sample", sample.tensor());
+				inputs.put("timestep", timestep);
+				inputs.put("encoder_hidden_states", text.hidden.tensor());
+				if (timestepCond != null) inputs.put("timestep_cond", timestepCond);
+				Map<String, OnnxValue> pinned = Map.of(outputName, output.tensor());
+				try (OrtSession.Result ignored = unet.session().run(inputs, pinned)) {
+					unetCalls.incrementAndGet();
+					unetSamples.addAndGet(unetBatch);
+				}
+			}
+			output.get(prediction);
+			// A fresh array for the sampler: multistep samplers keep earlier predictions.
+			if (!plan.cfg) return Arrays.copyOf(prediction, images * 4 * plane);
+			float[] guided = new float[images * 4 * plane];
+			guide(prediction, (float) plan.guidance, guided);
+			return guided;
+		}
+
+		@Override
+		public void close() {
+			sample.close();
+			output.close();
+			if (timestepCond != null) timestepCond.close();
+		}
+	}
+}

@@ -1,0 +1,88 @@
+package sc.fiji.sd.text;
+
+import java.util.List;
+import java.util.Map;
+
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.model.OnnxComponent;
+import sc.fiji.sd.model.StableDiffusionModel;
+import sc.fiji.sd.onnx.Tensors;
+
+/**
+ * Prompt text → the hidden states the UNet attends to, with AUTOMATIC1111 semantics: the prompt is cut into chunks of
+ * 75 tokens (+ start and end), each chunk is encoded on its own, emphasis weights scale each token's vector (then the
+ * chunk is rescaled to its original mean), and the chunks are concatenated along the token axis. Prompt and negative
+ * prompt are padded to the same number of chunks, so CFG can run them as one batch.
+ */
+public final class TextEncoder {
+
+	/**
+	 * Encoded prompts: row-major {@code [tokens × width]} hidden states, {@code tokens} = 77 × chunks.
+	 *
+	 * @param prompt the prompt's hidden states
+	 * @param negative the negative prompt's hidden states (same size), or null when not asked for
+	 */
+	public record Conditioning(float[] prompt, float[] negative, int tokens, int width) {}
+
+	private final OnnxComponent encoder;
+	private final PromptChunker chunker;
+	private final String idsInput;
+	private final OnnxJavaType idsType;
+	private final String hiddenOutput;
+	private final int width;
+
+	public TextEncoder(StableDiffusionModel model) {
+		this.encoder = model.textEncoder();
+		this.chunker = new PromptChunker(ClipTokenizer.load(model.tokenizerDir()));
+		this.idsInput = encoder.inputNamed("input_ids");
+		this.idsType = encoder.inputType(idsInput);
+		this.hiddenOutput = encoder.outputNamed("last_hidden_state");
+		this.width = model.info().textWidth();
+	}
+
+	public PromptChunker chunker() {
+		return chunker;
+	}
+
+	/** Encodes the prompt and, when {@code withNegative}, the negative prompt (padded to the same chunk count). */
+	public Conditioning encode(String prompt, String negativePrompt, boolean withNegative) {
+		PromptChunker.Pair pair = chunker.chunkPair(prompt, withNegative ? negativePrompt : "");
+		float[] p = encodeChunks(pair.prompt());
+		float[] n = withNegative ? encodeChunks(pair.negative()) : null;
+		return new Conditioning(p, n, p.length / width, width);
+	}
+
+	/** Encodes each chunk, applies its weights, and concatenates: {@code [77·chunks × width]}. */
+	public float[] encodeChunks(List<TokenChunk> chunks) {
+		int perChunk = chunks.get(0).inputIds().length;
+		float[] out = new float[chunks.size() * perChunk * width];
+		for (int i = 0; i < chunks.size(); i++) {
+			TokenChunk chunk = chunks.get(i);
+			float[] hidden = encodeIds(chunk.inputIds());
+			if (!chunk.isUnweighted()) hidden = PromptWeighting.apply(hidden, perChunk, width, chunk.weights());
+			System.arraycopy(hidden, 0, out, i * perChunk * width, hidden.length);
+		}
+		return out;
+	}
+
+	/** Runs the text encoder on one chunk of token ids: {@code [ids.length × width]} hidden states. */
+	public float[] encodeIds(int[] ids) {
+		try (OnnxTensor input = Tensors.createIds(idsType, ids, new long[] { 1, ids.length });
+			OrtSession.Result result = encoder.session().run(Map.of(idsInput, input), java.util.Set.of(hiddenOutput)))
+		{
+			float[] hidden = Tensors.toFloats(result.get(0));
+			if (hidden.length != ids.length * width) {
+				throw new StableDiffusionException("The text encoder returned " + hidden.length + " values for "
+					+ ids.length + " tokens; expected width " + width + ". The model export is inconsistent.");
+			}
+			return hidden;
+		}
+		catch (OrtException e) {
+			throw new IllegalStateException("Text encoder failed: " + e.getMessage(), e);
+		}
+	}
+}

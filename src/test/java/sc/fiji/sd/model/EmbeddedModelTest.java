@@ -1,0 +1,75 @@
+package sc.fiji.sd.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class EmbeddedModelTest {
+
+	@TempDir
+	Path dir;
+
+	private Path jar(String... entriesAndContents) throws Exception {
+		Path jar = dir.resolve("plugin.jar");
+		try (OutputStream os = Files.newOutputStream(jar); JarOutputStream j = new JarOutputStream(os)) {
+			for (int i = 0; i < entriesAndContents.length; i += 2) {
+				j.putNextEntry(new JarEntry(entriesAndContents[i]));
+				j.write(entriesAndContents[i + 1].getBytes());
+				j.closeEntry();
+			}
+		}
+		return jar;
+	}
+
+	@Test
+	void extractsTheModelFromAnInstalledJarOnceAndRepairsWrongSizes() throws Exception {
+		Path jar = jar("sc/fiji/sd/X.class", "x", "models/tiny-sd-shapes/unet/model.onnx", "unet-bytes",
+			"models/tiny-sd-shapes/model_index.json", "{}");
+		Path cache = dir.resolve("cache");
+		Path model = EmbeddedModel.extractFromJar(jar, cache);
+		assertEquals(cache.resolve("tiny-sd-shapes"), model);
+		assertTrue(EmbeddedModel.isModel(model));
+		assertEquals("unet-bytes", Files.readString(model.resolve("unet/model.onnx")));
+		assertTrue(Files.notExists(model.resolve("sc")), "only the model's entries");
+
+		Path unet = model.resolve("unet/model.onnx");
+		var written = Files.getLastModifiedTime(unet);
+		Thread.sleep(20);
+		EmbeddedModel.extractFromJar(jar, cache);
+		assertEquals(written, Files.getLastModifiedTime(unet), "same size: not copied again");
+
+		Files.writeString(unet, "truncated");
+		EmbeddedModel.extractFromJar(jar, cache);
+		assertEquals("unet-bytes", Files.readString(unet), "wrong size: extracted again");
+		try (var files = Files.list(model.resolve("unet"))) {
+			assertEquals(1, files.count(), "no temporary files left");
+		}
+	}
+
+	@Test
+	void aJarWithoutTheModelGivesNull() throws Exception {
+		assertNull(EmbeddedModel.extractFromJar(jar("a.txt", "a"), dir.resolve("cache")));
+	}
+
+	@Test
+	void thePropertyOverridesTheLookup() {
+		String old = System.getProperty("sd.embeddedModel");
+		try {
+			System.setProperty("sd.embeddedModel", dir.toString());
+			assertEquals(dir, EmbeddedModel.path());
+		}
+		finally {
+			if (old == null) System.clearProperty("sd.embeddedModel");
+			else System.setProperty("sd.embeddedModel", old);
+		}
+	}
+}

@@ -1,0 +1,82 @@
+package sc.fiji.sd.pipeline;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import sc.fiji.sd.model.EmbeddedModel;
+import sc.fiji.sd.model.StableDiffusionModel;
+
+/**
+ * The models the end-to-end tests run on: the embedded model and the random-weight fixtures of every export layout
+ * ({@code src/test/resources/fixtures/<layout>}, which carry no tokenizer: a temporary copy gets the embedded model's).
+ * Loaded once per test JVM and kept open (sessions are the slow part).
+ */
+public final class TestModels {
+
+	/** Fixture layouts: optimum (int64 ids, scalar timestep, latent_parameters), fp16, 9-channel, LCM, v-prediction. */
+	public static final List<String> FIXTURES = List.of("optimum", "int64-timestep", "fp16", "inpaint9", "lcm",
+		"v-prediction");
+
+	private static final Map<String, StableDiffusionModel> LOADED = new HashMap<>();
+	private static final Map<String, StableDiffusionPipeline> PIPELINES = new HashMap<>();
+	private static Path copies;
+
+	private TestModels() {}
+
+	/** "embedded" or a fixture name. */
+	public static synchronized StableDiffusionModel model(String name) {
+		return LOADED.computeIfAbsent(name, n -> StableDiffusionModel.load(folder(n), "cpu"));
+	}
+
+	/** One pipeline per model, shared: tests read UNet counters as differences. */
+	public static synchronized StableDiffusionPipeline pipeline(String name) {
+		return PIPELINES.computeIfAbsent(name, n -> new StableDiffusionPipeline(model(n)));
+	}
+
+	public static Stream<String> all() {
+		return Stream.concat(Stream.of("embedded"), FIXTURES.stream());
+	}
+
+	/** The model folder: the embedded model, or a temporary copy of a fixture with the tokenizer added. */
+	public static synchronized Path folder(String name) {
+		if (name.equals("embedded")) return EmbeddedModel.path();
+		try {
+			if (copies == null) {
+				copies = Files.createTempDirectory("sd-fixtures");
+				copies.toFile().deleteOnExit();
+			}
+			Path target = copies.resolve(name);
+			if (!Files.isDirectory(target)) {
+				copyTree(fixturesRoot().resolve(name), target);
+				copyTree(EmbeddedModel.path().resolve("tokenizer"), target.resolve("tokenizer"));
+			}
+			return target;
+		}
+		catch (IOException e) {
+			throw new UncheckedIOException(e);
+		}
+	}
+
+	static Path fixturesRoot() {
+		String override = System.getProperty("sd.fixtures");
+		return override != null ? Path.of(override) : Path.of("src/test/resources/fixtures");
+	}
+
+	static void copyTree(Path from, Path to) throws IOException {
+		try (Stream<Path> files = Files.walk(from)) {
+			for (Path p : (Iterable<Path>) files::iterator) {
+				Path t = to.resolve(from.relativize(p).toString());
+				if (Files.isDirectory(p)) Files.createDirectories(t);
+				else Files.copy(p, t, StandardCopyOption.REPLACE_EXISTING);
+				t.toFile().deleteOnExit();
+			}
+		}
+	}
+}

@@ -1,0 +1,164 @@
+"""Trains the UNet and the text encoder together on cached VAE latents (epsilon prediction).
+
+- Latents: the VAE encoder's posterior (mean, log-variance) of a fixed, seeded set of training images
+  (training combinations only), cached once; each step draws a fresh posterior sample and scales it
+  by scaling_factor = 1 / std(latents), as Stable Diffusion does with 0.18215.
+- Noise schedule: SD 1.5's scaled_linear betas (0.00085 .. 0.012, 1000 steps), the scheduler the export declares.
+- The caption is replaced by the empty prompt for 10 % of samples, so classifier-free guidance works.
+- Loss: MSE on the noise, weighted by min(SNR, 5) / SNR (min-SNR weighting, faster convergence).
+- An exponential moving average of the weights (UNet and text encoder) is kept and exported.
+Seeded and resumable.
+"""
+import os
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads collapse on a shared, busy machine
+import argparse
+import copy
+import os
+import random
+import time
+
+import numpy as np
+import torch
+
+import dataset
+from clip_tokenizer import ClipTokenizer
+from common import TEXT_CFG, UNET_CFG, VAE_CFG, WORK, alphas_cumprod, lr_at, save_atomic, seed_all
+from models import AutoencoderKL, TextEncoder, UNet, count
+
+
+def cache_latents(vae_path, out, n, seed, batch=100):
+    if os.path.exists(out):
+        return torch.load(out)
+    vae = AutoencoderKL(VAE_CFG)
+    vae.load_state_dict(torch.load(vae_path)["model"])
+    vae.eval()
+    rng = random.Random(seed)
+    combos = dataset.train_combos()
+    index = {c: i for i, c in enumerate(dataset.all_combos())}
+    means, logvars, labels = [], [], []
+    t0 = time.time()
+    with torch.no_grad():
+        for k in range(0, n, batch):
+            imgs, cs = dataset.make_batch(rng, combos, min(batch, n - k))
+            m, lv = vae.encode(torch.from_numpy(dataset.to_tensor_range(imgs)))
+            means.append(m)
+            logvars.append(lv)
+            labels += [index[c] for c in cs]
+    mean = torch.cat(means)
+    logvar = torch.cat(logvars)
+    std = mean.std().item()
+    sf = float(f"{1.0 / std:.5g}")
+    data = {"mean": mean, "logvar": logvar, "label": torch.tensor(labels), "scaling_factor": sf,
+            "latent_std": std, "latent_mean": mean.mean().item()}
+    print(f"cached {n} latents in {time.time() - t0:.0f} s: std {std:.4f} mean {mean.mean().item():.4f} "
+          f"posterior std {(0.5 * logvar).exp().mean().item():.4f} -> scaling_factor {sf}", flush=True)
+    save_atomic(data, out)
+    return data
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--drop", type=float, default=0.1)
+    ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--n-latents", type=int, default=30000)
+    ap.add_argument("--seed", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--vae", default=os.path.join(WORK, "vae.pt"))
+    ap.add_argument("--latents", default=os.path.join(WORK, "latents.pt"))
+    ap.add_argument("--out", default=os.path.join(WORK, "unet.pt"))
+    ap.add_argument("--max-minutes", type=float, default=1e9, help="stop early (checkpoint kept, rerun resumes)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    seed_all(args.seed)
+    data = cache_latents(args.vae, args.latents, args.n_latents, args.seed + 1000)
+    sf = data["scaling_factor"]
+
+    tok = ClipTokenizer()
+    captions = [dataset.caption(*c) for c in dataset.all_combos()]
+    cap_ids = torch.tensor([tok(c) for c in captions], dtype=torch.long)
+    empty_ids = torch.tensor(tok(""), dtype=torch.long)
+
+    te = TextEncoder(TEXT_CFG)
+    unet = UNet(UNET_CFG)
+    params = list(unet.parameters()) + list(te.parameters())
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
+    ema_te, ema_unet = copy.deepcopy(te), copy.deepcopy(unet)
+    for p in list(ema_te.parameters()) + list(ema_unet.parameters()):
+        p.requires_grad_(False)
+    gen = torch.Generator().manual_seed(args.seed)
+    step = 0
+    if os.path.exists(args.out):
+        ck = torch.load(args.out)
+        te.load_state_dict(ck["text_encoder"])
+        unet.load_state_dict(ck["unet"])
+        ema_te.load_state_dict(ck["ema_text_encoder"])
+        ema_unet.load_state_dict(ck["ema_unet"])
+        opt.load_state_dict(ck["opt"])
+        step = ck["step"]
+        gen.set_state(ck["gen"])
+        print(f"resumed at step {step}", flush=True)
+    print(f"params: text encoder {count(te)}, unet {count(unet)}; scaling_factor {sf}", flush=True)
+
+    ac = alphas_cumprod()
+    snr = ac / (1 - ac)
+    weight = torch.clamp(snr, max=5.0) / snr
+    n = data["mean"].shape[0]
+    ema_params = list(ema_unet.parameters()) + list(ema_te.parameters())
+
+    def save():
+        save_atomic({"text_encoder": te.state_dict(), "unet": unet.state_dict(),
+                     "ema_text_encoder": ema_te.state_dict(), "ema_unet": ema_unet.state_dict(),
+                     "opt": opt.state_dict(), "step": step, "gen": gen.get_state(), "scaling_factor": sf,
+                     "text_cfg": dict(TEXT_CFG), "unet_cfg": dict(UNET_CFG)}, args.out)
+
+    t0 = time.time()
+    last_save = time.time()
+    hist = []
+    while step < args.steps:
+        idx = torch.randint(0, n, (args.batch,), generator=gen)
+        mean, logvar = data["mean"][idx], data["logvar"][idx]
+        z = (mean + torch.randn(mean.shape, generator=gen) * (0.5 * logvar).exp()) * sf
+        ids = cap_ids[data["label"][idx]].clone()
+        drop = torch.rand(args.batch, generator=gen) < args.drop
+        ids[drop] = empty_ids
+        t = torch.randint(0, len(ac), (args.batch,), generator=gen)
+        noise = torch.randn(z.shape, generator=gen)
+        a = ac[t].view(-1, 1, 1, 1)
+        x_t = a.sqrt() * z + (1 - a).sqrt() * noise
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args.steps, args.lr, 200)
+        hs, _ = te(ids)
+        pred = unet(x_t, t.float(), hs)
+        per = ((pred - noise) ** 2).flatten(1).mean(1)
+        loss = (per * weight[t]).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        d = min(args.ema, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, p in zip(ema_params, list(unet.parameters()) + list(te.parameters())):
+                pe.mul_(d).add_(p.detach(), alpha=1 - d)
+        hist.append([loss.item(), per.mean().item()])
+        if step % 100 == 0 or step == args.steps:
+            h = np.mean(hist, 0)
+            hist = []
+            el = time.time() - t0
+            print(f"step {step} loss {h[0]:.4f} mse {h[1]:.4f} lr {opt.param_groups[0]['lr']:.2e} "
+                  f"{el / 60:.1f} min", flush=True)
+        if time.time() - last_save > 180:
+            save()
+            last_save = time.time()
+        if (time.time() - t0) / 60 > args.max_minutes:
+            print("max minutes reached, stopping (rerun to resume)", flush=True)
+            break
+    save()
+    print("done", step, flush=True)
+
+
+if __name__ == "__main__":
+    main()
