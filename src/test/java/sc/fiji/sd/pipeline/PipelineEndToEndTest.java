@@ -259,4 +259,28 @@ class PipelineEndToEndTest {
 		assertValidImage(g.pixels(), SIZE, SIZE);
 		assertTrue(g.parameters().startsWith(longPrompt + "\nNegative prompt: noise\nSteps: 2"));
 	}
+
+	@Test
+	void sdTurboStyleConfigRunsOneStepWithoutGuidance(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+		throws Exception
+	{
+		// SD-Turbo: Euler with trailing spacing, 1 step, guidance 0 (no negative pass)
+		java.nio.file.Path folder = dir.resolve("turbo");
+		TestModels.copyTree(TestModels.folder("optimum"), folder);
+		java.nio.file.Files.writeString(folder.resolve("scheduler/scheduler_config.json"), "{\"_class_name\": "
+			+ "\"EulerDiscreteScheduler\", \"beta_start\": 0.00085, \"beta_end\": 0.012, \"beta_schedule\": "
+			+ "\"scaled_linear\", \"num_train_timesteps\": 1000, \"steps_offset\": 1, \"prediction_type\": "
+			+ "\"epsilon\", \"timestep_spacing\": \"trailing\"}");
+		try (var model = sc.fiji.sd.model.StableDiffusionModel.load(folder, "cpu")) {
+			StableDiffusionPipeline p = new StableDiffusionPipeline(model);
+			List<StepProgress> seen = new ArrayList<>();
+			GeneratedImage g = p.generate(GenerationRequest.builder().prompt("a cat").size(SIZE, SIZE).steps(1)
+				.guidance(0).seed(1).build(), seen::add).images().get(0);
+			assertEquals(1, p.unetCalls());
+			assertEquals(1, p.unetSamples());
+			assertEquals(1, seen.size());
+			assertValidImage(g.pixels(), SIZE, SIZE);
+			assertTrue(g.parameters().contains("Steps: 1, Sampler: Euler, CFG scale: 0,"), g.parameters());
+		}
+	}
 }
