@@ -125,7 +125,11 @@ public final class ExecutionProviders {
 			o.setOptimizationLevel(OptLevel.BASIC_OPT);
 			o.setMemoryPatternOptimization(true);
 			o.setCPUArenaAllocator(true);
-			if (device == Device.CUDA) o.addCUDA(cudaOptions());
+			if (device == Device.CUDA) {
+				try (OrtCUDAProviderOptions cuda = cudaOptions()) { // copied into the session options natively
+					o.addCUDA(cuda);
+				}
+			}
 			return o;
 		}
 		catch (OrtException | RuntimeException | LinkageError e) {
