@@ -30,6 +30,8 @@ class PlainImageJXvfbTest {
 	static void installImageJ() throws IOException {
 		assumeTrue(onPath("xvfb-run"), "xvfb-run not found: install Xvfb (apt-get install xvfb xauth) to run the "
 			+ "plain ImageJ 1.x test");
+		assumeTrue(onPath("timeout"), "timeout (coreutils) not found: the plain ImageJ 1.x test needs it to stop a hung "
+			+ "ImageJ");
 		install = PlainImageJInstall.create(Path.of("target/plain-imagej").toAbsolutePath());
 	}
 
