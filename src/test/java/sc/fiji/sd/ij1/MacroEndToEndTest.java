@@ -100,6 +100,22 @@ class MacroEndToEndTest {
 	}
 
 	@Test
+	void aSixteenBitStackIsProcessedSliceBySliceWithTheStackKey() {
+		run("""
+			newImage("cells", "16-bit ramp", 64, 64, 3);
+			setSlice(2);
+			run("Image to Image...", "prompt=x steps=2 seed=1 strength=0.5");
+			report("current", nSlices);
+			selectImage("cells");
+			run("Image to Image...", "prompt=x steps=2 seed=1 strength=0.5 stack");
+			report("all", "" + nSlices + " " + bitDepth());
+			close("*");
+			""");
+		assertEquals("1", result("current"), "without the key: the current slice");
+		assertEquals("3 24", result("all"));
+	}
+
+	@Test
 	void inpaintChangesOnlyTheSelection() {
 		run("""
 			newImage("photo", "RGB ramp", 64, 64, 1);
