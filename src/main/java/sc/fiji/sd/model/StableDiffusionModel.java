@@ -14,6 +14,7 @@ import com.google.gson.JsonParser;
 import ai.onnxruntime.OnnxJavaType;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.onnx.SessionFactory;
+import sc.fiji.sd.text.ClipTokenizer;
 
 /**
  * A Stable Diffusion 1.x/2.x model folder (diffusers or optimum ONNX export) with its four ONNX sessions open.
@@ -42,6 +43,7 @@ public final class StableDiffusionModel implements AutoCloseable {
 	private final Path schedulerConfig;
 	private final ModelInfo info;
 	private double loadSeconds;
+	private ClipTokenizer tokenizer;
 
 	private StableDiffusionModel(Path folder, OnnxComponent textEncoder, OnnxComponent unet, OnnxComponent vaeEncoder,
 		OnnxComponent vaeDecoder, Path tokenizerDir, Path schedulerConfig, ModelInfo info)
@@ -267,6 +269,12 @@ public final class StableDiffusionModel implements AutoCloseable {
 	public OnnxComponent vaeEncoder() { return vaeEncoder; }
 	public OnnxComponent vaeDecoder() { return vaeDecoder; }
 	public Path tokenizerDir() { return tokenizerDir; }
+
+	/** The model's tokenizer, read on first use and kept with the model (pipelines come and go, the vocabulary stays). */
+	public synchronized ClipTokenizer tokenizer() {
+		if (tokenizer == null) tokenizer = ClipTokenizer.load(tokenizerDir);
+		return tokenizer;
+	}
 	/** scheduler/scheduler_config.json, or null when the export has none (SD 1.5's PNDM defaults apply). */
 	public Path schedulerConfig() { return schedulerConfig; }
 
