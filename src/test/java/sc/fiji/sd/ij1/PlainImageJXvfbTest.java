@@ -101,6 +101,23 @@ class PlainImageJXvfbTest {
 	}
 
 	@Test
+	void theShippedModelWorksWithoutAnySettings() throws Exception {
+		assumeTrue(Files.exists(Path.of("models/tiny-sd-shapes/unet/model.onnx")),
+			"the shipped model (models/tiny-sd-shapes) is not in this checkout yet");
+		Path png = install.root.resolve("out").resolve("shipped.png");
+		Files.createDirectories(png.getParent());
+		Files.deleteIfExists(png);
+		String printed = runBatch("run(\"Stable Diffusion Settings...\", \"model=[] device=cpu threads=0\");\n"
+			+ "run(\"Text to Image...\", \"prompt=[a red circle on a blue background] steps=10 seed=1\");\n"
+			+ "print(\"size: \" + getWidth() + \"x\" + getHeight());\n"
+			+ "run(\"Save as PNG with Parameters...\", \"path=[" + png + "]\");\n", 300);
+		assertTrue(printed.contains("Model:           tiny-sd-shapes"), printed);
+		assertTrue(Files.exists(png), printed);
+		String parameters = sc.fiji.sd.provenance.PngReader.readText(png).get("parameters");
+		assertTrue(parameters.contains("Model: tiny-sd-shapes") && parameters.contains("Size: 64x64"), parameters);
+	}
+
+	@Test
 	void theDocumentedBatchExampleRuns() throws Exception {
 		Path out = install.root.resolve("batch-example");
 		String printed = runBatchFile(Path.of("examples/stable-diffusion-batch.ijm"), "output=[" + out + "] steps=2 "
