@@ -131,13 +131,7 @@ public class DDIMScheduler implements Scheduler {
 
 	@Override
 	public float[] addNoise(float[] original, float[] noise, double timestep) {
-		NoiseSchedule.checkSameLength(original, noise, "addNoise");
-		double a = alphasCumprod[(int) timestep];
-		double sqrtA = Math.sqrt(a), sqrtB = Math.sqrt(1 - a);
-		float[] out = new float[original.length];
-		for (int i = 0; i < out.length; i++)
-			out[i] = (float) (sqrtA * original[i] + sqrtB * noise[i]);
-		return out;
+		return NoiseSchedule.addNoise(alphasCumprod, original, noise, timestep);
 	}
 
 	@Override

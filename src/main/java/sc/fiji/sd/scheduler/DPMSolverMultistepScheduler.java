@@ -1,5 +1,8 @@
 package sc.fiji.sd.scheduler;
 
+import static sc.fiji.sd.scheduler.NoiseSchedule.vpAlpha;
+import static sc.fiji.sd.scheduler.NoiseSchedule.vpLambda;
+
 import java.util.random.RandomGenerator;
 
 import sc.fiji.sd.StableDiffusionException;
@@ -140,16 +143,6 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 		return sample;
 	}
 
-	/** alpha_t = 1 / sqrt(sigma² + 1) and sigma_t = sigma · alpha_t of a variance-exploding sigma. */
-	private static double alpha(double sigma) {
-		return 1 / Math.sqrt(sigma * sigma + 1);
-	}
-
-	private static double lambda(double sigma) {
-		double a = alpha(sigma);
-		return Math.log(a) - Math.log(sigma * a);
-	}
-
 	private int indexForTimestep(double timestep) {
 		int i = NoiseSchedule.indexForTimestep(timesteps, timestep);
 		return i < 0 ? timesteps.length - 1 : i; // diffusers falls back to the last step
@@ -187,30 +180,9 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 
 	/** The model output as the solver's variable: x0 for DPM-Solver++, epsilon for DPM-Solver. */
 	private double[] convertModelOutput(float[] modelOutput, float[] sample) {
-		double sigma = sigmas[stepIndex];
-		double alphaT = alpha(sigma), sigmaT = sigma * alphaT;
-		String prediction = config.predictionType();
-		double[] out = new double[sample.length];
 		float[] x0 = new float[sample.length];
-		for (int i = 0; i < out.length; i++) {
-			double x = sample[i], m = modelOutput[i];
-			double denoised, eps;
-			switch (prediction) {
-				case "epsilon":
-					eps = m;
-					denoised = (x - sigmaT * m) / alphaT;
-					break;
-				case "sample":
-					denoised = m;
-					eps = (x - alphaT * m) / sigmaT;
-					break;
-				default: // v_prediction
-					denoised = alphaT * x - sigmaT * m;
-					eps = alphaT * m + sigmaT * x;
-			}
-			out[i] = plusPlus ? denoised : eps;
-			x0[i] = (float) denoised;
-		}
+		double[] out = NoiseSchedule.vpConvertModelOutput(modelOutput, sample, sigmas[stepIndex], config.predictionType(),
+			plusPlus, x0);
 		predOriginalSample = x0;
 		return out;
 	}
@@ -218,9 +190,9 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 	/** DPM-Solver-1 (equivalent to DDIM) from sigmas[i] to sigmas[i+1]. */
 	private double[] firstOrderUpdate(double[] m, float[] sample, double[] noise) {
 		double sigmaT = sigmas[stepIndex + 1], sigmaS = sigmas[stepIndex];
-		double alphaT = alpha(sigmaT), alphaS = alpha(sigmaS);
+		double alphaT = vpAlpha(sigmaT), alphaS = vpAlpha(sigmaS);
 		double sT = sigmaT * alphaT, sS = sigmaS * alphaS;
-		double h = lambda(sigmaT) - lambda(sigmaS);
+		double h = vpLambda(sigmaT) - vpLambda(sigmaS);
 		double cx, cm, cn = 0;
 		switch (config.algorithmType()) {
 			case "dpmsolver++":
@@ -252,9 +224,9 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 		int k = modelOutputs.length;
 		double[] m0 = modelOutputs[k - 1], m1 = modelOutputs[k - 2];
 		double sigmaT = sigmas[stepIndex + 1], sigmaS0 = sigmas[stepIndex], sigmaS1 = sigmas[stepIndex - 1];
-		double alphaT = alpha(sigmaT), alphaS0 = alpha(sigmaS0);
+		double alphaT = vpAlpha(sigmaT), alphaS0 = vpAlpha(sigmaS0);
 		double sT = sigmaT * alphaT, sS0 = sigmaS0 * alphaS0;
-		double lambdaT = lambda(sigmaT), lambdaS0 = lambda(sigmaS0), lambdaS1 = lambda(sigmaS1);
+		double lambdaT = vpLambda(sigmaT), lambdaS0 = vpLambda(sigmaS0), lambdaS1 = vpLambda(sigmaS1);
 		double h = lambdaT - lambdaS0, h0 = lambdaS0 - lambdaS1;
 		double r0 = h0 / h;
 		boolean midpoint = config.solverType().equals("midpoint");
@@ -297,10 +269,10 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 		double[] m0 = modelOutputs[k - 1], m1 = modelOutputs[k - 2], m2 = modelOutputs[k - 3];
 		double sigmaT = sigmas[stepIndex + 1], sigmaS0 = sigmas[stepIndex], sigmaS1 = sigmas[stepIndex - 1],
 			sigmaS2 = sigmas[stepIndex - 2];
-		double alphaT = alpha(sigmaT), alphaS0 = alpha(sigmaS0);
+		double alphaT = vpAlpha(sigmaT), alphaS0 = vpAlpha(sigmaS0);
 		double sT = sigmaT * alphaT, sS0 = sigmaS0 * alphaS0;
-		double lambdaT = lambda(sigmaT), lambdaS0 = lambda(sigmaS0), lambdaS1 = lambda(sigmaS1), lambdaS2 = lambda(
-			sigmaS2);
+		double lambdaT = vpLambda(sigmaT), lambdaS0 = vpLambda(sigmaS0), lambdaS1 = vpLambda(sigmaS1),
+			lambdaS2 = vpLambda(sigmaS2);
 		double h = lambdaT - lambdaS0, h0 = lambdaS0 - lambdaS1, h1 = lambdaS1 - lambdaS2;
 		double r0 = h0 / h, r1 = h1 / h;
 		double cx, c0, c1, c2, cn = 0; // x_t = cx·x + c0·D0 + c1·D1 + c2·D2 (+ cn·noise)
@@ -337,14 +309,8 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 	/** {@code alpha_t · original + sigma_t · noise} at the sigma of {@code timestep} in this run. */
 	@Override
 	public float[] addNoise(float[] original, float[] noise, double timestep) {
-		NoiseSchedule.checkSameLength(original, noise, "addNoise");
 		if (timesteps == null) throw new IllegalStateException("Call setTimesteps before addNoise");
-		double sigma = sigmas[indexForTimestep(timestep)];
-		double alphaT = alpha(sigma), sigmaT = sigma * alphaT;
-		float[] out = new float[original.length];
-		for (int i = 0; i < out.length; i++)
-			out[i] = (float) (alphaT * original[i] + sigmaT * noise[i]);
-		return out;
+		return NoiseSchedule.vpAddNoise(original, noise, sigmas[indexForTimestep(timestep)]);
 	}
 
 	@Override

@@ -265,6 +265,76 @@ public final class NoiseSchedule {
 		return i;
 	}
 
+	// ---- The forward process (addNoise) ----
+
+	/**
+	 * {@code sqrt(alpha_bar_t) · original + sqrt(1 - alpha_bar_t) · noise} at an integer training timestep: diffusers'
+	 * {@code add_noise} of the DDPM-style schedulers (DDIM, PNDM, LCM).
+	 */
+	static float[] addNoise(float[] alphasCumprod, float[] original, float[] noise, double timestep) {
+		checkSameLength(original, noise, "addNoise");
+		double a = alphasCumprod[(int) timestep];
+		double sqrtA = Math.sqrt(a), sqrtB = Math.sqrt(1 - a);
+		float[] out = new float[original.length];
+		for (int i = 0; i < out.length; i++)
+			out[i] = (float) (sqrtA * original[i] + sqrtB * noise[i]);
+		return out;
+	}
+
+	// ---- The variance-preserving view of a sigma (DPM-Solver, UniPC) ----
+
+	/** {@code alpha_t = 1 / sqrt(sigma² + 1)} of a variance-exploding sigma; {@code sigma_t = sigma · alpha_t}. */
+	static double vpAlpha(double sigma) {
+		return 1 / Math.sqrt(sigma * sigma + 1);
+	}
+
+	/** The log-SNR time {@code lambda_t = log(alpha_t) - log(sigma_t)} of a sigma. */
+	static double vpLambda(double sigma) {
+		double a = vpAlpha(sigma);
+		return Math.log(a) - Math.log(sigma * a);
+	}
+
+	/** {@code alpha_t · original + sigma_t · noise} at a sigma: diffusers' {@code add_noise} of DPM-Solver and UniPC. */
+	static float[] vpAddNoise(float[] original, float[] noise, double sigma) {
+		checkSameLength(original, noise, "addNoise");
+		double alphaT = vpAlpha(sigma), sigmaT = sigma * alphaT;
+		float[] out = new float[original.length];
+		for (int i = 0; i < out.length; i++)
+			out[i] = (float) (alphaT * original[i] + sigmaT * noise[i]);
+		return out;
+	}
+
+	/**
+	 * The model output at a sigma as the solver's variable, diffusers' {@code convert_model_output} of DPM-Solver and
+	 * UniPC: the denoised sample x0 ({@code toX0}) or the noise epsilon, from any prediction_type. The x0 values are
+	 * also written, as float32, to {@code x0Out}.
+	 */
+	static double[] vpConvertModelOutput(float[] modelOutput, float[] sample, double sigma, String predictionType,
+		boolean toX0, float[] x0Out)
+	{
+		double alphaT = vpAlpha(sigma), sigmaT = sigma * alphaT;
+		double[] out = new double[sample.length];
+		for (int i = 0; i < out.length; i++) {
+			double x = sample[i], m = modelOutput[i], denoised, eps;
+			switch (predictionType) {
+				case "epsilon":
+					eps = m;
+					denoised = (x - sigmaT * m) / alphaT;
+					break;
+				case "sample":
+					denoised = m;
+					eps = (x - alphaT * m) / sigmaT;
+					break;
+				default: // v_prediction
+					denoised = alphaT * x - sigmaT * m;
+					eps = alphaT * m + sigmaT * x;
+			}
+			out[i] = toX0 ? denoised : eps;
+			x0Out[i] = (float) denoised;
+		}
+		return out;
+	}
+
 	// ---- Small array helpers ----
 
 	static double[] toDouble(float[] a) {

@@ -1,5 +1,8 @@
 package sc.fiji.sd.scheduler;
 
+import static sc.fiji.sd.scheduler.NoiseSchedule.vpAlpha;
+import static sc.fiji.sd.scheduler.NoiseSchedule.vpLambda;
+
 import java.util.Arrays;
 
 /**
@@ -110,15 +113,6 @@ public class UniPCMultistepScheduler implements Scheduler {
 		return sample;
 	}
 
-	private static double alpha(double sigma) {
-		return 1 / Math.sqrt(sigma * sigma + 1);
-	}
-
-	private static double lambda(double sigma) {
-		double a = alpha(sigma);
-		return Math.log(a) - Math.log(sigma * a);
-	}
-
 	private int indexForTimestep(double timestep) {
 		int i = NoiseSchedule.indexForTimestep(timesteps, timestep);
 		return i < 0 ? timesteps.length - 1 : i;
@@ -150,29 +144,9 @@ public class UniPCMultistepScheduler implements Scheduler {
 
 	/** The model output as the solver's variable: x0 (predict_x0) or epsilon. */
 	private double[] convertModelOutput(float[] modelOutput, float[] sample) {
-		double sigma = sigmas[stepIndex];
-		double alphaT = alpha(sigma), sigmaT = sigma * alphaT;
-		String prediction = config.predictionType();
-		double[] out = new double[sample.length];
 		float[] x0 = new float[sample.length];
-		for (int i = 0; i < out.length; i++) {
-			double x = sample[i], m = modelOutput[i], denoised, eps;
-			switch (prediction) {
-				case "epsilon":
-					eps = m;
-					denoised = (x - sigmaT * m) / alphaT;
-					break;
-				case "sample":
-					denoised = m;
-					eps = (x - alphaT * m) / sigmaT;
-					break;
-				default: // v_prediction
-					denoised = alphaT * x - sigmaT * m;
-					eps = alphaT * m + sigmaT * x;
-			}
-			out[i] = predictX0 ? denoised : eps;
-			x0[i] = (float) denoised;
-		}
+		double[] out = NoiseSchedule.vpConvertModelOutput(modelOutput, sample, sigmas[stepIndex], config.predictionType(),
+			predictX0, x0);
 		predOriginalSample = x0;
 		return out;
 	}
@@ -210,15 +184,15 @@ public class UniPCMultistepScheduler implements Scheduler {
 		int k = modelOutputs.length;
 		double[] m0 = modelOutputs[k - 1];
 		double sigmaT = sigmas[stepIndex + 1], sigmaS0 = sigmas[stepIndex];
-		double alphaT = alpha(sigmaT), alphaS0 = alpha(sigmaS0);
+		double alphaT = vpAlpha(sigmaT), alphaS0 = vpAlpha(sigmaS0);
 		double sT = sigmaT * alphaT, sS0 = sigmaS0 * alphaS0;
-		double lambdaS0 = lambda(sigmaS0);
-		double h = lambda(sigmaT) - lambdaS0;
+		double lambdaS0 = vpLambda(sigmaS0);
+		double h = vpLambda(sigmaT) - lambdaS0;
 		double[] rks = new double[order];
 		double[][] d1s = new double[order - 1][];
 		for (int i = 1; i < order; i++) {
 			double[] mi = modelOutputs[k - 1 - i];
-			rks[i - 1] = (lambda(sigmas[stepIndex - i]) - lambdaS0) / h;
+			rks[i - 1] = (vpLambda(sigmas[stepIndex - i]) - lambdaS0) / h;
 			d1s[i - 1] = difference(mi, m0, rks[i - 1]);
 		}
 		rks[order - 1] = 1;
@@ -245,15 +219,15 @@ public class UniPCMultistepScheduler implements Scheduler {
 		int k = modelOutputs.length;
 		double[] m0 = modelOutputs[k - 1]; // the output at the previous step (not yet shifted)
 		double sigmaT = sigmas[stepIndex], sigmaS0 = sigmas[stepIndex - 1];
-		double alphaT = alpha(sigmaT), alphaS0 = alpha(sigmaS0);
+		double alphaT = vpAlpha(sigmaT), alphaS0 = vpAlpha(sigmaS0);
 		double sT = sigmaT * alphaT, sS0 = sigmaS0 * alphaS0;
-		double lambdaS0 = lambda(sigmaS0);
-		double h = lambda(sigmaT) - lambdaS0;
+		double lambdaS0 = vpLambda(sigmaS0);
+		double h = vpLambda(sigmaT) - lambdaS0;
 		double[] rks = new double[order];
 		double[][] d1s = new double[order - 1][];
 		for (int i = 1; i < order; i++) {
 			double[] mi = modelOutputs[k - 1 - i];
-			rks[i - 1] = (lambda(sigmas[stepIndex - (i + 1)]) - lambdaS0) / h;
+			rks[i - 1] = (vpLambda(sigmas[stepIndex - (i + 1)]) - lambdaS0) / h;
 			d1s[i - 1] = difference(mi, m0, rks[i - 1]);
 		}
 		rks[order - 1] = 1;
@@ -324,14 +298,8 @@ public class UniPCMultistepScheduler implements Scheduler {
 	/** {@code alpha_t · original + sigma_t · noise} at the sigma of {@code timestep} in this run. */
 	@Override
 	public float[] addNoise(float[] original, float[] noise, double timestep) {
-		NoiseSchedule.checkSameLength(original, noise, "addNoise");
 		if (timesteps == null) throw new IllegalStateException("Call setTimesteps before addNoise");
-		double sigma = sigmas[indexForTimestep(timestep)];
-		double alphaT = alpha(sigma), sigmaT = sigma * alphaT;
-		float[] out = new float[original.length];
-		for (int i = 0; i < out.length; i++)
-			out[i] = (float) (alphaT * original[i] + sigmaT * noise[i]);
-		return out;
+		return NoiseSchedule.vpAddNoise(original, noise, sigmas[indexForTimestep(timestep)]);
 	}
 
 	@Override
