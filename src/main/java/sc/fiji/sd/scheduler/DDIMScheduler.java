@@ -44,7 +44,7 @@ public class DDIMScheduler implements Scheduler {
 	@Override
 	public void setTimesteps(int n) {
 		int T = config.numTrainTimesteps();
-		if (n < 1 || n > T) throw new IllegalArgumentException("Steps must be between 1 and " + T + ", was " + n);
+		NoiseSchedule.checkSteps(n, T);
 		numInferenceSteps = n;
 		switch (config.timestepSpacing()) {
 			case "linspace":

@@ -56,37 +56,16 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 			"\"solver_order\": 3 does not work with \"algorithm_type\": \"sde-dpmsolver\"; allowed values are 1, 2.");
 		if (this.config.varianceType() != null) throw new StableDiffusionException("\"variance_type\": \""
 			+ this.config.varianceType() + "\" (learned variance) is not supported; allowed values are: null.");
-		float[] ac = NoiseSchedule.alphasCumprod(NoiseSchedule.betas(this.config));
-		if (this.config.rescaleBetasZeroSnr()) ac[ac.length - 1] = 0x1p-24f;
-		this.alphasCumprod = ac;
-		this.trainSigmas = NoiseSchedule.trainSigmas(ac);
+		this.alphasCumprod = NoiseSchedule.alphasCumprodForSigmas(this.config);
+		this.trainSigmas = NoiseSchedule.trainSigmas(alphasCumprod);
 		this.logSigmas = NoiseSchedule.logSigmas(trainSigmas);
 	}
 
 	@Override
 	public void setTimesteps(int n) {
 		int T = config.numTrainTimesteps();
-		if (n < 1 || n > T) throw new IllegalArgumentException("Steps must be between 1 and " + T + ", was " + n);
-		int lastTimestep = T - clippedIndex();
-		double[] t;
-		switch (config.timestepSpacing()) {
-			case "linspace": {
-				// n + 1 points from 0 to last - 1, rounded, descending, without the final 0
-				double[] all = NoiseSchedule.reversed(NoiseSchedule.rint(NoiseSchedule.numpyLinspace(0, lastTimestep - 1,
-					n + 1)));
-				t = java.util.Arrays.copyOf(all, n);
-				break;
-			}
-			case "leading": {
-				int ratio = lastTimestep / (n + 1);
-				t = new double[n];
-				for (int i = 0; i < n; i++)
-					t[i] = (double) (n - i) * ratio + config.stepsOffset();
-				break;
-			}
-			default: // trailing
-				t = NoiseSchedule.trailingTimesteps(lastTimestep, T, n);
-		}
+		NoiseSchedule.checkSteps(n, T);
+		double[] t = NoiseSchedule.multistepTimesteps(config, T - clippedIndex(), n);
 		double[] s;
 		if (config.useKarrasSigmas()) {
 			s = NoiseSchedule.karrasSigmas(trainSigmas[0], trainSigmas[T - 1], n);
@@ -98,10 +77,7 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 		}
 		else s = NoiseSchedule.sigmasAt(t, trainSigmas);
 		double last = config.finalSigmasType().equals("sigma_min") ? trainSigmas[0] : 0;
-		sigmas = new double[s.length + 1];
-		for (int i = 0; i < s.length; i++)
-			sigmas[i] = (float) s[i];
-		sigmas[s.length] = (float) last;
+		sigmas = NoiseSchedule.withFinalSigma(s, last);
 		timesteps = t;
 		stepIndex = -1;
 		modelOutputs = new double[config.solverOrder()][];

@@ -25,11 +25,8 @@ abstract class DiscreteSigmaScheduler implements Scheduler {
 
 	protected DiscreteSigmaScheduler(SchedulerConfig config, String className) {
 		this.config = config.forClass(className);
-		float[] ac = NoiseSchedule.alphasCumprod(NoiseSchedule.betas(this.config));
-		// zero terminal SNR would make the last sigma infinite; diffusers uses 2^-24 instead
-		if (this.config.rescaleBetasZeroSnr()) ac[ac.length - 1] = 0x1p-24f;
-		this.alphasCumprod = ac;
-		this.trainSigmas = NoiseSchedule.trainSigmas(ac);
+		this.alphasCumprod = NoiseSchedule.alphasCumprodForSigmas(this.config);
+		this.trainSigmas = NoiseSchedule.trainSigmas(alphasCumprod);
 		this.logSigmas = NoiseSchedule.logSigmas(trainSigmas);
 	}
 
@@ -39,7 +36,7 @@ abstract class DiscreteSigmaScheduler implements Scheduler {
 	 */
 	protected double[] spacedTimesteps(int n) {
 		int T = config.numTrainTimesteps();
-		if (n < 1 || n > T) throw new IllegalArgumentException("Steps must be between 1 and " + T + ", was " + n);
+		NoiseSchedule.checkSteps(n, T);
 		switch (config.timestepSpacing()) {
 			case "linspace":
 				return NoiseSchedule.toFloat32(NoiseSchedule.reversed(NoiseSchedule.numpyLinspace(0, T - 1, n)));
@@ -67,15 +64,6 @@ abstract class DiscreteSigmaScheduler implements Scheduler {
 		for (int i = 0; i < s.length; i++)
 			t[i] = (float) NoiseSchedule.sigmaToT(s[i], logSigmas);
 		return t;
-	}
-
-	/** Appends the final sigma ({@code last}) and rounds all to float32, as diffusers stores them. */
-	protected static double[] withFinalSigma(double[] s, double last) {
-		double[] out = new double[s.length + 1];
-		for (int i = 0; i < s.length; i++)
-			out[i] = (float) s[i];
-		out[s.length] = (float) last;
-		return out;
 	}
 
 	/** sigma at training timestep 0, the smallest sigma of the schedule (final_sigmas_type "sigma_min"). */

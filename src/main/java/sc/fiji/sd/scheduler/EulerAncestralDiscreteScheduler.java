@@ -28,7 +28,7 @@ public class EulerAncestralDiscreteScheduler extends DiscreteSigmaScheduler {
 	@Override
 	public void setTimesteps(int n) {
 		timesteps = spacedTimesteps(n);
-		sigmas = withFinalSigma(NoiseSchedule.sigmasAt(timesteps, trainSigmas), 0);
+		sigmas = NoiseSchedule.withFinalSigma(NoiseSchedule.sigmasAt(timesteps, trainSigmas), 0);
 		stepIndex = -1;
 		predOriginalSample = null;
 	}

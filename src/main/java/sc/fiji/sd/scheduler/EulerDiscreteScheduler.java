@@ -30,7 +30,7 @@ public class EulerDiscreteScheduler extends DiscreteSigmaScheduler {
 		}
 		double last = config.finalSigmasType().equals("sigma_min") ? sigmaMinOfTraining() : 0;
 		timesteps = t;
-		sigmas = withFinalSigma(s, last);
+		sigmas = NoiseSchedule.withFinalSigma(s, last);
 		stepIndex = -1;
 		predOriginalSample = null;
 	}

@@ -27,7 +27,7 @@ public class HeunDiscreteScheduler extends DiscreteSigmaScheduler {
 			s = karras(s, n, false);
 			t = timestepsOfSigmas(s);
 		}
-		double[] withZero = withFinalSigma(s, 0); // n + 1 sigmas
+		double[] withZero = NoiseSchedule.withFinalSigma(s, 0); // n + 1 sigmas
 		// sigmas: s0, s1, s1, ..., s_{n-1}, s_{n-1}, 0; timesteps: t0, t1, t1, ..., t_{n-1}, t_{n-1}
 		sigmas = new double[2 * n];
 		timesteps = new double[2 * n - 1];

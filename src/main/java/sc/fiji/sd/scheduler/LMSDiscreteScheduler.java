@@ -35,7 +35,7 @@ public class LMSDiscreteScheduler extends DiscreteSigmaScheduler {
 			t = timestepsOfSigmas(s);
 		}
 		timesteps = t;
-		sigmas = withFinalSigma(s, 0);
+		sigmas = NoiseSchedule.withFinalSigma(s, 0);
 		stepIndex = -1;
 		derivatives.clear();
 		predOriginalSample = null;

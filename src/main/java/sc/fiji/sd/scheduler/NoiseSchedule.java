@@ -107,6 +107,16 @@ public final class NoiseSchedule {
 		return out;
 	}
 
+	/**
+	 * The alphas_cumprod of a configuration as the sigma-based schedulers use them: zero terminal SNR would make the
+	 * last sigma infinite, so diffusers sets the last value to 2^-24 instead.
+	 */
+	static float[] alphasCumprodForSigmas(SchedulerConfig c) {
+		float[] ac = alphasCumprod(betas(c));
+		if (c.rescaleBetasZeroSnr()) ac[ac.length - 1] = 0x1p-24f;
+		return ac;
+	}
+
 	/** The training sigmas {@code sqrt((1 - alphaBar) / alphaBar)} for t = 0..T-1, in float32 as torch computes them. */
 	public static float[] trainSigmas(float[] alphasCumprod) {
 		float[] sigmas = new float[alphasCumprod.length];
@@ -126,6 +136,12 @@ public final class NoiseSchedule {
 	}
 
 	// ---- Timestep spacing (Lin et al. 2023, table 2) ----
+
+	/** Fails unless {@code 1 <= n <= numTrainTimesteps}. */
+	static void checkSteps(int n, int numTrainTimesteps) {
+		if (n < 1 || n > numTrainTimesteps) throw new IllegalArgumentException("Steps must be between 1 and "
+			+ numTrainTimesteps + ", was " + n);
+	}
 
 	/** {@code np.linspace(start, stop, num)} in float64: {@code i * step + start}, the last value exactly stop. */
 	public static double[] numpyLinspace(double start, double stop, int num) {
@@ -164,6 +180,27 @@ public final class NoiseSchedule {
 		for (int i = 0; i < count; i++)
 			t[i] = Math.rint(start + i * -ratio) - 1;
 		return t;
+	}
+
+	/**
+	 * The timesteps of DPM-Solver and UniPC for the configured spacing, descending: the spacing of n + 1 steps below
+	 * {@code lastTimestep} without its final one (linspace rounded; leading adds steps_offset; trailing ends at
+	 * lastTimestep - 1).
+	 */
+	static double[] multistepTimesteps(SchedulerConfig c, int lastTimestep, int n) {
+		switch (c.timestepSpacing()) {
+			case "linspace":
+				return Arrays.copyOf(reversed(rint(numpyLinspace(0, lastTimestep - 1, n + 1))), n);
+			case "leading": {
+				int ratio = lastTimestep / (n + 1);
+				double[] t = new double[n];
+				for (int i = 0; i < n; i++)
+					t[i] = (double) (n - i) * ratio + c.stepsOffset();
+				return t;
+			}
+			default: // trailing
+				return trailingTimesteps(lastTimestep, c.numTrainTimesteps(), n);
+		}
 	}
 
 	/** Reverses an array in place and returns it. */
@@ -209,6 +246,15 @@ public final class NoiseSchedule {
 		for (int i = 0; i < s.length; i++)
 			s[i] = interp(timesteps[i], trainSigmas);
 		return s;
+	}
+
+	/** Appends the final sigma ({@code last}) and rounds all to float32, as diffusers stores them. */
+	static double[] withFinalSigma(double[] s, double last) {
+		double[] out = new double[s.length + 1];
+		for (int i = 0; i < s.length; i++)
+			out[i] = (float) s[i];
+		out[s.length] = (float) last;
+		return out;
 	}
 
 	/**

@@ -47,7 +47,7 @@ public class PNDMScheduler implements Scheduler {
 	@Override
 	public void setTimesteps(int n) {
 		int T = config.numTrainTimesteps();
-		if (n < 1 || n > T) throw new IllegalArgumentException("Steps must be between 1 and " + T + ", was " + n);
+		NoiseSchedule.checkSteps(n, T);
 		numInferenceSteps = n;
 		// ascending training timesteps
 		double[] base;

@@ -16,7 +16,6 @@ import java.util.Arrays;
 public class UniPCMultistepScheduler implements Scheduler {
 
 	private final SchedulerConfig config;
-	private final float[] alphasCumprod;
 	private final float[] trainSigmas;
 	private final float[] logSigmas;
 	private final boolean predictX0;
@@ -38,33 +37,15 @@ public class UniPCMultistepScheduler implements Scheduler {
 		this.config = config.forClass(SchedulerConfig.UNIPC);
 		this.predictX0 = this.config.predictX0();
 		this.bh1 = this.config.uniPcSolverType().equals("bh1");
-		float[] ac = NoiseSchedule.alphasCumprod(NoiseSchedule.betas(this.config));
-		if (this.config.rescaleBetasZeroSnr()) ac[ac.length - 1] = 0x1p-24f;
-		this.alphasCumprod = ac;
-		this.trainSigmas = NoiseSchedule.trainSigmas(ac);
+		this.trainSigmas = NoiseSchedule.trainSigmas(NoiseSchedule.alphasCumprodForSigmas(this.config));
 		this.logSigmas = NoiseSchedule.logSigmas(trainSigmas);
 	}
 
 	@Override
 	public void setTimesteps(int n) {
 		int T = config.numTrainTimesteps();
-		if (n < 1 || n > T) throw new IllegalArgumentException("Steps must be between 1 and " + T + ", was " + n);
-		double[] t;
-		switch (config.timestepSpacing()) {
-			case "linspace": // n + 1 points from 0 to T - 1, rounded, descending, without the final 0
-				t = Arrays.copyOf(NoiseSchedule.reversed(NoiseSchedule.rint(NoiseSchedule.numpyLinspace(0, T - 1, n + 1))),
-					n);
-				break;
-			case "leading": {
-				int ratio = T / (n + 1);
-				t = new double[n];
-				for (int i = 0; i < n; i++)
-					t[i] = (double) (n - i) * ratio + config.stepsOffset();
-				break;
-			}
-			default: // trailing
-				t = NoiseSchedule.trailingTimesteps(T, T, n);
-		}
+		NoiseSchedule.checkSteps(n, T);
+		double[] t = NoiseSchedule.multistepTimesteps(config, T, n);
 		double[] s;
 		double last;
 		if (config.useKarrasSigmas()) {
@@ -80,10 +61,7 @@ public class UniPCMultistepScheduler implements Scheduler {
 			s = NoiseSchedule.sigmasAt(t, trainSigmas);
 			last = config.finalSigmasType().equals("sigma_min") ? trainSigmas[0] : 0;
 		}
-		sigmas = new double[s.length + 1];
-		for (int i = 0; i < s.length; i++)
-			sigmas[i] = (float) s[i];
-		sigmas[s.length] = (float) last;
+		sigmas = NoiseSchedule.withFinalSigma(s, last);
 		timesteps = t;
 		stepIndex = -1;
 		modelOutputs = new double[config.solverOrder()][];
