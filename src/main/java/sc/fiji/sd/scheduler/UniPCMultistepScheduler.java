@@ -130,99 +130,88 @@ public class UniPCMultistepScheduler implements Scheduler {
 	}
 
 	/**
-	 * The coefficient system of UniP/UniC: {@code R[i][k] = r_k^i} and {@code b[i] = h·phi_{i+1}(h)·i! / B(h)} for
-	 * {@code i < order}, with {@code r_k = (lambda_k - lambda_s0) / h} for the history points and r = 1 last.
+	 * What UniP and UniC share for one interval, from {@code sigmas[s0]} to {@code sigmas[s0 + 1]} with the newest
+	 * model output {@code m0} at s0: the update {@code x_t = cx·x_s0 + cm·m0 + cr·(sum of rho_k·D1_k)}, the scaled
+	 * differences {@code D1_k} to the history outputs, and the coefficient system the rhos solve:
+	 * {@code R[i][k] = r_k^i} and {@code b[i] = h·phi_{i+1}(h)·i! / B(h)} for {@code i < order}, with
+	 * {@code r_k = (lambda_k - lambda_s0) / h} for the history points and r = 1 last.
 	 */
-	private static final class Coefficients {
+	private final class Interval {
 
-		final double hPhi1, bH;
+		final double[] m0;
+		final double[][] d1s;
 		final double[][] r;
 		final double[] b;
+		final double cx, cm, cr;
 
-		Coefficients(double hh, double[] rks, int order, boolean bh1) {
-			hPhi1 = Math.expm1(hh);
-			bH = bh1 ? hh : Math.expm1(hh);
+		Interval(int s0, int order) {
+			int k = modelOutputs.length;
+			m0 = modelOutputs[k - 1];
+			double sigmaT = sigmas[s0 + 1], sigmaS0 = sigmas[s0];
+			double alphaT = vpAlpha(sigmaT), alphaS0 = vpAlpha(sigmaS0);
+			double sT = sigmaT * alphaT, sS0 = sigmaS0 * alphaS0;
+			double lambdaS0 = vpLambda(sigmaS0);
+			double h = vpLambda(sigmaT) - lambdaS0;
+			double[] rks = new double[order];
+			d1s = new double[order - 1][];
+			for (int i = 1; i < order; i++) {
+				double[] mi = modelOutputs[k - 1 - i];
+				rks[i - 1] = (vpLambda(sigmas[s0 - i]) - lambdaS0) / h;
+				d1s[i - 1] = difference(mi, m0, rks[i - 1]);
+			}
+			rks[order - 1] = 1;
+			double hh = predictX0 ? -h : h;
+			double hPhi1 = Math.expm1(hh);
+			double bH = bh1 ? hh : Math.expm1(hh);
 			double hPhiK = hPhi1 / hh - 1;
 			double factorial = 1;
 			r = new double[order][];
 			b = new double[order];
 			for (int i = 1; i <= order; i++) {
 				r[i - 1] = new double[rks.length];
-				for (int k = 0; k < rks.length; k++)
-					r[i - 1][k] = Math.pow(rks[k], i - 1);
+				for (int j = 0; j < rks.length; j++)
+					r[i - 1][j] = Math.pow(rks[j], i - 1);
 				b[i - 1] = hPhiK * factorial / bH;
 				factorial *= i + 1;
 				hPhiK = hPhiK / hh - 1 / factorial;
 			}
+			cx = predictX0 ? sT / sS0 : alphaT / alphaS0;
+			cm = predictX0 ? -alphaT * hPhi1 : -sT * hPhi1;
+			cr = predictX0 ? -alphaT * bH : -sT * bH;
 		}
 	}
 
 	/** UniP: the next sample from {@code sample} at sigmas[i] to sigmas[i+1], with {@code order} model outputs. */
 	private float[] predict(float[] sample, int order) {
-		int k = modelOutputs.length;
-		double[] m0 = modelOutputs[k - 1];
-		double sigmaT = sigmas[stepIndex + 1], sigmaS0 = sigmas[stepIndex];
-		double alphaT = vpAlpha(sigmaT), alphaS0 = vpAlpha(sigmaS0);
-		double sT = sigmaT * alphaT, sS0 = sigmaS0 * alphaS0;
-		double lambdaS0 = vpLambda(sigmaS0);
-		double h = vpLambda(sigmaT) - lambdaS0;
-		double[] rks = new double[order];
-		double[][] d1s = new double[order - 1][];
-		for (int i = 1; i < order; i++) {
-			double[] mi = modelOutputs[k - 1 - i];
-			rks[i - 1] = (vpLambda(sigmas[stepIndex - i]) - lambdaS0) / h;
-			d1s[i - 1] = difference(mi, m0, rks[i - 1]);
-		}
-		rks[order - 1] = 1;
-		double hh = predictX0 ? -h : h;
-		Coefficients c = new Coefficients(hh, rks, order, bh1);
+		Interval c = new Interval(stepIndex, order);
 		double[] rhos = new double[0];
 		if (order == 2) rhos = new double[] { 0.5 };
 		else if (order > 2) rhos = solve(topLeft(c.r, order - 1), Arrays.copyOf(c.b, order - 1));
-		double cx = predictX0 ? sT / sS0 : alphaT / alphaS0;
-		double cm = predictX0 ? -alphaT * c.hPhi1 : -sT * c.hPhi1;
-		double cr = predictX0 ? -alphaT * c.bH : -sT * c.bH;
 		float[] out = new float[sample.length];
 		for (int i = 0; i < out.length; i++) {
 			double res = 0;
 			for (int j = 0; j < rhos.length; j++)
-				res += rhos[j] * d1s[j][i];
-			out[i] = (float) (cx * sample[i] + cm * m0[i] + cr * res);
+				res += rhos[j] * c.d1s[j][i];
+			out[i] = (float) (c.cx * sample[i] + c.cm * c.m0[i] + c.cr * res);
 		}
 		return out;
 	}
 
-	/** UniC: corrects {@code thisSample} (at sigmas[i]) with the model output just computed there. */
+	/**
+	 * UniC: corrects {@code thisSample} (at sigmas[i]) with the model output just computed there; m0 is the output at
+	 * the previous step (the history is not yet shifted).
+	 */
 	private float[] correct(double[] thisModelOutput, float[] lastSample, float[] thisSample, int order) {
-		int k = modelOutputs.length;
-		double[] m0 = modelOutputs[k - 1]; // the output at the previous step (not yet shifted)
-		double sigmaT = sigmas[stepIndex], sigmaS0 = sigmas[stepIndex - 1];
-		double alphaT = vpAlpha(sigmaT), alphaS0 = vpAlpha(sigmaS0);
-		double sT = sigmaT * alphaT, sS0 = sigmaS0 * alphaS0;
-		double lambdaS0 = vpLambda(sigmaS0);
-		double h = vpLambda(sigmaT) - lambdaS0;
-		double[] rks = new double[order];
-		double[][] d1s = new double[order - 1][];
-		for (int i = 1; i < order; i++) {
-			double[] mi = modelOutputs[k - 1 - i];
-			rks[i - 1] = (vpLambda(sigmas[stepIndex - (i + 1)]) - lambdaS0) / h;
-			d1s[i - 1] = difference(mi, m0, rks[i - 1]);
-		}
-		rks[order - 1] = 1;
-		double hh = predictX0 ? -h : h;
-		Coefficients c = new Coefficients(hh, rks, order, bh1);
+		Interval c = new Interval(stepIndex - 1, order);
 		double[] rhos = order == 1 ? new double[] { 0.5 } : solve(c.r, c.b);
-		double cx = predictX0 ? sT / sS0 : alphaT / alphaS0;
-		double cm = predictX0 ? -alphaT * c.hPhi1 : -sT * c.hPhi1;
-		double cr = predictX0 ? -alphaT * c.bH : -sT * c.bH;
 		double rhoT = rhos[rhos.length - 1];
 		float[] out = new float[thisSample.length];
 		for (int i = 0; i < out.length; i++) {
 			double res = 0;
 			for (int j = 0; j < order - 1; j++)
-				res += rhos[j] * d1s[j][i];
-			res += rhoT * (thisModelOutput[i] - m0[i]);
-			out[i] = (float) (cx * lastSample[i] + cm * m0[i] + cr * res);
+				res += rhos[j] * c.d1s[j][i];
+			res += rhoT * (thisModelOutput[i] - c.m0[i]);
+			out[i] = (float) (c.cx * lastSample[i] + c.cm * c.m0[i] + c.cr * res);
 		}
 		return out;
 	}
