@@ -8,9 +8,8 @@ import java.util.random.RandomGenerator;
  * With eta = 0 the sampler is deterministic; eta &gt; 0 adds fresh noise each step (eta = 1 is DDPM-like) drawn from
  * the generator given at construction, {@code nextGaussian()} once per element in array order.
  */
-public class DDIMScheduler implements Scheduler {
+public class DDIMScheduler extends AbstractScheduler {
 
-	private final SchedulerConfig config;
 	private final double eta;
 	private final RandomGenerator rng;
 	private final float[] alphasCumprod;
@@ -18,8 +17,6 @@ public class DDIMScheduler implements Scheduler {
 	private final double finalAlphaCumprod;
 
 	private int numInferenceSteps;
-	private double[] timesteps;
-	private float[] predOriginalSample;
 
 	/** Deterministic DDIM (eta = 0). */
 	public DDIMScheduler(SchedulerConfig config) {
@@ -28,9 +25,9 @@ public class DDIMScheduler implements Scheduler {
 
 	/** DDIM with noise weight {@code eta} (0..1); {@code rng} is required when eta &gt; 0. */
 	public DDIMScheduler(SchedulerConfig config, double eta, RandomGenerator rng) {
+		super(config, SchedulerConfig.DDIM);
 		if (!(eta >= 0)) throw new IllegalArgumentException("eta must be >= 0, was " + eta);
 		if (eta > 0 && rng == null) throw new IllegalArgumentException("DDIM with eta > 0 needs a random generator");
-		this.config = config.forClass(SchedulerConfig.DDIM);
 		this.eta = eta;
 		this.rng = rng;
 		this.alphasCumprod = NoiseSchedule.alphasCumprod(NoiseSchedule.betas(this.config));
@@ -57,21 +54,6 @@ public class DDIMScheduler implements Scheduler {
 				timesteps = NoiseSchedule.trailingTimesteps(T, T, n);
 		}
 		predOriginalSample = null;
-	}
-
-	@Override
-	public double[] timesteps() {
-		return timesteps.clone();
-	}
-
-	@Override
-	public double initNoiseSigma() {
-		return 1.0;
-	}
-
-	@Override
-	public float[] scaleModelInput(float[] sample, double timestep) {
-		return sample;
 	}
 
 	/** The DDIM variance sigma_t^2 / eta^2 between two training timesteps (eq. 16 of the paper). */
@@ -135,17 +117,7 @@ public class DDIMScheduler implements Scheduler {
 	}
 
 	@Override
-	public float[] predictedOriginalSample() {
-		return predOriginalSample;
-	}
-
-	@Override
 	public String displayName() {
 		return "DDIM";
-	}
-
-	@Override
-	public SchedulerConfig config() {
-		return config;
 	}
 }

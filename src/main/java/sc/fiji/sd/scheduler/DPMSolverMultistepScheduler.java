@@ -17,9 +17,8 @@ import sc.fiji.sd.StableDiffusionException;
  * first order (no history yet); {@code lower_order_final} also lowers the order of the last steps of short runs
  * (&lt; 15 steps), which stabilises few-step sampling.
  */
-public class DPMSolverMultistepScheduler implements Scheduler {
+public class DPMSolverMultistepScheduler extends AbstractScheduler {
 
-	private final SchedulerConfig config;
 	private final RandomGenerator rng;
 	private final float[] alphasCumprod;
 	private final float[] trainSigmas;
@@ -27,14 +26,12 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 	private final boolean plusPlus;
 	private final boolean sde;
 
-	private double[] timesteps;
 	/** One sigma per timestep plus the final sigma (float32 values). */
 	private double[] sigmas;
 	private int stepIndex = -1;
 	/** The converted model outputs of the last solver_order steps, oldest first (null until filled). */
 	private double[][] modelOutputs;
 	private int lowerOrderNums;
-	private float[] predOriginalSample;
 
 	/** A deterministic DPM-Solver (algorithm_type dpmsolver++ or dpmsolver). */
 	public DPMSolverMultistepScheduler(SchedulerConfig config) {
@@ -43,7 +40,7 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 
 	/** {@code rng} is needed for the SDE variants (sde-dpmsolver++, sde-dpmsolver) and ignored otherwise. */
 	public DPMSolverMultistepScheduler(SchedulerConfig config, RandomGenerator rng) {
-		this.config = config.forClass(SchedulerConfig.DPM_MULTISTEP);
+		super(config, SchedulerConfig.DPM_MULTISTEP);
 		String algorithm = this.config.algorithmType();
 		this.plusPlus = algorithm.endsWith("++");
 		this.sde = algorithm.startsWith("sde-");
@@ -99,24 +96,9 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 		return n;
 	}
 
-	@Override
-	public double[] timesteps() {
-		return timesteps.clone();
-	}
-
 	/** The sigmas of the run (one per timestep plus the final one). */
 	public double[] sigmas() {
 		return sigmas.clone();
-	}
-
-	@Override
-	public double initNoiseSigma() {
-		return 1.0;
-	}
-
-	@Override
-	public float[] scaleModelInput(float[] sample, double timestep) {
-		return sample;
 	}
 
 	private int indexForTimestep(double timestep) {
@@ -290,19 +272,9 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 	}
 
 	@Override
-	public float[] predictedOriginalSample() {
-		return predOriginalSample;
-	}
-
-	@Override
 	public String displayName() {
 		String name = "DPM++ " + config.solverOrder() + "M" + (sde ? " SDE" : "");
 		if (!plusPlus) name = "DPM " + config.solverOrder() + "M" + (sde ? " SDE" : "");
 		return config.useKarrasSigmas() ? name + " Karras" : name;
-	}
-
-	@Override
-	public SchedulerConfig config() {
-		return config;
 	}
 }

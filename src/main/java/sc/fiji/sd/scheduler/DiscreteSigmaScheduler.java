@@ -5,26 +5,23 @@ package sc.fiji.sd.scheduler;
  * {@code LMSDiscreteScheduler}, {@code HeunDiscreteScheduler}) have in common: they work on
  * {@code x = x0 + sigma · noise}, so the model input is scaled by {@code 1 / sqrt(sigma² + 1)}, the initial noise has
  * standard deviation sigma_max, and the current sigma is found by a step index that starts at the first timestep
- * passed in and advances by one per {@link #step}.
+ * passed in and advances by one per {@link #step}. Their timesteps are float32 values, fractional for linspace
+ * spacing and Karras sigmas.
  */
-abstract class DiscreteSigmaScheduler implements Scheduler {
+abstract class DiscreteSigmaScheduler extends AbstractScheduler {
 
-	protected final SchedulerConfig config;
 	protected final float[] alphasCumprod;
 	/** sqrt((1 - alpha_bar) / alpha_bar) for training timesteps 0..T-1 (ascending), float32. */
 	protected final float[] trainSigmas;
 	protected final float[] logSigmas;
 
-	/** The timesteps of the run (float32 values; fractional for linspace spacing and Karras sigmas). */
-	protected double[] timesteps;
 	/** One sigma per timestep plus the final sigma (float32 values), descending. */
 	protected double[] sigmas;
 	/** Index into {@link #sigmas} of the current step; -1 until the first scaleModelInput or step. */
 	protected int stepIndex = -1;
-	protected float[] predOriginalSample;
 
 	protected DiscreteSigmaScheduler(SchedulerConfig config, String className) {
-		this.config = config.forClass(className);
+		super(config, className);
 		this.alphasCumprod = NoiseSchedule.alphasCumprodForSigmas(this.config);
 		this.trainSigmas = NoiseSchedule.trainSigmas(alphasCumprod);
 		this.logSigmas = NoiseSchedule.logSigmas(trainSigmas);
@@ -69,11 +66,6 @@ abstract class DiscreteSigmaScheduler implements Scheduler {
 	/** sigma at training timestep 0, the smallest sigma of the schedule (final_sigmas_type "sigma_min"). */
 	protected double sigmaMinOfTraining() {
 		return trainSigmas[0];
-	}
-
-	@Override
-	public double[] timesteps() {
-		return timesteps.clone();
 	}
 
 	/** The sigmas of the run (one per timestep plus the final one), for tests and diagnostics. */
@@ -128,15 +120,5 @@ abstract class DiscreteSigmaScheduler implements Scheduler {
 		for (int i = 0; i < out.length; i++)
 			out[i] = (float) (original[i] + noise[i] * sigma);
 		return out;
-	}
-
-	@Override
-	public float[] predictedOriginalSample() {
-		return predOriginalSample;
-	}
-
-	@Override
-	public SchedulerConfig config() {
-		return config;
 	}
 }

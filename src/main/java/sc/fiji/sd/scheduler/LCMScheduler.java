@@ -11,24 +11,22 @@ import sc.fiji.sd.StableDiffusionException;
  * <p>
  * Each step predicts the denoised latent with the consistency boundary condition ({@code c_skip}, {@code c_out}) and
  * re-noises it to the next timestep with fresh noise from the generator given at construction ({@code nextGaussian()}
- * per element in array order; no noise after the last step).
+ * per element in array order; no noise after the last step). {@link #predictedOriginalSample()} is the denoised
+ * prediction of the last step, what LCM pipelines decode at the end.
  */
-public class LCMScheduler implements Scheduler {
+public class LCMScheduler extends AbstractScheduler {
 
 	/** diffusers' sigma_data of the boundary-condition scalings. */
 	private static final double SIGMA_DATA = 0.5;
 
-	private final SchedulerConfig config;
 	private final RandomGenerator rng;
 	private final float[] alphasCumprod;
 	private final double finalAlphaCumprod;
 
-	private double[] timesteps;
 	private int stepIndex = -1;
-	private float[] predOriginalSample;
 
 	public LCMScheduler(SchedulerConfig config, RandomGenerator rng) {
-		this.config = config.forClass(SchedulerConfig.LCM);
+		super(config, SchedulerConfig.LCM);
 		this.rng = Objects.requireNonNull(rng, "LCM needs a random generator");
 		this.alphasCumprod = NoiseSchedule.alphasCumprod(NoiseSchedule.betas(this.config));
 		this.finalAlphaCumprod = this.config.setAlphaToOne() ? 1.0 : alphasCumprod[0];
@@ -59,21 +57,6 @@ public class LCMScheduler implements Scheduler {
 			timesteps[i] = origin[(int) Math.floor(i * stride)];
 		stepIndex = -1;
 		predOriginalSample = null;
-	}
-
-	@Override
-	public double[] timesteps() {
-		return timesteps.clone();
-	}
-
-	@Override
-	public double initNoiseSigma() {
-		return 1.0;
-	}
-
-	@Override
-	public float[] scaleModelInput(float[] sample, double timestep) {
-		return sample;
 	}
 
 	@Override
@@ -128,19 +111,8 @@ public class LCMScheduler implements Scheduler {
 		return NoiseSchedule.addNoise(alphasCumprod, original, noise, timestep);
 	}
 
-	/** The denoised prediction of the last step (what LCM pipelines decode at the end). */
-	@Override
-	public float[] predictedOriginalSample() {
-		return predOriginalSample;
-	}
-
 	@Override
 	public String displayName() {
 		return "LCM";
-	}
-
-	@Override
-	public SchedulerConfig config() {
-		return config;
 	}
 }

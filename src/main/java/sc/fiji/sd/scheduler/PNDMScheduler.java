@@ -14,17 +14,15 @@ import sc.fiji.sd.StableDiffusionException;
  * {@code skip_prk_steps = true} (SD 1.5) it is pure PLMS, A1111's "PLMS": the second timestep appears twice, because the
  * first step is a predictor–corrector pair of model calls.
  */
-public class PNDMScheduler implements Scheduler {
+public class PNDMScheduler extends AbstractScheduler {
 
 	private static final int PNDM_ORDER = 4;
 
-	private final SchedulerConfig config;
 	private final float[] alphasCumprod;
 	private final double finalAlphaCumprod;
 
 	private int numInferenceSteps;
 	private int[] prkTimesteps = new int[0];
-	private double[] timesteps;
 
 	// Multistep state, reset by setTimesteps.
 	private int counter;
@@ -33,10 +31,9 @@ public class PNDMScheduler implements Scheduler {
 	/** Runge–Kutta accumulator, or the PLMS predictor's sample. */
 	private double[] curModelOutput;
 	private float[] curSample;
-	private float[] predOriginalSample;
 
 	public PNDMScheduler(SchedulerConfig config) {
-		this.config = config.forClass(SchedulerConfig.PNDM);
+		super(config, SchedulerConfig.PNDM);
 		if (this.config.predictionType().equals("sample")) throw new StableDiffusionException(
 			"\"prediction_type\": \"sample\" is not supported by PNDM/PLMS (as in diffusers); allowed values are"
 				+ " epsilon, v_prediction.");
@@ -97,21 +94,6 @@ public class PNDMScheduler implements Scheduler {
 		curModelOutput = null;
 		curSample = null;
 		predOriginalSample = null;
-	}
-
-	@Override
-	public double[] timesteps() {
-		return timesteps.clone();
-	}
-
-	@Override
-	public double initNoiseSigma() {
-		return 1.0;
-	}
-
-	@Override
-	public float[] scaleModelInput(float[] sample, double timestep) {
-		return sample;
 	}
 
 	@Override
@@ -233,17 +215,7 @@ public class PNDMScheduler implements Scheduler {
 	}
 
 	@Override
-	public float[] predictedOriginalSample() {
-		return predOriginalSample;
-	}
-
-	@Override
 	public String displayName() {
 		return config.skipPrkSteps() ? "PLMS" : "PNDM";
-	}
-
-	@Override
-	public SchedulerConfig config() {
-		return config;
 	}
 }

@@ -13,15 +13,13 @@ import java.util.Arrays;
  * the next one (UniP) from the last {@code solver_order} model outputs. Both solve a small linear system for their
  * coefficients ({@code B(h)} is {@code h} for "bh1", {@code e^h - 1} for "bh2").
  */
-public class UniPCMultistepScheduler implements Scheduler {
+public class UniPCMultistepScheduler extends AbstractScheduler {
 
-	private final SchedulerConfig config;
 	private final float[] trainSigmas;
 	private final float[] logSigmas;
 	private final boolean predictX0;
 	private final boolean bh1;
 
-	private double[] timesteps;
 	/** One sigma per timestep plus the final sigma (float32 values). */
 	private double[] sigmas;
 	private int stepIndex = -1;
@@ -31,10 +29,9 @@ public class UniPCMultistepScheduler implements Scheduler {
 	private int thisOrder;
 	/** The sample the last prediction started from (the corrector's x_s0); null before the first step. */
 	private float[] lastSample;
-	private float[] predOriginalSample;
 
 	public UniPCMultistepScheduler(SchedulerConfig config) {
-		this.config = config.forClass(SchedulerConfig.UNIPC);
+		super(config, SchedulerConfig.UNIPC);
 		this.predictX0 = this.config.predictX0();
 		this.bh1 = this.config.uniPcSolverType().equals("bh1");
 		this.trainSigmas = NoiseSchedule.trainSigmas(NoiseSchedule.alphasCumprodForSigmas(this.config));
@@ -71,24 +68,9 @@ public class UniPCMultistepScheduler implements Scheduler {
 		predOriginalSample = null;
 	}
 
-	@Override
-	public double[] timesteps() {
-		return timesteps.clone();
-	}
-
 	/** The sigmas of the run (one per timestep plus the final one). */
 	public double[] sigmas() {
 		return sigmas.clone();
-	}
-
-	@Override
-	public double initNoiseSigma() {
-		return 1.0;
-	}
-
-	@Override
-	public float[] scaleModelInput(float[] sample, double timestep) {
-		return sample;
 	}
 
 	private int indexForTimestep(double timestep) {
@@ -270,17 +252,7 @@ public class UniPCMultistepScheduler implements Scheduler {
 	}
 
 	@Override
-	public float[] predictedOriginalSample() {
-		return predOriginalSample;
-	}
-
-	@Override
 	public String displayName() {
 		return config.useKarrasSigmas() ? "UniPC Karras" : "UniPC";
-	}
-
-	@Override
-	public SchedulerConfig config() {
-		return config;
 	}
 }
