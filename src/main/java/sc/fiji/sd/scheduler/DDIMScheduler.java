@@ -87,20 +87,8 @@ public class DDIMScheduler extends AbstractScheduler {
 		float[] prev = new float[n];
 		float[] x0Out = new float[n];
 		for (int i = 0; i < n; i++) {
-			double x = sample[i], m = modelOutput[i], x0, eps;
-			switch (prediction) {
-				case "epsilon":
-					x0 = (x - sqrtB * m) / sqrtA;
-					eps = m;
-					break;
-				case "sample":
-					x0 = m;
-					eps = (x - sqrtA * x0) / sqrtB;
-					break;
-				default: // v_prediction
-					x0 = sqrtA * x - sqrtB * m;
-					eps = sqrtA * m + sqrtB * x;
-			}
+			double x0 = NoiseSchedule.predictedX0(prediction, sample[i], modelOutput[i], sqrtA, sqrtB);
+			double eps = NoiseSchedule.predictedEpsilon(prediction, sample[i], modelOutput[i], sqrtA, sqrtB);
 			if (clip) x0 = Math.max(-range, Math.min(range, x0));
 			double p = sqrtAPrev * x0 + directionCoeff * eps;
 			if (eta > 0) p += stdDevT * rng.nextGaussian();

@@ -85,17 +85,8 @@ public class LCMScheduler extends AbstractScheduler {
 		float[] denoisedOut = new float[n];
 		float[] prev = new float[n];
 		for (int i = 0; i < n; i++) {
-			double x = sample[i], m = modelOutput[i], x0;
-			switch (prediction) {
-				case "epsilon":
-					x0 = (x - sqrtB * m) / sqrtA;
-					break;
-				case "sample":
-					x0 = m;
-					break;
-				default: // v_prediction
-					x0 = sqrtA * x - sqrtB * m;
-			}
+			double x = sample[i];
+			double x0 = NoiseSchedule.predictedX0(prediction, x, modelOutput[i], sqrtA, sqrtB);
 			if (clip) x0 = Math.max(-range, Math.min(range, x0));
 			double denoised = cOut * x0 + cSkip * x;
 			denoisedOut[i] = (float) denoised;

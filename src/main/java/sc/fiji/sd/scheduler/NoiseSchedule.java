@@ -311,6 +311,38 @@ public final class NoiseSchedule {
 		return i;
 	}
 
+	// ---- Model output to x0 and epsilon ----
+
+	/**
+	 * The denoised sample x0 that a model output stands for, given {@code x_t = alpha_t·x0 + sigma_t·eps}
+	 * ({@code alpha_t = sqrt(alpha_bar)}, {@code sigma_t = sqrt(1 - alpha_bar)}), for prediction_type epsilon, sample or
+	 * v_prediction (any other value is taken as v_prediction, which the configuration has validated).
+	 */
+	static double predictedX0(String predictionType, double sample, double modelOutput, double alphaT, double sigmaT) {
+		switch (predictionType) {
+			case "epsilon":
+				return (sample - sigmaT * modelOutput) / alphaT;
+			case "sample":
+				return modelOutput;
+			default: // v_prediction
+				return alphaT * sample - sigmaT * modelOutput;
+		}
+	}
+
+	/** The noise epsilon that a model output stands for, as {@link #predictedX0} the denoised sample. */
+	static double predictedEpsilon(String predictionType, double sample, double modelOutput, double alphaT,
+		double sigmaT)
+	{
+		switch (predictionType) {
+			case "epsilon":
+				return modelOutput;
+			case "sample":
+				return (sample - alphaT * modelOutput) / sigmaT;
+			default: // v_prediction
+				return alphaT * modelOutput + sigmaT * sample;
+		}
+	}
+
 	// ---- The forward process (addNoise) ----
 
 	/**
@@ -361,21 +393,8 @@ public final class NoiseSchedule {
 		double alphaT = vpAlpha(sigma), sigmaT = sigma * alphaT;
 		double[] out = new double[sample.length];
 		for (int i = 0; i < out.length; i++) {
-			double x = sample[i], m = modelOutput[i], denoised, eps;
-			switch (predictionType) {
-				case "epsilon":
-					eps = m;
-					denoised = (x - sigmaT * m) / alphaT;
-					break;
-				case "sample":
-					denoised = m;
-					eps = (x - alphaT * m) / sigmaT;
-					break;
-				default: // v_prediction
-					denoised = alphaT * x - sigmaT * m;
-					eps = alphaT * m + sigmaT * x;
-			}
-			out[i] = toX0 ? denoised : eps;
+			double denoised = predictedX0(predictionType, sample[i], modelOutput[i], alphaT, sigmaT);
+			out[i] = toX0 ? denoised : predictedEpsilon(predictionType, sample[i], modelOutput[i], alphaT, sigmaT);
 			x0Out[i] = (float) denoised;
 		}
 		return out;

@@ -174,7 +174,7 @@ public class PNDMScheduler extends AbstractScheduler {
 		double alphaProdT = alphasCumprod[timestep];
 		double alphaProdTPrev = prevTimestep >= 0 ? alphasCumprod[prevTimestep] : finalAlphaCumprod;
 		double betaProdT = 1 - alphaProdT, betaProdTPrev = 1 - alphaProdTPrev;
-		boolean v = config.predictionType().equals("v_prediction");
+		String prediction = config.predictionType();
 		double sampleCoeff = Math.sqrt(alphaProdTPrev / alphaProdT);
 		double denom = alphaProdT * Math.sqrt(betaProdTPrev) + Math.sqrt(alphaProdT * betaProdT * alphaProdTPrev);
 		double sqrtA = Math.sqrt(alphaProdT), sqrtB = Math.sqrt(betaProdT);
@@ -182,7 +182,7 @@ public class PNDMScheduler extends AbstractScheduler {
 		float[] x0 = new float[sample.length];
 		for (int i = 0; i < prev.length; i++) {
 			double x = sample[i];
-			double eps = v ? sqrtA * modelOutput[i] + sqrtB * x : modelOutput[i];
+			double eps = NoiseSchedule.predictedEpsilon(prediction, x, modelOutput[i], sqrtA, sqrtB);
 			prev[i] = (float) (sampleCoeff * x - (alphaProdTPrev - alphaProdT) * eps / denom);
 			x0[i] = (float) ((x - sqrtB * eps) / sqrtA);
 		}
