@@ -110,6 +110,27 @@ abstract class DiscreteSigmaScheduler extends AbstractScheduler {
 		}
 	}
 
+	/**
+	 * The ODE derivative {@code (x - x0) / sigma} of each element (k-diffusion's {@code to_d}), with x0 the denoised
+	 * sample the model output predicts at {@code sigma} (clamped to clip_sample_range when {@code clip}); the x0 become
+	 * {@link #predOriginalSample}.
+	 */
+	protected double[] derivative(float[] modelOutput, float[] sample, double sigma, boolean clip) {
+		String prediction = config.predictionType();
+		double range = config.clipSampleRange();
+		int n = sample.length;
+		double[] derivative = new double[n];
+		float[] x0 = new float[n];
+		for (int i = 0; i < n; i++) {
+			double denoised = predictOriginal(sample[i], modelOutput[i], sigma, prediction);
+			if (clip) denoised = Math.max(-range, Math.min(range, denoised));
+			x0[i] = (float) denoised;
+			derivative[i] = (sample[i] - denoised) / sigma;
+		}
+		predOriginalSample = x0;
+		return derivative;
+	}
+
 	/** {@code original + sigma(t) · noise}, with t looked up in this run's timesteps. */
 	@Override
 	public float[] addNoise(float[] original, float[] noise, double timestep) {

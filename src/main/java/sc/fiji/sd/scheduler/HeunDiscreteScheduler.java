@@ -63,18 +63,8 @@ public class HeunDiscreteScheduler extends DiscreteSigmaScheduler {
 		double sigmaNext = first ? sigmas[stepIndex + 1] : sigmas[stepIndex];
 		// the model saw the sample at sigma (predictor) or at sigma_next (corrector)
 		double sigmaInput = first ? sigma : sigmaNext;
-		String prediction = config.predictionType();
-		boolean clip = config.clipSample();
-		double range = config.clipSampleRange();
 		int n = sample.length;
-		double[] derivative = new double[n];
-		float[] x0 = new float[n];
-		for (int i = 0; i < n; i++) {
-			double denoised = predictOriginal(sample[i], modelOutput[i], sigmaInput, prediction);
-			if (clip) denoised = Math.max(-range, Math.min(range, denoised));
-			x0[i] = (float) denoised;
-			derivative[i] = (sample[i] - denoised) / sigmaInput;
-		}
+		double[] derivative = derivative(modelOutput, sample, sigmaInput, config.clipSample());
 		float[] prev = new float[n];
 		if (first) {
 			dt = sigmaNext - sigma;
@@ -89,7 +79,6 @@ public class HeunDiscreteScheduler extends DiscreteSigmaScheduler {
 			prevDerivative = null;
 			predictorSample = null;
 		}
-		predOriginalSample = x0;
 		stepIndex++;
 		return prev;
 	}
