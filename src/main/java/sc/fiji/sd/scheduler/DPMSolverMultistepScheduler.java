@@ -17,21 +17,11 @@ import sc.fiji.sd.StableDiffusionException;
  * first order (no history yet); {@code lower_order_final} also lowers the order of the last steps of short runs
  * (&lt; 15 steps), which stabilises few-step sampling.
  */
-public class DPMSolverMultistepScheduler extends AbstractScheduler {
+public class DPMSolverMultistepScheduler extends VpMultistepScheduler {
 
 	private final RandomGenerator rng;
-	private final float[] alphasCumprod;
-	private final float[] trainSigmas;
-	private final float[] logSigmas;
 	private final boolean plusPlus;
 	private final boolean sde;
-
-	/** One sigma per timestep plus the final sigma (float32 values). */
-	private double[] sigmas;
-	private int stepIndex = -1;
-	/** The converted model outputs of the last solver_order steps, oldest first (null until filled). */
-	private double[][] modelOutputs;
-	private int lowerOrderNums;
 
 	/** A deterministic DPM-Solver (algorithm_type dpmsolver++ or dpmsolver). */
 	public DPMSolverMultistepScheduler(SchedulerConfig config) {
@@ -53,9 +43,6 @@ public class DPMSolverMultistepScheduler extends AbstractScheduler {
 			"\"solver_order\": 3 does not work with \"algorithm_type\": \"sde-dpmsolver\"; allowed values are 1, 2.");
 		if (this.config.varianceType() != null) throw new StableDiffusionException("\"variance_type\": \""
 			+ this.config.varianceType() + "\" (learned variance) is not supported; allowed values are: null.");
-		this.alphasCumprod = NoiseSchedule.alphasCumprodForSigmas(this.config);
-		this.trainSigmas = NoiseSchedule.trainSigmas(alphasCumprod);
-		this.logSigmas = NoiseSchedule.logSigmas(trainSigmas);
 	}
 
 	@Override
@@ -96,16 +83,6 @@ public class DPMSolverMultistepScheduler extends AbstractScheduler {
 		return n;
 	}
 
-	/** The sigmas of the run (one per timestep plus the final one). */
-	public double[] sigmas() {
-		return sigmas.clone();
-	}
-
-	private int indexForTimestep(double timestep) {
-		int i = NoiseSchedule.indexForTimestep(timesteps, timestep);
-		return i < 0 ? timesteps.length - 1 : i; // diffusers falls back to the last step
-	}
-
 	@Override
 	public float[] step(float[] modelOutput, double timestep, float[] sample) {
 		if (timesteps == null) throw new IllegalStateException("Call setTimesteps before step");
@@ -116,10 +93,10 @@ public class DPMSolverMultistepScheduler extends AbstractScheduler {
 			&& len < 15) || config.finalSigmasType().equals("zero"));
 		boolean lowerOrderSecond = stepIndex == len - 2 && config.lowerOrderFinal() && len < 15;
 
-		double[] converted = convertModelOutput(modelOutput, sample);
+		// the solver's variable: x0 for DPM-Solver++, epsilon for DPM-Solver
+		double[] converted = convertModelOutput(modelOutput, sample, plusPlus);
 		int order = config.solverOrder();
-		System.arraycopy(modelOutputs, 1, modelOutputs, 0, order - 1);
-		modelOutputs[order - 1] = converted;
+		pushModelOutput(converted);
 
 		double[] noise = null;
 		if (sde) {
@@ -134,15 +111,6 @@ public class DPMSolverMultistepScheduler extends AbstractScheduler {
 		if (lowerOrderNums < order) lowerOrderNums++;
 		stepIndex++;
 		return NoiseSchedule.toFloat(prev);
-	}
-
-	/** The model output as the solver's variable: x0 for DPM-Solver++, epsilon for DPM-Solver. */
-	private double[] convertModelOutput(float[] modelOutput, float[] sample) {
-		float[] x0 = new float[sample.length];
-		double[] out = NoiseSchedule.vpConvertModelOutput(modelOutput, sample, sigmas[stepIndex], config.predictionType(),
-			plusPlus, x0);
-		predOriginalSample = x0;
-		return out;
 	}
 
 	/** DPM-Solver-1 (equivalent to DDIM) from sigmas[i] to sigmas[i+1]. */
@@ -262,13 +230,6 @@ public class DPMSolverMultistepScheduler extends AbstractScheduler {
 			out[i] = cx * sample[i] + c0 * m0[i] + c1 * d1 + c2 * d2 + (noise == null ? 0 : cn * noise[i]);
 		}
 		return out;
-	}
-
-	/** {@code alpha_t · original + sigma_t · noise} at the sigma of {@code timestep} in this run. */
-	@Override
-	public float[] addNoise(float[] original, float[] noise, double timestep) {
-		if (timesteps == null) throw new IllegalStateException("Call setTimesteps before addNoise");
-		return NoiseSchedule.vpAddNoise(original, noise, sigmas[indexForTimestep(timestep)]);
 	}
 
 	@Override

@@ -13,19 +13,11 @@ import java.util.Arrays;
  * the next one (UniP) from the last {@code solver_order} model outputs. Both solve a small linear system for their
  * coefficients ({@code B(h)} is {@code h} for "bh1", {@code e^h - 1} for "bh2").
  */
-public class UniPCMultistepScheduler extends AbstractScheduler {
+public class UniPCMultistepScheduler extends VpMultistepScheduler {
 
-	private final float[] trainSigmas;
-	private final float[] logSigmas;
 	private final boolean predictX0;
 	private final boolean bh1;
 
-	/** One sigma per timestep plus the final sigma (float32 values). */
-	private double[] sigmas;
-	private int stepIndex = -1;
-	/** Converted model outputs (x0 or epsilon) of the last solver_order steps, oldest first. */
-	private double[][] modelOutputs;
-	private int lowerOrderNums;
 	private int thisOrder;
 	/** The sample the last prediction started from (the corrector's x_s0); null before the first step. */
 	private float[] lastSample;
@@ -34,8 +26,6 @@ public class UniPCMultistepScheduler extends AbstractScheduler {
 		super(config, SchedulerConfig.UNIPC);
 		this.predictX0 = this.config.predictX0();
 		this.bh1 = this.config.uniPcSolverType().equals("bh1");
-		this.trainSigmas = NoiseSchedule.trainSigmas(NoiseSchedule.alphasCumprodForSigmas(this.config));
-		this.logSigmas = NoiseSchedule.logSigmas(trainSigmas);
 	}
 
 	@Override
@@ -68,16 +58,6 @@ public class UniPCMultistepScheduler extends AbstractScheduler {
 		predOriginalSample = null;
 	}
 
-	/** The sigmas of the run (one per timestep plus the final one). */
-	public double[] sigmas() {
-		return sigmas.clone();
-	}
-
-	private int indexForTimestep(double timestep) {
-		int i = NoiseSchedule.indexForTimestep(timesteps, timestep);
-		return i < 0 ? timesteps.length - 1 : i;
-	}
-
 	@Override
 	public float[] step(float[] modelOutput, double timestep, float[] sample) {
 		if (timesteps == null) throw new IllegalStateException("Call setTimesteps before step");
@@ -86,12 +66,12 @@ public class UniPCMultistepScheduler extends AbstractScheduler {
 		final int index = stepIndex;
 		boolean useCorrector = stepIndex > 0 && Arrays.stream(config.disableCorrector()).noneMatch(
 			d -> d == index - 1) && lastSample != null;
-		double[] converted = convertModelOutput(modelOutput, sample);
+		// the solver's variable: x0 (predict_x0) or epsilon
+		double[] converted = convertModelOutput(modelOutput, sample, predictX0);
 		if (useCorrector) sample = correct(converted, lastSample, sample, thisOrder);
 
 		int order = config.solverOrder();
-		System.arraycopy(modelOutputs, 1, modelOutputs, 0, order - 1);
-		modelOutputs[order - 1] = converted;
+		pushModelOutput(converted);
 
 		int wanted = config.lowerOrderFinal() ? Math.min(order, timesteps.length - stepIndex) : order;
 		thisOrder = Math.min(wanted, lowerOrderNums + 1); // warm-up: no more history than there is
@@ -100,15 +80,6 @@ public class UniPCMultistepScheduler extends AbstractScheduler {
 		if (lowerOrderNums < order) lowerOrderNums++;
 		stepIndex++;
 		return prev;
-	}
-
-	/** The model output as the solver's variable: x0 (predict_x0) or epsilon. */
-	private double[] convertModelOutput(float[] modelOutput, float[] sample) {
-		float[] x0 = new float[sample.length];
-		double[] out = NoiseSchedule.vpConvertModelOutput(modelOutput, sample, sigmas[stepIndex], config.predictionType(),
-			predictX0, x0);
-		predOriginalSample = x0;
-		return out;
 	}
 
 	/**
@@ -242,13 +213,6 @@ public class UniPCMultistepScheduler extends AbstractScheduler {
 			x[row] = s / m[row][row];
 		}
 		return x;
-	}
-
-	/** {@code alpha_t · original + sigma_t · noise} at the sigma of {@code timestep} in this run. */
-	@Override
-	public float[] addNoise(float[] original, float[] noise, double timestep) {
-		if (timesteps == null) throw new IllegalStateException("Call setTimesteps before addNoise");
-		return NoiseSchedule.vpAddNoise(original, noise, sigmas[indexForTimestep(timestep)]);
 	}
 
 	@Override
