@@ -8,13 +8,10 @@ import java.util.random.RandomGenerator;
  * With eta = 0 the sampler is deterministic; eta &gt; 0 adds fresh noise each step (eta = 1 is DDPM-like) drawn from
  * the generator given at construction, {@code nextGaussian()} once per element in array order.
  */
-public class DDIMScheduler extends AbstractScheduler {
+public class DDIMScheduler extends AlphaBarScheduler {
 
 	private final double eta;
 	private final RandomGenerator rng;
-	private final float[] alphasCumprod;
-	/** alpha_bar of the step after the last one: 1 with set_alpha_to_one, else alpha_bar[0]. */
-	private final double finalAlphaCumprod;
 
 	private int numInferenceSteps;
 
@@ -30,8 +27,6 @@ public class DDIMScheduler extends AbstractScheduler {
 		if (eta > 0 && rng == null) throw new IllegalArgumentException("DDIM with eta > 0 needs a random generator");
 		this.eta = eta;
 		this.rng = rng;
-		this.alphasCumprod = NoiseSchedule.alphasCumprod(NoiseSchedule.betas(this.config));
-		this.finalAlphaCumprod = this.config.setAlphaToOne() ? 1.0 : alphasCumprod[0];
 	}
 
 	public double eta() {
@@ -97,11 +92,6 @@ public class DDIMScheduler extends AbstractScheduler {
 		}
 		predOriginalSample = x0Out;
 		return prev;
-	}
-
-	@Override
-	public float[] addNoise(float[] original, float[] noise, double timestep) {
-		return NoiseSchedule.addNoise(alphasCumprod, original, noise, timestep);
 	}
 
 	@Override

@@ -14,22 +14,18 @@ import sc.fiji.sd.StableDiffusionException;
  * per element in array order; no noise after the last step). {@link #predictedOriginalSample()} is the denoised
  * prediction of the last step, what LCM pipelines decode at the end.
  */
-public class LCMScheduler extends AbstractScheduler {
+public class LCMScheduler extends AlphaBarScheduler {
 
 	/** diffusers' sigma_data of the boundary-condition scalings. */
 	private static final double SIGMA_DATA = 0.5;
 
 	private final RandomGenerator rng;
-	private final float[] alphasCumprod;
-	private final double finalAlphaCumprod;
 
 	private int stepIndex = -1;
 
 	public LCMScheduler(SchedulerConfig config, RandomGenerator rng) {
 		super(config, SchedulerConfig.LCM);
 		this.rng = Objects.requireNonNull(rng, "LCM needs a random generator");
-		this.alphasCumprod = NoiseSchedule.alphasCumprod(NoiseSchedule.betas(this.config));
-		this.finalAlphaCumprod = this.config.setAlphaToOne() ? 1.0 : alphasCumprod[0];
 		if (this.config.originalInferenceSteps() > this.config.numTrainTimesteps()) throw new StableDiffusionException(
 			"\"original_inference_steps\" (" + this.config.originalInferenceSteps() + ") is larger than"
 				+ " \"num_train_timesteps\" (" + this.config.numTrainTimesteps() + "); allowed values are 1 to "
@@ -95,11 +91,6 @@ public class LCMScheduler extends AbstractScheduler {
 		predOriginalSample = denoisedOut;
 		stepIndex++;
 		return prev;
-	}
-
-	@Override
-	public float[] addNoise(float[] original, float[] noise, double timestep) {
-		return NoiseSchedule.addNoise(alphasCumprod, original, noise, timestep);
 	}
 
 	@Override

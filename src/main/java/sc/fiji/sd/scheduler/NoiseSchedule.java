@@ -343,22 +343,6 @@ public final class NoiseSchedule {
 		}
 	}
 
-	// ---- The forward process (addNoise) ----
-
-	/**
-	 * {@code sqrt(alpha_bar_t) · original + sqrt(1 - alpha_bar_t) · noise} at an integer training timestep: diffusers'
-	 * {@code add_noise} of the DDPM-style schedulers (DDIM, PNDM, LCM).
-	 */
-	static float[] addNoise(float[] alphasCumprod, float[] original, float[] noise, double timestep) {
-		checkSameLength(original, noise, "addNoise");
-		double a = alphasCumprod[(int) timestep];
-		double sqrtA = Math.sqrt(a), sqrtB = Math.sqrt(1 - a);
-		float[] out = new float[original.length];
-		for (int i = 0; i < out.length; i++)
-			out[i] = (float) (sqrtA * original[i] + sqrtB * noise[i]);
-		return out;
-	}
-
 	// ---- The variance-preserving view of a sigma (DPM-Solver, UniPC) ----
 
 	/** {@code alpha_t = 1 / sqrt(sigma² + 1)} of a variance-exploding sigma; {@code sigma_t = sigma · alpha_t}. */

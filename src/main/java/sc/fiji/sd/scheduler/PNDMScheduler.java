@@ -14,12 +14,10 @@ import sc.fiji.sd.StableDiffusionException;
  * {@code skip_prk_steps = true} (SD 1.5) it is pure PLMS, A1111's "PLMS": the second timestep appears twice, because the
  * first step is a predictor–corrector pair of model calls.
  */
-public class PNDMScheduler extends AbstractScheduler {
+public class PNDMScheduler extends AlphaBarScheduler {
 
 	private static final int PNDM_ORDER = 4;
 
-	private final float[] alphasCumprod;
-	private final double finalAlphaCumprod;
 
 	private int numInferenceSteps;
 	private int[] prkTimesteps = new int[0];
@@ -37,8 +35,6 @@ public class PNDMScheduler extends AbstractScheduler {
 		if (this.config.predictionType().equals("sample")) throw new StableDiffusionException(
 			"\"prediction_type\": \"sample\" is not supported by PNDM/PLMS (as in diffusers); allowed values are"
 				+ " epsilon, v_prediction.");
-		this.alphasCumprod = NoiseSchedule.alphasCumprod(NoiseSchedule.betas(this.config));
-		this.finalAlphaCumprod = this.config.setAlphaToOne() ? 1.0 : alphasCumprod[0];
 	}
 
 	@Override
@@ -207,11 +203,6 @@ public class PNDMScheduler extends AbstractScheduler {
 		for (int k = 0; k < coeffs.length; k++)
 			addScaled(out, arrays[k], coeffs[k]);
 		return out;
-	}
-
-	@Override
-	public float[] addNoise(float[] original, float[] noise, double timestep) {
-		return NoiseSchedule.addNoise(alphasCumprod, original, noise, timestep);
 	}
 
 	@Override
