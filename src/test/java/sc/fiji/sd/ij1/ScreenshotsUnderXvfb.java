@@ -27,8 +27,8 @@ public final class ScreenshotsUnderXvfb {
 	public static void main(String[] args) throws Exception {
 		String model = args[0];
 		File out = new File(args[1]);
+		new ImageJ(); // loads IJ_Prefs.txt: choose the model after that
 		new Settings(model, "cpu", 0).save();
-		new ImageJ();
 		IJ.wait(1500);
 		Thread user = new Thread(() -> new TextToImagePlugin().run(""), "Text to Image...");
 		user.start();
