@@ -73,6 +73,31 @@ class CommandsEndToEndTest {
 	}
 
 	@Test
+	void inpaintingWithANineChannelModelKeepsEverythingOutsideTheSelection() throws Exception {
+		StableDiffusionService sd = context.service(StableDiffusionService.class);
+		sd.apply(new Settings(SmallModel.folder("inpaint9").toString(), "cpu", 0));
+		try {
+			ij.process.ColorProcessor cp = new ij.process.ColorProcessor(64, 64);
+			cp.setColor(0x2080c0);
+			cp.fill();
+			ImagePlus photo = new ImagePlus("photo", cp);
+			photo.setRoi(new ij.gui.OvalRoi(16, 16, 32, 32));
+			CommandModule m = commands.run(InpaintCommand.class, true, Map.of("image", photo, "prompt", "a dot",
+				"steps", 3, "seed", 2L, "strength", 1.0, "feather", 0)).get();
+			ImagePlus result = (ImagePlus) m.getOutput("result");
+			assertNotNull(result, "cancelled: " + m.getCancelReason());
+			assertTrue(sd.generator().modelName().startsWith("sd-frontend-inpaint9"));
+			int[] out = (int[]) result.getProcessor().getPixels();
+			assertEquals(0x2080c0, out[2 * 64 + 2] & 0xffffff, "outside the oval: the input, exactly");
+			assertEquals(0x2080c0, out[63 * 64 + 63] & 0xffffff);
+			assertTrue((out[32 * 64 + 32] & 0xffffff) != 0x2080c0, "inside: repainted");
+		}
+		finally {
+			sd.apply(new Settings(SmallModel.folder().toString(), "cpu", 0));
+		}
+	}
+
+	@Test
 	void settingsShowWhatIsLoadedAndWhereItRuns() throws Exception {
 		CommandModule m = commands.run(SettingsCommand.class, true, Map.of("model", SmallModel.folder().toFile(),
 			"device", "cpu", "threads", 0)).get();
