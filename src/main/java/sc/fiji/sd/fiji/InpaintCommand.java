@@ -1,11 +1,14 @@
 package sc.fiji.sd.fiji;
 
+import java.io.File;
+
 import org.scijava.ItemIO;
 import org.scijava.command.Command;
 import org.scijava.command.ContextCommand;
 import org.scijava.log.LogService;
 import org.scijava.plugin.Parameter;
 import org.scijava.plugin.Plugin;
+import org.scijava.widget.FileWidget;
 
 import ij.ImagePlus;
 import sc.fiji.sd.ij1.Generators;
@@ -69,6 +72,14 @@ public class InpaintCommand extends ContextCommand {
 	@Parameter(label = "Preview while generating", required = false)
 	private boolean preview;
 
+	@Parameter(label = "Model folder (empty: the one in Settings)", style = FileWidget.DIRECTORY_STYLE,
+		required = false, persist = false)
+	private File model;
+
+	@Parameter(label = "Device (default: the one in Settings)", choices = { "default", "auto", "cpu", "cuda" },
+		persist = false)
+	private String device = Generators.DEFAULT_DEVICE;
+
 	@Parameter(type = ItemIO.OUTPUT)
 	private ImagePlus result;
 
@@ -83,6 +94,8 @@ public class InpaintCommand extends ContextCommand {
 		p.scheduler = scheduler;
 		p.batch = batch;
 		p.preview = preview;
+		p.model = model == null ? "" : model.getPath();
+		p.device = device;
 		p.strength = strength;
 		p.stack = stack;
 		p.feather = feather;

@@ -98,6 +98,29 @@ class CommandsEndToEndTest {
 	}
 
 	@Test
+	void aModelGivenToTheCommandIsUsedInsteadOfTheOneInSettings() throws Exception {
+		// Settings name the int64-timestep fixture; the run names another folder, which its provenance records.
+		Path other = SmallModel.folder("optimum");
+		CommandModule m = commands.run(TextToImageCommand.class, true, Map.of("prompt", "a red circle", "steps", 2,
+			"seed", 5L, "model", other.toFile(), "device", "cpu")).get();
+		ImagePlus result = (ImagePlus) m.getOutput("result");
+		assertNotNull(result, "cancelled: " + m.getCancelReason());
+		assertTrue(result.getInfoProperty().contains("Model: " + other.getFileName()), result.getInfoProperty());
+		// Without model= the next run is back on the settings' model.
+		String usual = (String) textToImage(5).getProperty(Generation.PARAMETERS_PROPERTY);
+		assertTrue(usual.contains("Model: " + SmallModel.folder().getFileName()), usual);
+	}
+
+	@Test
+	void aMissingModelFolderGivenToTheCommandIsExplained() throws Exception {
+		CommandModule m = commands.run(TextToImageCommand.class, true, Map.of("prompt", "x", "seed", 1L,
+			"model", new File("/no/such/model"))).get();
+		assertTrue(m.isCanceled());
+		assertTrue(m.getCancelReason().contains("model folder /no/such/model (model=) does not exist"),
+			m.getCancelReason());
+	}
+
+	@Test
 	void settingsShowWhatIsLoadedAndWhereItRuns() throws Exception {
 		CommandModule m = commands.run(SettingsCommand.class, true, Map.of("model", SmallModel.folder().toFile(),
 			"device", "cpu", "threads", 0)).get();

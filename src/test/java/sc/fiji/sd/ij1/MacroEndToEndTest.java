@@ -67,6 +67,21 @@ class MacroEndToEndTest {
 	}
 
 	@Test
+	void aModelNamedInTheMacroIsUsedInsteadOfTheOneInSettings() {
+		// The settings name the int64-timestep fixture (see above); this line names another model folder.
+		java.nio.file.Path other = SmallModel.folder("optimum");
+		run("run(\"Text to Image...\", \"prompt=[a red circle] steps=2 seed=5 model=[" + other + "] device=cpu\");\n"
+			+ """
+			report("named", getMetadata("Info"));
+			run("Text to Image...", "prompt=[a red circle] steps=2 seed=5");
+			report("usual", getMetadata("Info"));
+			close("*");
+			""");
+		assertTrue(result("named").contains("Model: " + other.getFileName()), result("named"));
+		assertTrue(result("usual").contains("Model: " + SmallModel.folder().getFileName()), result("usual"));
+	}
+
+	@Test
 	void aBatchIsAStackWithOneSeedPerSlice() {
 		run("""
 			run("Text to Image...", "prompt=dots steps=2 seed=7 width=64 height=64 batch=2");
