@@ -2,10 +2,7 @@ package sc.fiji.sd.fiji;
 
 import java.io.File;
 
-import org.scijava.ItemIO;
 import org.scijava.command.Command;
-import org.scijava.command.ContextCommand;
-import org.scijava.log.LogService;
 import org.scijava.plugin.Parameter;
 import org.scijava.plugin.Plugin;
 import org.scijava.widget.FileWidget;
@@ -24,13 +21,7 @@ import sc.fiji.sd.pipeline.GenerationRequest.Mode;
  * recorded line replays to the same pixels.
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Stable Diffusion>Image to Image...")
-public class ImageToImageCommand extends ContextCommand {
-
-	@Parameter
-	private StableDiffusionService sd;
-
-	@Parameter
-	private LogService log;
+public class ImageToImageCommand extends GenerationCommand {
 
 	@Parameter(label = "Image", persist = false)
 	private ImagePlus image;
@@ -77,9 +68,6 @@ public class ImageToImageCommand extends ContextCommand {
 		persist = false)
 	private String device = Generators.DEFAULT_DEVICE;
 
-	@Parameter(type = ItemIO.OUTPUT)
-	private ImagePlus result;
-
 	@Override
 	public void run() {
 		Parameters p = new Parameters(Mode.IMAGE_TO_IMAGE);
@@ -95,7 +83,6 @@ public class ImageToImageCommand extends ContextCommand {
 		p.device = device;
 		p.strength = strength;
 		p.stack = stack;
-		result = CommandSupport.generate(this, sd, log, p, image);
-		seed = p.seed; // the seed actually used, for the macro recorder
+		seed = generate(p, image); // the seed actually used, for the macro recorder
 	}
 }

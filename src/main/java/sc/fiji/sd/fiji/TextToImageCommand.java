@@ -2,15 +2,11 @@ package sc.fiji.sd.fiji;
 
 import java.io.File;
 
-import org.scijava.ItemIO;
 import org.scijava.command.Command;
-import org.scijava.command.ContextCommand;
-import org.scijava.log.LogService;
 import org.scijava.plugin.Parameter;
 import org.scijava.plugin.Plugin;
 import org.scijava.widget.FileWidget;
 
-import ij.ImagePlus;
 import sc.fiji.sd.ij1.Generators;
 import sc.fiji.sd.ij1.Parameters;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
@@ -24,13 +20,7 @@ import sc.fiji.sd.pipeline.GenerationRequest.Mode;
  * recorded line replays to the same pixels.
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Stable Diffusion>Text to Image...")
-public class TextToImageCommand extends ContextCommand {
-
-	@Parameter
-	private StableDiffusionService sd;
-
-	@Parameter
-	private LogService log;
+public class TextToImageCommand extends GenerationCommand {
 
 	@Parameter(label = "Prompt")
 	private String prompt = "";
@@ -74,9 +64,6 @@ public class TextToImageCommand extends ContextCommand {
 		persist = false)
 	private String device = Generators.DEFAULT_DEVICE;
 
-	@Parameter(type = ItemIO.OUTPUT)
-	private ImagePlus result;
-
 	@Override
 	public void run() {
 		Parameters p = new Parameters(Mode.TEXT_TO_IMAGE);
@@ -92,7 +79,6 @@ public class TextToImageCommand extends ContextCommand {
 		p.device = device;
 		p.width = width;
 		p.height = height;
-		result = CommandSupport.generate(this, sd, log, p, null);
-		seed = p.seed; // the seed actually used, for the macro recorder
+		seed = generate(p, null); // the seed actually used, for the macro recorder
 	}
 }
