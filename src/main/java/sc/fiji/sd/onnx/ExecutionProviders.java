@@ -106,13 +106,18 @@ public final class ExecutionProviders {
 	 * </ul>
 	 */
 	public static SessionOptions sessionOptions(Device device) throws OrtException {
+		return sessionOptions(device, optimizationLevel());
+	}
+
+	/** The same options with another graph optimisation level (the benchmark compares them). */
+	public static SessionOptions sessionOptions(Device device, OptLevel level) throws OrtException {
 		OnnxEnvironment.get();
 		SessionOptions o = new SessionOptions();
 		try {
 			o.setIntraOpNumThreads(Runtime.getRuntime().availableProcessors());
 			o.setInterOpNumThreads(1);
 			o.setExecutionMode(ExecutionMode.SEQUENTIAL);
-			o.setOptimizationLevel(OptLevel.BASIC_OPT);
+			o.setOptimizationLevel(level);
 			o.setMemoryPatternOptimization(true);
 			o.setCPUArenaAllocator(true);
 			if (device == Device.CUDA) o.addCUDA(cudaOptions());
@@ -121,6 +126,28 @@ public final class ExecutionProviders {
 		catch (OrtException | RuntimeException | LinkageError e) {
 			o.close();
 			throw e;
+		}
+	}
+
+	/**
+	 * The graph optimisation level sessions are created with: BASIC, unless the system property
+	 * {@code sd.optLevel} names another ({@code NO_OPT}, {@code BASIC}, {@code EXTENDED}, {@code ALL}; for measuring).
+	 */
+	public static OptLevel optimizationLevel() {
+		return parseOptLevel(System.getProperty("sd.optLevel", "BASIC"));
+	}
+
+	/** "basic", "BASIC_OPT", "all", "extended", "none"/"no_opt" (any case) → the ONNX Runtime level. */
+	public static OptLevel parseOptLevel(String name) {
+		String n = name.trim().toUpperCase(Locale.ROOT);
+		if (n.endsWith("_OPT")) n = n.substring(0, n.length() - 4);
+		switch (n) {
+			case "NO": case "NONE": case "DISABLE_ALL": return OptLevel.NO_OPT;
+			case "BASIC": return OptLevel.BASIC_OPT;
+			case "EXTENDED": return OptLevel.EXTENDED_OPT;
+			case "ALL": return OptLevel.ALL_OPT;
+			default: throw new StableDiffusionException("Unknown graph optimisation level '" + name
+				+ "': use none, basic, extended or all.");
 		}
 	}
 

@@ -299,7 +299,7 @@ public final class StableDiffusionPipeline {
 		String in = vae.inputNamed("sample");
 		String out = info.vaeEncoderOutput();
 		try (OnnxTensor input = Tensors.create(vae.inputType(in), nchw, new long[] { 1, 3, height, width });
-			OrtSession.Result r = vae.session().run(Map.of(in, input), Set.of(out)))
+			OrtSession.Result r = vae.run(Map.of(in, input), Set.of(out)))
 		{
 			float[] latents = Tensors.toFloats(r.get(0));
 			int plane = (width / 8) * (height / 8);
@@ -321,7 +321,7 @@ public final class StableDiffusionPipeline {
 		float[] one = new float[4 * plane];
 		for (int i = 0; i < one.length; i++) one[i] = (float) (latents[index * 4 * plane + i] / info.scalingFactor());
 		try (OnnxTensor input = Tensors.create(vae.inputType(in), one, new long[] { 1, 4, plan.latentH, plan.latentW });
-			OrtSession.Result r = vae.session().run(Map.of(in, input)))
+			OrtSession.Result r = vae.run(Map.of(in, input), vae.outputNames()))
 		{
 			return ImageTensors.fromNchw(Tensors.toFloats(r.get(0)), 0, plan.width, plan.height);
 		}
@@ -430,7 +430,7 @@ public final class StableDiffusionPipeline {
 				inputs.put("encoder_hidden_states", text.hidden.tensor());
 				if (timestepCond != null) inputs.put("timestep_cond", timestepCond);
 				Map<String, OnnxValue> pinned = Map.of(outputName, output.tensor());
-				try (OrtSession.Result ignored = unet.session().run(inputs, pinned)) {
+				try (OrtSession.Result ignored = unet.run(inputs, pinned)) {
 					unetCalls.incrementAndGet();
 					unetSamples.addAndGet(unetBatch);
 				}
