@@ -3,6 +3,8 @@ package sc.fiji.sd.scheduler;
 import java.util.ArrayList;
 import java.util.List;
 
+import sc.fiji.sd.StableDiffusionException;
+
 /**
  * PNDM (Liu et al. 2022, "Pseudo Numerical Methods for Diffusion Models on Manifolds"), as diffusers'
  * {@code PNDMScheduler}.
@@ -35,6 +37,9 @@ public class PNDMScheduler implements Scheduler {
 
 	public PNDMScheduler(SchedulerConfig config) {
 		this.config = config.forClass(SchedulerConfig.PNDM);
+		if (this.config.predictionType().equals("sample")) throw new StableDiffusionException(
+			"\"prediction_type\": \"sample\" is not supported by PNDM/PLMS (as in diffusers); allowed values are"
+				+ " epsilon, v_prediction.");
 		this.alphasCumprod = NoiseSchedule.alphasCumprod(NoiseSchedule.betas(this.config));
 		this.finalAlphaCumprod = this.config.setAlphaToOne() ? 1.0 : alphasCumprod[0];
 	}
@@ -188,8 +193,6 @@ public class PNDMScheduler implements Scheduler {
 		double alphaProdTPrev = prevTimestep >= 0 ? alphasCumprod[prevTimestep] : finalAlphaCumprod;
 		double betaProdT = 1 - alphaProdT, betaProdTPrev = 1 - alphaProdTPrev;
 		boolean v = config.predictionType().equals("v_prediction");
-		if (config.predictionType().equals("sample")) throw new IllegalStateException(
-			"PNDM supports prediction_type epsilon and v_prediction only (as diffusers)");
 		double sampleCoeff = Math.sqrt(alphaProdTPrev / alphaProdT);
 		double denom = alphaProdT * Math.sqrt(betaProdTPrev) + Math.sqrt(alphaProdT * betaProdT * alphaProdTPrev);
 		double sqrtA = Math.sqrt(alphaProdT), sqrtB = Math.sqrt(betaProdT);

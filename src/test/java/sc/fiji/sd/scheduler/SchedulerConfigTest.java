@@ -140,6 +140,12 @@ class SchedulerConfigTest {
 		m = assertThrows(StableDiffusionException.class, () -> new EulerAncestralDiscreteScheduler(TimestepScheduleTest
 			.sd15().with("prediction_type", "sample"), new TorchCpuGenerator(0))).getMessage();
 		assertTrue(m.contains("\"prediction_type\""), m);
+		m = assertThrows(StableDiffusionException.class, () -> new PNDMScheduler(TimestepScheduleTest.sd15().with(
+			"prediction_type", "sample"))).getMessage();
+		assertTrue(m.contains("\"prediction_type\"") && m.contains("epsilon, v_prediction"), m);
+		m = assertThrows(StableDiffusionException.class, () -> new LCMScheduler(SchedulerConfig.defaults(
+			SchedulerConfig.LCM).with("num_train_timesteps", 40), new TorchCpuGenerator(0))).getMessage();
+		assertTrue(m.contains("\"original_inference_steps\""), m);
 	}
 
 	@Test
