@@ -21,9 +21,23 @@ public final class BenchReport {
 	final List<String> header = new ArrayList<>();
 	final List<Row> rows = new ArrayList<>();
 	final List<String> notes = new ArrayList<>();
+	final java.util.Map<String, Integer> callsPerGeneration = new java.util.LinkedHashMap<>();
+	long unetCallsPerGeneration = -1, unetBatch = -1, allocatedPerStep = -1;
 	double overhead = Double.NaN;
 
 	public List<Row> rows() { return rows; }
+
+	/** Session calls of one generation, per component (text_encoder, unet, vae_decoder): what the floor replays. */
+	public java.util.Map<String, Integer> callsPerGeneration() { return callsPerGeneration; }
+
+	/** UNet calls of one generation as the pipeline's own counter saw them. */
+	public long unetCallsPerGeneration() { return unetCallsPerGeneration; }
+
+	/** Batch size of the UNet calls (2 per image with CFG in one call). */
+	public long unetBatch() { return unetBatch; }
+
+	/** Median bytes the generating thread allocated on the Java heap from one finished step to the next. */
+	public long allocatedPerStep() { return allocatedPerStep; }
 	public List<String> notes() { return notes; }
 	public double overhead() { return overhead; }
 

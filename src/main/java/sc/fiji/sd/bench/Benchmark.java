@@ -116,6 +116,8 @@ public final class Benchmark {
 			info.name(), info.unetType(), info.device(), info.provider(),
 			info.fallbackReason() == null ? "" : " (" + info.fallbackReason() + ")", OnnxEnvironment.get().getVersion(),
 			Runtime.getRuntime().availableProcessors(), ExecutionProviders.optimizationLevel()));
+		report.header("machine: " + Runtime.getRuntime().availableProcessors() + " cores, load average " + loadAverage()
+			+ " (1, 5, 15 min) at the start");
 		report.header(String.format(Locale.ROOT, "request: txt2img %dx%d, %d steps, guidance %s, seed %d, %d timed runs (after a warm-up)",
 			width, height, o.steps, o.guidance, o.seed, o.runs));
 
@@ -204,9 +206,13 @@ public final class Benchmark {
 			if (o.compareCfg) compareCfg(recorded);
 		}
 
+		for (RecordedCall c : recorded) report.callsPerGeneration.merge(c.component.name(), 1, Integer::sum);
+		report.unetCallsPerGeneration = callsPerGeneration;
+		report.allocatedPerStep = steps.medianAllocation();
 		long unetCallCount = recorded.stream().filter(c -> c.component == model.unet()).count();
 		long unetBatch = recorded.stream().filter(c -> c.component == model.unet()).mapToLong(RecordedCall::batch)
 			.findFirst().orElse(0);
+		report.unetBatch = unetBatch;
 		report.note("calls per generation: %d text encoder, %d UNet (batch %d), %d VAE decoder; %s",
 			recorded.stream().filter(c -> c.component == model.textEncoder()).count(), unetCallCount, unetBatch,
 			recorded.stream().filter(c -> c.component == model.vaeDecoder()).count(),
@@ -234,6 +240,7 @@ public final class Benchmark {
 		cache.release(); // session comparisons below load the UNet again: not with the model still open
 		sessionLoads(folder, provider, recorded, model);
 
+		report.note("load average at the end: %s", loadAverage());
 		report.overhead = BenchReport.median(generation) / BenchReport.median(floor);
 		return report;
 	}
@@ -367,6 +374,17 @@ public final class Benchmark {
 		}
 		catch (IOException e) {
 			// temporary files; the OS cleans up
+		}
+	}
+
+	/** "1.02 0.87 0.65" from /proc/loadavg, or "n/a". */
+	static String loadAverage() {
+		try {
+			String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+			return f[0] + " " + f[1] + " " + f[2];
+		}
+		catch (IOException | RuntimeException e) {
+			return "n/a";
 		}
 	}
 
