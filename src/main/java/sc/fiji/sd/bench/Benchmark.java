@@ -23,6 +23,7 @@ import sc.fiji.sd.model.StableDiffusionModel;
 import sc.fiji.sd.onnx.ExecutionProviders;
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
 import sc.fiji.sd.onnx.OnnxEnvironment;
+import sc.fiji.sd.pipeline.CfgMode;
 import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.ProgressListener;
 import sc.fiji.sd.pipeline.StableDiffusionPipeline;
@@ -56,6 +57,8 @@ public final class Benchmark {
 		public String scheduler;
 		/** Compare one batch-2 UNet call with two batch-1 calls (only with guidance > 1). */
 		public boolean compareCfg = true;
+		/** How CFG runs the UNet in the generations (AUTO: the pipeline's rule). */
+		public CfgMode cfgMode = CfgMode.AUTO;
 		/** Measure the VAE encoder (image to image, inpainting). */
 		public boolean vaeEncode = true;
 		/** Graph optimisation levels to compare UNet session creation and call time at (empty: none). */
@@ -109,6 +112,7 @@ public final class Benchmark {
 		GenerationRequest request = GenerationRequest.builder().prompt(o.prompt).negativePrompt(o.negative)
 			.steps(o.steps).guidance(o.guidance).seed(o.seed).size(o.width, o.height).scheduler(o.scheduler).build();
 		StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
+		pipeline.setCfgMode(o.cfgMode);
 		var info = model.info();
 		int width = o.width > 0 ? o.width : info.nativeSize(), height = o.height > 0 ? o.height : info.nativeSize();
 
@@ -216,8 +220,12 @@ public final class Benchmark {
 		report.note("calls per generation: %d text encoder, %d UNet (batch %d), %d VAE decoder; %s",
 			recorded.stream().filter(c -> c.component == model.textEncoder()).count(), unetCallCount, unetBatch,
 			recorded.stream().filter(c -> c.component == model.vaeDecoder()).count(),
-			o.guidance > 1 && !info.lcm() ? "CFG in one batch-" + unetBatch + " call per step"
-				: "guidance ≤ 1: one UNet call per step, no unconditional pass");
+			o.guidance <= 1 ? "guidance ≤ 1: one UNet call per step, no unconditional pass"
+				: info.lcm() ? "LCM: guidance through timestep_cond, one UNet call per step"
+				: "CFG " + pipeline.cfgMode().name().toLowerCase(Locale.ROOT) + (o.cfgMode == CfgMode.AUTO
+					? " (auto on " + info.provider() + ")" : "") + ": "
+					+ (pipeline.cfgMode() == CfgMode.SEPARATE ? "two batch-" + unetBatch + " calls per step"
+						: "one batch-" + unetBatch + " call per step"));
 		report.note("second generation reloaded sessions: %s (model cache get: %s)", reloaded ? "YES" : "no",
 			BenchReport.time(cachedGet));
 		report.note("Java heap allocated per step: %s median (calls, sampler, progress), latents are %s per image",

@@ -63,6 +63,9 @@ class BenchCommand implements Callable<Integer> {
 	@Option(names = "--optimized-cache", description = "Also time writing an optimised UNet model file and loading it with optimisations off.")
 	boolean optimizedCache;
 
+	@Option(names = "--cfg", defaultValue = "auto", description = "How CFG runs the UNet: auto, batched (one batch-2 call per step) or separate (two batch-1 calls) (default: ${DEFAULT-VALUE}).")
+	String cfg;
+
 	@Option(names = "--no-cfg-compare", negatable = false, description = "Skip the batch-2 vs two batch-1 UNet call comparison.")
 	boolean noCfgCompare;
 
@@ -84,6 +87,7 @@ class BenchCommand implements Callable<Integer> {
 		o.scheduler = scheduler;
 		o.prompt = prompt;
 		o.compareCfg = !noCfgCompare;
+		o.cfgMode = sc.fiji.sd.pipeline.CfgMode.parse(cfg);
 		o.optimizedCache = optimizedCache;
 		for (String level : compareLevels) o.optLevels.add(ExecutionProviders.parseOptLevel(level));
 		String previousLevel = System.getProperty("sd.optLevel");
