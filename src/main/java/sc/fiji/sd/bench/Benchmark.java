@@ -156,6 +156,7 @@ public final class Benchmark {
 			try {
 				for (RecordedCall c : recorded) prepared.add(c.prepare());
 				replay(prepared); // warm-up of the floor's own tensors
+				floorUnetCalls.clear();
 				steps.reset();
 				for (int r = 0; r < o.runs; r++) {
 					progress("run %d of %d", r + 1, o.runs);
@@ -206,6 +207,7 @@ public final class Benchmark {
 			report.add("outside the sessions (per generation)", other);
 			report.add("generation (whole)", generation);
 			report.add("ONNX floor (same calls, bare loop)", floor);
+			report.add("ONNX floor: UNet call", floorUnetCalls);
 
 			if (o.compareCfg) compareCfg(recorded);
 		}
@@ -248,16 +250,26 @@ public final class Benchmark {
 		cache.release(); // session comparisons below load the UNet again: not with the model still open
 		sessionLoads(folder, provider, recorded, model);
 
+		report.note("overhead by best runs (min generation / min floor, less sensitive to a busy machine): %.3f",
+			report.row("generation (whole)").min() / report.row("ONNX floor (same calls, bare loop)").min());
 		report.note("load average at the end: %s", loadAverage());
 		report.overhead = BenchReport.median(generation) / BenchReport.median(floor);
 		return report;
 	}
 
+	/** The floor's UNet calls, one value per call (to set beside the pipeline's). */
+	private final List<Double> floorUnetCalls = new ArrayList<>();
+
 	/** The floor: every recorded call once, in order, with its pre-built tensors. Seconds. */
-	private static double replay(List<RecordedCall.Prepared> prepared) throws OrtException {
-		long t = System.nanoTime();
-		for (RecordedCall.Prepared p : prepared) p.run();
-		return since(t);
+	private double replay(List<RecordedCall.Prepared> prepared) throws OrtException {
+		long start = System.nanoTime(), t = start;
+		for (RecordedCall.Prepared p : prepared) {
+			p.run();
+			long now = System.nanoTime();
+			if (p.call.component.name().equals("unet")) floorUnetCalls.add((now - t) / 1e9);
+			t = now;
+		}
+		return (t - start) / 1e9;
 	}
 
 	/** One batch-2 UNet call against two batch-1 calls (the unconditional and the conditional half), alternating. */
@@ -273,7 +285,7 @@ public final class Benchmark {
 			both.run();
 			uncond.run();
 			cond.run();
-			for (int r = 0; r < Math.max(3, o.runs); r++) {
+			for (int r = 0; r < Math.max(2, o.runs); r++) {
 				long t = System.nanoTime();
 				both.run();
 				batched.add(since(t));

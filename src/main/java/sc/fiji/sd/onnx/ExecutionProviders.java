@@ -102,7 +102,12 @@ public final class ExecutionProviders {
 	 * sequential execution: SD graphs are chains, parallel branches gain nothing and would oversubscribe cores.</li>
 	 * <li>Graph optimisation BASIC: measured on an SD-1.5-size UNet, ALL takes 42–55 s to create the session, BASIC
 	 * 4.7 s, with the same step time (the extended fusions do not help these graphs on the CPU).</li>
-	 * <li>Memory pattern and CPU arena on: the same shapes repeat every step, so planned buffers are reused.</li>
+	 * <li>Memory pattern on: the same shapes repeat every step, so each run's buffers are planned once.</li>
+	 * <li>CPU arena off (system property {@code sd.cpuArena=true} turns it on): every session keeps its own arena at
+	 * its largest run for the life of the session, and with the memory pattern the second run of a shape adds its
+	 * planned block on top of the first run's chunks. Measured on an SD-1.5-size model at 512×512: peak RSS 10.8 GB
+	 * with the arena (UNet 2 × 2.3 GB, VAE decoder 1 GB kept), 5.9 GB without, where activations go back to the
+	 * system after each call (PERFORMANCE.md).</li>
 	 * </ul>
 	 */
 	public static SessionOptions sessionOptions(Device device) throws OrtException {
@@ -119,13 +124,25 @@ public final class ExecutionProviders {
 			o.setExecutionMode(ExecutionMode.SEQUENTIAL);
 			o.setOptimizationLevel(level);
 			o.setMemoryPatternOptimization(true);
-			o.setCPUArenaAllocator(true);
+			o.setCPUArenaAllocator(Boolean.parseBoolean(System.getProperty("sd.cpuArena", "false")));
+			addConfigEntries(o, System.getProperty("sd.ort.config", ""));
 			if (device == Device.CUDA) o.addCUDA(cudaOptions());
 			return o;
 		}
 		catch (OrtException | RuntimeException | LinkageError e) {
 			o.close();
 			throw e;
+		}
+	}
+
+	/**
+	 * Adds ONNX Runtime session config entries given as {@code key=value,key=value} (the system property
+	 * {@code sd.ort.config}; for measuring options such as {@code session.disable_prepacking=1}).
+	 */
+	static void addConfigEntries(SessionOptions o, String entries) throws OrtException {
+		for (String entry : entries.split(",")) {
+			int eq = entry.indexOf('=');
+			if (eq > 0) o.addConfigEntry(entry.substring(0, eq).trim(), entry.substring(eq + 1).trim());
 		}
 	}
 
