@@ -209,7 +209,9 @@ public final class Benchmark {
 			report.add("ONNX floor (same calls, bare loop)", floor);
 			report.add("ONNX floor: UNet call", floorUnetCalls);
 
-			if (o.compareCfg) compareCfg(recorded);
+			if (o.compareCfg && o.guidance > 1 && !info.lcm()) {
+				compareCfg(recorded, pipeline.cfgMode(width, height) == CfgMode.SEPARATE);
+			}
 		}
 
 		for (RecordedCall c : recorded) report.callsPerGeneration.merge(c.component.name(), 1, Integer::sum);
@@ -224,9 +226,9 @@ public final class Benchmark {
 			recorded.stream().filter(c -> c.component == model.vaeDecoder()).count(),
 			o.guidance <= 1 ? "guidance ≤ 1: one UNet call per step, no unconditional pass"
 				: info.lcm() ? "LCM: guidance through timestep_cond, one UNet call per step"
-				: "CFG " + pipeline.cfgMode().name().toLowerCase(Locale.ROOT) + (o.cfgMode == CfgMode.AUTO
+				: "CFG " + pipeline.cfgMode(width, height).name().toLowerCase(Locale.ROOT) + (o.cfgMode == CfgMode.AUTO
 					? " (auto on " + info.provider() + ")" : "") + ": "
-					+ (pipeline.cfgMode() == CfgMode.SEPARATE ? "two batch-" + unetBatch + " calls per step"
+					+ (pipeline.cfgMode(width, height) == CfgMode.SEPARATE ? "two batch-" + unetBatch + " calls per step"
 						: "one batch-" + unetBatch + " call per step"));
 		report.note("second generation reloaded sessions: %s (model cache get: %s)", reloaded ? "YES" : "no",
 			BenchReport.time(cachedGet));
@@ -273,9 +275,11 @@ public final class Benchmark {
 	}
 
 	/** One batch-2 UNet call against two batch-1 calls (the unconditional and the conditional half), alternating. */
-	private void compareCfg(List<RecordedCall> recorded) throws OrtException {
-		RecordedCall unet = recorded.stream().filter(c -> c.component.name().equals("unet")).skip(1).findFirst()
-			.orElse(null);
+	private void compareCfg(List<RecordedCall> recorded, boolean separateCalls) throws OrtException {
+		List<RecordedCall> unetCalls = recorded.stream().filter(c -> c.component.name().equals("unet")).toList();
+		// batched: the second step's batch-2 call; separate: the second step's two batch-1 calls joined
+		RecordedCall unet = !separateCalls && unetCalls.size() >= 2 ? unetCalls.get(1)
+			: separateCalls && unetCalls.size() >= 4 ? RecordedCall.concat(unetCalls.get(2), unetCalls.get(3)) : null;
 		if (unet == null || unet.batch() != 2) return;
 		progress("CFG: one batch-2 UNet call vs two batch-1 calls");
 		List<Double> batched = new ArrayList<>(), separate = new ArrayList<>();

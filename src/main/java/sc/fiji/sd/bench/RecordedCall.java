@@ -90,6 +90,30 @@ final class RecordedCall {
 		return new RecordedCall(component, in, out);
 	}
 
+	/** One call on the batches of {@code a} and then {@code b} (same component and shapes but the first axis). */
+	static RecordedCall concat(RecordedCall a, RecordedCall b) {
+		Map<String, TensorCopy> in = new LinkedHashMap<>();
+		a.inputs.forEach((k, v) -> {
+			TensorCopy w = b.inputs.get(k);
+			if (v.shape().length == 0) in.put(k, v);
+			else {
+				long[] s = v.shape().clone();
+				s[0] += w.shape()[0];
+				byte[] both = new byte[v.bytes().length + w.bytes().length];
+				System.arraycopy(v.bytes(), 0, both, 0, v.bytes().length);
+				System.arraycopy(w.bytes(), 0, both, v.bytes().length, w.bytes().length);
+				in.put(k, new TensorCopy(v.type(), s, both));
+			}
+		});
+		Map<String, TensorCopy> out = new LinkedHashMap<>();
+		a.outputs.forEach((k, v) -> {
+			long[] s = v.shape().clone();
+			if (s.length > 0) s[0] += b.outputs.get(k).shape()[0];
+			out.put(k, new TensorCopy(v.type(), s, null));
+		});
+		return new RecordedCall(a.component, in, out);
+	}
+
 	/** Batch size of the call (first axis of its first input of rank ≥ 1). */
 	long batch() {
 		for (TensorCopy t : inputs.values()) if (t.shape().length > 0) return t.shape()[0];

@@ -67,8 +67,11 @@ public final class StableDiffusionPipeline {
 	/** How CFG runs the UNet: one batch-2 call or two batch-1 calls per step (default {@code sd.cfg}, else AUTO). */
 	public void setCfgMode(CfgMode mode) { this.cfgMode = mode; }
 
-	/** The CFG mode generations run with on this model's provider (AUTO resolved). */
-	public CfgMode cfgMode() { return cfgMode.resolve(info.provider()); }
+	/** The CFG mode set (possibly AUTO). */
+	public CfgMode cfgMode() { return cfgMode; }
+
+	/** The CFG mode a generation of this size runs with on this model's provider (AUTO resolved). */
+	public CfgMode cfgMode(int width, int height) { return cfgMode.resolve(info.provider(), (width / 8) * (height / 8)); }
 
 	/** How many times the UNet ran since this pipeline was made (CFG runs both halves in one call). */
 	public long unetCalls() { return unetCalls.get(); }
@@ -90,7 +93,7 @@ public final class StableDiffusionPipeline {
 		List<GeneratedImage> images = new ArrayList<>();
 		int perBatch = request.batchSize();
 		int total = perBatch * request.batchCount();
-		try (Conditioned unetText = new Conditioned(plan, text, perBatch, cfgMode() == CfgMode.SEPARATE)) {
+		try (Conditioned unetText = new Conditioned(plan, text, perBatch, cfgMode(plan.width, plan.height) == CfgMode.SEPARATE)) {
 			for (int b = 0; b < request.batchCount(); b++) {
 				long seed = plan.seed + (long) b * perBatch;
 				Batch batch = denoise(plan, unetText, source, seed, b * perBatch, total, progress);

@@ -74,6 +74,17 @@ class BenchmarkTest {
 	}
 
 	@Test
+	void separateCfgCallsAreReplayedAndStillCompared() {
+		Benchmark.Options o = options(3, 7.0);
+		o.cfgMode = sc.fiji.sd.pipeline.CfgMode.SEPARATE;
+		BenchReport report = Benchmark.run(o, null);
+		assertEquals(6, report.callsPerGeneration().get("unet"), "two calls per step");
+		assertEquals(1, report.unetBatch());
+		assertTrue(report.row("CFG step as one batch-2 UNet call") != null, "the batch-2 call is built from the two halves");
+		assertTrue(report.format().contains("CFG separate: two batch-1 calls per step"), report.format());
+	}
+
+	@Test
 	void guidanceAtOrBelowOneMakesOneBatchOneUnetCallPerStep() {
 		BenchReport report = Benchmark.run(options(3, 1.0), null);
 		assertEquals(3, report.callsPerGeneration().get("unet"));

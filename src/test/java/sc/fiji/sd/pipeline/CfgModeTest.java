@@ -73,9 +73,11 @@ class CfgModeTest {
 	}
 
 	@Test
-	void autoResolvesToAConcreteModeAndNamesAreChecked() {
-		assertTrue(CfgMode.AUTO.resolve("CPU") != CfgMode.AUTO);
-		assertTrue(CfgMode.AUTO.resolve("CUDA") != CfgMode.AUTO);
+	void autoFollowsTheMeasuredRuleAndNamesAreChecked() {
+		assertEquals(CfgMode.BATCHED, CfgMode.AUTO.resolve("CPU", 64 * 64), "512 × 512 on the CPU");
+		assertEquals(CfgMode.SEPARATE, CfgMode.AUTO.resolve("CPU", 96 * 96), "768 × 768: batch-2 attention too large");
+		assertEquals(CfgMode.BATCHED, CfgMode.AUTO.resolve("CUDA", 96 * 96));
+		assertEquals(CfgMode.SEPARATE, CfgMode.SEPARATE.resolve("CUDA", 8 * 8), "an explicit mode is kept");
 		assertEquals(CfgMode.SEPARATE, CfgMode.parse(" Separate "));
 		StableDiffusionException e = assertThrows(StableDiffusionException.class, () -> CfgMode.parse("both"));
 		assertTrue(e.getMessage().contains("'both'") && e.getMessage().contains("batched"), e.getMessage());
