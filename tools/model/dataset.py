@@ -112,6 +112,11 @@ def heldout_json():
         "colors": {k: list(v) for k, v in COLORS.items()},
         "shapes": SHAPES,
         "fill_ratio": FILL_RATIO,
+        "image_check": ("background = palette colour nearest to the median of the 2-pixel border; object = the "
+                        "largest 4-connected region of pixels whose nearest palette colour is not the background; "
+                        "object colour = palette colour nearest to the region's median pixel; shape from the "
+                        "region's fill ratio of its bounding box: >= 0.9 square, >= 0.64 circle, else triangle; "
+                        "a region under 2 % of the image = no object (tools/model/evaluate.py)"),
         "heldout": [{"color": c, "shape": s, "background": b, "prompt": caption(c, s, b)}
                     for c, s, b in heldout_combos()],
     }

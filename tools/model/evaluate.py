@@ -10,9 +10,10 @@ largest 4-connected region of pixels whose nearest palette colour is not the bac
 nearest palette colour of the region's median pixel; shape from the region's fill ratio of its bounding box
 (square >= 0.9 > circle >= 0.64 > triangle; a region under 2 % of the image counts as no object).
 """
+import os
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import argparse
 import json
-import os
 import random
 import time
 
@@ -168,11 +169,20 @@ def pndm_sample(model, prompts, seeds, steps=20, guidance=5.0):
 
 
 # ----------------------------------------------------------------------------------------------- measurements
+def generate(model, prompts, seeds, steps, guidance, chunk=32):
+    out = []
+    for k in range(0, len(prompts), chunk):
+        out.append(to_uint8(pndm_sample(model, prompts[k:k + chunk], seeds[k:k + chunk], steps, guidance)))
+    return np.concatenate(out)
+
+
 def adherence(model, combos, seeds, steps, guidance, save_grid=None):
     rows = []
     grid = []
-    for c, s, b in combos:
-        imgs = to_uint8(pndm_sample(model, [dataset.caption(c, s, b)] * len(seeds), seeds, steps, guidance))
+    prompts = [dataset.caption(*c) for c in combos for _ in seeds]
+    all_imgs = generate(model, prompts, [s for _ in combos for s in seeds], steps, guidance)
+    for k, (c, s, b) in enumerate(combos):
+        imgs = all_imgs[k * len(seeds):(k + 1) * len(seeds)]
         grid.append(np.concatenate(list(imgs), axis=1))
         for im in imgs:
             r = classify(im)
@@ -236,6 +246,8 @@ def main():
     ap.add_argument("--out", default=None, help="write the results (JSON) and sample grids here")
     args = ap.parse_args()
     t0 = time.time()
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
     model = OnnxModel(args.model)
     out = {"classifier_on_dataset_images": classifier_selftest()}
     print("image check on data-set images:", out["classifier_on_dataset_images"], flush=True)

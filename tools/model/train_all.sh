@@ -11,6 +11,6 @@ PY=${PYTHON:-/usr/bin/python3}
 mkdir -p "$TINY_SD_WORK"
 cd "$HERE"
 $PY train_vae.py --steps 2400 --batch 16 --seed 1 --out "$TINY_SD_WORK/vae.pt"
-$PY train_unet.py --seed 2 --vae "$TINY_SD_WORK/vae.pt" --out "$TINY_SD_WORK/unet.pt"
-$PY export.py --vae "$TINY_SD_WORK/vae.pt" --unet "$TINY_SD_WORK/unet.pt" --out "$REPO/models/tiny-sd-shapes"
-$PY evaluate.py --model "$REPO/models/tiny-sd-shapes"
+$PY train_unet.py --seed 2 --steps 2500 --batch 64 --lr 8e-4 --n-latents 20000 --vae "$TINY_SD_WORK/vae.pt" --out "$TINY_SD_WORK/unet.pt"
+$PY export.py --vae "$TINY_SD_WORK/vae.pt" --unet "$TINY_SD_WORK/unet.pt" --out "$REPO/models/tiny-sd-shapes" --check
+$PY evaluate.py --model "$REPO/models/tiny-sd-shapes" --out "$TINY_SD_WORK/eval"

@@ -58,12 +58,12 @@ def cache_latents(vae_path, out, n, seed, batch=100):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--steps", type=int, default=2500)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--lr", type=float, default=8e-4)
     ap.add_argument("--drop", type=float, default=0.1)
     ap.add_argument("--ema", type=float, default=0.999)
-    ap.add_argument("--n-latents", type=int, default=30000)
+    ap.add_argument("--n-latents", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--vae", default=os.path.join(WORK, "vae.pt"))

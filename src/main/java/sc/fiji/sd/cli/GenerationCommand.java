@@ -97,9 +97,13 @@ abstract class GenerationCommand implements Callable<Integer> {
 		PrintWriter out = spec.commandLine().getOut();
 		Path folder = model != null ? model : EmbeddedModel.path();
 		StableDiffusionModel sd = ModelCache.shared().get(folder, device);
-		if (verbose.verbose) err.println(sd.info().describe());
+		if (verbose.verbose) {
+			err.print(sd.info().describe());
+			err.printf(Locale.ROOT, "Sessions created in %.1f s%n", sd.loadSeconds());
+		}
 		StableDiffusionPipeline pipeline = new StableDiffusionPipeline(sd);
-		GenerationResult result = pipeline.generate(request, new ProgressBar(err, System.console() != null));
+		ProgressBar bar = new ProgressBar(err, System.console() != null);
+		GenerationResult result = pipeline.generate(request, bar);
 
 		List<Path> files = outputFiles(output, result.images().size());
 		for (int i = 0; i < files.size(); i++) {
@@ -108,8 +112,8 @@ abstract class GenerationCommand implements Callable<Integer> {
 			out.println("Wrote " + files.get(i) + " (seed " + image.seed() + ")");
 		}
 		if (verbose.verbose) {
-			err.printf(Locale.ROOT, "%d image(s) in %.1f s, %d UNet calls, on %s%n", files.size(), result.seconds(),
-				pipeline.unetCalls(), sd.info().provider());
+			err.printf(Locale.ROOT, "%d image(s) in %.1f s, %d UNet calls (%.2f s per step), on %s%n", files.size(),
+				result.seconds(), pipeline.unetCalls(), bar.lastSecondsPerStep, sd.info().provider());
 		}
 		out.flush();
 		err.flush();
@@ -133,6 +137,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 	static final class ProgressBar implements ProgressListener {
 		private final PrintWriter err;
 		private final boolean interactive;
+		double lastSecondsPerStep;
 
 		ProgressBar(PrintWriter err, boolean interactive) {
 			this.err = err;
@@ -141,6 +146,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 
 		@Override
 		public void stepFinished(StepProgress p) {
+			lastSecondsPerStep = p.secondsPerStep();
 			if (!interactive) return;
 			err.print("\r" + line(p));
 			if (p.step() == p.steps()) err.println();

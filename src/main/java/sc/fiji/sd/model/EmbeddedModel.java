@@ -79,13 +79,22 @@ public final class EmbeddedModel {
 	}
 
 	/**
-	 * Copies the {@code models/tiny-sd-shapes/} entries of {@code jar} to {@code cacheRoot/tiny-sd-shapes}, skipping
-	 * files already there with the right size; null when the jar has no such entries.
+	 * Copies the {@code models/tiny-sd-shapes/} entries of {@code jar} to {@code cacheRoot/tiny-sd-shapes-<hash>},
+	 * skipping files already there with the right size; null when the jar has no such entries. The hash of the entries'
+	 * names, sizes and CRCs keys the folder, so a plugin update with a retrained model (same file sizes) never reuses
+	 * the old files.
 	 */
 	static Path extractFromJar(Path jar, Path cacheRoot) {
-		Path target = cacheRoot.resolve(NAME);
+		Path target = null;
 		boolean found = false;
 		try (JarFile jf = new JarFile(jar.toFile())) {
+			long hash = 1125899906842597L;
+			for (Enumeration<JarEntry> en = jf.entries(); en.hasMoreElements();) {
+				JarEntry e = en.nextElement();
+				if (!e.getName().startsWith(RESOURCE_PREFIX) || e.isDirectory()) continue;
+				hash = 31 * (31 * (31 * hash + e.getName().hashCode()) + e.getSize()) + e.getCrc();
+			}
+			target = cacheRoot.resolve(NAME + "-" + Long.toHexString(hash & 0xffffffffL));
 			Enumeration<JarEntry> entries = jf.entries();
 			while (entries.hasMoreElements()) {
 				JarEntry e = entries.nextElement();

@@ -14,6 +14,7 @@ import com.google.gson.JsonParser;
 import ai.onnxruntime.OnnxJavaType;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.onnx.SessionFactory;
+import sc.fiji.sd.text.ClipTokenizer;
 
 /**
  * A Stable Diffusion 1.x/2.x model folder (diffusers or optimum ONNX export) with its four ONNX sessions open.
@@ -41,6 +42,8 @@ public final class StableDiffusionModel implements AutoCloseable {
 	private final Path tokenizerDir;
 	private final Path schedulerConfig;
 	private final ModelInfo info;
+	private double loadSeconds;
+	private ClipTokenizer tokenizer;
 
 	private StableDiffusionModel(Path folder, OnnxComponent textEncoder, OnnxComponent unet, OnnxComponent vaeEncoder,
 		OnnxComponent vaeDecoder, Path tokenizerDir, Path schedulerConfig, ModelInfo info)
@@ -64,6 +67,7 @@ public final class StableDiffusionModel implements AutoCloseable {
 		if (folder == null) throw new StableDiffusionException("No model folder given. " + MODEL_FOLDER_HELP);
 		folder = folder.toAbsolutePath().normalize();
 		validate(folder);
+		long start = System.nanoTime();
 
 		JsonObject index = readJson(folder.resolve("model_index.json"));
 		JsonObject unetConfig = readJson(folder.resolve("unet/config.json"));
@@ -85,8 +89,10 @@ public final class StableDiffusionModel implements AutoCloseable {
 			String pipelineClass = string(index, "_class_name", "");
 			ModelInfo info = detect(folder, pipelineClass, textEncoder, unet, vaeEncoder, vaeDecoder, textConfig,
 				unetConfig, vaeEncoderConfig, vaeDecoderConfig, schedulerConfig, sessions);
-			return new StableDiffusionModel(folder, textEncoder, unet, vaeEncoder, vaeDecoder,
+			StableDiffusionModel model = new StableDiffusionModel(folder, textEncoder, unet, vaeEncoder, vaeDecoder,
 				folder.resolve("tokenizer"), Files.isRegularFile(schedulerFile) ? schedulerFile : null, info);
+			model.loadSeconds = (System.nanoTime() - start) / 1e9;
+			return model;
 		}
 		catch (RuntimeException e) {
 			opened.forEach(OnnxComponent::close);
@@ -254,6 +260,8 @@ public final class StableDiffusionModel implements AutoCloseable {
 	}
 
 	public ModelInfo info() { return info; }
+	/** Wall time it took to create the four sessions (benchmarks; session creation dominates a cold start). */
+	public double loadSeconds() { return loadSeconds; }
 	public Path folder() { return folder; }
 	public OnnxComponent textEncoder() { return textEncoder; }
 	public OnnxComponent unet() { return unet; }
@@ -261,6 +269,12 @@ public final class StableDiffusionModel implements AutoCloseable {
 	public OnnxComponent vaeEncoder() { return vaeEncoder; }
 	public OnnxComponent vaeDecoder() { return vaeDecoder; }
 	public Path tokenizerDir() { return tokenizerDir; }
+
+	/** The model's tokenizer, read on first use and kept with the model (pipelines come and go, the vocabulary stays). */
+	public synchronized ClipTokenizer tokenizer() {
+		if (tokenizer == null) tokenizer = ClipTokenizer.load(tokenizerDir);
+		return tokenizer;
+	}
 	/** scheduler/scheduler_config.json, or null when the export has none (SD 1.5's PNDM defaults apply). */
 	public Path schedulerConfig() { return schedulerConfig; }
 

@@ -95,6 +95,16 @@ public final class ExecutionProviders {
 		return "this is the CPU-only build of ONNX Runtime; build with mvn -Pcuda package for the GPU build";
 	}
 
+	private static volatile int intraOpThreads;
+
+	/**
+	 * Threads for sessions created from now on (the Fiji settings' "threads"); 0 means all available processors.
+	 * Loaded models keep theirs: release the model cache to apply a change.
+	 */
+	public static void setIntraOpThreads(int threads) {
+		intraOpThreads = Math.max(0, threads);
+	}
+
 	/**
 	 * Session options for the given device (CPU or CUDA; not AUTO).
 	 * <ul>
@@ -119,14 +129,18 @@ public final class ExecutionProviders {
 		OnnxEnvironment.get();
 		SessionOptions o = new SessionOptions();
 		try {
-			o.setIntraOpNumThreads(Runtime.getRuntime().availableProcessors());
+			o.setIntraOpNumThreads(intraOpThreads > 0 ? intraOpThreads : Runtime.getRuntime().availableProcessors());
 			o.setInterOpNumThreads(1);
 			o.setExecutionMode(ExecutionMode.SEQUENTIAL);
 			o.setOptimizationLevel(level);
 			o.setMemoryPatternOptimization(true);
 			o.setCPUArenaAllocator(Boolean.parseBoolean(System.getProperty("sd.cpuArena", "false")));
 			addConfigEntries(o, System.getProperty("sd.ort.config", ""));
-			if (device == Device.CUDA) o.addCUDA(cudaOptions());
+			if (device == Device.CUDA) {
+				try (OrtCUDAProviderOptions cuda = cudaOptions()) { // copied into the session options natively
+					o.addCUDA(cuda);
+				}
+			}
 			return o;
 		}
 		catch (OrtException | RuntimeException | LinkageError e) {

@@ -40,13 +40,14 @@ public final class SessionFactory {
 		OnnxEnvironment.get();
 		if (current == Device.CUDA) {
 			try {
+				if (!ExecutionProviders.cudaCompiledIn()) throw new CudaUnavailable(ExecutionProviders.cpuOnlyReason());
 				return create(modelFile, Device.CUDA);
 			}
 			catch (OrtException | RuntimeException | LinkageError e) {
-				String reason = ExecutionProviders.cudaFailureReason(e);
+				String reason = e instanceof CudaUnavailable ? e.getMessage() : ExecutionProviders.cudaFailureReason(e);
 				if (requested == Device.CUDA) {
 					throw new StableDiffusionException("Device cuda was requested but CUDA could not start: " + reason
-						+ ". Use --device auto or cpu to run on the CPU.", e);
+						+ ". Choose device auto or cpu (--device auto) to run on the CPU.", e);
 				}
 				fallBack(reason);
 			}
@@ -70,6 +71,12 @@ public final class SessionFactory {
 	private void fallBack(String reason) {
 		current = Device.CPU;
 		fallbackReason = reason;
+	}
+
+	private static final class CudaUnavailable extends RuntimeException {
+		CudaUnavailable(String reason) {
+			super(reason);
+		}
 	}
 
 	/** The device asked for. */

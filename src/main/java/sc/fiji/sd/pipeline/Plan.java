@@ -1,11 +1,6 @@
 package sc.fiji.sd.pipeline;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.SecureRandom;
-
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 
 import net.imglib2.RandomAccessibleInterval;
 import net.imglib2.type.numeric.real.FloatType;
@@ -28,7 +23,6 @@ final class Plan {
 	long seed;
 	boolean cfg;
 	String schedulerName;
-	int stepsOffset;
 
 	static Plan forSize(int width, int height) {
 		Plan p = new Plan();
@@ -108,7 +102,6 @@ final class Plan {
 		p.cfg = r.guidance() > 1.0 && !info.lcm();
 		p.seed = r.seed() == GenerationRequest.RANDOM_SEED || r.seed() < 0 ? randomSeed() : r.seed();
 		p.schedulerName = r.scheduler() == null || r.scheduler().isBlank() ? null : r.scheduler().trim();
-		p.stepsOffset = stepsOffset(info.folder().resolve("scheduler/scheduler_config.json"));
 		return p;
 	}
 
@@ -124,17 +117,6 @@ final class Plan {
 				: lower == upper ? String.valueOf(lower) : lower + " or " + upper;
 			throw new StableDiffusionException(what + " " + size + " is not possible: this model needs a multiple of "
 				+ step + " between " + step + " and " + (MAX_SIZE / step * step) + ". Nearest: " + nearest + ".");
-		}
-	}
-
-	private static int stepsOffset(Path schedulerConfig) {
-		try {
-			if (!Files.isRegularFile(schedulerConfig)) return 1; // SD 1.5's PNDM default
-			JsonObject o = JsonParser.parseString(Files.readString(schedulerConfig)).getAsJsonObject();
-			return o.has("steps_offset") ? o.get("steps_offset").getAsInt() : 0;
-		}
-		catch (Exception e) {
-			return 0;
 		}
 	}
 }

@@ -137,7 +137,7 @@ public final class StableDiffusionPipeline {
 		float[] noise = noise(seed, n, 4 * plane);
 
 		// Where the loop starts and what it starts from (text to image: pure noise).
-		Start s = Start.of(plan, scheduler.displayName().startsWith("Heun") ? 2 : 1, timesteps.length);
+		Start s = Start.of(plan, scheduler.config().stepsOffset(), scheduler.order(), timesteps.length);
 		float[] latents;
 		float[] original = source == null || source.latents == null ? null : repeat(source.latents, n);
 		if (original == null || s.fromPureNoise) latents = scale(noise, scheduler.initNoiseSigma());
@@ -177,15 +177,16 @@ public final class StableDiffusionPipeline {
 	 */
 	record Start(int first, int noiseIndex, boolean fromPureNoise) {
 		/**
+		 * @param stepsOffset the scheduler config's {@code steps_offset} (1 for SD 1.5)
 		 * @param order timesteps per step: 2 for Heun (diffusers' scheduler.order), else 1
 		 * @param count length of the scheduler's timestep list (PNDM lists one extra at the start)
 		 */
-		static Start of(Plan plan, int order, int count) {
+		static Start of(Plan plan, int stepsOffset, int order, int count) {
 			if (plan.mode == Mode.TEXT_TO_IMAGE || plan.strength >= 1.0) return new Start(0, 0, true);
 			int runSteps = (int) (plan.steps * plan.strength);
 			if (runSteps == 0) return new Start(count, 0, false); // strength 0: the VAE round trip
-			int initSteps = Math.min(runSteps + plan.stepsOffset, plan.steps);
-			int first = Math.max(plan.steps - initSteps + plan.stepsOffset, 0) * order;
+			int initSteps = Math.min(runSteps + stepsOffset, plan.steps);
+			int first = Math.max(plan.steps - initSteps + stepsOffset, 0) * order;
 			int noiseIndex = Math.max(0, count - initSteps * order);
 			return new Start(Math.min(first, count), noiseIndex, false);
 		}
@@ -452,11 +453,14 @@ public final class StableDiffusionPipeline {
 					if (channels == 9) sample.put(at + 4 * plane, source.inpaintChannels, 0, 5 * plane);
 				}
 			}
-			boolean scalar = info.timestepIsScalar();
-			float[] tv = new float[scalar ? 1 : callBatch];
+			// [] (optimum), [B] (diffusers script; also accepts [1] and broadcasts), or a fixed [1]
+			long[] declared = unet.inputShape("timestep");
+			boolean scalar = declared.length == 0;
+			int count = scalar ? 1 : declared[0] > 0 ? (int) declared[0] : callBatch;
+			float[] tv = new float[count];
 			Arrays.fill(tv, (float) t);
 			try (OnnxTensor timestep = Tensors.create(unet.inputType("timestep"), tv,
-				scalar ? new long[0] : new long[] { callBatch }))
+				scalar ? new long[0] : new long[] { count }))
 			{
 				for (int c = 0; c < outputs.size(); c++) {
 					Map<String, OnnxTensor> inputs = new HashMap<>();

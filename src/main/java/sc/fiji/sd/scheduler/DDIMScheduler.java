@@ -8,18 +8,12 @@ import java.util.random.RandomGenerator;
  * With eta = 0 the sampler is deterministic; eta &gt; 0 adds fresh noise each step (eta = 1 is DDPM-like) drawn from
  * the generator given at construction, {@code nextGaussian()} once per element in array order.
  */
-public class DDIMScheduler implements Scheduler {
+public class DDIMScheduler extends AlphaBarScheduler {
 
-	private final SchedulerConfig config;
 	private final double eta;
 	private final RandomGenerator rng;
-	private final float[] alphasCumprod;
-	/** alpha_bar of the step after the last one: 1 with set_alpha_to_one, else alpha_bar[0]. */
-	private final double finalAlphaCumprod;
 
 	private int numInferenceSteps;
-	private double[] timesteps;
-	private float[] predOriginalSample;
 
 	/** Deterministic DDIM (eta = 0). */
 	public DDIMScheduler(SchedulerConfig config) {
@@ -28,13 +22,11 @@ public class DDIMScheduler implements Scheduler {
 
 	/** DDIM with noise weight {@code eta} (0..1); {@code rng} is required when eta &gt; 0. */
 	public DDIMScheduler(SchedulerConfig config, double eta, RandomGenerator rng) {
+		super(config, SchedulerConfig.DDIM);
 		if (!(eta >= 0)) throw new IllegalArgumentException("eta must be >= 0, was " + eta);
 		if (eta > 0 && rng == null) throw new IllegalArgumentException("DDIM with eta > 0 needs a random generator");
-		this.config = config.forClass(SchedulerConfig.DDIM);
 		this.eta = eta;
 		this.rng = rng;
-		this.alphasCumprod = NoiseSchedule.alphasCumprod(NoiseSchedule.betas(this.config));
-		this.finalAlphaCumprod = this.config.setAlphaToOne() ? 1.0 : alphasCumprod[0];
 	}
 
 	public double eta() {
@@ -44,7 +36,7 @@ public class DDIMScheduler implements Scheduler {
 	@Override
 	public void setTimesteps(int n) {
 		int T = config.numTrainTimesteps();
-		if (n < 1 || n > T) throw new IllegalArgumentException("Steps must be between 1 and " + T + ", was " + n);
+		NoiseSchedule.checkSteps(n, T);
 		numInferenceSteps = n;
 		switch (config.timestepSpacing()) {
 			case "linspace":
@@ -57,21 +49,6 @@ public class DDIMScheduler implements Scheduler {
 				timesteps = NoiseSchedule.trailingTimesteps(T, T, n);
 		}
 		predOriginalSample = null;
-	}
-
-	@Override
-	public double[] timesteps() {
-		return timesteps.clone();
-	}
-
-	@Override
-	public double initNoiseSigma() {
-		return 1.0;
-	}
-
-	@Override
-	public float[] scaleModelInput(float[] sample, double timestep) {
-		return sample;
 	}
 
 	/** The DDIM variance sigma_t^2 / eta^2 between two training timesteps (eq. 16 of the paper). */
@@ -105,20 +82,8 @@ public class DDIMScheduler implements Scheduler {
 		float[] prev = new float[n];
 		float[] x0Out = new float[n];
 		for (int i = 0; i < n; i++) {
-			double x = sample[i], m = modelOutput[i], x0, eps;
-			switch (prediction) {
-				case "epsilon":
-					x0 = (x - sqrtB * m) / sqrtA;
-					eps = m;
-					break;
-				case "sample":
-					x0 = m;
-					eps = (x - sqrtA * x0) / sqrtB;
-					break;
-				default: // v_prediction
-					x0 = sqrtA * x - sqrtB * m;
-					eps = sqrtA * m + sqrtB * x;
-			}
+			double x0 = NoiseSchedule.predictedX0(prediction, sample[i], modelOutput[i], sqrtA, sqrtB);
+			double eps = NoiseSchedule.predictedEpsilon(prediction, sample[i], modelOutput[i], sqrtA, sqrtB);
 			if (clip) x0 = Math.max(-range, Math.min(range, x0));
 			double p = sqrtAPrev * x0 + directionCoeff * eps;
 			if (eta > 0) p += stdDevT * rng.nextGaussian();
@@ -130,28 +95,7 @@ public class DDIMScheduler implements Scheduler {
 	}
 
 	@Override
-	public float[] addNoise(float[] original, float[] noise, double timestep) {
-		NoiseSchedule.checkSameLength(original, noise, "addNoise");
-		double a = alphasCumprod[(int) timestep];
-		double sqrtA = Math.sqrt(a), sqrtB = Math.sqrt(1 - a);
-		float[] out = new float[original.length];
-		for (int i = 0; i < out.length; i++)
-			out[i] = (float) (sqrtA * original[i] + sqrtB * noise[i]);
-		return out;
-	}
-
-	@Override
-	public float[] predictedOriginalSample() {
-		return predOriginalSample;
-	}
-
-	@Override
 	public String displayName() {
 		return "DDIM";
-	}
-
-	@Override
-	public SchedulerConfig config() {
-		return config;
 	}
 }

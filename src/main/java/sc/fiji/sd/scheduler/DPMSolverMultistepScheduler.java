@@ -1,5 +1,8 @@
 package sc.fiji.sd.scheduler;
 
+import static sc.fiji.sd.scheduler.NoiseSchedule.vpAlpha;
+import static sc.fiji.sd.scheduler.NoiseSchedule.vpLambda;
+
 import java.util.random.RandomGenerator;
 
 import sc.fiji.sd.StableDiffusionException;
@@ -14,24 +17,11 @@ import sc.fiji.sd.StableDiffusionException;
  * first order (no history yet); {@code lower_order_final} also lowers the order of the last steps of short runs
  * (&lt; 15 steps), which stabilises few-step sampling.
  */
-public class DPMSolverMultistepScheduler implements Scheduler {
+public class DPMSolverMultistepScheduler extends VpMultistepScheduler {
 
-	private final SchedulerConfig config;
 	private final RandomGenerator rng;
-	private final float[] alphasCumprod;
-	private final float[] trainSigmas;
-	private final float[] logSigmas;
 	private final boolean plusPlus;
 	private final boolean sde;
-
-	private double[] timesteps;
-	/** One sigma per timestep plus the final sigma (float32 values). */
-	private double[] sigmas;
-	private int stepIndex = -1;
-	/** The converted model outputs of the last solver_order steps, oldest first (null until filled). */
-	private double[][] modelOutputs;
-	private int lowerOrderNums;
-	private float[] predOriginalSample;
 
 	/** A deterministic DPM-Solver (algorithm_type dpmsolver++ or dpmsolver). */
 	public DPMSolverMultistepScheduler(SchedulerConfig config) {
@@ -40,7 +30,7 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 
 	/** {@code rng} is needed for the SDE variants (sde-dpmsolver++, sde-dpmsolver) and ignored otherwise. */
 	public DPMSolverMultistepScheduler(SchedulerConfig config, RandomGenerator rng) {
-		this.config = config.forClass(SchedulerConfig.DPM_MULTISTEP);
+		super(config, SchedulerConfig.DPM_MULTISTEP);
 		String algorithm = this.config.algorithmType();
 		this.plusPlus = algorithm.endsWith("++");
 		this.sde = algorithm.startsWith("sde-");
@@ -53,37 +43,13 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 			"\"solver_order\": 3 does not work with \"algorithm_type\": \"sde-dpmsolver\"; allowed values are 1, 2.");
 		if (this.config.varianceType() != null) throw new StableDiffusionException("\"variance_type\": \""
 			+ this.config.varianceType() + "\" (learned variance) is not supported; allowed values are: null.");
-		float[] ac = NoiseSchedule.alphasCumprod(NoiseSchedule.betas(this.config));
-		if (this.config.rescaleBetasZeroSnr()) ac[ac.length - 1] = 0x1p-24f;
-		this.alphasCumprod = ac;
-		this.trainSigmas = NoiseSchedule.trainSigmas(ac);
-		this.logSigmas = NoiseSchedule.logSigmas(trainSigmas);
 	}
 
 	@Override
 	public void setTimesteps(int n) {
 		int T = config.numTrainTimesteps();
-		if (n < 1 || n > T) throw new IllegalArgumentException("Steps must be between 1 and " + T + ", was " + n);
-		int lastTimestep = T - clippedIndex();
-		double[] t;
-		switch (config.timestepSpacing()) {
-			case "linspace": {
-				// n + 1 points from 0 to last - 1, rounded, descending, without the final 0
-				double[] all = NoiseSchedule.reversed(NoiseSchedule.rint(NoiseSchedule.numpyLinspace(0, lastTimestep - 1,
-					n + 1)));
-				t = java.util.Arrays.copyOf(all, n);
-				break;
-			}
-			case "leading": {
-				int ratio = lastTimestep / (n + 1);
-				t = new double[n];
-				for (int i = 0; i < n; i++)
-					t[i] = (double) (n - i) * ratio + config.stepsOffset();
-				break;
-			}
-			default: // trailing
-				t = NoiseSchedule.trailingTimesteps(lastTimestep, T, n);
-		}
+		NoiseSchedule.checkSteps(n, T);
+		double[] t = NoiseSchedule.multistepTimesteps(config, T - clippedIndex(), n);
 		double[] s;
 		if (config.useKarrasSigmas()) {
 			s = NoiseSchedule.karrasSigmas(trainSigmas[0], trainSigmas[T - 1], n);
@@ -95,10 +61,7 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 		}
 		else s = NoiseSchedule.sigmasAt(t, trainSigmas);
 		double last = config.finalSigmasType().equals("sigma_min") ? trainSigmas[0] : 0;
-		sigmas = new double[s.length + 1];
-		for (int i = 0; i < s.length; i++)
-			sigmas[i] = (float) s[i];
-		sigmas[s.length] = (float) last;
+		sigmas = NoiseSchedule.withFinalSigma(s, last);
 		timesteps = t;
 		stepIndex = -1;
 		modelOutputs = new double[config.solverOrder()][];
@@ -121,41 +84,6 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 	}
 
 	@Override
-	public double[] timesteps() {
-		return timesteps.clone();
-	}
-
-	/** The sigmas of the run (one per timestep plus the final one). */
-	public double[] sigmas() {
-		return sigmas.clone();
-	}
-
-	@Override
-	public double initNoiseSigma() {
-		return 1.0;
-	}
-
-	@Override
-	public float[] scaleModelInput(float[] sample, double timestep) {
-		return sample;
-	}
-
-	/** alpha_t = 1 / sqrt(sigma² + 1) and sigma_t = sigma · alpha_t of a variance-exploding sigma. */
-	private static double alpha(double sigma) {
-		return 1 / Math.sqrt(sigma * sigma + 1);
-	}
-
-	private static double lambda(double sigma) {
-		double a = alpha(sigma);
-		return Math.log(a) - Math.log(sigma * a);
-	}
-
-	private int indexForTimestep(double timestep) {
-		int i = NoiseSchedule.indexForTimestep(timesteps, timestep);
-		return i < 0 ? timesteps.length - 1 : i; // diffusers falls back to the last step
-	}
-
-	@Override
 	public float[] step(float[] modelOutput, double timestep, float[] sample) {
 		if (timesteps == null) throw new IllegalStateException("Call setTimesteps before step");
 		NoiseSchedule.checkSameLength(modelOutput, sample, "DPM-Solver step");
@@ -165,10 +93,10 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 			&& len < 15) || config.finalSigmasType().equals("zero"));
 		boolean lowerOrderSecond = stepIndex == len - 2 && config.lowerOrderFinal() && len < 15;
 
-		double[] converted = convertModelOutput(modelOutput, sample);
+		// the solver's variable: x0 for DPM-Solver++, epsilon for DPM-Solver
+		double[] converted = convertModelOutput(modelOutput, sample, plusPlus);
 		int order = config.solverOrder();
-		System.arraycopy(modelOutputs, 1, modelOutputs, 0, order - 1);
-		modelOutputs[order - 1] = converted;
+		pushModelOutput(converted);
 
 		double[] noise = null;
 		if (sde) {
@@ -185,42 +113,12 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 		return NoiseSchedule.toFloat(prev);
 	}
 
-	/** The model output as the solver's variable: x0 for DPM-Solver++, epsilon for DPM-Solver. */
-	private double[] convertModelOutput(float[] modelOutput, float[] sample) {
-		double sigma = sigmas[stepIndex];
-		double alphaT = alpha(sigma), sigmaT = sigma * alphaT;
-		String prediction = config.predictionType();
-		double[] out = new double[sample.length];
-		float[] x0 = new float[sample.length];
-		for (int i = 0; i < out.length; i++) {
-			double x = sample[i], m = modelOutput[i];
-			double denoised, eps;
-			switch (prediction) {
-				case "epsilon":
-					eps = m;
-					denoised = (x - sigmaT * m) / alphaT;
-					break;
-				case "sample":
-					denoised = m;
-					eps = (x - alphaT * m) / sigmaT;
-					break;
-				default: // v_prediction
-					denoised = alphaT * x - sigmaT * m;
-					eps = alphaT * m + sigmaT * x;
-			}
-			out[i] = plusPlus ? denoised : eps;
-			x0[i] = (float) denoised;
-		}
-		predOriginalSample = x0;
-		return out;
-	}
-
 	/** DPM-Solver-1 (equivalent to DDIM) from sigmas[i] to sigmas[i+1]. */
 	private double[] firstOrderUpdate(double[] m, float[] sample, double[] noise) {
 		double sigmaT = sigmas[stepIndex + 1], sigmaS = sigmas[stepIndex];
-		double alphaT = alpha(sigmaT), alphaS = alpha(sigmaS);
+		double alphaT = vpAlpha(sigmaT), alphaS = vpAlpha(sigmaS);
 		double sT = sigmaT * alphaT, sS = sigmaS * alphaS;
-		double h = lambda(sigmaT) - lambda(sigmaS);
+		double h = vpLambda(sigmaT) - vpLambda(sigmaS);
 		double cx, cm, cn = 0;
 		switch (config.algorithmType()) {
 			case "dpmsolver++":
@@ -252,9 +150,9 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 		int k = modelOutputs.length;
 		double[] m0 = modelOutputs[k - 1], m1 = modelOutputs[k - 2];
 		double sigmaT = sigmas[stepIndex + 1], sigmaS0 = sigmas[stepIndex], sigmaS1 = sigmas[stepIndex - 1];
-		double alphaT = alpha(sigmaT), alphaS0 = alpha(sigmaS0);
+		double alphaT = vpAlpha(sigmaT), alphaS0 = vpAlpha(sigmaS0);
 		double sT = sigmaT * alphaT, sS0 = sigmaS0 * alphaS0;
-		double lambdaT = lambda(sigmaT), lambdaS0 = lambda(sigmaS0), lambdaS1 = lambda(sigmaS1);
+		double lambdaT = vpLambda(sigmaT), lambdaS0 = vpLambda(sigmaS0), lambdaS1 = vpLambda(sigmaS1);
 		double h = lambdaT - lambdaS0, h0 = lambdaS0 - lambdaS1;
 		double r0 = h0 / h;
 		boolean midpoint = config.solverType().equals("midpoint");
@@ -297,10 +195,10 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 		double[] m0 = modelOutputs[k - 1], m1 = modelOutputs[k - 2], m2 = modelOutputs[k - 3];
 		double sigmaT = sigmas[stepIndex + 1], sigmaS0 = sigmas[stepIndex], sigmaS1 = sigmas[stepIndex - 1],
 			sigmaS2 = sigmas[stepIndex - 2];
-		double alphaT = alpha(sigmaT), alphaS0 = alpha(sigmaS0);
+		double alphaT = vpAlpha(sigmaT), alphaS0 = vpAlpha(sigmaS0);
 		double sT = sigmaT * alphaT, sS0 = sigmaS0 * alphaS0;
-		double lambdaT = lambda(sigmaT), lambdaS0 = lambda(sigmaS0), lambdaS1 = lambda(sigmaS1), lambdaS2 = lambda(
-			sigmaS2);
+		double lambdaT = vpLambda(sigmaT), lambdaS0 = vpLambda(sigmaS0), lambdaS1 = vpLambda(sigmaS1),
+			lambdaS2 = vpLambda(sigmaS2);
 		double h = lambdaT - lambdaS0, h0 = lambdaS0 - lambdaS1, h1 = lambdaS1 - lambdaS2;
 		double r0 = h0 / h, r1 = h1 / h;
 		double cx, c0, c1, c2, cn = 0; // x_t = cx·x + c0·D0 + c1·D1 + c2·D2 (+ cn·noise)
@@ -334,33 +232,10 @@ public class DPMSolverMultistepScheduler implements Scheduler {
 		return out;
 	}
 
-	/** {@code alpha_t · original + sigma_t · noise} at the sigma of {@code timestep} in this run. */
-	@Override
-	public float[] addNoise(float[] original, float[] noise, double timestep) {
-		NoiseSchedule.checkSameLength(original, noise, "addNoise");
-		if (timesteps == null) throw new IllegalStateException("Call setTimesteps before addNoise");
-		double sigma = sigmas[indexForTimestep(timestep)];
-		double alphaT = alpha(sigma), sigmaT = sigma * alphaT;
-		float[] out = new float[original.length];
-		for (int i = 0; i < out.length; i++)
-			out[i] = (float) (alphaT * original[i] + sigmaT * noise[i]);
-		return out;
-	}
-
-	@Override
-	public float[] predictedOriginalSample() {
-		return predOriginalSample;
-	}
-
 	@Override
 	public String displayName() {
 		String name = "DPM++ " + config.solverOrder() + "M" + (sde ? " SDE" : "");
 		if (!plusPlus) name = "DPM " + config.solverOrder() + "M" + (sde ? " SDE" : "");
 		return config.useKarrasSigmas() ? name + " Karras" : name;
-	}
-
-	@Override
-	public SchedulerConfig config() {
-		return config;
 	}
 }

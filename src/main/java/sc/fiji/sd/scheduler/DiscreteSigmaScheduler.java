@@ -5,31 +5,25 @@ package sc.fiji.sd.scheduler;
  * {@code LMSDiscreteScheduler}, {@code HeunDiscreteScheduler}) have in common: they work on
  * {@code x = x0 + sigma · noise}, so the model input is scaled by {@code 1 / sqrt(sigma² + 1)}, the initial noise has
  * standard deviation sigma_max, and the current sigma is found by a step index that starts at the first timestep
- * passed in and advances by one per {@link #step}.
+ * passed in and advances by one per {@link #step}. Their timesteps are float32 values, fractional for linspace
+ * spacing and Karras sigmas.
  */
-abstract class DiscreteSigmaScheduler implements Scheduler {
+abstract class DiscreteSigmaScheduler extends AbstractScheduler {
 
-	protected final SchedulerConfig config;
 	protected final float[] alphasCumprod;
 	/** sqrt((1 - alpha_bar) / alpha_bar) for training timesteps 0..T-1 (ascending), float32. */
 	protected final float[] trainSigmas;
 	protected final float[] logSigmas;
 
-	/** The timesteps of the run (float32 values; fractional for linspace spacing and Karras sigmas). */
-	protected double[] timesteps;
 	/** One sigma per timestep plus the final sigma (float32 values), descending. */
 	protected double[] sigmas;
 	/** Index into {@link #sigmas} of the current step; -1 until the first scaleModelInput or step. */
 	protected int stepIndex = -1;
-	protected float[] predOriginalSample;
 
 	protected DiscreteSigmaScheduler(SchedulerConfig config, String className) {
-		this.config = config.forClass(className);
-		float[] ac = NoiseSchedule.alphasCumprod(NoiseSchedule.betas(this.config));
-		// zero terminal SNR would make the last sigma infinite; diffusers uses 2^-24 instead
-		if (this.config.rescaleBetasZeroSnr()) ac[ac.length - 1] = 0x1p-24f;
-		this.alphasCumprod = ac;
-		this.trainSigmas = NoiseSchedule.trainSigmas(ac);
+		super(config, className);
+		this.alphasCumprod = NoiseSchedule.alphasCumprodForSigmas(this.config);
+		this.trainSigmas = NoiseSchedule.trainSigmas(alphasCumprod);
 		this.logSigmas = NoiseSchedule.logSigmas(trainSigmas);
 	}
 
@@ -39,7 +33,7 @@ abstract class DiscreteSigmaScheduler implements Scheduler {
 	 */
 	protected double[] spacedTimesteps(int n) {
 		int T = config.numTrainTimesteps();
-		if (n < 1 || n > T) throw new IllegalArgumentException("Steps must be between 1 and " + T + ", was " + n);
+		NoiseSchedule.checkSteps(n, T);
 		switch (config.timestepSpacing()) {
 			case "linspace":
 				return NoiseSchedule.toFloat32(NoiseSchedule.reversed(NoiseSchedule.numpyLinspace(0, T - 1, n)));
@@ -69,23 +63,9 @@ abstract class DiscreteSigmaScheduler implements Scheduler {
 		return t;
 	}
 
-	/** Appends the final sigma ({@code last}) and rounds all to float32, as diffusers stores them. */
-	protected static double[] withFinalSigma(double[] s, double last) {
-		double[] out = new double[s.length + 1];
-		for (int i = 0; i < s.length; i++)
-			out[i] = (float) s[i];
-		out[s.length] = (float) last;
-		return out;
-	}
-
 	/** sigma at training timestep 0, the smallest sigma of the schedule (final_sigmas_type "sigma_min"). */
 	protected double sigmaMinOfTraining() {
 		return trainSigmas[0];
-	}
-
-	@Override
-	public double[] timesteps() {
-		return timesteps.clone();
 	}
 
 	/** The sigmas of the run (one per timestep plus the final one), for tests and diagnostics. */
@@ -130,6 +110,27 @@ abstract class DiscreteSigmaScheduler implements Scheduler {
 		}
 	}
 
+	/**
+	 * The ODE derivative {@code (x - x0) / sigma} of each element (k-diffusion's {@code to_d}), with x0 the denoised
+	 * sample the model output predicts at {@code sigma} (clamped to clip_sample_range when {@code clip}); the x0 become
+	 * {@link #predOriginalSample}.
+	 */
+	protected double[] derivative(float[] modelOutput, float[] sample, double sigma, boolean clip) {
+		String prediction = config.predictionType();
+		double range = config.clipSampleRange();
+		int n = sample.length;
+		double[] derivative = new double[n];
+		float[] x0 = new float[n];
+		for (int i = 0; i < n; i++) {
+			double denoised = predictOriginal(sample[i], modelOutput[i], sigma, prediction);
+			if (clip) denoised = Math.max(-range, Math.min(range, denoised));
+			x0[i] = (float) denoised;
+			derivative[i] = (sample[i] - denoised) / sigma;
+		}
+		predOriginalSample = x0;
+		return derivative;
+	}
+
 	/** {@code original + sigma(t) · noise}, with t looked up in this run's timesteps. */
 	@Override
 	public float[] addNoise(float[] original, float[] noise, double timestep) {
@@ -140,15 +141,5 @@ abstract class DiscreteSigmaScheduler implements Scheduler {
 		for (int i = 0; i < out.length; i++)
 			out[i] = (float) (original[i] + noise[i] * sigma);
 		return out;
-	}
-
-	@Override
-	public float[] predictedOriginalSample() {
-		return predOriginalSample;
-	}
-
-	@Override
-	public SchedulerConfig config() {
-		return config;
 	}
 }

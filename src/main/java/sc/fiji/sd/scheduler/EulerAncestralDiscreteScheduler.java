@@ -28,7 +28,7 @@ public class EulerAncestralDiscreteScheduler extends DiscreteSigmaScheduler {
 	@Override
 	public void setTimesteps(int n) {
 		timesteps = spacedTimesteps(n);
-		sigmas = withFinalSigma(NoiseSchedule.sigmasAt(timesteps, trainSigmas), 0);
+		sigmas = NoiseSchedule.withFinalSigma(NoiseSchedule.sigmasAt(timesteps, trainSigmas), 0);
 		stepIndex = -1;
 		predOriginalSample = null;
 	}
@@ -42,17 +42,10 @@ public class EulerAncestralDiscreteScheduler extends DiscreteSigmaScheduler {
 			* sigmaFrom));
 		double sigmaDown = Math.sqrt(sigmaTo * sigmaTo - sigmaUp * sigmaUp);
 		double dt = sigmaDown - sigmaFrom;
-		String prediction = config.predictionType();
+		double[] derivative = derivative(modelOutput, sample, sigmaFrom, false);
 		float[] prev = new float[sample.length];
-		float[] x0 = new float[sample.length];
-		for (int i = 0; i < prev.length; i++) {
-			double x = sample[i];
-			double denoised = predictOriginal(x, modelOutput[i], sigmaFrom, prediction);
-			double derivative = (x - denoised) / sigmaFrom;
-			prev[i] = (float) (x + derivative * dt + rng.nextGaussian() * sigmaUp);
-			x0[i] = (float) denoised;
-		}
-		predOriginalSample = x0;
+		for (int i = 0; i < prev.length; i++)
+			prev[i] = (float) (sample[i] + derivative[i] * dt + rng.nextGaussian() * sigmaUp);
 		stepIndex++;
 		return prev;
 	}

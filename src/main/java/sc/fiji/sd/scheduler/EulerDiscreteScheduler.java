@@ -30,7 +30,7 @@ public class EulerDiscreteScheduler extends DiscreteSigmaScheduler {
 		}
 		double last = config.finalSigmasType().equals("sigma_min") ? sigmaMinOfTraining() : 0;
 		timesteps = t;
-		sigmas = withFinalSigma(s, last);
+		sigmas = NoiseSchedule.withFinalSigma(s, last);
 		stepIndex = -1;
 		predOriginalSample = null;
 	}
@@ -41,17 +41,10 @@ public class EulerDiscreteScheduler extends DiscreteSigmaScheduler {
 		initStepIndex(timestep);
 		double sigma = sigmas[stepIndex];
 		double dt = sigmas[stepIndex + 1] - sigma;
-		String prediction = config.predictionType();
+		double[] derivative = derivative(modelOutput, sample, sigma, false);
 		float[] prev = new float[sample.length];
-		float[] x0 = new float[sample.length];
-		for (int i = 0; i < prev.length; i++) {
-			double x = sample[i];
-			double denoised = predictOriginal(x, modelOutput[i], sigma, prediction);
-			double derivative = (x - denoised) / sigma;
-			prev[i] = (float) (x + derivative * dt);
-			x0[i] = (float) denoised;
-		}
-		predOriginalSample = x0;
+		for (int i = 0; i < prev.length; i++)
+			prev[i] = (float) (sample[i] + derivative[i] * dt);
 		stepIndex++;
 		return prev;
 	}

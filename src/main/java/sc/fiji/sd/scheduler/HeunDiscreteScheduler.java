@@ -27,7 +27,7 @@ public class HeunDiscreteScheduler extends DiscreteSigmaScheduler {
 			s = karras(s, n, false);
 			t = timestepsOfSigmas(s);
 		}
-		double[] withZero = withFinalSigma(s, 0); // n + 1 sigmas
+		double[] withZero = NoiseSchedule.withFinalSigma(s, 0); // n + 1 sigmas
 		// sigmas: s0, s1, s1, ..., s_{n-1}, s_{n-1}, 0; timesteps: t0, t1, t1, ..., t_{n-1}, t_{n-1}
 		sigmas = new double[2 * n];
 		timesteps = new double[2 * n - 1];
@@ -63,18 +63,8 @@ public class HeunDiscreteScheduler extends DiscreteSigmaScheduler {
 		double sigmaNext = first ? sigmas[stepIndex + 1] : sigmas[stepIndex];
 		// the model saw the sample at sigma (predictor) or at sigma_next (corrector)
 		double sigmaInput = first ? sigma : sigmaNext;
-		String prediction = config.predictionType();
-		boolean clip = config.clipSample();
-		double range = config.clipSampleRange();
 		int n = sample.length;
-		double[] derivative = new double[n];
-		float[] x0 = new float[n];
-		for (int i = 0; i < n; i++) {
-			double denoised = predictOriginal(sample[i], modelOutput[i], sigmaInput, prediction);
-			if (clip) denoised = Math.max(-range, Math.min(range, denoised));
-			x0[i] = (float) denoised;
-			derivative[i] = (sample[i] - denoised) / sigmaInput;
-		}
+		double[] derivative = derivative(modelOutput, sample, sigmaInput, config.clipSample());
 		float[] prev = new float[n];
 		if (first) {
 			dt = sigmaNext - sigma;
@@ -89,7 +79,6 @@ public class HeunDiscreteScheduler extends DiscreteSigmaScheduler {
 			prevDerivative = null;
 			predictorSample = null;
 		}
-		predOriginalSample = x0;
 		stepIndex++;
 		return prev;
 	}

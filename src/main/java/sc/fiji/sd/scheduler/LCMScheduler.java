@@ -11,27 +11,21 @@ import sc.fiji.sd.StableDiffusionException;
  * <p>
  * Each step predicts the denoised latent with the consistency boundary condition ({@code c_skip}, {@code c_out}) and
  * re-noises it to the next timestep with fresh noise from the generator given at construction ({@code nextGaussian()}
- * per element in array order; no noise after the last step).
+ * per element in array order; no noise after the last step). {@link #predictedOriginalSample()} is the denoised
+ * prediction of the last step, what LCM pipelines decode at the end.
  */
-public class LCMScheduler implements Scheduler {
+public class LCMScheduler extends AlphaBarScheduler {
 
 	/** diffusers' sigma_data of the boundary-condition scalings. */
 	private static final double SIGMA_DATA = 0.5;
 
-	private final SchedulerConfig config;
 	private final RandomGenerator rng;
-	private final float[] alphasCumprod;
-	private final double finalAlphaCumprod;
 
-	private double[] timesteps;
 	private int stepIndex = -1;
-	private float[] predOriginalSample;
 
 	public LCMScheduler(SchedulerConfig config, RandomGenerator rng) {
-		this.config = config.forClass(SchedulerConfig.LCM);
+		super(config, SchedulerConfig.LCM);
 		this.rng = Objects.requireNonNull(rng, "LCM needs a random generator");
-		this.alphasCumprod = NoiseSchedule.alphasCumprod(NoiseSchedule.betas(this.config));
-		this.finalAlphaCumprod = this.config.setAlphaToOne() ? 1.0 : alphasCumprod[0];
 		if (this.config.originalInferenceSteps() > this.config.numTrainTimesteps()) throw new StableDiffusionException(
 			"\"original_inference_steps\" (" + this.config.originalInferenceSteps() + ") is larger than"
 				+ " \"num_train_timesteps\" (" + this.config.numTrainTimesteps() + "); allowed values are 1 to "
@@ -62,21 +56,6 @@ public class LCMScheduler implements Scheduler {
 	}
 
 	@Override
-	public double[] timesteps() {
-		return timesteps.clone();
-	}
-
-	@Override
-	public double initNoiseSigma() {
-		return 1.0;
-	}
-
-	@Override
-	public float[] scaleModelInput(float[] sample, double timestep) {
-		return sample;
-	}
-
-	@Override
 	public float[] step(float[] modelOutput, double timestep, float[] sample) {
 		if (timesteps == null) throw new IllegalStateException("Call setTimesteps before step");
 		NoiseSchedule.checkSameLength(modelOutput, sample, "LCM step");
@@ -102,17 +81,8 @@ public class LCMScheduler implements Scheduler {
 		float[] denoisedOut = new float[n];
 		float[] prev = new float[n];
 		for (int i = 0; i < n; i++) {
-			double x = sample[i], m = modelOutput[i], x0;
-			switch (prediction) {
-				case "epsilon":
-					x0 = (x - sqrtB * m) / sqrtA;
-					break;
-				case "sample":
-					x0 = m;
-					break;
-				default: // v_prediction
-					x0 = sqrtA * x - sqrtB * m;
-			}
+			double x = sample[i];
+			double x0 = NoiseSchedule.predictedX0(prediction, x, modelOutput[i], sqrtA, sqrtB);
 			if (clip) x0 = Math.max(-range, Math.min(range, x0));
 			double denoised = cOut * x0 + cSkip * x;
 			denoisedOut[i] = (float) denoised;
@@ -124,29 +94,7 @@ public class LCMScheduler implements Scheduler {
 	}
 
 	@Override
-	public float[] addNoise(float[] original, float[] noise, double timestep) {
-		NoiseSchedule.checkSameLength(original, noise, "addNoise");
-		double a = alphasCumprod[(int) timestep];
-		double sqrtA = Math.sqrt(a), sqrtB = Math.sqrt(1 - a);
-		float[] out = new float[original.length];
-		for (int i = 0; i < out.length; i++)
-			out[i] = (float) (sqrtA * original[i] + sqrtB * noise[i]);
-		return out;
-	}
-
-	/** The denoised prediction of the last step (what LCM pipelines decode at the end). */
-	@Override
-	public float[] predictedOriginalSample() {
-		return predOriginalSample;
-	}
-
-	@Override
 	public String displayName() {
 		return "LCM";
-	}
-
-	@Override
-	public SchedulerConfig config() {
-		return config;
 	}
 }

@@ -35,7 +35,7 @@ public class LMSDiscreteScheduler extends DiscreteSigmaScheduler {
 			t = timestepsOfSigmas(s);
 		}
 		timesteps = t;
-		sigmas = withFinalSigma(s, 0);
+		sigmas = NoiseSchedule.withFinalSigma(s, 0);
 		stepIndex = -1;
 		derivatives.clear();
 		predOriginalSample = null;
@@ -66,16 +66,8 @@ public class LMSDiscreteScheduler extends DiscreteSigmaScheduler {
 		NoiseSchedule.checkSameLength(modelOutput, sample, "LMS step");
 		initStepIndex(timestep);
 		double sigma = sigmas[stepIndex];
-		String prediction = config.predictionType();
 		int len = sample.length;
-		double[] derivative = new double[len];
-		float[] x0 = new float[len];
-		for (int i = 0; i < len; i++) {
-			double denoised = predictOriginal(sample[i], modelOutput[i], sigma, prediction);
-			derivative[i] = (sample[i] - denoised) / sigma;
-			x0[i] = (float) denoised;
-		}
-		derivatives.add(derivative);
+		derivatives.add(derivative(modelOutput, sample, sigma, false));
 		if (derivatives.size() > ORDER) derivatives.remove(0);
 		int order = Math.min(stepIndex + 1, ORDER);
 		double[] coeffs = new double[order];
@@ -90,7 +82,6 @@ public class LMSDiscreteScheduler extends DiscreteSigmaScheduler {
 				x += coeffs[j] * derivatives.get(derivatives.size() - 1 - j)[i];
 			prev[i] = (float) x;
 		}
-		predOriginalSample = x0;
 		stepIndex++;
 		return prev;
 	}

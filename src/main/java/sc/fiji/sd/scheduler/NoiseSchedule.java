@@ -107,6 +107,16 @@ public final class NoiseSchedule {
 		return out;
 	}
 
+	/**
+	 * The alphas_cumprod of a configuration as the sigma-based schedulers use them: zero terminal SNR would make the
+	 * last sigma infinite, so diffusers sets the last value to 2^-24 instead.
+	 */
+	static float[] alphasCumprodForSigmas(SchedulerConfig c) {
+		float[] ac = alphasCumprod(betas(c));
+		if (c.rescaleBetasZeroSnr()) ac[ac.length - 1] = 0x1p-24f;
+		return ac;
+	}
+
 	/** The training sigmas {@code sqrt((1 - alphaBar) / alphaBar)} for t = 0..T-1, in float32 as torch computes them. */
 	public static float[] trainSigmas(float[] alphasCumprod) {
 		float[] sigmas = new float[alphasCumprod.length];
@@ -126,6 +136,12 @@ public final class NoiseSchedule {
 	}
 
 	// ---- Timestep spacing (Lin et al. 2023, table 2) ----
+
+	/** Fails unless {@code 1 <= n <= numTrainTimesteps}. */
+	static void checkSteps(int n, int numTrainTimesteps) {
+		if (n < 1 || n > numTrainTimesteps) throw new IllegalArgumentException("Steps must be between 1 and "
+			+ numTrainTimesteps + ", was " + n);
+	}
 
 	/** {@code np.linspace(start, stop, num)} in float64: {@code i * step + start}, the last value exactly stop. */
 	public static double[] numpyLinspace(double start, double stop, int num) {
@@ -164,6 +180,27 @@ public final class NoiseSchedule {
 		for (int i = 0; i < count; i++)
 			t[i] = Math.rint(start + i * -ratio) - 1;
 		return t;
+	}
+
+	/**
+	 * The timesteps of DPM-Solver and UniPC for the configured spacing, descending: the spacing of n + 1 steps below
+	 * {@code lastTimestep} without its final one (linspace rounded; leading adds steps_offset; trailing ends at
+	 * lastTimestep - 1).
+	 */
+	static double[] multistepTimesteps(SchedulerConfig c, int lastTimestep, int n) {
+		switch (c.timestepSpacing()) {
+			case "linspace":
+				return Arrays.copyOf(reversed(rint(numpyLinspace(0, lastTimestep - 1, n + 1))), n);
+			case "leading": {
+				int ratio = lastTimestep / (n + 1);
+				double[] t = new double[n];
+				for (int i = 0; i < n; i++)
+					t[i] = (double) (n - i) * ratio + c.stepsOffset();
+				return t;
+			}
+			default: // trailing
+				return trailingTimesteps(lastTimestep, c.numTrainTimesteps(), n);
+		}
 	}
 
 	/** Reverses an array in place and returns it. */
@@ -209,6 +246,15 @@ public final class NoiseSchedule {
 		for (int i = 0; i < s.length; i++)
 			s[i] = interp(timesteps[i], trainSigmas);
 		return s;
+	}
+
+	/** Appends the final sigma ({@code last}) and rounds all to float32, as diffusers stores them. */
+	static double[] withFinalSigma(double[] s, double last) {
+		double[] out = new double[s.length + 1];
+		for (int i = 0; i < s.length; i++)
+			out[i] = (float) s[i];
+		out[s.length] = (float) last;
+		return out;
 	}
 
 	/**
@@ -263,6 +309,79 @@ public final class NoiseSchedule {
 		if (i < 0) throw new IllegalArgumentException("Timestep " + timestep + " is not one of this scheduler's"
 			+ " timesteps " + Arrays.toString(schedule) + "; pass a value from timesteps().");
 		return i;
+	}
+
+	// ---- Model output to x0 and epsilon ----
+
+	/**
+	 * The denoised sample x0 that a model output stands for, given {@code x_t = alpha_t·x0 + sigma_t·eps}
+	 * ({@code alpha_t = sqrt(alpha_bar)}, {@code sigma_t = sqrt(1 - alpha_bar)}), for prediction_type epsilon, sample or
+	 * v_prediction (any other value is taken as v_prediction, which the configuration has validated).
+	 */
+	static double predictedX0(String predictionType, double sample, double modelOutput, double alphaT, double sigmaT) {
+		switch (predictionType) {
+			case "epsilon":
+				return (sample - sigmaT * modelOutput) / alphaT;
+			case "sample":
+				return modelOutput;
+			default: // v_prediction
+				return alphaT * sample - sigmaT * modelOutput;
+		}
+	}
+
+	/** The noise epsilon that a model output stands for, as {@link #predictedX0} the denoised sample. */
+	static double predictedEpsilon(String predictionType, double sample, double modelOutput, double alphaT,
+		double sigmaT)
+	{
+		switch (predictionType) {
+			case "epsilon":
+				return modelOutput;
+			case "sample":
+				return (sample - alphaT * modelOutput) / sigmaT;
+			default: // v_prediction
+				return alphaT * modelOutput + sigmaT * sample;
+		}
+	}
+
+	// ---- The variance-preserving view of a sigma (DPM-Solver, UniPC) ----
+
+	/** {@code alpha_t = 1 / sqrt(sigma² + 1)} of a variance-exploding sigma; {@code sigma_t = sigma · alpha_t}. */
+	static double vpAlpha(double sigma) {
+		return 1 / Math.sqrt(sigma * sigma + 1);
+	}
+
+	/** The log-SNR time {@code lambda_t = log(alpha_t) - log(sigma_t)} of a sigma. */
+	static double vpLambda(double sigma) {
+		double a = vpAlpha(sigma);
+		return Math.log(a) - Math.log(sigma * a);
+	}
+
+	/** {@code alpha_t · original + sigma_t · noise} at a sigma: diffusers' {@code add_noise} of DPM-Solver and UniPC. */
+	static float[] vpAddNoise(float[] original, float[] noise, double sigma) {
+		checkSameLength(original, noise, "addNoise");
+		double alphaT = vpAlpha(sigma), sigmaT = sigma * alphaT;
+		float[] out = new float[original.length];
+		for (int i = 0; i < out.length; i++)
+			out[i] = (float) (alphaT * original[i] + sigmaT * noise[i]);
+		return out;
+	}
+
+	/**
+	 * The model output at a sigma as the solver's variable, diffusers' {@code convert_model_output} of DPM-Solver and
+	 * UniPC: the denoised sample x0 ({@code toX0}) or the noise epsilon, from any prediction_type. The x0 values are
+	 * also written, as float32, to {@code x0Out}.
+	 */
+	static double[] vpConvertModelOutput(float[] modelOutput, float[] sample, double sigma, String predictionType,
+		boolean toX0, float[] x0Out)
+	{
+		double alphaT = vpAlpha(sigma), sigmaT = sigma * alphaT;
+		double[] out = new double[sample.length];
+		for (int i = 0; i < out.length; i++) {
+			double denoised = predictedX0(predictionType, sample[i], modelOutput[i], alphaT, sigmaT);
+			out[i] = toX0 ? denoised : predictedEpsilon(predictionType, sample[i], modelOutput[i], alphaT, sigmaT);
+			x0Out[i] = (float) denoised;
+		}
+		return out;
 	}
 
 	// ---- Small array helpers ----

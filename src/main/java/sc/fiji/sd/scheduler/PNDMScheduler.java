@@ -14,17 +14,13 @@ import sc.fiji.sd.StableDiffusionException;
  * {@code skip_prk_steps = true} (SD 1.5) it is pure PLMS, A1111's "PLMS": the second timestep appears twice, because the
  * first step is a predictor–corrector pair of model calls.
  */
-public class PNDMScheduler implements Scheduler {
+public class PNDMScheduler extends AlphaBarScheduler {
 
 	private static final int PNDM_ORDER = 4;
 
-	private final SchedulerConfig config;
-	private final float[] alphasCumprod;
-	private final double finalAlphaCumprod;
 
 	private int numInferenceSteps;
 	private int[] prkTimesteps = new int[0];
-	private double[] timesteps;
 
 	// Multistep state, reset by setTimesteps.
 	private int counter;
@@ -33,21 +29,18 @@ public class PNDMScheduler implements Scheduler {
 	/** Runge–Kutta accumulator, or the PLMS predictor's sample. */
 	private double[] curModelOutput;
 	private float[] curSample;
-	private float[] predOriginalSample;
 
 	public PNDMScheduler(SchedulerConfig config) {
-		this.config = config.forClass(SchedulerConfig.PNDM);
+		super(config, SchedulerConfig.PNDM);
 		if (this.config.predictionType().equals("sample")) throw new StableDiffusionException(
 			"\"prediction_type\": \"sample\" is not supported by PNDM/PLMS (as in diffusers); allowed values are"
 				+ " epsilon, v_prediction.");
-		this.alphasCumprod = NoiseSchedule.alphasCumprod(NoiseSchedule.betas(this.config));
-		this.finalAlphaCumprod = this.config.setAlphaToOne() ? 1.0 : alphasCumprod[0];
 	}
 
 	@Override
 	public void setTimesteps(int n) {
 		int T = config.numTrainTimesteps();
-		if (n < 1 || n > T) throw new IllegalArgumentException("Steps must be between 1 and " + T + ", was " + n);
+		NoiseSchedule.checkSteps(n, T);
 		numInferenceSteps = n;
 		// ascending training timesteps
 		double[] base;
@@ -97,21 +90,6 @@ public class PNDMScheduler implements Scheduler {
 		curModelOutput = null;
 		curSample = null;
 		predOriginalSample = null;
-	}
-
-	@Override
-	public double[] timesteps() {
-		return timesteps.clone();
-	}
-
-	@Override
-	public double initNoiseSigma() {
-		return 1.0;
-	}
-
-	@Override
-	public float[] scaleModelInput(float[] sample, double timestep) {
-		return sample;
 	}
 
 	@Override
@@ -192,7 +170,7 @@ public class PNDMScheduler implements Scheduler {
 		double alphaProdT = alphasCumprod[timestep];
 		double alphaProdTPrev = prevTimestep >= 0 ? alphasCumprod[prevTimestep] : finalAlphaCumprod;
 		double betaProdT = 1 - alphaProdT, betaProdTPrev = 1 - alphaProdTPrev;
-		boolean v = config.predictionType().equals("v_prediction");
+		String prediction = config.predictionType();
 		double sampleCoeff = Math.sqrt(alphaProdTPrev / alphaProdT);
 		double denom = alphaProdT * Math.sqrt(betaProdTPrev) + Math.sqrt(alphaProdT * betaProdT * alphaProdTPrev);
 		double sqrtA = Math.sqrt(alphaProdT), sqrtB = Math.sqrt(betaProdT);
@@ -200,7 +178,7 @@ public class PNDMScheduler implements Scheduler {
 		float[] x0 = new float[sample.length];
 		for (int i = 0; i < prev.length; i++) {
 			double x = sample[i];
-			double eps = v ? sqrtA * modelOutput[i] + sqrtB * x : modelOutput[i];
+			double eps = NoiseSchedule.predictedEpsilon(prediction, x, modelOutput[i], sqrtA, sqrtB);
 			prev[i] = (float) (sampleCoeff * x - (alphaProdTPrev - alphaProdT) * eps / denom);
 			x0[i] = (float) ((x - sqrtB * eps) / sqrtA);
 		}
@@ -228,28 +206,7 @@ public class PNDMScheduler implements Scheduler {
 	}
 
 	@Override
-	public float[] addNoise(float[] original, float[] noise, double timestep) {
-		NoiseSchedule.checkSameLength(original, noise, "addNoise");
-		double a = alphasCumprod[(int) timestep];
-		double sqrtA = Math.sqrt(a), sqrtB = Math.sqrt(1 - a);
-		float[] out = new float[original.length];
-		for (int i = 0; i < out.length; i++)
-			out[i] = (float) (sqrtA * original[i] + sqrtB * noise[i]);
-		return out;
-	}
-
-	@Override
-	public float[] predictedOriginalSample() {
-		return predOriginalSample;
-	}
-
-	@Override
 	public String displayName() {
 		return config.skipPrkSteps() ? "PLMS" : "PNDM";
-	}
-
-	@Override
-	public SchedulerConfig config() {
-		return config;
 	}
 }

@@ -1,5 +1,8 @@
 package sc.fiji.sd.scheduler;
 
+import static sc.fiji.sd.scheduler.NoiseSchedule.vpAlpha;
+import static sc.fiji.sd.scheduler.NoiseSchedule.vpLambda;
+
 import java.util.Arrays;
 
 /**
@@ -10,58 +13,26 @@ import java.util.Arrays;
  * the next one (UniP) from the last {@code solver_order} model outputs. Both solve a small linear system for their
  * coefficients ({@code B(h)} is {@code h} for "bh1", {@code e^h - 1} for "bh2").
  */
-public class UniPCMultistepScheduler implements Scheduler {
+public class UniPCMultistepScheduler extends VpMultistepScheduler {
 
-	private final SchedulerConfig config;
-	private final float[] alphasCumprod;
-	private final float[] trainSigmas;
-	private final float[] logSigmas;
 	private final boolean predictX0;
 	private final boolean bh1;
 
-	private double[] timesteps;
-	/** One sigma per timestep plus the final sigma (float32 values). */
-	private double[] sigmas;
-	private int stepIndex = -1;
-	/** Converted model outputs (x0 or epsilon) of the last solver_order steps, oldest first. */
-	private double[][] modelOutputs;
-	private int lowerOrderNums;
 	private int thisOrder;
 	/** The sample the last prediction started from (the corrector's x_s0); null before the first step. */
 	private float[] lastSample;
-	private float[] predOriginalSample;
 
 	public UniPCMultistepScheduler(SchedulerConfig config) {
-		this.config = config.forClass(SchedulerConfig.UNIPC);
+		super(config, SchedulerConfig.UNIPC);
 		this.predictX0 = this.config.predictX0();
 		this.bh1 = this.config.uniPcSolverType().equals("bh1");
-		float[] ac = NoiseSchedule.alphasCumprod(NoiseSchedule.betas(this.config));
-		if (this.config.rescaleBetasZeroSnr()) ac[ac.length - 1] = 0x1p-24f;
-		this.alphasCumprod = ac;
-		this.trainSigmas = NoiseSchedule.trainSigmas(ac);
-		this.logSigmas = NoiseSchedule.logSigmas(trainSigmas);
 	}
 
 	@Override
 	public void setTimesteps(int n) {
 		int T = config.numTrainTimesteps();
-		if (n < 1 || n > T) throw new IllegalArgumentException("Steps must be between 1 and " + T + ", was " + n);
-		double[] t;
-		switch (config.timestepSpacing()) {
-			case "linspace": // n + 1 points from 0 to T - 1, rounded, descending, without the final 0
-				t = Arrays.copyOf(NoiseSchedule.reversed(NoiseSchedule.rint(NoiseSchedule.numpyLinspace(0, T - 1, n + 1))),
-					n);
-				break;
-			case "leading": {
-				int ratio = T / (n + 1);
-				t = new double[n];
-				for (int i = 0; i < n; i++)
-					t[i] = (double) (n - i) * ratio + config.stepsOffset();
-				break;
-			}
-			default: // trailing
-				t = NoiseSchedule.trailingTimesteps(T, T, n);
-		}
+		NoiseSchedule.checkSteps(n, T);
+		double[] t = NoiseSchedule.multistepTimesteps(config, T, n);
 		double[] s;
 		double last;
 		if (config.useKarrasSigmas()) {
@@ -77,10 +48,7 @@ public class UniPCMultistepScheduler implements Scheduler {
 			s = NoiseSchedule.sigmasAt(t, trainSigmas);
 			last = config.finalSigmasType().equals("sigma_min") ? trainSigmas[0] : 0;
 		}
-		sigmas = new double[s.length + 1];
-		for (int i = 0; i < s.length; i++)
-			sigmas[i] = (float) s[i];
-		sigmas[s.length] = (float) last;
+		sigmas = NoiseSchedule.withFinalSigma(s, last);
 		timesteps = t;
 		stepIndex = -1;
 		modelOutputs = new double[config.solverOrder()][];
@@ -91,40 +59,6 @@ public class UniPCMultistepScheduler implements Scheduler {
 	}
 
 	@Override
-	public double[] timesteps() {
-		return timesteps.clone();
-	}
-
-	/** The sigmas of the run (one per timestep plus the final one). */
-	public double[] sigmas() {
-		return sigmas.clone();
-	}
-
-	@Override
-	public double initNoiseSigma() {
-		return 1.0;
-	}
-
-	@Override
-	public float[] scaleModelInput(float[] sample, double timestep) {
-		return sample;
-	}
-
-	private static double alpha(double sigma) {
-		return 1 / Math.sqrt(sigma * sigma + 1);
-	}
-
-	private static double lambda(double sigma) {
-		double a = alpha(sigma);
-		return Math.log(a) - Math.log(sigma * a);
-	}
-
-	private int indexForTimestep(double timestep) {
-		int i = NoiseSchedule.indexForTimestep(timesteps, timestep);
-		return i < 0 ? timesteps.length - 1 : i;
-	}
-
-	@Override
 	public float[] step(float[] modelOutput, double timestep, float[] sample) {
 		if (timesteps == null) throw new IllegalStateException("Call setTimesteps before step");
 		NoiseSchedule.checkSameLength(modelOutput, sample, "UniPC step");
@@ -132,12 +66,12 @@ public class UniPCMultistepScheduler implements Scheduler {
 		final int index = stepIndex;
 		boolean useCorrector = stepIndex > 0 && Arrays.stream(config.disableCorrector()).noneMatch(
 			d -> d == index - 1) && lastSample != null;
-		double[] converted = convertModelOutput(modelOutput, sample);
+		// the solver's variable: x0 (predict_x0) or epsilon
+		double[] converted = convertModelOutput(modelOutput, sample, predictX0);
 		if (useCorrector) sample = correct(converted, lastSample, sample, thisOrder);
 
 		int order = config.solverOrder();
-		System.arraycopy(modelOutputs, 1, modelOutputs, 0, order - 1);
-		modelOutputs[order - 1] = converted;
+		pushModelOutput(converted);
 
 		int wanted = config.lowerOrderFinal() ? Math.min(order, timesteps.length - stepIndex) : order;
 		thisOrder = Math.min(wanted, lowerOrderNums + 1); // warm-up: no more history than there is
@@ -148,129 +82,89 @@ public class UniPCMultistepScheduler implements Scheduler {
 		return prev;
 	}
 
-	/** The model output as the solver's variable: x0 (predict_x0) or epsilon. */
-	private double[] convertModelOutput(float[] modelOutput, float[] sample) {
-		double sigma = sigmas[stepIndex];
-		double alphaT = alpha(sigma), sigmaT = sigma * alphaT;
-		String prediction = config.predictionType();
-		double[] out = new double[sample.length];
-		float[] x0 = new float[sample.length];
-		for (int i = 0; i < out.length; i++) {
-			double x = sample[i], m = modelOutput[i], denoised, eps;
-			switch (prediction) {
-				case "epsilon":
-					eps = m;
-					denoised = (x - sigmaT * m) / alphaT;
-					break;
-				case "sample":
-					denoised = m;
-					eps = (x - alphaT * m) / sigmaT;
-					break;
-				default: // v_prediction
-					denoised = alphaT * x - sigmaT * m;
-					eps = alphaT * m + sigmaT * x;
-			}
-			out[i] = predictX0 ? denoised : eps;
-			x0[i] = (float) denoised;
-		}
-		predOriginalSample = x0;
-		return out;
-	}
-
 	/**
-	 * The coefficient system of UniP/UniC: {@code R[i][k] = r_k^i} and {@code b[i] = h·phi_{i+1}(h)·i! / B(h)} for
-	 * {@code i < order}, with {@code r_k = (lambda_k - lambda_s0) / h} for the history points and r = 1 last.
+	 * What UniP and UniC share for one interval, from {@code sigmas[s0]} to {@code sigmas[s0 + 1]} with the newest
+	 * model output {@code m0} at s0: the update {@code x_t = cx·x_s0 + cm·m0 + cr·(sum of rho_k·D1_k)}, the scaled
+	 * differences {@code D1_k} to the history outputs, and the coefficient system the rhos solve:
+	 * {@code R[i][k] = r_k^i} and {@code b[i] = h·phi_{i+1}(h)·i! / B(h)} for {@code i < order}, with
+	 * {@code r_k = (lambda_k - lambda_s0) / h} for the history points and r = 1 last.
 	 */
-	private static final class Coefficients {
+	private final class Interval {
 
-		final double hPhi1, bH;
+		final double[] m0;
+		final double[][] d1s;
 		final double[][] r;
 		final double[] b;
+		final double cx, cm, cr;
 
-		Coefficients(double hh, double[] rks, int order, boolean bh1) {
-			hPhi1 = Math.expm1(hh);
-			bH = bh1 ? hh : Math.expm1(hh);
+		Interval(int s0, int order) {
+			int k = modelOutputs.length;
+			m0 = modelOutputs[k - 1];
+			double sigmaT = sigmas[s0 + 1], sigmaS0 = sigmas[s0];
+			double alphaT = vpAlpha(sigmaT), alphaS0 = vpAlpha(sigmaS0);
+			double sT = sigmaT * alphaT, sS0 = sigmaS0 * alphaS0;
+			double lambdaS0 = vpLambda(sigmaS0);
+			double h = vpLambda(sigmaT) - lambdaS0;
+			double[] rks = new double[order];
+			d1s = new double[order - 1][];
+			for (int i = 1; i < order; i++) {
+				double[] mi = modelOutputs[k - 1 - i];
+				rks[i - 1] = (vpLambda(sigmas[s0 - i]) - lambdaS0) / h;
+				d1s[i - 1] = difference(mi, m0, rks[i - 1]);
+			}
+			rks[order - 1] = 1;
+			double hh = predictX0 ? -h : h;
+			double hPhi1 = Math.expm1(hh);
+			double bH = bh1 ? hh : Math.expm1(hh);
 			double hPhiK = hPhi1 / hh - 1;
 			double factorial = 1;
 			r = new double[order][];
 			b = new double[order];
 			for (int i = 1; i <= order; i++) {
 				r[i - 1] = new double[rks.length];
-				for (int k = 0; k < rks.length; k++)
-					r[i - 1][k] = Math.pow(rks[k], i - 1);
+				for (int j = 0; j < rks.length; j++)
+					r[i - 1][j] = Math.pow(rks[j], i - 1);
 				b[i - 1] = hPhiK * factorial / bH;
 				factorial *= i + 1;
 				hPhiK = hPhiK / hh - 1 / factorial;
 			}
+			cx = predictX0 ? sT / sS0 : alphaT / alphaS0;
+			cm = predictX0 ? -alphaT * hPhi1 : -sT * hPhi1;
+			cr = predictX0 ? -alphaT * bH : -sT * bH;
 		}
 	}
 
 	/** UniP: the next sample from {@code sample} at sigmas[i] to sigmas[i+1], with {@code order} model outputs. */
 	private float[] predict(float[] sample, int order) {
-		int k = modelOutputs.length;
-		double[] m0 = modelOutputs[k - 1];
-		double sigmaT = sigmas[stepIndex + 1], sigmaS0 = sigmas[stepIndex];
-		double alphaT = alpha(sigmaT), alphaS0 = alpha(sigmaS0);
-		double sT = sigmaT * alphaT, sS0 = sigmaS0 * alphaS0;
-		double lambdaS0 = lambda(sigmaS0);
-		double h = lambda(sigmaT) - lambdaS0;
-		double[] rks = new double[order];
-		double[][] d1s = new double[order - 1][];
-		for (int i = 1; i < order; i++) {
-			double[] mi = modelOutputs[k - 1 - i];
-			rks[i - 1] = (lambda(sigmas[stepIndex - i]) - lambdaS0) / h;
-			d1s[i - 1] = difference(mi, m0, rks[i - 1]);
-		}
-		rks[order - 1] = 1;
-		double hh = predictX0 ? -h : h;
-		Coefficients c = new Coefficients(hh, rks, order, bh1);
+		Interval c = new Interval(stepIndex, order);
 		double[] rhos = new double[0];
 		if (order == 2) rhos = new double[] { 0.5 };
 		else if (order > 2) rhos = solve(topLeft(c.r, order - 1), Arrays.copyOf(c.b, order - 1));
-		double cx = predictX0 ? sT / sS0 : alphaT / alphaS0;
-		double cm = predictX0 ? -alphaT * c.hPhi1 : -sT * c.hPhi1;
-		double cr = predictX0 ? -alphaT * c.bH : -sT * c.bH;
 		float[] out = new float[sample.length];
 		for (int i = 0; i < out.length; i++) {
 			double res = 0;
 			for (int j = 0; j < rhos.length; j++)
-				res += rhos[j] * d1s[j][i];
-			out[i] = (float) (cx * sample[i] + cm * m0[i] + cr * res);
+				res += rhos[j] * c.d1s[j][i];
+			out[i] = (float) (c.cx * sample[i] + c.cm * c.m0[i] + c.cr * res);
 		}
 		return out;
 	}
 
-	/** UniC: corrects {@code thisSample} (at sigmas[i]) with the model output just computed there. */
+	/**
+	 * UniC: corrects {@code thisSample} (at sigmas[i]) with the model output just computed there; m0 is the output at
+	 * the previous step (the history is not yet shifted).
+	 */
 	private float[] correct(double[] thisModelOutput, float[] lastSample, float[] thisSample, int order) {
-		int k = modelOutputs.length;
-		double[] m0 = modelOutputs[k - 1]; // the output at the previous step (not yet shifted)
-		double sigmaT = sigmas[stepIndex], sigmaS0 = sigmas[stepIndex - 1];
-		double alphaT = alpha(sigmaT), alphaS0 = alpha(sigmaS0);
-		double sT = sigmaT * alphaT, sS0 = sigmaS0 * alphaS0;
-		double lambdaS0 = lambda(sigmaS0);
-		double h = lambda(sigmaT) - lambdaS0;
-		double[] rks = new double[order];
-		double[][] d1s = new double[order - 1][];
-		for (int i = 1; i < order; i++) {
-			double[] mi = modelOutputs[k - 1 - i];
-			rks[i - 1] = (lambda(sigmas[stepIndex - (i + 1)]) - lambdaS0) / h;
-			d1s[i - 1] = difference(mi, m0, rks[i - 1]);
-		}
-		rks[order - 1] = 1;
-		double hh = predictX0 ? -h : h;
-		Coefficients c = new Coefficients(hh, rks, order, bh1);
+		Interval c = new Interval(stepIndex - 1, order);
 		double[] rhos = order == 1 ? new double[] { 0.5 } : solve(c.r, c.b);
-		double cx = predictX0 ? sT / sS0 : alphaT / alphaS0;
-		double cm = predictX0 ? -alphaT * c.hPhi1 : -sT * c.hPhi1;
-		double cr = predictX0 ? -alphaT * c.bH : -sT * c.bH;
 		double rhoT = rhos[rhos.length - 1];
 		float[] out = new float[thisSample.length];
 		for (int i = 0; i < out.length; i++) {
 			double res = 0;
 			for (int j = 0; j < order - 1; j++)
-				res += rhos[j] * d1s[j][i];
-			res += rhoT * (thisModelOutput[i] - m0[i]);
-			out[i] = (float) (cx * lastSample[i] + cm * m0[i] + cr * res);
+				res += rhos[j] * c.d1s[j][i];
+			res += rhoT * (thisModelOutput[i] - c.m0[i]);
+			out[i] = (float) (c.cx * lastSample[i] + c.cm * c.m0[i] + c.cr * res);
 		}
 		return out;
 	}
@@ -321,31 +215,8 @@ public class UniPCMultistepScheduler implements Scheduler {
 		return x;
 	}
 
-	/** {@code alpha_t · original + sigma_t · noise} at the sigma of {@code timestep} in this run. */
-	@Override
-	public float[] addNoise(float[] original, float[] noise, double timestep) {
-		NoiseSchedule.checkSameLength(original, noise, "addNoise");
-		if (timesteps == null) throw new IllegalStateException("Call setTimesteps before addNoise");
-		double sigma = sigmas[indexForTimestep(timestep)];
-		double alphaT = alpha(sigma), sigmaT = sigma * alphaT;
-		float[] out = new float[original.length];
-		for (int i = 0; i < out.length; i++)
-			out[i] = (float) (alphaT * original[i] + sigmaT * noise[i]);
-		return out;
-	}
-
-	@Override
-	public float[] predictedOriginalSample() {
-		return predOriginalSample;
-	}
-
 	@Override
 	public String displayName() {
 		return config.useKarrasSigmas() ? "UniPC Karras" : "UniPC";
-	}
-
-	@Override
-	public SchedulerConfig config() {
-		return config;
 	}
 }

@@ -8,8 +8,11 @@
  * <p>
  * {@link sc.fiji.sd.scheduler.SchedulerConfig} reads {@code scheduler_config.json} with diffusers' per-class defaults;
  * {@link sc.fiji.sd.scheduler.NoiseSchedule} holds the arithmetic they share (betas, alpha_bar, sigmas, timestep
- * spacing, Karras sigmas) at torch's precision; {@link sc.fiji.sd.scheduler.Schedulers} creates them by AUTOMATIC1111
- * sampler name. {@link sc.fiji.sd.scheduler.TorchCpuGenerator} reproduces {@code torch.manual_seed} normals, so
+ * spacing, Karras sigmas, x0/epsilon from a model output) at torch's precision; {@link sc.fiji.sd.scheduler.Schedulers}
+ * creates them by AUTOMATIC1111 sampler name. Three package-private bases hold what diffusers copies between classes
+ * of one family: {@code AlphaBarScheduler} (DDIM, PNDM, LCM), {@code VpMultistepScheduler} (DPM-Solver, UniPC) and
+ * {@code DiscreteSigmaScheduler} (Euler, Euler a, LMS, Heun), all on {@code AbstractScheduler}'s accessors; each
+ * class's own file keeps diffusers' {@code setTimesteps} and {@code step}. {@link sc.fiji.sd.scheduler.TorchCpuGenerator} reproduces {@code torch.manual_seed} normals, so
  * stochastic samplers can match diffusers run for run. The tests reproduce diffusers' own full-loop test values.
  */
 package sc.fiji.sd.scheduler;

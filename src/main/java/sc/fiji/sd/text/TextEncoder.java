@@ -37,7 +37,7 @@ public final class TextEncoder {
 
 	public TextEncoder(StableDiffusionModel model) {
 		this.encoder = model.textEncoder();
-		this.chunker = new PromptChunker(ClipTokenizer.load(model.tokenizerDir()));
+		this.chunker = new PromptChunker(model.tokenizer());
 		this.idsInput = encoder.inputNamed("input_ids");
 		this.idsType = encoder.inputType(idsInput);
 		this.hiddenOutput = encoder.outputNamed("last_hidden_state");

@@ -40,6 +40,10 @@ class ModelDetectionTest {
 		ModelInfo i = info("optimum");
 		assertEquals("int64", i.inputIdsType());
 		assertEquals("latent_parameters", i.vaeEncoderOutput());
+		assertTrue(i.timestepIsScalar());
+		assertEquals(4, i.textWidth());
+		assertEquals(16, i.sizeStep(), "8 × 2^(len(block_out_channels) − 1) from unet/config.json");
+		assertEquals(64, i.nativeSize(), "unet sample_size 8 × 8");
 		assertTrue(i.describe().contains("mean of the distribution"));
 	}
 
@@ -74,6 +78,8 @@ class ModelDetectionTest {
 	@Test
 	void vPrediction() {
 		assertEquals("v_prediction", info("v-prediction").predictionType());
+		assertEquals(6, info("v-prediction").textWidth(), "read from the model's output shape");
+		assertEquals(64, info("v-prediction").sizeStep(), "no unet config: SD's 64");
 		assertFalse(info("embedded").predictionType().equals("v_prediction"));
 	}
 

@@ -61,7 +61,8 @@ class ExecutionProvidersTest {
 		Path model = identityModel();
 		var e = assertThrows(StableDiffusionException.class, () -> sessions.open(model));
 		assertTrue(e.getMessage().startsWith("Device cuda was requested but CUDA could not start"), e.getMessage());
-		assertTrue(e.getMessage().contains("--device auto or cpu"), e.getMessage());
+		assertTrue(e.getMessage().contains("device auto or cpu"), e.getMessage());
+		assertTrue(e.getMessage().contains("CPU-only build"), e.getMessage());
 	}
 
 	@Test

@@ -59,8 +59,7 @@ class DenoisingMathTest {
 		p.mode = Mode.IMAGE_TO_IMAGE;
 		p.steps = 20;
 		p.strength = strength;
-		p.stepsOffset = stepsOffset;
-		return StableDiffusionPipeline.Start.of(p, 1, 20);
+		return StableDiffusionPipeline.Start.of(p, stepsOffset, 1, 20);
 	}
 
 	@Test
@@ -81,7 +80,7 @@ class DenoisingMathTest {
 		p.mode = Mode.INPAINT;
 		p.steps = 10;
 		p.strength = 0.5;
-		var heun = StableDiffusionPipeline.Start.of(p, 2, 19); // Heun: two timesteps per step but the last
+		var heun = StableDiffusionPipeline.Start.of(p, 0, 2, 19); // Heun: two timesteps per step but the last
 		assertEquals(10, heun.first(), "5 of 10 steps left: timesteps[5·2:]");
 		assertEquals(9, heun.noiseIndex());
 	}

@@ -22,8 +22,13 @@ import net.imglib2.type.numeric.real.FloatType;
 import sc.fiji.sd.model.ModelInfo;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 
-/** The whole pipeline on the embedded model and on every fixture layout, with few steps to stay fast. */
+/**
+ * The whole pipeline on the embedded model and on every fixture layout, with few steps and 64×64 images to stay fast
+ * (64 is a multiple of every model's size step; fixtures without a UNet config would default to 512).
+ */
 class PipelineEndToEndTest {
+
+	static final int SIZE = 64;
 
 	static Stream<String> models() {
 		return TestModels.all();
@@ -33,9 +38,9 @@ class PipelineEndToEndTest {
 		return TestModels.pipeline(name);
 	}
 
-	/** A smooth RGB test picture at the model's native size (values in [0, 1]). */
+	/** A smooth RGB test picture, SIZE × SIZE (values in [0, 1]). */
 	static Img<FloatType> picture(ModelInfo info, float shift) {
-		int s = info.nativeSize();
+		int s = SIZE;
 		Img<FloatType> img = ArrayImgs.floats(s, s, 3);
 		Cursor<FloatType> c = img.localizingCursor();
 		while (c.hasNext()) {
@@ -49,7 +54,7 @@ class PipelineEndToEndTest {
 
 	/** Mask: right half repaint. */
 	static Img<FloatType> rightHalf(ModelInfo info) {
-		int s = info.nativeSize();
+		int s = SIZE;
 		Img<FloatType> m = ArrayImgs.floats(s, s);
 		Cursor<FloatType> c = m.localizingCursor();
 		while (c.hasNext()) {
@@ -83,12 +88,12 @@ class PipelineEndToEndTest {
 	void textToImageIsReproducibleAndSeedsDiffer(String model) {
 		StableDiffusionPipeline p = pipeline(model);
 		ModelInfo info = p.model().info();
-		GenerationRequest request = GenerationRequest.builder().prompt("a red circle").negativePrompt("blurry")
+		GenerationRequest request = GenerationRequest.builder().prompt("a red circle").negativePrompt("blurry").size(SIZE, SIZE)
 			.steps(2).seed(5).batchSize(2).build();
 		GenerationResult first = p.generate(request, null);
 		assertFalse(first.interrupted());
 		assertEquals(2, first.images().size());
-		for (GeneratedImage g : first.images()) assertValidImage(g.pixels(), info.nativeSize(), info.nativeSize());
+		for (GeneratedImage g : first.images()) assertValidImage(g.pixels(), SIZE, SIZE);
 		assertEquals(5, first.images().get(0).seed());
 		assertEquals(6, first.images().get(1).seed());
 		assertTrue(first.images().get(1).parameters().contains("Seed: 6"), first.images().get(1).parameters());
@@ -102,7 +107,7 @@ class PipelineEndToEndTest {
 	@Test
 	void batchImageIEqualsASingleRunWithSeedPlusI() {
 		StableDiffusionPipeline p = pipeline("embedded");
-		var b = GenerationRequest.builder().prompt("a blue square").steps(3).scheduler("Euler").seed(40);
+		var b = GenerationRequest.builder().prompt("a blue square").size(SIZE, SIZE).steps(3).scheduler("Euler").seed(40);
 		GenerationResult batch = p.generate(b.batchSize(2).batchCount(2).build(), null);
 		assertEquals(4, batch.images().size());
 		GenerationResult single = p.generate(b.batchSize(1).batchCount(1).seed(43).build(), null);
@@ -129,7 +134,7 @@ class PipelineEndToEndTest {
 		var b = GenerationRequest.builder().mode(Mode.IMAGE_TO_IMAGE).prompt("a shape").strength(1).steps(2).seed(3);
 		Img<FloatType> one = p.generate(b.initImage(picture(info, 0)).build(), null).images().get(0).pixels();
 		Img<FloatType> other = p.generate(b.initImage(picture(info, 2)).build(), null).images().get(0).pixels();
-		assertValidImage(one, info.nativeSize(), info.nativeSize());
+		assertValidImage(one, SIZE, SIZE);
 		assertTrue(samePixels(one, other));
 	}
 
@@ -140,7 +145,7 @@ class PipelineEndToEndTest {
 		GenerationResult r = p.generate(GenerationRequest.builder().mode(Mode.IMAGE_TO_IMAGE).scheduler("Euler")
 			.initImage(picture(p.model().info(), 0)).strength(0.5).steps(6).seed(1).build(), null);
 		assertEquals(3, p.unetCalls() - calls, "int(6 × 0.5) steps");
-		assertValidImage(r.images().get(0).pixels(), p.model().info().nativeSize(), p.model().info().nativeSize());
+		assertValidImage(r.images().get(0).pixels(), SIZE, SIZE);
 	}
 
 	@ParameterizedTest
@@ -152,10 +157,10 @@ class PipelineEndToEndTest {
 		GenerationResult r = p.generate(GenerationRequest.builder().mode(Mode.INPAINT).prompt("a circle")
 			.initImage(input).mask(rightHalf(info)).strength(1).steps(2).seed(9).build(), null);
 		Img<FloatType> out = r.images().get(0).pixels();
-		assertValidImage(out, info.nativeSize(), info.nativeSize());
+		assertValidImage(out, SIZE, SIZE);
 		RandomAccess<FloatType> a = input.randomAccess(), b = out.randomAccess();
 		boolean changedInside = false;
-		int s = info.nativeSize();
+		int s = SIZE;
 		for (int c = 0; c < 3; c++)
 			for (int y = 0; y < s; y++)
 				for (int x = 0; x < s; x++) {
@@ -172,7 +177,7 @@ class PipelineEndToEndTest {
 	@MethodSource("models")
 	void guidanceAtOrBelowOneRunsOneUnetPassPerStep(String model) {
 		StableDiffusionPipeline p = pipeline(model);
-		var b = GenerationRequest.builder().prompt("x").steps(3).seed(1).scheduler("Euler");
+		var b = GenerationRequest.builder().prompt("x").size(SIZE, SIZE).steps(3).seed(1).scheduler("Euler");
 		long calls = p.unetCalls(), samples = p.unetSamples();
 		p.generate(b.guidance(1).build(), null);
 		assertEquals(3, p.unetCalls() - calls);
@@ -202,17 +207,17 @@ class PipelineEndToEndTest {
 			}
 		};
 		long calls = p.unetCalls();
-		GenerationResult r = p.generate(GenerationRequest.builder().prompt("x").steps(6).seed(2).scheduler("Euler")
+		GenerationResult r = p.generate(GenerationRequest.builder().prompt("x").size(SIZE, SIZE).steps(6).seed(2).scheduler("Euler")
 			.batchCount(3).build(), cancelAfterTwo);
 		assertTrue(r.interrupted());
 		assertEquals(2, p.unetCalls() - calls);
 		assertEquals(1, r.images().size());
 		Img<FloatType> image = r.images().get(0).pixels();
-		assertValidImage(image, info.nativeSize(), info.nativeSize());
+		assertValidImage(image, SIZE, SIZE);
 		StepProgress last = seen.get(1);
 		assertEquals(2, last.step());
 		assertEquals(6, last.steps());
-		assertTrue(samePixels(p.decodeLatents(last.latents(), 0, info.nativeSize(), info.nativeSize()), image));
+		assertTrue(samePixels(p.decodeLatents(last.latents(), 0, SIZE, SIZE), image));
 	}
 
 	@Test
@@ -220,10 +225,10 @@ class PipelineEndToEndTest {
 		StableDiffusionPipeline p = pipeline("embedded");
 		ModelInfo info = p.model().info();
 		List<StepProgress> seen = new ArrayList<>();
-		p.generate(GenerationRequest.builder().prompt("x").steps(3).seed(2).scheduler("Euler").batchSize(2).build(),
+		p.generate(GenerationRequest.builder().prompt("x").size(SIZE, SIZE).steps(3).seed(2).scheduler("Euler").batchSize(2).build(),
 			seen::add);
 		assertEquals(3, seen.size());
-		int h = info.nativeSize() / 8;
+		int h = SIZE / 8;
 		for (int i = 0; i < 3; i++) {
 			StepProgress s = seen.get(i);
 			assertEquals(i + 1, s.step());
@@ -237,7 +242,7 @@ class PipelineEndToEndTest {
 	@Test
 	void randomSeedIsReportedAndReproduces() {
 		StableDiffusionPipeline p = pipeline("embedded");
-		var b = GenerationRequest.builder().prompt("x").steps(2).scheduler("Euler");
+		var b = GenerationRequest.builder().prompt("x").size(SIZE, SIZE).steps(2).scheduler("Euler");
 		GeneratedImage random = p.generate(b.seed(GenerationRequest.RANDOM_SEED).build(), null).images().get(0);
 		assertTrue(random.seed() >= 0);
 		assertTrue(random.parameters().contains("Seed: " + random.seed() + ","), random.parameters());
@@ -249,9 +254,33 @@ class PipelineEndToEndTest {
 	void longAndWeightedPromptsAreEncoded() {
 		StableDiffusionPipeline p = pipeline("embedded");
 		String longPrompt = "a (red:1.3) circle, " + "a small [blue] square on a big green triangle, ".repeat(12) + "BREAK stars";
-		GeneratedImage g = p.generate(GenerationRequest.builder().prompt(longPrompt).negativePrompt("noise")
+		GeneratedImage g = p.generate(GenerationRequest.builder().prompt(longPrompt).size(SIZE, SIZE).negativePrompt("noise")
 			.steps(2).seed(1).build(), null).images().get(0);
-		assertValidImage(g.pixels(), p.model().info().nativeSize(), p.model().info().nativeSize());
+		assertValidImage(g.pixels(), SIZE, SIZE);
 		assertTrue(g.parameters().startsWith(longPrompt + "\nNegative prompt: noise\nSteps: 2"));
+	}
+
+	@Test
+	void sdTurboStyleConfigRunsOneStepWithoutGuidance(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+		throws Exception
+	{
+		// SD-Turbo: Euler with trailing spacing, 1 step, guidance 0 (no negative pass)
+		java.nio.file.Path folder = dir.resolve("turbo");
+		TestModels.copyTree(TestModels.folder("optimum"), folder);
+		java.nio.file.Files.writeString(folder.resolve("scheduler/scheduler_config.json"), "{\"_class_name\": "
+			+ "\"EulerDiscreteScheduler\", \"beta_start\": 0.00085, \"beta_end\": 0.012, \"beta_schedule\": "
+			+ "\"scaled_linear\", \"num_train_timesteps\": 1000, \"steps_offset\": 1, \"prediction_type\": "
+			+ "\"epsilon\", \"timestep_spacing\": \"trailing\"}");
+		try (var model = sc.fiji.sd.model.StableDiffusionModel.load(folder, "cpu")) {
+			StableDiffusionPipeline p = new StableDiffusionPipeline(model);
+			List<StepProgress> seen = new ArrayList<>();
+			GeneratedImage g = p.generate(GenerationRequest.builder().prompt("a cat").size(SIZE, SIZE).steps(1)
+				.guidance(0).seed(1).build(), seen::add).images().get(0);
+			assertEquals(1, p.unetCalls());
+			assertEquals(1, p.unetSamples());
+			assertEquals(1, seen.size());
+			assertValidImage(g.pixels(), SIZE, SIZE);
+			assertTrue(g.parameters().contains("Steps: 1, Sampler: Euler, CFG scale: 0,"), g.parameters());
+		}
 	}
 }

@@ -34,7 +34,6 @@ class PlanTest {
 		assertEquals(64, p.latentH);
 		assertTrue(p.seed >= 0 && p.seed < (1L << 32), "A1111-style seed " + p.seed);
 		assertTrue(p.cfg);
-		assertEquals(1, p.stepsOffset, "SD 1.5 default when the model has no scheduler config");
 	}
 
 	@Test

@@ -55,7 +55,7 @@ public final class TestModels {
 			Path target = copies.resolve(name);
 			if (!Files.isDirectory(target)) {
 				copyTree(fixturesRoot().resolve(name), target);
-				copyTree(EmbeddedModel.path().resolve("tokenizer"), target.resolve("tokenizer"));
+				copyTree(Path.of("models", EmbeddedModel.NAME, "tokenizer"), target.resolve("tokenizer"));
 			}
 			return target;
 		}
@@ -69,7 +69,7 @@ public final class TestModels {
 		return override != null ? Path.of(override) : Path.of("src/test/resources/fixtures");
 	}
 
-	static void copyTree(Path from, Path to) throws IOException {
+	public static void copyTree(Path from, Path to) throws IOException {
 		try (Stream<Path> files = Files.walk(from)) {
 			for (Path p : (Iterable<Path>) files::iterator) {
 				Path t = to.resolve(from.relativize(p).toString());

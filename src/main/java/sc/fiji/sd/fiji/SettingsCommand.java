@@ -1,0 +1,72 @@
+package sc.fiji.sd.fiji;
+
+import java.io.File;
+
+import org.scijava.ItemIO;
+import org.scijava.command.Command;
+import org.scijava.command.ContextCommand;
+import org.scijava.log.LogService;
+import org.scijava.plugin.Parameter;
+import org.scijava.plugin.Plugin;
+import org.scijava.widget.FileWidget;
+
+import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.ij1.Generators;
+import sc.fiji.sd.ij1.Settings;
+
+/**
+ * Plugins › Stable Diffusion › Stable Diffusion Settings... in Fiji: the model folder, device and threads (shared with
+ * the ImageJ 1 plugins), and a diagnostic text: the model, the ONNX Runtime providers available and why CUDA is or is
+ * not used.
+ * <p>
+ * Macro: {@code run("Stable Diffusion Settings...", "model=/path/to/model device=cpu threads=4");}
+ */
+@Plugin(type = Command.class, menuPath = "Plugins>Stable Diffusion>Stable Diffusion Settings...",
+	initializer = "loadSettings")
+public class SettingsCommand extends ContextCommand {
+
+	@Parameter
+	private StableDiffusionService sd;
+
+	@Parameter
+	private LogService log;
+
+	@Parameter(label = "Model folder (empty: the shipped model)", style = FileWidget.DIRECTORY_STYLE,
+		required = false, persist = false)
+	private File model;
+
+	@Parameter(label = "Device", choices = { "auto", "cpu", "cuda" }, persist = false)
+	private String device;
+
+	@Parameter(label = "Threads (0 = automatic)", min = "0", persist = false)
+	private Integer threads;
+
+	@Parameter(label = "Stable Diffusion", type = ItemIO.OUTPUT)
+	private String diagnostics;
+
+	/** Shows the saved settings in the dialog (for the inputs a caller or macro did not give). */
+	protected void loadSettings() {
+		Settings s = Settings.load();
+		if (device == null) {
+			// A caller that gives none of the three means "show me what is saved"; the model may be left empty on
+			// purpose (the shipped model), so it is filled only together with the device.
+			if (model == null) model = s.embeddedModel() ? null : new File(s.modelFolder());
+			device = s.device();
+		}
+		if (threads == null) threads = s.threads();
+	}
+
+	@Override
+	public void run() {
+		try {
+			Settings settings = new Settings(model == null ? "" : model.getPath(), device, threads == null ? 0 : threads);
+			settings.modelPath(java.nio.file.Path.of("")); // checks a chosen folder exists
+			sd.apply(settings);
+			diagnostics = Generators.describe(settings);
+			log.info(diagnostics);
+		}
+		catch (StableDiffusionException e) {
+			CommandSupport.fail(this, log, e.getMessage());
+		}
+	}
+}

@@ -1,0 +1,59 @@
+package sc.fiji.sd.fiji;
+
+import org.scijava.plugin.Plugin;
+import org.scijava.service.AbstractService;
+import org.scijava.service.SciJavaService;
+import org.scijava.service.Service;
+
+import sc.fiji.sd.ij1.Generators;
+import sc.fiji.sd.ij1.ImageGenerator;
+import sc.fiji.sd.ij1.Settings;
+
+/**
+ * The application's Stable Diffusion models, for the Fiji commands.
+ * <p>
+ * Loaded models live in the core's model cache, which the ImageJ 1 plugins use too, so a model loaded from either
+ * menu is reused by both and a second run does not reload. This service releases the native memory when the model
+ * or device changes and when the application context is disposed (Fiji quits).
+ */
+@Plugin(type = Service.class)
+public class StableDiffusionService extends AbstractService implements SciJavaService {
+
+	private Settings loaded;
+	private ImageGenerator override;
+
+	/** The model named by the current settings, loaded on first use. */
+	public synchronized ImageGenerator generator() {
+		if (override != null) return override;
+		Settings settings = Settings.load();
+		if (loaded != null && !loaded.equals(settings)) Generators.release();
+		ImageGenerator generator = Generators.open(settings);
+		loaded = settings;
+		return generator;
+	}
+
+	/** Saves new settings (shared with the ImageJ 1 plugins); the old model is released when they differ. */
+	public synchronized void apply(Settings settings) {
+		settings.save();
+		if (loaded != null && !loaded.equals(settings)) release();
+	}
+
+	/**
+	 * Makes the commands use this generator instead of the model the settings name (scripts with a model of their
+	 * own, tests); null returns to the settings.
+	 */
+	public synchronized void setGenerator(ImageGenerator generator) {
+		override = generator;
+	}
+
+	/** Frees the loaded model's memory now; the next run loads it again. */
+	public synchronized void release() {
+		Generators.release();
+		loaded = null;
+	}
+
+	@Override
+	public void dispose() {
+		release();
+	}
+}

@@ -1,0 +1,158 @@
+package sc.fiji.sd.ij1;
+
+import java.awt.GraphicsEnvironment;
+import java.awt.TextField;
+import java.util.List;
+import java.util.Vector;
+
+import ij.ImagePlus;
+import ij.Macro;
+import ij.gui.GenericDialog;
+import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.pipeline.GenerationRequest.Mode;
+
+/**
+ * The ImageJ 1 dialogs. Each label's first word is the macro key, the same as the Fiji commands' parameter names:
+ * {@code prompt negative steps guidance seed width height scheduler strength batch feather stack preview}.
+ * <p>
+ * Under a macro no dialog appears; values come from the options string and missing keys keep the defaults below
+ * (never the last interactive values, so a macro means the same thing every time).
+ * <p>
+ * <b>Recording the seed.</b> A seed of −1 asks for a random one. So that a recorded {@code run(...)} line replays to
+ * the same pixels, the random seed is drawn here, after OK and before the seed field is read, and written into the
+ * field: GenericDialog then records {@code seed=<the seed used>}, not {@code seed=-1}. The dialog keeps −1 as the
+ * default for the next run.
+ */
+public final class Dialogs {
+
+	/** Last interactive values per command, shown as defaults next time (not used under macros). */
+	private static final java.util.Map<Mode, Parameters> LAST = new java.util.EnumMap<>(Mode.class);
+
+	private static final List<String> NUMERIC_KEYS = List.of("steps", "guidance", "seed", "width", "height", "strength",
+		"batch", "feather", "threads");
+
+	private Dialogs() {}
+
+	/**
+	 * Asks for the options of one command.
+	 *
+	 * @param input the image the command works on (null for text to image); decides whether "stack" is offered
+	 * @return the options, or null when the user cancelled
+	 */
+	public static Parameters ask(Mode mode, ImagePlus input) {
+		String options = Macro.getOptions();
+		boolean macro = options != null;
+		if (macro) checkMacroOptions(options, mode);
+		Parameters d = macro ? new Parameters(mode) : LAST.getOrDefault(mode, new Parameters(mode)).copy();
+		GenericDialog gd = new GenericDialog(Generation.modeName(mode) + " (Stable Diffusion)");
+		gd.addStringField("Prompt", d.prompt, 50);
+		gd.addStringField("Negative prompt", d.negative, 50);
+		gd.addNumericField("Steps", d.steps, 0);
+		gd.addNumericField("Guidance (CFG scale)", d.guidance, 1);
+		gd.addNumericField("Seed", d.seed, 0, 12, "-1 = random");
+		if (mode == Mode.TEXT_TO_IMAGE) {
+			gd.addNumericField("Width", d.width, 0, 6, "pixels (0 = model size)");
+			gd.addNumericField("Height", d.height, 0, 6, "pixels (0 = model size)");
+		}
+		List<String> schedulers = Generators.schedulerChoices();
+		String scheduler = schedulers.contains(d.scheduler) ? d.scheduler : Generators.DEFAULT_SCHEDULER;
+		gd.addChoice("Scheduler (sampler)", schedulers.toArray(new String[0]), scheduler);
+		if (mode != Mode.TEXT_TO_IMAGE) gd.addNumericField("Strength", d.strength, 2, 6, "0 keeps the image, 1 ignores it");
+		gd.addNumericField("Batch", d.batch, 0, 6, "images (seed, seed+1, ...)");
+		if (mode == Mode.INPAINT) gd.addNumericField("Feather", d.feather, 0, 6, "pixels (soft edge of the selection)");
+		boolean offerStack = input != null && mode != Mode.TEXT_TO_IMAGE && input.getNSlices() * input.getNFrames() > 1;
+		if (offerStack) gd.addCheckbox("Stack (all slices)", d.stack);
+		gd.addCheckbox("Preview while generating", d.preview);
+		gd.addHelp("https://imagej.net/plugins/stable-diffusion");
+		gd.showDialog();
+		if (gd.wasCanceled()) return null;
+
+		Parameters p = new Parameters(mode);
+		p.prompt = gd.getNextString();
+		p.negative = gd.getNextString();
+		p.steps = (int) gd.getNextNumber();
+		p.guidance = gd.getNextNumber();
+		boolean randomSeed = false;
+		if (!macro) randomSeed = putDrawnSeedIntoField(gd, 2);
+		p.seed = (long) gd.getNextNumber();
+		if (mode == Mode.TEXT_TO_IMAGE) {
+			p.width = (int) gd.getNextNumber();
+			p.height = (int) gd.getNextNumber();
+		}
+		p.scheduler = gd.getNextChoice();
+		if (mode != Mode.TEXT_TO_IMAGE) p.strength = gd.getNextNumber();
+		p.batch = (int) gd.getNextNumber();
+		if (mode == Mode.INPAINT) p.feather = (int) gd.getNextNumber();
+		p.stack = offerStack && gd.getNextBoolean();
+		p.preview = gd.getNextBoolean();
+		if (gd.invalidNumber()) throw new StableDiffusionException("A number field has a value that is not a number: "
+			+ gd.getErrorMessage() + ". Enter a number and run the command again.");
+		if (!macro) {
+			Parameters remembered = p.copy();
+			if (randomSeed) remembered.seed = -1;
+			LAST.put(mode, remembered);
+		}
+		return p;
+	}
+
+	/**
+	 * When the seed field (the {@code index}-th numeric field) says −1, replaces it by a freshly drawn seed so the
+	 * recorder records the seed actually used. Returns true when it did.
+	 */
+	static boolean putDrawnSeedIntoField(GenericDialog gd, int index) {
+		@SuppressWarnings("unchecked")
+		Vector<TextField> fields = gd.getNumericFields();
+		if (fields == null || fields.size() <= index) return false;
+		TextField field = fields.get(index);
+		try {
+			if (Double.parseDouble(field.getText().trim()) >= 0) return false;
+		}
+		catch (NumberFormatException e) {
+			return false; // GenericDialog reports it
+		}
+		field.setText(Long.toString(Generation.drawSeed()));
+		return true;
+	}
+
+	/**
+	 * Checks a macro's options before the dialog reads them, so a typo gives a message that names the key and what
+	 * is allowed (the headless dialog would otherwise fail with a bare NumberFormatException or silently take the
+	 * first scheduler).
+	 */
+	static void checkMacroOptions(String options, Mode mode) {
+		for (String key : NUMERIC_KEYS) {
+			String value = Macro.getValue(options, key, null);
+			if (value == null || value.startsWith("&")) continue;
+			try {
+				Double.parseDouble(value);
+			}
+			catch (NumberFormatException e) {
+				throw new StableDiffusionException("\"" + key + "=" + value + "\" in the options of "
+					+ Generation.modeName(mode) + "... is not a number. Write a number, e.g. " + example(key) + ".");
+			}
+		}
+		String scheduler = Macro.getValue(options, "scheduler", null);
+		if (scheduler != null && !scheduler.startsWith("&") && !Generators.schedulerChoices().contains(scheduler))
+			throw new StableDiffusionException("Unknown scheduler \"" + scheduler + "\". Choose one of: "
+				+ String.join(", ", Generators.schedulerChoices()) + " (names with spaces in brackets, e.g. "
+				+ "scheduler=[Euler a]).");
+	}
+
+	private static String example(String key) {
+		return switch (key) {
+			case "steps" -> "steps=20";
+			case "guidance" -> "guidance=7";
+			case "seed" -> "seed=42 (or seed=-1 for a random one)";
+			case "width", "height" -> key + "=64";
+			case "strength" -> "strength=0.75";
+			case "feather" -> "feather=4";
+			case "threads" -> "threads=4";
+			default -> key + "=1";
+		};
+	}
+
+	/** True when running headless (no dialogs can be built with AWT widgets). */
+	static boolean headless() {
+		return GraphicsEnvironment.isHeadless();
+	}
+}

@@ -1,0 +1,215 @@
+package sc.fiji.sd.ij1;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ThreadLocalRandom;
+
+import ij.ImagePlus;
+import ij.ImageStack;
+import net.imglib2.Cursor;
+import net.imglib2.RandomAccessibleInterval;
+import net.imglib2.img.Img;
+import net.imglib2.img.array.ArrayImg;
+import net.imglib2.img.basictypeaccess.array.FloatArray;
+import net.imglib2.type.numeric.real.FloatType;
+import net.imglib2.view.Views;
+import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.image.MaskFeather;
+import sc.fiji.sd.image.Resize;
+import sc.fiji.sd.pipeline.GeneratedImage;
+import sc.fiji.sd.pipeline.GenerationRequest;
+import sc.fiji.sd.pipeline.GenerationRequest.Mode;
+import sc.fiji.sd.pipeline.GenerationResult;
+
+/**
+ * The one code path behind every menu command, in Fiji (SciJava commands) and in plain ImageJ 1.x (PlugIns):
+ * dialog values → {@link GenerationRequest} → pipeline → an RGB ImagePlus with its provenance.
+ * <p>
+ * The input image is only read. Sizes the model cannot take (not a multiple of its size step) are resized for the
+ * model and the result is resized back; inpainting then pastes the generated pixels into the original through the
+ * (feathered) selection, so pixels outside it are exactly the input's.
+ */
+public final class Generation {
+
+	/** The property (ImagePlus.getProperty) holding the A1111 "parameters" text of the first image. */
+	public static final String PARAMETERS_PROPERTY = "parameters";
+
+	/** First line of every result's Info: the image is machine-made. */
+	public static final String AI_GENERATED = "AI-generated image (Stable Diffusion for Fiji)";
+
+	private final ImageGenerator generator;
+
+	public Generation(ImageGenerator generator) {
+		this.generator = generator;
+	}
+
+	/** The result of a run: the image (null when nothing finished) and whether Esc stopped it. */
+	public record Outcome(ImagePlus image, boolean interrupted) {}
+
+	/**
+	 * Runs one command.
+	 *
+	 * @param p the options; a seed of −1 is replaced by the seed drawn, so the caller can record what was used
+	 * @param input the active image (image to image, inpainting); ignored for text to image
+	 */
+	public Outcome run(Parameters p, ImagePlus input, ImageJProgress progress) {
+		checkInput(p.mode, input);
+		validate(p);
+		if (p.seed < 0) p.seed = drawSeed();
+		List<GeneratedImage> images = new ArrayList<>();
+		boolean interrupted = false;
+		if (p.mode == Mode.TEXT_TO_IMAGE) {
+			GenerationResult r = textToImage(p, progress);
+			images.addAll(r.images());
+			interrupted = r.interrupted();
+		}
+		else {
+			var positions = p.stack ? ImagePlusConverter.positions(input)
+				: List.of(ImagePlusConverter.currentPosition(input));
+			ArrayImg<FloatType, FloatArray> mask = p.mode == Mode.INPAINT ? ImagePlusConverter.roiMask(input) : null;
+			for (int i = 0; i < positions.size() && !interrupted; i++) {
+				progress.startPart(i, positions.size());
+				var rgb = ImagePlusConverter.toRgb(input, positions.get(i));
+				GenerationResult r = imageToImage(p, rgb, mask, progress);
+				images.addAll(r.images());
+				interrupted = r.interrupted();
+			}
+		}
+		if (images.isEmpty()) return new Outcome(null, interrupted);
+		return new Outcome(toImagePlus(p, images), interrupted);
+	}
+
+	/**
+	 * Says what is missing before anything slow happens (model loading): an image for image to image and inpainting,
+	 * an area selection for inpainting.
+	 */
+	public static void checkInput(Mode mode, ImagePlus input) {
+		if (mode == Mode.TEXT_TO_IMAGE) return;
+		if (input == null)
+			throw new StableDiffusionException(modeName(mode) + " works on an image, and none is open. Open an image "
+				+ "and run " + modeName(mode) + "... again.");
+		if (mode == Mode.INPAINT) ImagePlusConverter.roiMask(input);
+	}
+
+	private static void validate(Parameters p) {
+		if (p.steps < 1) throw new StableDiffusionException("Steps must be at least 1 (20 is typical), not " + p.steps + ".");
+		if (p.batch < 1) throw new StableDiffusionException("Batch must be at least 1 image, not " + p.batch + ".");
+		if (p.guidance < 0 || Double.isNaN(p.guidance))
+			throw new StableDiffusionException("Guidance must be 0 or more (7 is typical), not " + p.guidance + ".");
+		if (p.width < 0 || p.height < 0)
+			throw new StableDiffusionException("Width and height must be positive (0 uses the model's own size).");
+		if (p.mode != Mode.TEXT_TO_IMAGE && (p.strength < 0 || p.strength > 1 || Double.isNaN(p.strength)))
+			throw new StableDiffusionException("Strength must be between 0 (keep the image) and 1 (ignore it), not "
+				+ p.strength + ".");
+		if (p.feather < 0) throw new StableDiffusionException("Feather must be 0 or more pixels, not " + p.feather + ".");
+	}
+
+	/** A fresh random seed in AUTOMATIC1111's range (0 … 2³² − 1), so users can type it back. */
+	static long drawSeed() {
+		return ThreadLocalRandom.current().nextLong(1L << 32);
+	}
+
+	private GenerationRequest.Builder request(Parameters p) {
+		return GenerationRequest.builder().mode(p.mode).prompt(p.prompt).negativePrompt(p.negative).steps(p.steps)
+			.guidance(p.guidance).seed(p.seed).scheduler(Generators.schedulerForRequest(p.scheduler)).batchSize(1).batchCount(p.batch).strength(p.strength);
+	}
+
+	private GenerationResult textToImage(Parameters p, ImageJProgress progress) {
+		int step = generator.sizeStep();
+		int w = p.width > 0 ? p.width : generator.nativeSize();
+		int h = p.height > 0 ? p.height : generator.nativeSize();
+		int mw = Resize.toMultiple(w, step), mh = Resize.toMultiple(h, step);
+		GenerationResult r = generator.generate(request(p).size(mw, mh).build(), progress);
+		if (mw == w && mh == h) return r;
+		return resized(r, w, h);
+	}
+
+	private GenerationResult imageToImage(Parameters p, ArrayImg<FloatType, FloatArray> rgb,
+		ArrayImg<FloatType, FloatArray> mask, ImageJProgress progress) {
+		int step = generator.sizeStep();
+		int w = (int) rgb.dimension(0), h = (int) rgb.dimension(1);
+		int mw = Resize.toMultiple(w, step), mh = Resize.toMultiple(h, step);
+		boolean resize = mw != w || mh != h;
+		var builder = request(p).size(mw, mh).initImage(resize ? Resize.bilinear(rgb, mw, mh) : rgb);
+		if (mask != null) builder.mask(resize ? Resize.nearest(mask, mw, mh) : mask).maskFeather(0);
+		GenerationResult r = generator.generate(builder.build(), progress);
+		if (resize) r = resized(r, w, h);
+		if (mask == null) return r;
+		// Paste through the feathered selection at the user's resolution: outside it, the input stays exact.
+		var soft = MaskFeather.feather(mask, p.feather);
+		List<GeneratedImage> pasted = new ArrayList<>();
+		for (GeneratedImage g : r.images())
+			pasted.add(new GeneratedImage(paste(rgb, g.pixels(), soft), g.seed(), g.parameters()));
+		return new GenerationResult(pasted, r.interrupted(), r.seconds());
+	}
+
+	private static GenerationResult resized(GenerationResult r, int w, int h) {
+		List<GeneratedImage> out = new ArrayList<>();
+		for (GeneratedImage g : r.images())
+			out.add(new GeneratedImage(Resize.bilinear(g.pixels(), w, h), g.seed(), g.parameters()));
+		return new GenerationResult(out, r.interrupted(), r.seconds());
+	}
+
+	/** original × (1 − mask) + generated × mask, per channel. */
+	static Img<FloatType> paste(RandomAccessibleInterval<FloatType> original, RandomAccessibleInterval<FloatType> generated,
+		RandomAccessibleInterval<FloatType> mask) {
+		ArrayImg<FloatType, FloatArray> out = net.imglib2.img.array.ArrayImgs.floats(original.dimensionsAsLongArray());
+		Cursor<FloatType> o = out.localizingCursor();
+		var orig = Views.zeroMin(original).randomAccess();
+		var gen = Views.zeroMin(generated).randomAccess();
+		var m = Views.zeroMin(mask).randomAccess();
+		while (o.hasNext()) {
+			o.fwd();
+			orig.setPosition(o);
+			gen.setPosition(o);
+			m.setPosition(o.getLongPosition(0), 0);
+			m.setPosition(o.getLongPosition(1), 1);
+			float a = m.get().get();
+			o.get().set(orig.get().get() * (1 - a) + gen.get().get() * a);
+		}
+		return out;
+	}
+
+	/** The result window: an RGB image (a stack for several), titled with prompt and seed, carrying its provenance. */
+	static ImagePlus toImagePlus(Parameters p, List<GeneratedImage> images) {
+		List<RandomAccessibleInterval<FloatType>> pixels = new ArrayList<>();
+		for (GeneratedImage g : images)
+			pixels.add(g.pixels());
+		ImagePlus imp = ImagePlusConverter.toImagePlus(title(p.prompt, images.get(0).seed()), pixels);
+		ImageStack stack = imp.getStack();
+		if (images.size() > 1) {
+			for (int i = 0; i < images.size(); i++) // short label, then the full provenance (ImageJ shows the first line)
+				stack.setSliceLabel("seed " + images.get(i).seed() + "\n" + images.get(i).parameters(), i + 1);
+		}
+		imp.setProperty("Info", info(images));
+		imp.setProperty(PARAMETERS_PROPERTY, images.get(0).parameters());
+		return imp;
+	}
+
+	/** "<prompt> (seed N)"; long prompts are shortened, an empty one reads "Stable Diffusion". */
+	public static String title(String prompt, long seed) {
+		String text = prompt == null ? "" : prompt.replaceAll("\\s+", " ").trim();
+		if (text.isEmpty()) text = "Stable Diffusion";
+		if (text.length() > 60) text = text.substring(0, 57) + "...";
+		return text + " (seed " + seed + ")";
+	}
+
+	/** The Info text: an "AI-generated" line, then each image's A1111 parameters (kept in TIFF files by ImageJ). */
+	static String info(List<GeneratedImage> images) {
+		StringBuilder sb = new StringBuilder(AI_GENERATED).append('\n');
+		for (int i = 0; i < images.size(); i++) {
+			if (images.size() > 1) sb.append(String.format(Locale.ROOT, "%nImage %d (slice %d):%n", i + 1, i + 1));
+			sb.append("parameters: ").append(images.get(i).parameters()).append('\n');
+		}
+		return sb.toString();
+	}
+
+	static String modeName(Mode mode) {
+		return switch (mode) {
+			case TEXT_TO_IMAGE -> "Text to Image";
+			case IMAGE_TO_IMAGE -> "Image to Image";
+			case INPAINT -> "Inpaint";
+		};
+	}
+}

@@ -1,0 +1,25 @@
+package sc.fiji.sd.ij1;
+
+import sc.fiji.sd.pipeline.GenerationRequest;
+import sc.fiji.sd.pipeline.GenerationResult;
+import sc.fiji.sd.pipeline.ProgressListener;
+
+/**
+ * What the front ends need from a loaded model: its sizes and a way to run a request.
+ * <p>
+ * The one seam between the ImageJ front ends and the core pipeline ({@link PipelineGenerator} is the real one); tests
+ * of the ImageJ plumbing can substitute a fake.
+ */
+public interface ImageGenerator {
+
+	/** Width and height the model was trained at (used when the user leaves the size at 0). */
+	int nativeSize();
+
+	/** Image sizes must be multiples of this (8 × the UNet's down-sampling). */
+	int sizeStep();
+
+	/** Name of the model, for titles and logs. */
+	String modelName();
+
+	GenerationResult generate(GenerationRequest request, ProgressListener listener);
+}

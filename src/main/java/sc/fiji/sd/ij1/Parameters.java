@@ -1,0 +1,60 @@
+package sc.fiji.sd.ij1;
+
+import sc.fiji.sd.pipeline.GenerationRequest;
+import sc.fiji.sd.pipeline.GenerationRequest.Mode;
+
+/**
+ * The options of one run as the user sets them in a dialog or a macro: the same names in both front ends and in
+ * recorded macros ({@code run("Text to Image...", "prompt=[...] steps=20 seed=42 ...")}).
+ * <p>
+ * Mutable on purpose: dialogs fill it field by field, and {@link Generation} writes back the seed it actually used.
+ */
+public final class Parameters {
+
+	public Mode mode = Mode.TEXT_TO_IMAGE;
+	public String prompt = "";
+	public String negative = "";
+	public int steps = 20;
+	public double guidance = 7;
+	/** −1 draws a random seed; {@link Generation#run} replaces it by the seed drawn. */
+	public long seed = GenerationRequest.RANDOM_SEED;
+	/** Text to image: output size; 0 means the model's native size. */
+	public int width;
+	public int height;
+	/** Sampler name (A1111 style); empty or null means the model's own scheduler. */
+	public String scheduler = "";
+	/** Image to image and inpainting: 0 keeps the input, 1 ignores it. */
+	public double strength = 0.75;
+	/** Number of images (each with the next seed). */
+	public int batch = 1;
+	/** Inpainting: soft edge of the selection, in pixels. */
+	public int feather = 4;
+	/** Image to image and inpainting on a stack: every slice instead of the current one. */
+	public boolean stack;
+	/** Show a live preview window while generating. */
+	public boolean preview;
+
+	public Parameters() {}
+
+	public Parameters(Mode mode) {
+		this.mode = mode;
+	}
+
+	public Parameters copy() {
+		Parameters p = new Parameters(mode);
+		p.prompt = prompt;
+		p.negative = negative;
+		p.steps = steps;
+		p.guidance = guidance;
+		p.seed = seed;
+		p.width = width;
+		p.height = height;
+		p.scheduler = scheduler;
+		p.strength = strength;
+		p.batch = batch;
+		p.feather = feather;
+		p.stack = stack;
+		p.preview = preview;
+		return p;
+	}
+}

@@ -1,0 +1,37 @@
+package sc.fiji.sd.ij1;
+
+import sc.fiji.sd.model.StableDiffusionModel;
+import sc.fiji.sd.pipeline.GenerationRequest;
+import sc.fiji.sd.pipeline.GenerationResult;
+import sc.fiji.sd.pipeline.ProgressListener;
+import sc.fiji.sd.pipeline.StableDiffusionPipeline;
+
+/** The real {@link ImageGenerator}: a loaded model (owned by the model cache) and the core pipeline. */
+final class PipelineGenerator implements ImageGenerator {
+
+	private final StableDiffusionModel model;
+
+	PipelineGenerator(StableDiffusionModel model) {
+		this.model = model;
+	}
+
+	@Override
+	public int nativeSize() {
+		return model.info().nativeSize();
+	}
+
+	@Override
+	public int sizeStep() {
+		return model.info().sizeStep();
+	}
+
+	@Override
+	public String modelName() {
+		return model.info().name();
+	}
+
+	@Override
+	public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
+		return new StableDiffusionPipeline(model).generate(request, listener);
+	}
+}

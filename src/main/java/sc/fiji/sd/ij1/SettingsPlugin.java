@@ -1,0 +1,58 @@
+package sc.fiji.sd.ij1;
+
+import java.util.Arrays;
+
+import ij.IJ;
+import ij.Macro;
+import ij.gui.GenericDialog;
+import ij.plugin.PlugIn;
+import sc.fiji.sd.StableDiffusionException;
+
+/**
+ * ImageJ 1.x Plugins › Stable Diffusion › Stable Diffusion Settings...: model folder, device and threads (shared with
+ * the Fiji command through ImageJ's preferences), then a diagnostic in the Log window: the model, the ONNX Runtime
+ * providers available and why CUDA is or is not used.
+ * <p>
+ * Macro: {@code run("Stable Diffusion Settings...", "model=/path/to/model device=cpu threads=4");} ({@code model=[]}
+ * returns to the shipped model).
+ */
+public class SettingsPlugin implements PlugIn {
+
+	@Override
+	public void run(String arg) {
+		try {
+			Settings old = Settings.load();
+			String options = Macro.getOptions();
+			if (options != null) {
+				String device = Macro.getValue(options, "device", null);
+				if (device != null && !Arrays.asList(Settings.DEVICES).contains(device))
+					throw new StableDiffusionException("Unknown device \"" + device + "\": choose device=auto, cpu or cuda.");
+				String threads = Macro.getValue(options, "threads", null);
+				if (threads != null && !threads.matches("\\d+"))
+					throw new StableDiffusionException("threads=" + threads + " is not a whole number: use threads=0 "
+						+ "(automatic) or a count such as threads=4.");
+			}
+			GenericDialog gd = new GenericDialog("Stable Diffusion Settings");
+			// The headless dialog has no directory widget; a text field reads the same macro key.
+			if (Dialogs.headless()) gd.addStringField("Model folder", old.modelFolder(), 40);
+			else gd.addDirectoryField("Model folder", old.modelFolder(), 40);
+			gd.addMessage("Leave the folder empty to use the model shipped with the plugin (tiny-sd-shapes, 64×64).");
+			gd.addChoice("Device", Settings.DEVICES, old.device());
+			gd.addNumericField("Threads", old.threads(), 0, 4, "0 = automatic");
+			gd.showDialog();
+			if (gd.wasCanceled()) return;
+			Settings settings = new Settings(gd.getNextString(), gd.getNextChoice(), (int) gd.getNextNumber());
+			settings.modelPath(java.nio.file.Path.of("")); // checks a chosen folder exists
+			settings.save();
+			if (!settings.equals(old)) Generators.release();
+			IJ.log("Stable Diffusion settings\n" + Generators.describe(settings));
+		}
+		catch (StableDiffusionException e) {
+			Plugins.userError(e.getMessage());
+		}
+		catch (RuntimeException | LinkageError e) {
+			if (Macro.MACRO_CANCELED.equals(e.getMessage())) throw e;
+			Plugins.internalError(e);
+		}
+	}
+}

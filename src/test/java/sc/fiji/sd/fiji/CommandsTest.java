@@ -1,0 +1,148 @@
+package sc.fiji.sd.fiji;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.scijava.Context;
+import org.scijava.command.CommandInfo;
+import org.scijava.command.CommandModule;
+import org.scijava.command.CommandService;
+import org.scijava.module.ModuleItem;
+import org.scijava.prefs.PrefService;
+
+import ij.ImagePlus;
+import ij.gui.Roi;
+import ij.process.ByteProcessor;
+import sc.fiji.sd.ij1.FakeGeneratorAccess;
+
+/**
+ * The Fiji (SciJava) commands, run headless through CommandService in a plain scijava-common Context, with the
+ * pipeline replaced by a fake (the end-to-end runs with the real model are in the end-to-end tests).
+ */
+class CommandsTest {
+
+	private Context context;
+	private CommandService commands;
+
+	@BeforeEach
+	void start() {
+		context = new Context();
+		commands = context.service(CommandService.class);
+		context.service(PrefService.class).clear(TextToImageCommand.class);
+		context.service(StableDiffusionService.class).setGenerator(FakeGeneratorAccess.create());
+	}
+
+	@AfterEach
+	void stop() {
+		context.service(PrefService.class).clear(TextToImageCommand.class);
+		context.dispose();
+	}
+
+	private CommandModule run(Class<? extends org.scijava.command.Command> command, Object... inputs) throws Exception {
+		Map<String, Object> map = new HashMap<>();
+		for (int i = 0; i < inputs.length; i += 2)
+			map.put((String) inputs[i], inputs[i + 1]);
+		return commands.run(command, true, map).get();
+	}
+
+	@Test
+	void menuLabelsMatchThePluginsConfigEntries() throws Exception {
+		// One label, two front ends: Fiji runs the SciJava command, plain ImageJ the plugins.config PlugIn.
+		Set<String> config = new TreeSet<>();
+		try (var in = new BufferedReader(new InputStreamReader(getClass().getResourceAsStream("/plugins.config"),
+			StandardCharsets.UTF_8))) {
+			Matcher m;
+			for (String line; (line = in.readLine()) != null;)
+				if ((m = Pattern.compile("^Plugins>Stable Diffusion, \"([^\"]+\\.\\.\\.)\"").matcher(line)).find())
+					config.add(m.group(1));
+		}
+		Set<String> scijava = new TreeSet<>();
+		for (CommandInfo info : commands.getCommands()) {
+			var path = info.getMenuPath();
+			if (path != null && path.size() == 3 && path.get(0).getName().equals("Plugins")
+				&& path.get(1).getName().equals("Stable Diffusion")) scijava.add(path.getLeaf().getName());
+		}
+		assertEquals(Set.of("Text to Image...", "Image to Image...", "Inpaint...", "Save as PNG with Parameters...",
+			"Stable Diffusion Settings..."), scijava);
+		assertEquals(scijava, config);
+	}
+
+	@Test
+	void inputNamesAreTheSingleWordMacroKeys() {
+		List<String> names = new java.util.ArrayList<>();
+		for (ModuleItem<?> item : commands.getCommand(InpaintCommand.class).inputs())
+			if (!item.getType().getName().startsWith("org.scijava") && !item.getType().equals(StableDiffusionService.class))
+				names.add(item.getName());
+		assertEquals(List.of("image", "prompt", "negative", "steps", "guidance", "seed", "scheduler", "strength", "batch",
+			"feather", "stack", "preview"), names);
+		var settings = new TreeSet<String>();
+		commands.getCommand(SettingsCommand.class).inputs().forEach(i -> settings.add(i.getName()));
+		assertTrue(settings.containsAll(Set.of("model", "device", "threads")), settings.toString());
+		for (String key : names)
+			assertTrue(key.matches("[a-z]+"), key);
+		// Images are never persisted: a remembered ImagePlus breaks the next run.
+		assertTrue(!commands.getCommand(InpaintCommand.class).getInput("image").isPersisted());
+	}
+
+	@Test
+	void textToImageReturnsTheResultAndWritesTheDrawnSeedBackForTheRecorder() throws Exception {
+		CommandModule m = run(TextToImageCommand.class, "prompt", "a red circle", "steps", 3, "seed", -1L,
+			"scheduler", "Euler a");
+		ImagePlus result = (ImagePlus) m.getOutput("result");
+		assertNotNull(result, "cancelled: " + m.getCancelReason());
+		long seed = (Long) m.getInput("seed");
+		assertTrue(seed >= 0, "seed recorded as " + seed);
+		assertEquals("a red circle (seed " + seed + ")", result.getTitle());
+		assertTrue(result.getInfoProperty().contains("AI-generated"));
+	}
+
+	@Test
+	void theSchedulerDropDownOffersTheCoreSamplers() {
+		for (var command : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class))
+			assertEquals(sc.fiji.sd.ij1.Generators.schedulerChoices(),
+				commands.getCommand(command).getInput("scheduler", String.class).getChoices(), command.getSimpleName());
+	}
+
+	@Test
+	void imageToImageReadsThePassedImageAndLeavesItAlone() throws Exception {
+		ByteProcessor bp = new ByteProcessor(40, 24);
+		bp.setColor(90);
+		bp.fill();
+		ImagePlus input = new ImagePlus("input", bp);
+		byte[] before = ((byte[]) bp.getPixels()).clone();
+		CommandModule m = run(ImageToImageCommand.class, "image", input, "prompt", "x", "seed", 4L, "strength", 0.5);
+		ImagePlus result = (ImagePlus) m.getOutput("result");
+		assertEquals(40, result.getWidth());
+		assertEquals(24, result.getHeight());
+		assertArrayEquals(before, (byte[]) input.getProcessor().getPixels());
+	}
+
+	@Test
+	void inpaintWithoutASelectionCancelsWithTheReason() throws Exception {
+		ImagePlus input = new ImagePlus("photo", new ByteProcessor(32, 32));
+		CommandModule m = run(InpaintCommand.class, "image", input, "prompt", "x", "seed", 1L);
+		assertTrue(m.isCanceled());
+		assertTrue(m.getCancelReason().contains("selection"), m.getCancelReason());
+		assertNull(m.getOutput("result"));
+		input.setRoi(new Roi(4, 4, 8, 8));
+		CommandModule ok = run(InpaintCommand.class, "image", input, "prompt", "x", "seed", 1L);
+		assertNotNull(ok.getOutput("result"), ok.getCancelReason());
+	}
+}

@@ -1,0 +1,124 @@
+package sc.fiji.sd.ij1;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+
+/**
+ * Recorded-style macro lines for each command, run by the real ImageJ 1 macro interpreter (headless, ij1-patcher)
+ * on a small random-weight model at 64×64 with few steps: the result windows (title, size, Info), replay to identical
+ * pixels, and the input image left alone. Results come back through system properties set by the macros.
+ */
+class MacroEndToEndTest {
+
+	private static HeadlessImageJ ij;
+
+	/** Macro helper: report(key, value) sets the system property sd.test.key for the test to read. */
+	private static final String REPORT = "function report(key, value) { call(\"java.lang.System.setProperty\", "
+		+ "\"sd.test.\" + key, \"\" + value); }\n";
+
+	@BeforeAll
+	static void startImageJWithASmallModel() {
+		ij = HeadlessImageJ.shared();
+		String folder = SmallModel.folder().toString();
+		String printed = ij.runMacro("run(\"Stable Diffusion Settings...\", \"model=[" + folder
+			+ "] device=cpu threads=0\");");
+		assertTrue(printed.contains("Native size") && printed.contains("ONNX Runtime"), printed);
+	}
+
+	private static String run(String macro) {
+		String printed = ij.runMacro(REPORT + macro);
+		assertTrue(!printed.contains("Macro Error"), printed);
+		return printed;
+	}
+
+	private static String result(String key) {
+		return System.getProperty("sd.test." + key);
+	}
+
+	private static final String TEXT_TO_IMAGE = "run(\"Text to Image...\", \"prompt=[a red circle] negative=[] "
+		+ "steps=3 guidance=7 seed=42 width=64 height=64 scheduler=[Euler a] batch=1\");\n";
+
+	@Test
+	void textToImageOpensATitledWindowWithItsProvenanceAndReplaysToTheSamePixels() {
+		run(TEXT_TO_IMAGE + """
+			report("title", getTitle());
+			report("size", "" + getWidth() + "x" + getHeight() + "x" + nSlices + " " + bitDepth());
+			report("info", getMetadata("Info"));
+			first = getImageID();
+			""" + TEXT_TO_IMAGE + """
+			second = getImageID();
+			imageCalculator("Difference create", first, second);
+			getStatistics(area, mean, min, max);
+			report("difference", max);
+			report("windows", nImages);
+			close("*");
+			""");
+		assertEquals("a red circle (seed 42)", result("title"));
+		assertEquals("64x64x1 24", result("size"));
+		String info = result("info");
+		assertTrue(info.startsWith("AI-generated"), info);
+		assertTrue(info.contains("a red circle\n") && info.contains("Seed: 42") && info.contains("Euler a"), info);
+		assertEquals("0", result("difference"), "the same recorded line gives the same pixels");
+		assertEquals("3", result("windows"));
+	}
+
+	@Test
+	void aBatchIsAStackWithOneSeedPerSlice() {
+		run("""
+			run("Text to Image...", "prompt=dots steps=2 seed=7 width=64 height=64 batch=2");
+			report("slices", nSlices);
+			setSlice(2);
+			report("label", getInfo("slice.label"));
+			close("*");
+			""");
+		assertEquals("2", result("slices"));
+		assertTrue(result("label").startsWith("seed 8"), result("label"));
+	}
+
+	@Test
+	void imageToImageReturnsTheInputSizeAndLeavesTheInputAlone() {
+		run("""
+			newImage("input", "8-bit ramp", 70, 50, 1);
+			before = getValue("Mean");
+			run("Image to Image...", "prompt=[a blue square] steps=4 seed=3 strength=0.5 scheduler=DDIM batch=1");
+			report("title", getTitle());
+			report("size", "" + getWidth() + "x" + getHeight() + " " + bitDepth());
+			selectImage("input");
+			unchanged = getValue("Mean") == before;
+			report("unchanged", unchanged);
+			report("windows", nImages);
+			close("*");
+			""");
+		assertEquals("a blue square (seed 3)", result("title"));
+		assertEquals("70x50 24", result("size"));
+		assertEquals("1", result("unchanged"));
+		assertEquals("2", result("windows"), "the input and the result");
+	}
+
+	@Test
+	void inpaintChangesOnlyTheSelection() {
+		run("""
+			newImage("photo", "RGB ramp", 64, 64, 1);
+			makeRectangle(16, 16, 24, 24);
+			run("Inpaint...", "prompt=[a green dot] steps=3 seed=5 strength=1 feather=0");
+			result = getImageID();
+			selectImage("photo");
+			report("roi", selectionType());
+			outside = getPixel(2, 60);
+			inside = getPixel(28, 28);
+			selectImage(result);
+			same = getPixel(2, 60) == outside;
+			changed = getPixel(28, 28) != inside;
+			report("same outside", same);
+			report("changed inside", changed);
+			close("*");
+			""");
+		assertEquals("0", result("roi"), "the input keeps its rectangle");
+		assertEquals("1", result("same outside"));
+		assertEquals("1", result("changed inside"));
+	}
+}

@@ -1,0 +1,107 @@
+package sc.fiji.sd.ij1;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The plugin in a plain ImageJ 1.x, as a user installs it, under a virtual X display: the menu commands come from
+ * plugins.config, real GenericDialogs read the macro options, {@code -batch} runs a macro file and exits.
+ * <p>
+ * Skipped, with a message, where {@code xvfb-run} is missing ({@code .ci/run} installs it). Every run is wrapped in
+ * {@code timeout}: an error dialog under Xvfb would otherwise wait forever for a click.
+ */
+class PlainImageJXvfbTest {
+
+	private static PlainImageJInstall install;
+
+	@BeforeAll
+	static void installImageJ() throws IOException {
+		assumeTrue(onPath("xvfb-run"), "xvfb-run not found: install Xvfb (apt-get install xvfb xauth) to run the "
+			+ "plain ImageJ 1.x test");
+		install = PlainImageJInstall.create(Path.of("target/plain-imagej").toAbsolutePath());
+	}
+
+	static boolean onPath(String program) {
+		for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
+			if (Files.isExecutable(Path.of(dir, program))) return true;
+		return false;
+	}
+
+	/** Runs a macro file with {@code ij.jar -batch} under Xvfb; returns everything it printed. */
+	static String runBatch(String macro, int timeoutSeconds) throws IOException, InterruptedException {
+		Path file = install.root.resolve("test.ijm");
+		Files.writeString(file, macro);
+		String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+		ProcessBuilder pb = new ProcessBuilder("timeout", Integer.toString(timeoutSeconds), "xvfb-run", "-a", java,
+			"-Xmx2g", "-jar", install.ijJar.toString(), "-ijpath", install.root.toString(), "-batch", file.toString())
+				.redirectErrorStream(true).directory(install.root.toFile());
+		Process p = pb.start();
+		byte[] out = p.getInputStream().readAllBytes();
+		assertTrue(p.waitFor(timeoutSeconds + 30, TimeUnit.SECONDS), "ImageJ did not end");
+		String printed = new String(out, StandardCharsets.UTF_8);
+		assertTrue(p.exitValue() != 124, "ImageJ hung (killed after " + timeoutSeconds + " s); it printed:\n" + printed);
+		return printed;
+	}
+
+	@Test
+	void theMenuCommandsAreInstalledFromPluginsConfig() throws Exception {
+		List<String> labels = List.of("Text to Image...", "Image to Image...", "Inpaint...",
+			"Save as PNG with Parameters...", "Stable Diffusion Settings...");
+		String printed = runBatch("List.setCommands;\nlabels = newArray(\"" + String.join("\", \"", labels) + "\");\n"
+			+ "for (i = 0; i < labels.length; i++) print(\"command: \" + labels[i] + \" = \" + List.get(labels[i]));\n",
+			120);
+		for (String label : labels)
+			assertTrue(printed.contains("command: " + label + " = sc.fiji.sd.ij1."), label + " missing in:\n" + printed);
+	}
+
+	@Test
+	void textToImageRunsFromABatchMacroAndSavesItsResult() throws Exception {
+		Path out = install.root.resolve("out");
+		Files.createDirectories(out);
+		Files.deleteIfExists(out.resolve("circle.png"));
+		Files.deleteIfExists(out.resolve("circle-parameters.png"));
+		String printed = runBatch("run(\"Stable Diffusion Settings...\", \"model=[" + SmallModel.folder()
+			+ "] device=cpu threads=0\");\n" + """
+			run("Text to Image...", "prompt=[a red circle] negative=[] steps=3 guidance=7 seed=42 width=64 height=64 scheduler=[Euler a] batch=1");
+			print("title: " + getTitle());
+			print("info: " + getMetadata("Info"));
+			dir = getDirectory("imagej") + "out" + File.separator;
+			run("Save as PNG with Parameters...", "path=[" + dir + "circle-parameters.png]");
+			saveAs("PNG", dir + "circle.png");
+			print("saved");
+			""", 300);
+		assertTrue(printed.contains("title: a red circle (seed 42)"), printed);
+		assertTrue(printed.contains("info: AI-generated"), printed);
+		assertTrue(printed.contains("saved"), printed);
+		var png = javax.imageio.ImageIO.read(out.resolve("circle.png").toFile());
+		assertEquals(64, png.getWidth());
+		assertEquals(64, png.getHeight());
+		String parameters = sc.fiji.sd.provenance.PngReader.readText(out.resolve("circle-parameters.png")).get("parameters");
+		assertTrue(parameters != null && parameters.startsWith("a red circle\n") && parameters.contains("Seed: 42"),
+			String.valueOf(parameters));
+	}
+
+	@Test
+	void aBadInputEndsTheMacroWithAMessageInsteadOfHanging() throws Exception {
+		String printed = runBatch("""
+			newImage("photo", "RGB black", 64, 64, 1);
+			run("Inpaint...", "prompt=[a red circle] seed=1");
+			print("not reached");
+			""", 120);
+		assertTrue(printed.contains("Inpaint needs a selection on \"photo\""), printed);
+		assertTrue(!printed.contains("not reached"), printed);
+		assertEquals(true, Files.exists(install.pluginJar));
+	}
+}
