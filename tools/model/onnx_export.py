@@ -227,11 +227,13 @@ def write_tokenizer(folder, pad_token="<|endoftext|>"):
         "unk_token": dict(tok, content="<|endoftext|>"),
     }
     write_json(os.path.join(d, "special_tokens_map.json"), special)
-    write_json(os.path.join(d, "tokenizer_config.json"), {
+    added = lambda t: dict({"__type": "AddedToken"}, **t)
+    cfg = {
         "tokenizer_class": "CLIPTokenizer", "model_max_length": 77, "do_lower_case": True,
-        "add_prefix_space": False, "errors": "replace", "bos_token": special["bos_token"],
-        "eos_token": special["eos_token"], "unk_token": special["unk_token"], "pad_token": pad_token,
-    })
+        "add_prefix_space": False, "errors": "replace", "bos_token": added(special["bos_token"]),
+        "eos_token": added(special["eos_token"]), "unk_token": added(special["unk_token"]), "pad_token": pad_token,
+    }
+    write_json(os.path.join(d, "tokenizer_config.json"), dict(sorted(cfg.items())))
 
 
 SD15_SCHEDULER = {
