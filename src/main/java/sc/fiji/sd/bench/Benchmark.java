@@ -242,9 +242,10 @@ public final class Benchmark {
 			peakGeneration < 0 ? "n/a" : peakGeneration <= limit ? "within" : "OVER", BenchReport.mb(heapPeak),
 			BenchReport.mb(MemoryStats.heapMax()), BenchReport.mb(MemoryStats.direct()));
 		if (rssAfterRun.size() >= 2) {
-			report.note("RSS after timed run 1: %s, after run %d: %s (change %+.1f MB)", BenchReport.mb(rssAfterRun.get(0)),
-				rssAfterRun.size(), BenchReport.mb(rssAfterRun.get(rssAfterRun.size() - 1)),
-				(rssAfterRun.get(rssAfterRun.size() - 1) - rssAfterRun.get(0)) / 1048576.0);
+			int n = rssAfterRun.size(), mid = (n + 1) / 2;
+			long first = rssAfterRun.get(0), middle = rssAfterRun.get(mid - 1), last = rssAfterRun.get(n - 1);
+			report.note("RSS after timed run 1: %s, run %d: %s, run %d: %s (change over the second half %+.1f MB)",
+				BenchReport.mb(first), mid, BenchReport.mb(middle), n, BenchReport.mb(last), (last - middle) / 1048576.0);
 		}
 
 		Device provider = Device.parse(info.provider());
