@@ -166,6 +166,9 @@ public final class Benchmark {
 					pipeline.generate(request, steps);
 					double g = since(t);
 					generation.add(g);
+					// after a full GC, outside the timed parts: direct buffers of closed tensors are freed only when
+					// their Java objects are collected, and should not count as growth
+					System.gc();
 					rssAfterRun.add(MemoryStats.rss());
 					text.add(calls.total("text_encoder") / 1e9);
 					calls.of("unet").forEach(n -> unetCall.add(n / 1e9));
@@ -243,9 +246,15 @@ public final class Benchmark {
 			BenchReport.mb(MemoryStats.heapMax()), BenchReport.mb(MemoryStats.direct()));
 		if (rssAfterRun.size() >= 2) {
 			int n = rssAfterRun.size(), mid = (n + 1) / 2;
-			long first = rssAfterRun.get(0), middle = rssAfterRun.get(mid - 1), last = rssAfterRun.get(n - 1);
-			report.note("RSS after timed run 1: %s, run %d: %s, run %d: %s (change over the second half %+.1f MB)",
-				BenchReport.mb(first), mid, BenchReport.mb(middle), n, BenchReport.mb(last), (last - middle) / 1048576.0);
+			StringBuilder points = new StringBuilder();
+			for (int q = 0; q <= 4; q++) {
+				int run = Math.max(1, (int) Math.round(q * n / 4.0));
+				if (q > 0 && run == Math.max(1, (int) Math.round((q - 1) * n / 4.0))) continue;
+				points.append(points.length() == 0 ? "" : ", ").append("run ").append(run).append(": ")
+					.append(BenchReport.mb(rssAfterRun.get(run - 1)));
+			}
+			report.note("RSS after a full GC, after timed %s (change over the second half %+.1f MB)", points,
+				(rssAfterRun.get(n - 1) - rssAfterRun.get(mid - 1)) / 1048576.0);
 		}
 
 		Device provider = Device.parse(info.provider());
