@@ -135,6 +135,7 @@ public final class Benchmark {
 		double firstGeneration;
 		long peakGeneration, heapPeak;
 		boolean peakReset;
+		MemoryStats.Sampler sampler = new MemoryStats.Sampler(25);
 		try (CallRecorder calls = new CallRecorder(model)) {
 			progress("first generation");
 			MemoryStats.resetHeapPeak();
@@ -184,6 +185,7 @@ public final class Benchmark {
 			}
 			peakGeneration = MemoryStats.peakRss();
 			heapPeak = MemoryStats.heapPeak();
+			sampler.close();
 
 			List<Double> encode = new ArrayList<>();
 			if (o.vaeEncode && model.vaeEncoder() != null) {
@@ -244,6 +246,11 @@ public final class Benchmark {
 			peakReset ? "" : " (VmHWM since process start)", BenchReport.mb(limit),
 			peakGeneration < 0 ? "n/a" : peakGeneration <= limit ? "within" : "OVER", BenchReport.mb(heapPeak),
 			BenchReport.mb(MemoryStats.heapMax()), BenchReport.mb(MemoryStats.direct()));
+		if (sampler.maxAnon >= 0) {
+			report.note("resident memory while generating, sampled every 25 ms: anonymous (ONNX Runtime, Java) up to %s, "
+				+ "file-backed (memory-mapped weights, libraries; reclaimable) up to %s", BenchReport.mb(sampler.maxAnon),
+				BenchReport.mb(sampler.maxFile));
+		}
 		if (rssAfterRun.size() >= 2) {
 			int n = rssAfterRun.size(), mid = (n + 1) / 2;
 			StringBuilder points = new StringBuilder();
@@ -262,6 +269,10 @@ public final class Benchmark {
 		cache.release(); // session comparisons below load the UNet again: not with the model still open
 		sessionLoads(folder, provider, recorded, model);
 
+		List<Double> outsideShare = new ArrayList<>();
+		for (int i = 0; i < generation.size(); i++) outsideShare.add(other.get(i) / generation.get(i));
+		report.note("time outside the session calls: %.1f %% of a generation (median over runs; pipeline work that a "
+			+ "busy machine does not inflate the way it inflates the session calls)", 100 * BenchReport.median(outsideShare));
 		report.note("overhead by best runs (min generation / min floor, less sensitive to a busy machine): %.3f",
 			report.row("generation (whole)").min() / report.row("ONNX floor (same calls, bare loop)").min());
 		report.note("load average at the end: %s", loadAverage());

@@ -79,6 +79,41 @@ final class MemoryStats {
 		return -1;
 	}
 
+	/**
+	 * Polls /proc/self/status while open and keeps the largest anonymous (RssAnon: ONNX Runtime's allocations, the
+	 * Java heap) and file-backed (RssFile: memory-mapped weight files, shared libraries; clean pages the kernel can drop
+	 * and read again) resident sizes seen. VmHWM only knows their largest sum.
+	 */
+	static final class Sampler implements AutoCloseable {
+		private final Thread thread;
+		private volatile boolean running = true;
+		volatile long maxAnon = -1, maxFile = -1;
+
+		Sampler(long periodMillis) {
+			thread = new Thread(() -> {
+				while (running) {
+					long anon = statusBytes("RssAnon:"), file = statusBytes("RssFile:");
+					if (anon > maxAnon) maxAnon = anon;
+					if (file > maxFile) maxFile = file;
+					try {
+						Thread.sleep(periodMillis);
+					}
+					catch (InterruptedException e) {
+						return;
+					}
+				}
+			}, "bench-memory-sampler");
+			thread.setDaemon(true);
+			thread.start();
+		}
+
+		@Override
+		public void close() {
+			running = false;
+			thread.interrupt();
+		}
+	}
+
 	private static long statusBytes(String key) {
 		try {
 			for (String line : Files.readAllLines(STATUS)) {
