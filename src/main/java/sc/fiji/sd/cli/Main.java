@@ -40,6 +40,7 @@ public class Main implements Runnable {
 		cl.addSubcommand(new InpaintCommand());
 		cl.addSubcommand(new InfoCommand());
 		cl.addSubcommand(new TokenizeCommand());
+		cl.addSubcommand(new BenchCommand());
 		cl.setExecutionExceptionHandler(Main::handleExecutionException);
 		cl.setParameterExceptionHandler(Main::handleParameterException);
 		return cl;

@@ -8,6 +8,8 @@ import java.util.Set;
 
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensorLike;
+import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
@@ -24,6 +26,21 @@ public final class OnnxComponent implements AutoCloseable {
 	private final OrtSession session;
 	private final Map<String, TensorInfo> inputs = new LinkedHashMap<>();
 	private final Map<String, TensorInfo> outputs = new LinkedHashMap<>();
+	private volatile CallListener listener;
+
+	/**
+	 * Sees every {@link #run} of a component, after it returned: the benchmark times the stages with it and records
+	 * the calls it replays as its ONNX floor. Called on the generating thread; keep it cheap.
+	 */
+	public interface CallListener {
+		/**
+		 * @param inputs the inputs of the call, still open
+		 * @param result the outputs, still open (pinned outputs included)
+		 * @param nanos wall time of the session call alone
+		 */
+		void called(OnnxComponent component, Map<String, ? extends OnnxTensorLike> inputs, OrtSession.Result result,
+			long nanos);
+	}
 
 	OnnxComponent(String name, Path file, OrtSession session) {
 		this.name = name;
@@ -51,6 +68,33 @@ public final class OnnxComponent implements AutoCloseable {
 	public String name() { return name; }
 	public Path file() { return file; }
 	public OrtSession session() { return session; }
+
+	/** Sets (or with null removes) the listener told about every {@link #run}. */
+	public void setCallListener(CallListener listener) { this.listener = listener; }
+
+	/** Runs the session for the requested outputs. Close the result. */
+	public OrtSession.Result run(Map<String, ? extends OnnxTensorLike> inputs, Set<String> requestedOutputs)
+		throws OrtException
+	{
+		CallListener l = listener;
+		if (l == null) return session.run(inputs, requestedOutputs);
+		long start = System.nanoTime();
+		OrtSession.Result r = session.run(inputs, requestedOutputs);
+		l.called(this, inputs, r, System.nanoTime() - start);
+		return r;
+	}
+
+	/** Runs the session writing into pre-allocated ({@code pinned}) outputs, which the result does not own. */
+	public OrtSession.Result run(Map<String, ? extends OnnxTensorLike> inputs, Map<String, ? extends OnnxValue> pinned)
+		throws OrtException
+	{
+		CallListener l = listener;
+		if (l == null) return session.run(inputs, pinned);
+		long start = System.nanoTime();
+		OrtSession.Result r = session.run(inputs, pinned);
+		l.called(this, inputs, r, System.nanoTime() - start);
+		return r;
+	}
 	public Set<String> inputNames() { return inputs.keySet(); }
 	public Set<String> outputNames() { return outputs.keySet(); }
 	public boolean hasInput(String input) { return inputs.containsKey(input); }

@@ -112,19 +112,30 @@ public final class ExecutionProviders {
 	 * sequential execution: SD graphs are chains, parallel branches gain nothing and would oversubscribe cores.</li>
 	 * <li>Graph optimisation BASIC: measured on an SD-1.5-size UNet, ALL takes 42–55 s to create the session, BASIC
 	 * 4.7 s, with the same step time (the extended fusions do not help these graphs on the CPU).</li>
-	 * <li>Memory pattern and CPU arena on: the same shapes repeat every step, so planned buffers are reused.</li>
+	 * <li>Memory pattern on: the same shapes repeat every step, so each run's buffers are planned once.</li>
+	 * <li>CPU arena off (system property {@code sd.cpuArena=true} turns it on): every session keeps its own arena at
+	 * its largest run for the life of the session, and with the memory pattern the second run of a shape adds its
+	 * planned block on top of the first run's chunks. Measured on an SD-1.5-size model at 512×512: peak RSS 10.8 GB
+	 * with the arena (UNet 2 × 2.3 GB, VAE decoder 1 GB kept), 5.9 GB without, where activations go back to the
+	 * system after each call (PERFORMANCE.md).</li>
 	 * </ul>
 	 */
 	public static SessionOptions sessionOptions(Device device) throws OrtException {
+		return sessionOptions(device, optimizationLevel());
+	}
+
+	/** The same options with another graph optimisation level (the benchmark compares them). */
+	public static SessionOptions sessionOptions(Device device, OptLevel level) throws OrtException {
 		OnnxEnvironment.get();
 		SessionOptions o = new SessionOptions();
 		try {
 			o.setIntraOpNumThreads(intraOpThreads > 0 ? intraOpThreads : Runtime.getRuntime().availableProcessors());
 			o.setInterOpNumThreads(1);
 			o.setExecutionMode(ExecutionMode.SEQUENTIAL);
-			o.setOptimizationLevel(OptLevel.BASIC_OPT);
+			o.setOptimizationLevel(level);
 			o.setMemoryPatternOptimization(true);
-			o.setCPUArenaAllocator(true);
+			o.setCPUArenaAllocator(Boolean.parseBoolean(System.getProperty("sd.cpuArena", "false")));
+			addConfigEntries(o, System.getProperty("sd.ort.config", ""));
 			if (device == Device.CUDA) {
 				try (OrtCUDAProviderOptions cuda = cudaOptions()) { // copied into the session options natively
 					o.addCUDA(cuda);
@@ -135,6 +146,39 @@ public final class ExecutionProviders {
 		catch (OrtException | RuntimeException | LinkageError e) {
 			o.close();
 			throw e;
+		}
+	}
+
+	/**
+	 * Adds ONNX Runtime session config entries given as {@code key=value,key=value} (the system property
+	 * {@code sd.ort.config}; for measuring options such as {@code session.disable_prepacking=1}).
+	 */
+	static void addConfigEntries(SessionOptions o, String entries) throws OrtException {
+		for (String entry : entries.split(",")) {
+			int eq = entry.indexOf('=');
+			if (eq > 0) o.addConfigEntry(entry.substring(0, eq).trim(), entry.substring(eq + 1).trim());
+		}
+	}
+
+	/**
+	 * The graph optimisation level sessions are created with: BASIC, unless the system property
+	 * {@code sd.optLevel} names another ({@code NO_OPT}, {@code BASIC}, {@code EXTENDED}, {@code ALL}; for measuring).
+	 */
+	public static OptLevel optimizationLevel() {
+		return parseOptLevel(System.getProperty("sd.optLevel", "BASIC"));
+	}
+
+	/** "basic", "BASIC_OPT", "all", "extended", "none"/"no_opt" (any case) → the ONNX Runtime level. */
+	public static OptLevel parseOptLevel(String name) {
+		String n = name.trim().toUpperCase(Locale.ROOT);
+		if (n.endsWith("_OPT")) n = n.substring(0, n.length() - 4);
+		switch (n) {
+			case "NO": case "NONE": case "DISABLE_ALL": return OptLevel.NO_OPT;
+			case "BASIC": return OptLevel.BASIC_OPT;
+			case "EXTENDED": return OptLevel.EXTENDED_OPT;
+			case "ALL": return OptLevel.ALL_OPT;
+			default: throw new StableDiffusionException("Unknown graph optimisation level '" + name
+				+ "': use none, basic, extended or all.");
 		}
 	}
 

@@ -165,11 +165,16 @@ public final class Tensors {
 
 		/** Copies all values of the tensor into {@code dst} (length ≥ {@link #count()}). */
 		public void get(float[] dst) {
+			get(dst, 0);
+		}
+
+		/** Copies all values of the tensor into {@code dst[offset…offset + count)}. */
+		public void get(float[] dst, int offset) {
 			if (type == OnnxJavaType.FLOAT) {
-				bytes.asFloatBuffer().get(dst, 0, count);
+				bytes.asFloatBuffer().get(dst, offset, count);
 			}
 			else {
-				for (int i = 0; i < count; i++) dst[i] = Fp16.toFloat(bytes.getShort(i * 2));
+				for (int i = 0; i < count; i++) dst[offset + i] = Fp16.toFloat(bytes.getShort(i * 2));
 			}
 		}
 

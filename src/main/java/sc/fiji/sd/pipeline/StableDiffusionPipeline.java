@@ -49,6 +49,7 @@ public final class StableDiffusionPipeline {
 	private final AtomicLong unetCalls = new AtomicLong();
 	private final AtomicLong unetSamples = new AtomicLong();
 	private TextEncoder textEncoder; // created on first use: loads the tokenizer
+	private volatile CfgMode cfgMode = CfgMode.fromProperty();
 
 	public StableDiffusionPipeline(StableDiffusionModel model) {
 		this(model, DefaultSchedulers.forModel(model));
@@ -62,6 +63,15 @@ public final class StableDiffusionPipeline {
 	}
 
 	public StableDiffusionModel model() { return model; }
+
+	/** How CFG runs the UNet: one batch-2 call or two batch-1 calls per step (default {@code sd.cfg}, else AUTO). */
+	public void setCfgMode(CfgMode mode) { this.cfgMode = mode; }
+
+	/** The CFG mode set (possibly AUTO). */
+	public CfgMode cfgMode() { return cfgMode; }
+
+	/** The CFG mode a generation of this size runs with on this model's provider (AUTO resolved). */
+	public CfgMode cfgMode(int width, int height) { return cfgMode.resolve(info.provider(), (width / 8) * (height / 8)); }
 
 	/** How many times the UNet ran since this pipeline was made (CFG runs both halves in one call). */
 	public long unetCalls() { return unetCalls.get(); }
@@ -83,7 +93,7 @@ public final class StableDiffusionPipeline {
 		List<GeneratedImage> images = new ArrayList<>();
 		int perBatch = request.batchSize();
 		int total = perBatch * request.batchCount();
-		try (Conditioned unetText = new Conditioned(plan, text, perBatch)) {
+		try (Conditioned unetText = new Conditioned(plan, text, perBatch, cfgMode(plan.width, plan.height) == CfgMode.SEPARATE)) {
 			for (int b = 0; b < request.batchCount(); b++) {
 				long seed = plan.seed + (long) b * perBatch;
 				Batch batch = denoise(plan, unetText, source, seed, b * perBatch, total, progress);
@@ -300,7 +310,7 @@ public final class StableDiffusionPipeline {
 		String in = vae.inputNamed("sample");
 		String out = info.vaeEncoderOutput();
 		try (OnnxTensor input = Tensors.create(vae.inputType(in), nchw, new long[] { 1, 3, height, width });
-			OrtSession.Result r = vae.session().run(Map.of(in, input), Set.of(out)))
+			OrtSession.Result r = vae.run(Map.of(in, input), Set.of(out)))
 		{
 			float[] latents = Tensors.toFloats(r.get(0));
 			int plane = (width / 8) * (height / 8);
@@ -322,7 +332,7 @@ public final class StableDiffusionPipeline {
 		float[] one = new float[4 * plane];
 		for (int i = 0; i < one.length; i++) one[i] = (float) (latents[index * 4 * plane + i] / info.scalingFactor());
 		try (OnnxTensor input = Tensors.create(vae.inputType(in), one, new long[] { 1, 4, plan.latentH, plan.latentW });
-			OrtSession.Result r = vae.session().run(Map.of(in, input)))
+			OrtSession.Result r = vae.run(Map.of(in, input), vae.outputNames()))
 		{
 			return ImageTensors.fromNchw(Tensors.toFloats(r.get(0)), 0, plan.width, plan.height);
 		}
@@ -344,11 +354,15 @@ public final class StableDiffusionPipeline {
 
 	// ---- the UNet call ----
 
-	/** The text conditioning as the UNet's encoder_hidden_states: [uncond × B, cond × B] with CFG, else [cond × B]. */
+	/**
+	 * The text conditioning as the UNet's encoder_hidden_states, one tensor per UNet call of a step: with CFG
+	 * {@code [uncond × B, cond × B]} (batched) or {@code [uncond × B]} and {@code [cond × B]} (separate); without,
+	 * {@code [cond × B]}.
+	 */
 	private final class Conditioned implements AutoCloseable {
-		final Tensors.Reusable hidden;
+		final List<Tensors.Reusable> hidden = new ArrayList<>();
 
-		Conditioned(Plan plan, TextEncoder.Conditioning text, int images) throws OrtException {
+		Conditioned(Plan plan, TextEncoder.Conditioning text, int images, boolean separate) throws OrtException {
 			OnnxComponent unet = model.unet();
 			String name = unet.inputNamed("encoder_hidden_states");
 			long[] declared = unet.inputShape(name);
@@ -356,34 +370,52 @@ public final class StableDiffusionPipeline {
 			if (declared.length == 3 && declared[1] > 0 && declared[1] < tokens) {
 				tokens = (int) declared[1]; // an export with a fixed 77-token axis: long prompts are cut to the first chunk
 			}
-			int copies = plan.cfg ? 2 : 1, perImage = tokens * text.width();
-			hidden = new Tensors.Reusable(unet.inputType(name), new long[] { (long) copies * images, tokens, text.width() });
-			for (int i = 0; i < images; i++) {
-				if (plan.cfg) {
-					hidden.put(i * perImage, text.negative(), 0, perImage);
-					hidden.put((images + i) * perImage, text.prompt(), 0, perImage);
+			try {
+				if (!plan.cfg) add(unet, name, images, tokens, text.width(), text.prompt());
+				else if (separate) {
+					add(unet, name, images, tokens, text.width(), text.negative());
+					add(unet, name, images, tokens, text.width(), text.prompt());
 				}
-				else hidden.put(i * perImage, text.prompt(), 0, perImage);
+				else add(unet, name, images, tokens, text.width(), text.negative(), text.prompt());
+			}
+			catch (OrtException | RuntimeException e) {
+				close();
+				throw e;
+			}
+		}
+
+		/** One tensor holding each of {@code halves} repeated for every image, in order. */
+		private void add(OnnxComponent unet, String name, int images, int tokens, int width, float[]... halves)
+			throws OrtException
+		{
+			int perImage = tokens * width;
+			Tensors.Reusable t = new Tensors.Reusable(unet.inputType(name),
+				new long[] { (long) halves.length * images, tokens, width });
+			hidden.add(t);
+			for (int h = 0; h < halves.length; h++) {
+				for (int i = 0; i < images; i++) t.put((h * images + i) * perImage, halves[h], 0, perImage);
 			}
 		}
 
 		@Override
 		public void close() {
-			hidden.close();
+			hidden.forEach(Tensors.Reusable::close);
 		}
 	}
 
 	/**
-	 * One batch's UNet inputs and output, allocated once and refilled each step: the direct buffers behind
-	 * {@code sample} and the pinned {@code out_sample} are reused, so a step allocates no large Java arrays besides
-	 * what the sampler returns.
+	 * One batch's UNet inputs and outputs, allocated once and refilled each step: the direct buffers behind
+	 * {@code sample} and the pinned {@code out_sample} tensors are reused, so a step allocates no large Java arrays
+	 * besides what the sampler returns. With CFG in separate calls, both calls share {@code sample} and each writes its
+	 * own output; the prediction has the {@code [uncond, cond]} layout either way.
 	 */
 	private final class UnetCall implements AutoCloseable {
 		final OnnxComponent unet = model.unet();
 		final Plan plan;
 		final Conditioned text;
-		final int images, copies, plane;
-		final Tensors.Reusable sample, output;
+		final int images, copies, plane, callBatch;
+		final Tensors.Reusable sample;
+		final List<Tensors.Reusable> outputs = new ArrayList<>();
 		final OnnxTensor timestepCond;
 		final String outputName;
 		final float[] prediction;
@@ -394,52 +426,56 @@ public final class StableDiffusionPipeline {
 			this.images = images;
 			this.copies = plan.cfg ? 2 : 1;
 			this.plane = plan.latentW * plan.latentH;
-			int unetBatch = copies * images;
+			this.callBatch = (int) text.hidden.get(0).shape()[0];
 			sample = new Tensors.Reusable(unet.inputType("sample"),
-				new long[] { unetBatch, info.unetInChannels(), plan.latentH, plan.latentW });
+				new long[] { callBatch, info.unetInChannels(), plan.latentH, plan.latentW });
 			outputName = unet.outputNamed("out_sample");
-			output = new Tensors.Reusable(unet.outputType(outputName), new long[] { unetBatch, 4, plan.latentH, plan.latentW });
+			for (int c = 0; c < text.hidden.size(); c++) {
+				outputs.add(new Tensors.Reusable(unet.outputType(outputName),
+					new long[] { callBatch, 4, plan.latentH, plan.latentW }));
+			}
 			if (info.lcm()) {
 				float[] emb = guidanceEmbedding(plan.guidance, info.timestepCondDim());
-				timestepCond = Tensors.create(unet.inputType("timestep_cond"), repeat(emb, unetBatch),
-					new long[] { unetBatch, info.timestepCondDim() });
+				timestepCond = Tensors.create(unet.inputType("timestep_cond"), repeat(emb, callBatch),
+					new long[] { callBatch, info.timestepCondDim() });
 			}
 			else timestepCond = null;
-			prediction = new float[unetBatch * 4 * plane];
+			prediction = new float[copies * images * 4 * plane];
 		}
 
 		/** The noise prediction (guided when CFG) for the scaled model input at timestep t. */
 		float[] run(float[] modelInput, double t, Source source) throws OrtException {
 			int channels = info.unetInChannels();
-			for (int k = 0; k < copies; k++) {
+			for (int k = 0; k < callBatch / images; k++) {
 				for (int b = 0; b < images; b++) {
 					int at = ((k * images + b) * channels) * plane;
 					sample.put(at, modelInput, b * 4 * plane, 4 * plane);
 					if (channels == 9) sample.put(at + 4 * plane, source.inpaintChannels, 0, 5 * plane);
 				}
 			}
-			int unetBatch = copies * images;
 			// [] (optimum), [B] (diffusers script; also accepts [1] and broadcasts), or a fixed [1]
 			long[] declared = unet.inputShape("timestep");
 			boolean scalar = declared.length == 0;
-			int count = scalar ? 1 : declared[0] > 0 ? (int) declared[0] : unetBatch;
+			int count = scalar ? 1 : declared[0] > 0 ? (int) declared[0] : callBatch;
 			float[] tv = new float[count];
 			Arrays.fill(tv, (float) t);
 			try (OnnxTensor timestep = Tensors.create(unet.inputType("timestep"), tv,
 				scalar ? new long[0] : new long[] { count }))
 			{
-				Map<String, OnnxTensor> inputs = new HashMap<>();
-				inputs.put("sample", sample.tensor());
-				inputs.put("timestep", timestep);
-				inputs.put("encoder_hidden_states", text.hidden.tensor());
-				if (timestepCond != null) inputs.put("timestep_cond", timestepCond);
-				Map<String, OnnxValue> pinned = Map.of(outputName, output.tensor());
-				try (OrtSession.Result ignored = unet.session().run(inputs, pinned)) {
-					unetCalls.incrementAndGet();
-					unetSamples.addAndGet(unetBatch);
+				for (int c = 0; c < outputs.size(); c++) {
+					Map<String, OnnxTensor> inputs = new HashMap<>();
+					inputs.put("sample", sample.tensor());
+					inputs.put("timestep", timestep);
+					inputs.put("encoder_hidden_states", text.hidden.get(c).tensor());
+					if (timestepCond != null) inputs.put("timestep_cond", timestepCond);
+					Map<String, OnnxValue> pinned = Map.of(outputName, outputs.get(c).tensor());
+					try (OrtSession.Result ignored = unet.run(inputs, pinned)) {
+						unetCalls.incrementAndGet();
+						unetSamples.addAndGet(callBatch);
+					}
+					outputs.get(c).get(prediction, c * callBatch * 4 * plane);
 				}
 			}
-			output.get(prediction);
 			// A fresh array for the sampler: multistep samplers keep earlier predictions.
 			if (!plan.cfg) return Arrays.copyOf(prediction, images * 4 * plane);
 			float[] guided = new float[images * 4 * plane];
@@ -450,7 +486,7 @@ public final class StableDiffusionPipeline {
 		@Override
 		public void close() {
 			sample.close();
-			output.close();
+			outputs.forEach(Tensors.Reusable::close);
 			if (timestepCond != null) timestepCond.close();
 		}
 	}

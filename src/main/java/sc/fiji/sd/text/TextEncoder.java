@@ -72,7 +72,7 @@ public final class TextEncoder {
 	/** Runs the text encoder on one chunk of token ids: {@code [ids.length × width]} hidden states. */
 	public float[] encodeIds(int[] ids) {
 		try (OnnxTensor input = Tensors.createIds(idsType, ids, new long[] { 1, ids.length });
-			OrtSession.Result result = encoder.session().run(Map.of(idsInput, input), java.util.Set.of(hiddenOutput)))
+			OrtSession.Result result = encoder.run(Map.of(idsInput, input), java.util.Set.of(hiddenOutput)))
 		{
 			float[] hidden = Tensors.toFloats(result.get(0));
 			if (hidden.length != ids.length * width) {

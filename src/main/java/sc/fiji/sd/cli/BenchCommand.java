@@ -1,0 +1,111 @@
+package sc.fiji.sd.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+import sc.fiji.sd.bench.BenchReport;
+import sc.fiji.sd.bench.Benchmark;
+import sc.fiji.sd.model.EmbeddedModel;
+import sc.fiji.sd.onnx.ExecutionProviders;
+
+/** {@code bench}: per-stage timings, memory and the overhead over ONNX Runtime; see {@link Benchmark} and PERFORMANCE.md. */
+@Command(name = "bench", description = { "Measure a text-to-image generation: per-stage medians, memory, and the ONNX floor "
+	+ "(the same session calls in a bare loop).", "The last line is 'overhead: X.XXX' = median generation / median floor." })
+class BenchCommand implements Callable<Integer> {
+
+	@Spec
+	CommandSpec spec;
+
+	@Mixin
+	VerboseOption verbose;
+
+	@Option(names = "--model", paramLabel = "DIR", description = "Model folder (default: the embedded model).")
+	Path model;
+
+	@Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}).")
+	String device;
+
+	@Option(names = "--steps", defaultValue = "20", description = "Denoising steps (default: ${DEFAULT-VALUE}).")
+	int steps;
+
+	@Option(names = "--width", defaultValue = "0", description = "Width (default: the model's native size).")
+	int width;
+
+	@Option(names = "--height", defaultValue = "0", description = "Height (default: the model's native size).")
+	int height;
+
+	@Option(names = "--guidance", defaultValue = "7", description = "CFG scale; ≤ 1 runs no unconditional pass (default: ${DEFAULT-VALUE}).")
+	double guidance;
+
+	@Option(names = "--runs", defaultValue = "5", description = "Timed generations after the warm-up (default: ${DEFAULT-VALUE}).")
+	int runs;
+
+	@Option(names = "--scheduler", description = "Sampler (A1111 name; default: the model's).")
+	String scheduler;
+
+	@Option(names = "--prompt", defaultValue = "a red circle on a blue background", description = "Prompt (default: ${DEFAULT-VALUE}).")
+	String prompt;
+
+	@Option(names = "--opt-level", description = "Graph optimisation level for the model's sessions: none, basic, extended, all (default: basic).")
+	String optLevel;
+
+	@Option(names = "--compare-opt-levels", split = ",", paramLabel = "LEVEL", description = "Also time UNet session creation and a UNet call at these levels, e.g. basic,extended,all.")
+	List<String> compareLevels = new ArrayList<>();
+
+	@Option(names = "--optimized-cache", description = "Also time writing an optimised UNet model file and loading it with optimisations off.")
+	boolean optimizedCache;
+
+	@Option(names = "--cfg", defaultValue = "auto", description = "How CFG runs the UNet: auto, batched (one batch-2 call per step) or separate (two batch-1 calls) (default: ${DEFAULT-VALUE}).")
+	String cfg;
+
+	@Option(names = "--no-cfg-compare", negatable = false, description = "Skip the batch-2 vs two batch-1 UNet call comparison.")
+	boolean noCfgCompare;
+
+	@Override
+	public Integer call() {
+		if (runs < 1) throw new Main.UsageException("--runs must be at least 1.");
+		if (steps < 1) throw new Main.UsageException("--steps must be at least 1.");
+		if (!List.of("auto", "cpu", "cuda").contains(device.toLowerCase(Locale.ROOT))) {
+			throw new Main.UsageException("Unknown --device '" + device + "': use auto, cpu or cuda.");
+		}
+		Benchmark.Options o = new Benchmark.Options();
+		o.model = model != null ? model : EmbeddedModel.path();
+		o.device = device;
+		o.steps = steps;
+		o.width = width;
+		o.height = height;
+		o.guidance = guidance;
+		o.runs = runs;
+		o.scheduler = scheduler;
+		o.prompt = prompt;
+		o.compareCfg = !noCfgCompare;
+		o.cfgMode = sc.fiji.sd.pipeline.CfgMode.parse(cfg);
+		o.optimizedCache = optimizedCache;
+		for (String level : compareLevels) o.optLevels.add(ExecutionProviders.parseOptLevel(level));
+		String previousLevel = System.getProperty("sd.optLevel");
+		BenchReport report;
+		try {
+			if (optLevel != null) {
+				ExecutionProviders.parseOptLevel(optLevel); // fails early on a bad name
+				System.setProperty("sd.optLevel", optLevel);
+			}
+			report = Benchmark.run(o, spec.commandLine().getErr());
+		}
+		finally {
+			if (previousLevel == null) System.clearProperty("sd.optLevel");
+			else System.setProperty("sd.optLevel", previousLevel);
+		}
+		var out = spec.commandLine().getOut();
+		out.println(report.format());
+		out.flush();
+		return Main.EXIT_OK;
+	}
+}
