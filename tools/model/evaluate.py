@@ -3,7 +3,8 @@
   python3 evaluate.py --model models/tiny-sd-shapes [--seeds 4 --steps 20 --guidance 5 1]
 
 Runs the ONNX files themselves (through check_onnx's small numpy interpreter, as Python has no ONNX Runtime
-here), with the PNDM scheduler of scheduler_config.json (SD 1.5: PLMS steps, leading spacing, steps_offset 1),
+here), with the scheduler of scheduler_config.json (DDIM, eta 0, or PNDM's PLMS steps; leading spacing,
+steps_offset 1; --scheduler overrides),
 classifier-free guidance with the empty prompt as the unconditional one, and the model's native size.
 The image check: background colour = nearest palette colour of the median border pixel; object = the
 largest 4-connected region of pixels whose nearest palette colour is not the background's; object colour =
@@ -120,6 +121,48 @@ def alphas_cumprod(cfg):
     return np.cumprod(1.0 - betas.astype(np.float64))
 
 
+def sample(model, prompts, seeds, steps=20, guidance=5.0):
+    """Samples with the scheduler named in the model's scheduler_config.json (DDIM or PNDM), or the one
+    forced with --scheduler."""
+    name = FORCE_SCHEDULER or model.sched["_class_name"]
+    if name.startswith("DDIM"):
+        return ddim_sample(model, prompts, seeds, steps, guidance)
+    return pndm_sample(model, prompts, seeds, steps, guidance)
+
+
+FORCE_SCHEDULER = None
+
+
+def _eps(model, x, t, cond, uncond, guidance):
+    if guidance > 1:
+        e = model.unet(np.concatenate([x, x]), t, np.concatenate([uncond, cond])).astype(np.float64)
+        eu, ec = e[:len(cond)], e[len(cond):]
+        return eu + guidance * (ec - eu)
+    return model.unet(x, t, cond).astype(np.float64)
+
+
+def ddim_sample(model, prompts, seeds, steps=20, guidance=5.0):
+    """DDIM (eta 0), leading timestep spacing with steps_offset, as diffusers' DDIMScheduler."""
+    cfg = model.sched
+    ac = alphas_cumprod(cfg)
+    final_ac = 1.0 if cfg.get("set_alpha_to_one") else ac[0]
+    ratio = cfg["num_train_timesteps"] // steps
+    ts = (np.arange(0, steps) * ratio).round()[::-1].astype(np.int64) + cfg.get("steps_offset", 0)
+    lh = model.size // 8
+    x = np.stack([np.random.default_rng(s).standard_normal((4, lh, lh)) for s in seeds]).astype(np.float64)
+    cond = model.text(prompts)
+    uncond = model.text([""] * len(prompts))
+    for t in ts:
+        t = int(t)
+        eps = _eps(model, x, t, cond, uncond, guidance)
+        prev_t = t - ratio
+        a_t = ac[t]
+        a_p = ac[prev_t] if prev_t >= 0 else final_ac
+        x0 = (x - (1 - a_t) ** 0.5 * eps) / a_t ** 0.5
+        x = a_p ** 0.5 * x0 + (1 - a_p) ** 0.5 * eps
+    return model.decode(x)
+
+
 def pndm_sample(model, prompts, seeds, steps=20, guidance=5.0):
     """SD 1.5 PNDM (PLMS, skip_prk_steps) sampling; returns decoded images in [-1, 1]."""
     cfg = model.sched
@@ -172,7 +215,7 @@ def pndm_sample(model, prompts, seeds, steps=20, guidance=5.0):
 def generate(model, prompts, seeds, steps, guidance, chunk=32):
     out = []
     for k in range(0, len(prompts), chunk):
-        out.append(to_uint8(pndm_sample(model, prompts[k:k + chunk], seeds[k:k + chunk], steps, guidance)))
+        out.append(to_uint8(sample(model, prompts[k:k + chunk], seeds[k:k + chunk], steps, guidance)))
     return np.concatenate(out)
 
 
@@ -202,7 +245,7 @@ def adherence(model, combos, seeds, steps, guidance, save_grid=None):
 
 
 def seed_variation(model, combo, steps, guidance, n=8):
-    imgs = to_uint8(pndm_sample(model, [dataset.caption(*combo)] * n, list(range(100, 100 + n)), steps, guidance))
+    imgs = to_uint8(sample(model, [dataset.caption(*combo)] * n, list(range(100, 100 + n)), steps, guidance))
     rs = [classify(im) for im in imgs]
     ok = [r for r in rs if r["cx"] is not None]
     f = lambda k: (round(float(np.std([r[k] for r in ok])), 2), round(float(np.min([r[k] for r in ok])), 1),
@@ -244,7 +287,11 @@ def main():
     ap.add_argument("--guidance", type=float, nargs="+", default=[5.0, 1.0])
     ap.add_argument("--train-combos", type=int, default=0, help="also measure this many training combinations")
     ap.add_argument("--out", default=None, help="write the results (JSON) and sample grids here")
+    ap.add_argument("--scheduler", default=None, choices=["DDIMScheduler", "PNDMScheduler"],
+                    help="sample with this scheduler instead of the model's scheduler_config.json")
     args = ap.parse_args()
+    global FORCE_SCHEDULER
+    FORCE_SCHEDULER = args.scheduler
     t0 = time.time()
     if args.out:
         os.makedirs(args.out, exist_ok=True)
@@ -267,7 +314,7 @@ def main():
         print("training combinations:", r, flush=True)
     out["seed_variation"] = seed_variation(model, held[0], args.steps, args.guidance[0])
     print("seed variation:", out["seed_variation"], flush=True)
-    out["settings"] = {"scheduler": model.sched["_class_name"], "steps": args.steps, "seeds": seeds,
+    out["settings"] = {"scheduler": args.scheduler or model.sched["_class_name"], "steps": args.steps, "seeds": seeds,
                        "size": model.size, "seconds": round(time.time() - t0)}
     if args.out:
         os.makedirs(args.out, exist_ok=True)
