@@ -28,7 +28,7 @@ final class CommandSupport {
 		ImageJProgress progress = new ImageJProgress(p.preview);
 		try {
 			Generation.checkInput(p.mode, input);
-			Generation.Outcome outcome = new Generation(sd.generator()).run(p, input, progress);
+			Generation.Outcome outcome = new Generation(sd.generator(p)).run(p, input, progress);
 			if (outcome.interrupted()) log.info("Stable Diffusion: stopped (Esc); kept the last finished image.");
 			return outcome.image();
 		}

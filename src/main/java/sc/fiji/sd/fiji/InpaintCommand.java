@@ -1,11 +1,11 @@
 package sc.fiji.sd.fiji;
 
-import org.scijava.ItemIO;
+import java.io.File;
+
 import org.scijava.command.Command;
-import org.scijava.command.ContextCommand;
-import org.scijava.log.LogService;
 import org.scijava.plugin.Parameter;
 import org.scijava.plugin.Plugin;
+import org.scijava.widget.FileWidget;
 
 import ij.ImagePlus;
 import sc.fiji.sd.ij1.Generators;
@@ -21,13 +21,7 @@ import sc.fiji.sd.pipeline.GenerationRequest.Mode;
  * recorded line replays to the same pixels.
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Stable Diffusion>Inpaint...")
-public class InpaintCommand extends ContextCommand {
-
-	@Parameter
-	private StableDiffusionService sd;
-
-	@Parameter
-	private LogService log;
+public class InpaintCommand extends GenerationCommand {
 
 	@Parameter(label = "Image", persist = false)
 	private ImagePlus image;
@@ -69,8 +63,13 @@ public class InpaintCommand extends ContextCommand {
 	@Parameter(label = "Preview while generating", required = false)
 	private boolean preview;
 
-	@Parameter(type = ItemIO.OUTPUT)
-	private ImagePlus result;
+	@Parameter(label = "Model folder (empty: the one in Settings)", style = FileWidget.DIRECTORY_STYLE,
+		required = false, persist = false)
+	private File model;
+
+	@Parameter(label = "Device (default: the one in Settings)", choices = { "default", "auto", "cpu", "cuda" },
+		persist = false)
+	private String device = Generators.DEFAULT_DEVICE;
 
 	@Override
 	public void run() {
@@ -83,10 +82,11 @@ public class InpaintCommand extends ContextCommand {
 		p.scheduler = scheduler;
 		p.batch = batch;
 		p.preview = preview;
+		p.model = model == null ? "" : model.getPath();
+		p.device = device;
 		p.strength = strength;
 		p.stack = stack;
 		p.feather = feather;
-		result = CommandSupport.generate(this, sd, log, p, image);
-		seed = p.seed; // the seed actually used, for the macro recorder
+		seed = generate(p, image); // the seed actually used, for the macro recorder
 	}
 }

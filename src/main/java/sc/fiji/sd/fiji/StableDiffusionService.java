@@ -7,6 +7,7 @@ import org.scijava.service.Service;
 
 import sc.fiji.sd.ij1.Generators;
 import sc.fiji.sd.ij1.ImageGenerator;
+import sc.fiji.sd.ij1.Parameters;
 import sc.fiji.sd.ij1.Settings;
 
 /**
@@ -23,9 +24,17 @@ public class StableDiffusionService extends AbstractService implements SciJavaSe
 	private ImageGenerator override;
 
 	/** The model named by the current settings, loaded on first use. */
-	public synchronized ImageGenerator generator() {
+	public ImageGenerator generator() {
+		return generator(new Parameters());
+	}
+
+	/**
+	 * The model for one run: the run's own model folder and device where it names them, otherwise the settings'
+	 * (see {@link Generators#forRun}); loaded on first use, another one releases the previous.
+	 */
+	public synchronized ImageGenerator generator(Parameters run) {
 		if (override != null) return override;
-		Settings settings = Settings.load();
+		Settings settings = Generators.forRun(Settings.load(), run);
 		if (loaded != null && !loaded.equals(settings)) Generators.release();
 		ImageGenerator generator = Generators.open(settings);
 		loaded = settings;

@@ -1,13 +1,12 @@
 package sc.fiji.sd.fiji;
 
-import org.scijava.ItemIO;
+import java.io.File;
+
 import org.scijava.command.Command;
-import org.scijava.command.ContextCommand;
-import org.scijava.log.LogService;
 import org.scijava.plugin.Parameter;
 import org.scijava.plugin.Plugin;
+import org.scijava.widget.FileWidget;
 
-import ij.ImagePlus;
 import sc.fiji.sd.ij1.Generators;
 import sc.fiji.sd.ij1.Parameters;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
@@ -21,13 +20,7 @@ import sc.fiji.sd.pipeline.GenerationRequest.Mode;
  * recorded line replays to the same pixels.
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Stable Diffusion>Text to Image...")
-public class TextToImageCommand extends ContextCommand {
-
-	@Parameter
-	private StableDiffusionService sd;
-
-	@Parameter
-	private LogService log;
+public class TextToImageCommand extends GenerationCommand {
 
 	@Parameter(label = "Prompt")
 	private String prompt = "";
@@ -63,8 +56,13 @@ public class TextToImageCommand extends ContextCommand {
 	@Parameter(label = "Preview while generating", required = false)
 	private boolean preview;
 
-	@Parameter(type = ItemIO.OUTPUT)
-	private ImagePlus result;
+	@Parameter(label = "Model folder (empty: the one in Settings)", style = FileWidget.DIRECTORY_STYLE,
+		required = false, persist = false)
+	private File model;
+
+	@Parameter(label = "Device (default: the one in Settings)", choices = { "default", "auto", "cpu", "cuda" },
+		persist = false)
+	private String device = Generators.DEFAULT_DEVICE;
 
 	@Override
 	public void run() {
@@ -77,9 +75,10 @@ public class TextToImageCommand extends ContextCommand {
 		p.scheduler = scheduler;
 		p.batch = batch;
 		p.preview = preview;
+		p.model = model == null ? "" : model.getPath();
+		p.device = device;
 		p.width = width;
 		p.height = height;
-		result = CommandSupport.generate(this, sd, log, p, null);
-		seed = p.seed; // the seed actually used, for the macro recorder
+		seed = generate(p, null); // the seed actually used, for the macro recorder
 	}
 }

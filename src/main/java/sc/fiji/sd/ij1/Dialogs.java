@@ -13,7 +13,8 @@ import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 
 /**
  * The ImageJ 1 dialogs. Each label's first word is the macro key, the same as the Fiji commands' parameter names:
- * {@code prompt negative steps guidance seed width height scheduler strength batch feather stack preview}.
+ * {@code prompt negative steps guidance seed width height scheduler strength batch feather stack preview model
+ * device}.
  * <p>
  * Under a macro no dialog appears; values come from the options string and missing keys keep the defaults below
  * (never the last interactive values, so a macro means the same thing every time).
@@ -63,6 +64,12 @@ public final class Dialogs {
 		boolean offerStack = input != null && mode != Mode.TEXT_TO_IMAGE && input.getNSlices() * input.getNFrames() > 1;
 		if (offerStack) gd.addCheckbox("Stack (all slices)", d.stack);
 		gd.addCheckbox("Preview while generating", d.preview);
+		// Empty model and device "default": the ones chosen in Settings. The headless dialog has no directory
+		// widget; a text field reads the same macro key.
+		if (headless()) gd.addStringField("Model folder", d.model, 40);
+		else gd.addDirectoryField("Model folder", d.model, 40);
+		boolean knownDevice = java.util.Arrays.asList(Generators.DEVICE_CHOICES).contains(d.device);
+		gd.addChoice("Device", Generators.DEVICE_CHOICES, knownDevice ? d.device : Generators.DEFAULT_DEVICE);
 		gd.addHelp("https://imagej.net/plugins/stable-diffusion");
 		gd.showDialog();
 		if (gd.wasCanceled()) return null;
@@ -85,6 +92,8 @@ public final class Dialogs {
 		if (mode == Mode.INPAINT) p.feather = (int) gd.getNextNumber();
 		p.stack = offerStack && gd.getNextBoolean();
 		p.preview = gd.getNextBoolean();
+		p.model = gd.getNextString();
+		p.device = gd.getNextChoice();
 		if (gd.invalidNumber()) throw new StableDiffusionException("A number field has a value that is not a number: "
 			+ gd.getErrorMessage() + ". Enter a number and run the command again.");
 		if (!macro) {
@@ -136,6 +145,11 @@ public final class Dialogs {
 			throw new StableDiffusionException("Unknown scheduler \"" + scheduler + "\". Choose one of: "
 				+ String.join(", ", Generators.schedulerChoices()) + " (names with spaces in brackets, e.g. "
 				+ "scheduler=[Euler a]).");
+		String device = Macro.getValue(options, "device", null);
+		if (device != null && !device.startsWith("&") && !java.util.Arrays.asList(Generators.DEVICE_CHOICES).contains(device))
+			throw new StableDiffusionException("Unknown device \"" + device + "\". Choose one of: "
+				+ String.join(", ", Generators.DEVICE_CHOICES) + " (default: the device chosen in Stable Diffusion "
+				+ "Settings...).");
 	}
 
 	private static String example(String key) {

@@ -1,5 +1,6 @@
 package sc.fiji.sd.ij1;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,7 +26,32 @@ public final class Generators {
 	/** The drop-down entry that keeps the model's own scheduler (recorded as {@code scheduler=default}). */
 	public static final String DEFAULT_SCHEDULER = "default";
 
+	/** The device entry that keeps the device chosen in Settings (recorded as {@code device=default}). */
+	public static final String DEFAULT_DEVICE = "default";
+
+	/** Choices for a command's device drop-down: {@link #DEFAULT_DEVICE}, then {@link Settings#DEVICES}. */
+	public static final String[] DEVICE_CHOICES = { DEFAULT_DEVICE, "auto", "cpu", "cuda" };
+
 	private Generators() {}
+
+	/**
+	 * The settings one run uses: the saved ones, with the run's own model folder and device where it names them
+	 * ({@code model=} and {@code device=} in a macro), so a recorded line that names its model replays the same on a
+	 * machine whose settings point elsewhere.
+	 */
+	public static Settings forRun(Settings saved, Parameters p) {
+		String model = p.model == null ? "" : p.model.trim();
+		if (!model.isEmpty()) {
+			Path folder = Path.of(model);
+			if (!Files.isDirectory(folder) || !Files.isReadable(folder))
+				throw new StableDiffusionException("The model folder " + folder + " (model=) does not exist or cannot "
+					+ "be read. Give an ONNX model folder (with model_index.json), or leave the model empty to use the "
+					+ "one chosen in Plugins › Stable Diffusion › Stable Diffusion Settings....");
+		}
+		String device = p.device == null || p.device.isBlank() || p.device.trim().equals(DEFAULT_DEVICE)
+			? saved.device() : p.device;
+		return new Settings(model.isEmpty() ? saved.modelFolder() : model, device, saved.threads());
+	}
 
 	/** The settings the cached model was loaded with (threads are not part of the cache's key). */
 	private static Settings loadedWith;

@@ -46,7 +46,7 @@ public class ImageJProgress implements ProgressListener {
 		long total = (long) parts * p.images() * p.steps();
 		long done = ((long) part * p.images() + p.image()) * p.steps() + p.step();
 		IJ.showProgress(done / (double) total);
-		if (preview && p.predictedOriginal() != null && shouldRefreshPreview(p)) showPreview(p);
+		if (preview && shouldRefreshPreview(p)) showPreview(p);
 	}
 
 	String statusLine(StepProgress p) {
@@ -64,7 +64,9 @@ public class ImageJProgress implements ProgressListener {
 
 	private void showPreview(StepProgress p) {
 		try {
-			var rgb = LatentPreview.toRgb(p.predictedOriginal(), p.latentShape(), 0, 8);
+			// The predicted clean image (x0) shows where the run is heading; schedulers without one give the latents.
+			float[] latents = p.predictedOriginal() != null ? p.predictedOriginal() : p.latents();
+			var rgb = LatentPreview.toRgb(latents, p.latentShape(), 0, 8);
 			var ip = ImagePlusConverter.toColorProcessor(rgb);
 			if (previewWindow == null || previewWindow.getWindow() == null) {
 				previewWindow = new ImagePlus(PREVIEW_TITLE, ip);

@@ -33,6 +33,11 @@ public final class Parameters {
 	public boolean stack;
 	/** Show a live preview window while generating. */
 	public boolean preview;
+	/** Model folder for this run; empty means the one chosen in Settings (or the shipped model). Recorded macros
+	 * that name it replay with the same model on any machine. */
+	public String model = "";
+	/** Device for this run: {@link Generators#DEFAULT_DEVICE} (the one chosen in Settings), auto, cpu or cuda. */
+	public String device = Generators.DEFAULT_DEVICE;
 
 	public Parameters() {}
 
@@ -55,6 +60,8 @@ public final class Parameters {
 		p.feather = feather;
 		p.stack = stack;
 		p.preview = preview;
+		p.model = model;
+		p.device = device;
 		return p;
 	}
 }

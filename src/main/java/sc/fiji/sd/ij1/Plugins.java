@@ -33,7 +33,7 @@ final class Plugins {
 			ImageJProgress progress = new ImageJProgress(p.preview);
 			Generation.Outcome outcome;
 			try {
-				outcome = new Generation(Generators.open(Settings.load())).run(p, input, progress);
+				outcome = new Generation(Generators.open(Generators.forRun(Settings.load(), p))).run(p, input, progress);
 			}
 			finally {
 				progress.finish("");

@@ -73,6 +73,54 @@ class CommandsEndToEndTest {
 	}
 
 	@Test
+	void inpaintingWithANineChannelModelKeepsEverythingOutsideTheSelection() throws Exception {
+		StableDiffusionService sd = context.service(StableDiffusionService.class);
+		sd.apply(new Settings(SmallModel.folder("inpaint9").toString(), "cpu", 0));
+		try {
+			ij.process.ColorProcessor cp = new ij.process.ColorProcessor(64, 64);
+			cp.setColor(0x2080c0);
+			cp.fill();
+			ImagePlus photo = new ImagePlus("photo", cp);
+			photo.setRoi(new ij.gui.OvalRoi(16, 16, 32, 32));
+			CommandModule m = commands.run(InpaintCommand.class, true, Map.of("image", photo, "prompt", "a dot",
+				"steps", 3, "seed", 2L, "strength", 1.0, "feather", 0)).get();
+			ImagePlus result = (ImagePlus) m.getOutput("result");
+			assertNotNull(result, "cancelled: " + m.getCancelReason());
+			assertTrue(sd.generator().modelName().startsWith("sd-frontend-inpaint9"));
+			int[] out = (int[]) result.getProcessor().getPixels();
+			assertEquals(0x2080c0, out[2 * 64 + 2] & 0xffffff, "outside the oval: the input, exactly");
+			assertEquals(0x2080c0, out[63 * 64 + 63] & 0xffffff);
+			assertTrue((out[32 * 64 + 32] & 0xffffff) != 0x2080c0, "inside: repainted");
+		}
+		finally {
+			sd.apply(new Settings(SmallModel.folder().toString(), "cpu", 0));
+		}
+	}
+
+	@Test
+	void aModelGivenToTheCommandIsUsedInsteadOfTheOneInSettings() throws Exception {
+		// Settings name the int64-timestep fixture; the run names another folder, which its provenance records.
+		Path other = SmallModel.folder("optimum");
+		CommandModule m = commands.run(TextToImageCommand.class, true, Map.of("prompt", "a red circle", "steps", 2,
+			"seed", 5L, "model", other.toFile(), "device", "cpu")).get();
+		ImagePlus result = (ImagePlus) m.getOutput("result");
+		assertNotNull(result, "cancelled: " + m.getCancelReason());
+		assertTrue(result.getInfoProperty().contains("Model: " + other.getFileName()), result.getInfoProperty());
+		// Without model= the next run is back on the settings' model.
+		String usual = (String) textToImage(5).getProperty(Generation.PARAMETERS_PROPERTY);
+		assertTrue(usual.contains("Model: " + SmallModel.folder().getFileName()), usual);
+	}
+
+	@Test
+	void aMissingModelFolderGivenToTheCommandIsExplained() throws Exception {
+		CommandModule m = commands.run(TextToImageCommand.class, true, Map.of("prompt", "x", "seed", 1L,
+			"model", new File("/no/such/model"))).get();
+		assertTrue(m.isCanceled());
+		assertTrue(m.getCancelReason().contains("model folder /no/such/model (model=) does not exist"),
+			m.getCancelReason());
+	}
+
+	@Test
 	void settingsShowWhatIsLoadedAndWhereItRuns() throws Exception {
 		CommandModule m = commands.run(SettingsCommand.class, true, Map.of("model", SmallModel.folder().toFile(),
 			"device", "cpu", "threads", 0)).get();

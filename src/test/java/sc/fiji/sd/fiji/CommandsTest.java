@@ -91,7 +91,7 @@ class CommandsTest {
 			if (!item.getType().getName().startsWith("org.scijava") && !item.getType().equals(StableDiffusionService.class))
 				names.add(item.getName());
 		assertEquals(List.of("image", "prompt", "negative", "steps", "guidance", "seed", "scheduler", "strength", "batch",
-			"feather", "stack", "preview"), names);
+			"feather", "stack", "preview", "model", "device"), names);
 		var settings = new TreeSet<String>();
 		commands.getCommand(SettingsCommand.class).inputs().forEach(i -> settings.add(i.getName()));
 		assertTrue(settings.containsAll(Set.of("model", "device", "threads")), settings.toString());
@@ -118,6 +118,16 @@ class CommandsTest {
 		for (var command : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class))
 			assertEquals(sc.fiji.sd.ij1.Generators.schedulerChoices(),
 				commands.getCommand(command).getInput("scheduler", String.class).getChoices(), command.getSimpleName());
+	}
+
+	@Test
+	void theDeviceDropDownOffersDefaultThenTheSettingsDevices() {
+		for (var command : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class)) {
+			var device = commands.getCommand(command).getInput("device", String.class);
+			assertEquals(List.of(sc.fiji.sd.ij1.Generators.DEVICE_CHOICES), device.getChoices(), command.getSimpleName());
+			assertEquals("default", device.getDefaultValue(), "default: the device chosen in Settings");
+			assertTrue(!commands.getCommand(command).getInput("model").isRequired(), "empty: the model in Settings");
+		}
 	}
 
 	@Test

@@ -20,6 +20,8 @@ class FakeGenerator implements ImageGenerator {
 	int sizeStep = 16;
 	/** Stop after this many images, as Esc would (−1: never). */
 	int interruptAfter = -1;
+	/** Press Esc (as the user would) after this many images (−1: never); the generator then asks the listener. */
+	int escapeAfter = -1;
 
 	@Override
 	public int nativeSize() {
@@ -55,6 +57,8 @@ class FakeGenerator implements ImageGenerator {
 				r.prompt() + "\nSteps: " + r.steps() + ", Seed: " + seed + ", Size: " + r.width() + "x" + r.height()));
 			if (interruptAfter >= 0 && images.size() >= interruptAfter)
 				return new GenerationResult(images, true, 0.1);
+			if (escapeAfter >= 0 && images.size() >= escapeAfter) ij.IJ.setKeyDown(java.awt.event.KeyEvent.VK_ESCAPE);
+			if (listener.isCanceled()) return new GenerationResult(images, true, 0.1);
 		}
 		return new GenerationResult(images, false, 0.1);
 	}

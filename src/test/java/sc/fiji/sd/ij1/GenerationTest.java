@@ -185,6 +185,29 @@ class GenerationTest {
 	}
 
 	@Test
+	void escStopsTheRunAndKeepsWhatFinished() {
+		fake.escapeAfter = 2;
+		Parameters p = textToImage("x", 1);
+		p.batch = 5;
+		ImageJProgress progress = new ImageJProgress(false);
+		Generation.Outcome o = generation.run(p, null, progress);
+		assertTrue(o.interrupted() && progress.wasCanceled());
+		assertEquals(2, o.image().getStackSize());
+		new ImageJProgress(false); // a new run starts with Esc released
+		assertTrue(!ij.IJ.escapePressed());
+	}
+
+	@Test
+	void theStatusLineSaysStepAndSpeed() {
+		ImageJProgress progress = new ImageJProgress(false);
+		var step = new sc.fiji.sd.pipeline.StepProgress(0, 1, 7, 20, 0.4123, new float[0], null, new long[] { 1, 4, 8, 8 });
+		assertEquals("Stable Diffusion: step 7/20, 0.41 s/step (Esc stops)", progress.statusLine(step));
+		progress.startPart(1, 3);
+		var second = new sc.fiji.sd.pipeline.StepProgress(1, 2, 3, 20, 1.5, new float[0], null, new long[] { 1, 4, 8, 8 });
+		assertEquals("Stable Diffusion: image 4/6, step 3/20, 1.50 s/step (Esc stops)", progress.statusLine(second));
+	}
+
+	@Test
 	void titlesAreShortAndNeverEmpty() {
 		assertEquals("Stable Diffusion (seed 3)", Generation.title("  ", 3));
 		String longTitle = Generation.title("x".repeat(100), 3);

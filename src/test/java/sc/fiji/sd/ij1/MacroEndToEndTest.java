@@ -67,6 +67,21 @@ class MacroEndToEndTest {
 	}
 
 	@Test
+	void aModelNamedInTheMacroIsUsedInsteadOfTheOneInSettings() {
+		// The settings name the int64-timestep fixture (see above); this line names another model folder.
+		java.nio.file.Path other = SmallModel.folder("optimum");
+		run("run(\"Text to Image...\", \"prompt=[a red circle] steps=2 seed=5 model=[" + other + "] device=cpu\");\n"
+			+ """
+			report("named", getMetadata("Info"));
+			run("Text to Image...", "prompt=[a red circle] steps=2 seed=5");
+			report("usual", getMetadata("Info"));
+			close("*");
+			""");
+		assertTrue(result("named").contains("Model: " + other.getFileName()), result("named"));
+		assertTrue(result("usual").contains("Model: " + SmallModel.folder().getFileName()), result("usual"));
+	}
+
+	@Test
 	void aBatchIsAStackWithOneSeedPerSlice() {
 		run("""
 			run("Text to Image...", "prompt=dots steps=2 seed=7 width=64 height=64 batch=2");
@@ -97,6 +112,22 @@ class MacroEndToEndTest {
 		assertEquals("70x50 24", result("size"));
 		assertEquals("1", result("unchanged"));
 		assertEquals("2", result("windows"), "the input and the result");
+	}
+
+	@Test
+	void aSixteenBitStackIsProcessedSliceBySliceWithTheStackKey() {
+		run("""
+			newImage("cells", "16-bit ramp", 64, 64, 3);
+			setSlice(2);
+			run("Image to Image...", "prompt=x steps=2 seed=1 strength=0.5");
+			report("current", nSlices);
+			selectImage("cells");
+			run("Image to Image...", "prompt=x steps=2 seed=1 strength=0.5 stack");
+			report("all", "" + nSlices + " " + bitDepth());
+			close("*");
+			""");
+		assertEquals("1", result("current"), "without the key: the current slice");
+		assertEquals("3 24", result("all"));
 	}
 
 	@Test

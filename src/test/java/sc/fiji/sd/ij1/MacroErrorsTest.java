@@ -52,6 +52,18 @@ class MacroErrorsTest {
 	}
 
 	@Test
+	void aModelFolderThatDoesNotExist() {
+		String error = errorOf("run(\"Text to Image...\", \"prompt=x seed=1 model=[/no/such/model]\");");
+		assertTrue(error.contains("/no/such/model (model=) does not exist") && error.contains("Settings"), error);
+	}
+
+	@Test
+	void anUnknownDeviceForARun() {
+		String error = errorOf("run(\"Text to Image...\", \"prompt=x seed=1 device=tpu\");");
+		assertTrue(error.contains("Unknown device \"tpu\"") && error.contains("default, auto, cpu, cuda"), error);
+	}
+
+	@Test
 	void anUnknownDevice() {
 		String error = errorOf("run(\"Stable Diffusion Settings...\", \"device=tpu\");");
 		assertTrue(error.contains("device=auto, cpu or cuda"), error);

@@ -30,6 +30,8 @@ class PlainImageJXvfbTest {
 	static void installImageJ() throws IOException {
 		assumeTrue(onPath("xvfb-run"), "xvfb-run not found: install Xvfb (apt-get install xvfb xauth) to run the "
 			+ "plain ImageJ 1.x test");
+		assumeTrue(onPath("timeout"), "timeout (coreutils) not found: the plain ImageJ 1.x test needs it to stop a hung "
+			+ "ImageJ");
 		install = PlainImageJInstall.create(Path.of("target/plain-imagej").toAbsolutePath());
 	}
 
@@ -43,10 +45,15 @@ class PlainImageJXvfbTest {
 	static String runBatch(String macro, int timeoutSeconds) throws IOException, InterruptedException {
 		Path file = install.root.resolve("test.ijm");
 		Files.writeString(file, macro);
+		return runBatchFile(file, null, timeoutSeconds);
+	}
+
+	static String runBatchFile(Path file, String argument, int timeoutSeconds) throws IOException,
+		InterruptedException {
 		String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
 		ProcessBuilder pb = new ProcessBuilder("timeout", Integer.toString(timeoutSeconds), "xvfb-run", "-a", java,
-			"-Xmx2g", "-jar", install.ijJar.toString(), "-ijpath", install.root.toString(), "-batch", file.toString())
-				.redirectErrorStream(true).directory(install.root.toFile());
+			"-Xmx2g", "-jar", install.ijJar.toString(), "-ijpath", install.root.toString(), "-batch", file.toAbsolutePath().toString(),
+			argument == null ? "" : argument).redirectErrorStream(true).directory(install.root.toFile());
 		Process p = pb.start();
 		byte[] out = p.getInputStream().readAllBytes();
 		assertTrue(p.waitFor(timeoutSeconds + 30, TimeUnit.SECONDS), "ImageJ did not end");
@@ -91,6 +98,52 @@ class PlainImageJXvfbTest {
 		String parameters = sc.fiji.sd.provenance.PngReader.readText(out.resolve("circle-parameters.png")).get("parameters");
 		assertTrue(parameters != null && parameters.startsWith("a red circle\n") && parameters.contains("Seed: 42"),
 			String.valueOf(parameters));
+	}
+
+	@Test
+	void theShippedModelWorksWithoutAnySettings() throws Exception {
+		assumeTrue(Files.exists(Path.of("models/tiny-sd-shapes/unet/model.onnx")),
+			"the shipped model (models/tiny-sd-shapes) is not in this checkout yet");
+		Path png = install.root.resolve("out").resolve("shipped.png");
+		Files.createDirectories(png.getParent());
+		Files.deleteIfExists(png);
+		String printed = runBatch("run(\"Stable Diffusion Settings...\", \"model=[] device=cpu threads=0\");\n"
+			+ "run(\"Text to Image...\", \"prompt=[a red circle on a blue background] steps=10 seed=1\");\n"
+			+ "print(\"size: \" + getWidth() + \"x\" + getHeight());\n"
+			+ "run(\"Save as PNG with Parameters...\", \"path=[" + png + "]\");\n", 300);
+		assertTrue(printed.contains("Model:           tiny-sd-shapes"), printed);
+		assertTrue(Files.exists(png), printed);
+		String parameters = sc.fiji.sd.provenance.PngReader.readText(png).get("parameters");
+		assertTrue(parameters.contains("Model: tiny-sd-shapes") && parameters.contains("Size: 64x64"), parameters);
+	}
+
+	@Test
+	void theDocumentedBatchExampleRuns() throws Exception {
+		Path out = install.root.resolve("batch-example");
+		String printed = runBatchFile(Path.of("examples/stable-diffusion-batch.ijm"), "output=[" + out + "] steps=2 "
+			+ "size=64 device=cpu model=[" + SmallModel.folder() + "]", 300);
+		for (String name : List.of("prompt1-seed1.png", "prompt1-seed3.png", "prompt2-seed2.png")) {
+			assertTrue(printed.contains("saved " + out.resolve(name)), printed);
+			String parameters = sc.fiji.sd.provenance.PngReader.readText(out.resolve(name)).get("parameters");
+			assertTrue(parameters.contains("Seed: " + name.charAt(name.length() - 5)), parameters);
+		}
+	}
+
+	@Test
+	void theRecordedLineCarriesTheDrawnSeedAndReplaysToTheSamePixels() throws Exception {
+		String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+		String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+		Process p = new ProcessBuilder("timeout", "300", "xvfb-run", "-a", javaBin, "-Xmx2g", "-cp", cp,
+			RecordingUnderXvfb.class.getName(), SmallModel.folder().toString()).redirectErrorStream(true).start();
+		String printed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+		assertTrue(p.waitFor(330, TimeUnit.SECONDS) && p.exitValue() == 0, printed);
+		java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+			"RECORDED run\\(\"Text to Image\\.\\.\\.\", \"prompt=\\[a red circle\\] negative=\\[\\] steps=3 "
+				+ "guidance=7 seed=(\\d+) width=64 height=64 scheduler=default batch=1 model=\\[\\] device=default\"\\);")
+			.matcher(printed);
+		assertTrue(m.find(), "recorded line with a drawn seed expected in:\n" + printed);
+		assertTrue(printed.contains("TITLE a red circle (seed " + m.group(1) + ")"), printed);
+		assertTrue(printed.contains("IDENTICAL true"), printed);
 	}
 
 	@Test

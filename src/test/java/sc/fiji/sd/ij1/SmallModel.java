@@ -14,18 +14,23 @@ import java.util.stream.Stream;
  */
 public final class SmallModel {
 
-	private static Path folder;
+	private static final java.util.Map<String, Path> FOLDERS = new java.util.HashMap<>();
 
 	private SmallModel() {}
 
-	public static synchronized Path folder() {
-		if (folder != null) return folder;
+	public static Path folder() {
+		return folder("int64-timestep");
+	}
+
+	/** Another fixture (e.g. "inpaint9", a 9-channel inpainting UNet), made complete the same way. */
+	public static synchronized Path folder(String fixture) {
+		if (FOLDERS.containsKey(fixture)) return FOLDERS.get(fixture);
 		try {
-			Path target = Files.createTempDirectory("sd-frontend-model");
-			copyTree(Path.of("src/test/resources/fixtures/int64-timestep"), target);
+			Path target = Files.createTempDirectory("sd-frontend-" + fixture);
+			copyTree(Path.of("src/test/resources/fixtures", fixture), target);
 			copyTree(Path.of("models/tiny-sd-shapes/tokenizer"), target.resolve("tokenizer"));
-			folder = target.toAbsolutePath();
-			return folder;
+			FOLDERS.put(fixture, target.toAbsolutePath());
+			return target.toAbsolutePath();
 		}
 		catch (IOException e) {
 			throw new UncheckedIOException(e);

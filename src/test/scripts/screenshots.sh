@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Screenshots for the README, taken from a real ImageJ 1.x (with its window) under Xvfb: the Text to Image dialog
+# filled in as a user would, and the result window with its Info (ScreenshotsUnderXvfb.java does the clicking).
+# Needs the plain ImageJ install that PlainImageJXvfbTest assembles and the compiled tests:
+#   mvn -B test -Dtest=PlainImageJXvfbTest
+# Usage: src/test/scripts/screenshots.sh [MODEL_FOLDER [OUT_DIR]]   (defaults: models/tiny-sd-shapes, docs/)
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+model=$(realpath "${1:-models/tiny-sd-shapes}")
+out=$(realpath "${2:-docs}")
+ij=target/plain-imagej
+[ -f "$ij/ij.jar" ] || { echo "run mvn -B test -Dtest=PlainImageJXvfbTest first" >&2; exit 2; }
+mkdir -p "$out"
+timeout 300 xvfb-run -a -s "-screen 0 900x560x24" java -Dplugins.dir="$ij" \
+  -cp "$ij/ij.jar:$ij/plugins/Stable_Diffusion-test.jar:$ij/plugins/jars/*:target/test-classes" \
+  sc.fiji.sd.ij1.ScreenshotsUnderXvfb "$model" "$out"
+ls -la "$out"/dialog.png "$out"/result.png
