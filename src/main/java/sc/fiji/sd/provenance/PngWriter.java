@@ -9,6 +9,7 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.zip.CRC32;
 import java.util.zip.Deflater;
@@ -43,8 +44,10 @@ public final class PngWriter {
 		Path tmp = null;
 		try {
 			if (dir != null) Files.createDirectories(dir);
-			tmp = Files.createTempFile(dir, "." + target.getFileName(), ".part");
-			try (OutputStream out = Files.newOutputStream(tmp)) {
+			// Not Files.createTempFile: its owner-only permissions would stay on the moved file; a plain new file
+			// gets the user's usual permissions (umask), like any other image they save.
+			tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(System.nanoTime()) + ".part");
+			try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
 				encode(out, rgb, text);
 			}
 			try {

@@ -73,4 +73,16 @@ class PngWriterTest {
 			assertEquals(1, files.count());
 		}
 	}
+
+	@Test
+	void outputGetsTheUsualFilePermissionsNotATempFilesOwnerOnlyOnes() throws Exception {
+		Path plain = dir.resolve("plain.txt");
+		Files.writeString(plain, "x"); // what any other program writing here gets (umask)
+		Path png = dir.resolve("out.png");
+		PngWriter.write(png, ArrayImgs.floats(2, 2, 3), Map.of());
+		assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(png));
+		try (var left = Files.list(dir)) {
+			assertEquals(2, left.count(), "no .part file may be left behind");
+		}
+	}
 }
