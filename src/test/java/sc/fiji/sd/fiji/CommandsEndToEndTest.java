@@ -86,7 +86,7 @@ class CommandsEndToEndTest {
 				"steps", 3, "seed", 2L, "strength", 1.0, "feather", 0)).get();
 			ImagePlus result = (ImagePlus) m.getOutput("result");
 			assertNotNull(result, "cancelled: " + m.getCancelReason());
-			assertTrue(sd.generator().modelName().startsWith("sd-frontend-inpaint9"));
+			assertEquals("inpaint9", sd.generator().modelName(), "the Settings model (the inpaint9 fixture) ran");
 			int[] out = (int[]) result.getProcessor().getPixels();
 			assertEquals(0x2080c0, out[2 * 64 + 2] & 0xffffff, "outside the oval: the input, exactly");
 			assertEquals(0x2080c0, out[63 * 64 + 63] & 0xffffff);

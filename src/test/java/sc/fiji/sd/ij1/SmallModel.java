@@ -1,11 +1,6 @@
 package sc.fiji.sd.ij1;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.stream.Stream;
 
 /**
  * A complete model folder for front-end end-to-end tests: the random-weight {@code int64-timestep} fixture
@@ -14,8 +9,6 @@ import java.util.stream.Stream;
  */
 public final class SmallModel {
 
-	private static final java.util.Map<String, Path> FOLDERS = new java.util.HashMap<>();
-
 	private SmallModel() {}
 
 	public static Path folder() {
@@ -23,28 +16,7 @@ public final class SmallModel {
 	}
 
 	/** Another fixture (e.g. "inpaint9", a 9-channel inpainting UNet), made complete the same way. */
-	public static synchronized Path folder(String fixture) {
-		if (FOLDERS.containsKey(fixture)) return FOLDERS.get(fixture);
-		try {
-			Path target = Files.createTempDirectory("sd-frontend-" + fixture);
-			copyTree(Path.of("src/test/resources/fixtures", fixture), target);
-			copyTree(Path.of("models/tiny-sd-shapes/tokenizer"), target.resolve("tokenizer"));
-			FOLDERS.put(fixture, target.toAbsolutePath());
-			return target.toAbsolutePath();
-		}
-		catch (IOException e) {
-			throw new UncheckedIOException(e);
-		}
-	}
-
-	private static void copyTree(Path from, Path to) throws IOException {
-		try (Stream<Path> files = Files.walk(from)) {
-			for (Path p : (Iterable<Path>) files::iterator) {
-				Path t = to.resolve(from.relativize(p).toString());
-				if (Files.isDirectory(p)) Files.createDirectories(t);
-				else Files.copy(p, t, StandardCopyOption.REPLACE_EXISTING);
-				t.toFile().deleteOnExit();
-			}
-		}
+	public static Path folder(String fixture) {
+		return sc.fiji.sd.pipeline.TestModels.folder(fixture).toAbsolutePath();
 	}
 }
