@@ -1,9 +1,7 @@
 package sc.fiji.sd.cli;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 
 import picocli.CommandLine.Command;
@@ -13,7 +11,6 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 import sc.fiji.sd.bench.BenchReport;
 import sc.fiji.sd.bench.Benchmark;
-import sc.fiji.sd.model.EmbeddedModel;
 import sc.fiji.sd.onnx.ExecutionProviders;
 
 /** {@code bench}: per-stage timings, memory and the overhead over ONNX Runtime; see {@link Benchmark} and PERFORMANCE.md. */
@@ -27,11 +24,8 @@ class BenchCommand implements Callable<Integer> {
 	@Mixin
 	VerboseOption verbose;
 
-	@Option(names = "--model", paramLabel = "DIR", description = "Model folder (default: the embedded model).")
-	Path model;
-
-	@Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}).")
-	String device;
+	@Mixin
+	ModelOptions modelOptions;
 
 	@Option(names = "--steps", defaultValue = "20", description = "Denoising steps (default: ${DEFAULT-VALUE}).")
 	int steps;
@@ -73,12 +67,9 @@ class BenchCommand implements Callable<Integer> {
 	public Integer call() {
 		if (runs < 1) throw new Main.UsageException("--runs must be at least 1.");
 		if (steps < 1) throw new Main.UsageException("--steps must be at least 1.");
-		if (!List.of("auto", "cpu", "cuda").contains(device.toLowerCase(Locale.ROOT))) {
-			throw new Main.UsageException("Unknown --device '" + device + "': use auto, cpu or cuda.");
-		}
 		Benchmark.Options o = new Benchmark.Options();
-		o.model = model != null ? model : EmbeddedModel.path();
-		o.device = device;
+		o.model = modelOptions.folder();
+		o.device = modelOptions.device();
 		o.steps = steps;
 		o.width = width;
 		o.height = height;

@@ -12,7 +12,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
-import sc.fiji.sd.model.EmbeddedModel;
 import sc.fiji.sd.model.ModelCache;
 import sc.fiji.sd.model.StableDiffusionModel;
 import sc.fiji.sd.pipeline.GeneratedImage;
@@ -42,9 +41,6 @@ abstract class GenerationCommand implements Callable<Integer> {
 	@Option(names = "--negative", defaultValue = "", description = "What to avoid.")
 	String negative;
 
-	@Option(names = "--model", paramLabel = "DIR", description = "Model folder (diffusers/optimum ONNX export). Default: the embedded model.")
-	Path model;
-
 	@Option(names = "--steps", defaultValue = "20", description = "Denoising steps (default: ${DEFAULT-VALUE}).")
 	int steps;
 
@@ -69,8 +65,8 @@ abstract class GenerationCommand implements Callable<Integer> {
 	@Option(names = "--batch-count", defaultValue = "1", description = "Batches run one after the other (default: ${DEFAULT-VALUE}).")
 	int batchCount;
 
-	@Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}).")
-	String device;
+	@Mixin
+	ModelOptions modelOptions;
 
 	@Option(names = "--output", defaultValue = "output.png", paramLabel = "FILE.png", description = "Output PNG; several images become FILE-1.png, FILE-2.png… (default: ${DEFAULT-VALUE}).")
 	Path output;
@@ -82,9 +78,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 
 	@Override
 	public Integer call() {
-		if (!List.of("auto", "cpu", "cuda").contains(device.toLowerCase(Locale.ROOT))) {
-			throw new Main.UsageException("Unknown --device '" + device + "': use auto, cpu or cuda.");
-		}
+		String device = modelOptions.device(); // checked before any file work
 		Path outDir = output.toAbsolutePath().getParent();
 		if (outDir != null && !Files.isDirectory(outDir)) {
 			throw new Main.UsageException("The output folder " + outDir + " does not exist.");
@@ -95,7 +89,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 
 		PrintWriter err = spec.commandLine().getErr();
 		PrintWriter out = spec.commandLine().getOut();
-		Path folder = model != null ? model : EmbeddedModel.path();
+		Path folder = modelOptions.folder();
 		StableDiffusionModel sd = ModelCache.shared().get(folder, device);
 		if (verbose.verbose) {
 			err.print(sd.info().describe());

@@ -1,14 +1,11 @@
 package sc.fiji.sd.cli;
 
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
-import sc.fiji.sd.model.EmbeddedModel;
 import sc.fiji.sd.model.ModelCache;
 import sc.fiji.sd.onnx.ExecutionProviders;
 
@@ -21,16 +18,13 @@ class InfoCommand implements Callable<Integer> {
 	@Mixin
 	VerboseOption verbose;
 
-	@Option(names = "--model", paramLabel = "DIR", description = "Model folder (default: the embedded model).")
-	Path model;
-
-	@Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}).")
-	String device;
+	@Mixin
+	ModelOptions modelOptions;
 
 	@Override
 	public Integer call() {
 		var out = spec.commandLine().getOut();
-		var info = ModelCache.shared().get(model != null ? model : EmbeddedModel.path(), device).info();
+		var info = ModelCache.shared().get(modelOptions.folder(), modelOptions.device()).info();
 		out.print(info.describe());
 		out.println(ExecutionProviders.describe());
 		if (verbose.verbose) {

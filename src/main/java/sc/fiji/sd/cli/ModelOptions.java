@@ -1,0 +1,31 @@
+package sc.fiji.sd.cli;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+import picocli.CommandLine.Option;
+import sc.fiji.sd.model.EmbeddedModel;
+
+/** Mixin for every sub-command that loads a model: {@code --model DIR} and {@code --device auto|cpu|cuda}. */
+public class ModelOptions {
+
+	@Option(names = "--model", paramLabel = "DIR", description = "Model folder (default: the embedded model).")
+	Path model;
+
+	@Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}).")
+	String device;
+
+	/** The model folder asked for, or the embedded model. */
+	Path folder() {
+		return model != null ? model : EmbeddedModel.path();
+	}
+
+	/** The device, checked: an unknown name is a usage error (exit code 2). */
+	String device() {
+		if (!List.of("auto", "cpu", "cuda").contains(device.toLowerCase(Locale.ROOT))) {
+			throw new Main.UsageException("Unknown --device '" + device + "': use auto, cpu or cuda.");
+		}
+		return device;
+	}
+}
