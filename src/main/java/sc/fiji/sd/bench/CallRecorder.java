@@ -36,10 +36,10 @@ final class CallRecorder implements OnnxComponent.CallListener, AutoCloseable {
 
 	@Override
 	public void called(OnnxComponent component, Map<String, ? extends OnnxTensorLike> inputs, OrtSession.Result result,
-		long ns)
+		long ns, boolean releasedMemory)
 	{
 		nanos.computeIfAbsent(component.name(), k -> new ArrayList<>()).add(ns);
-		if (capture) calls.add(RecordedCall.of(component, inputs, result));
+		if (capture) calls.add(RecordedCall.of(component, inputs, result, releasedMemory));
 	}
 
 	void clear() {

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
@@ -62,19 +63,30 @@ final class RecordedCall {
 	final OnnxComponent component;
 	final Map<String, TensorCopy> inputs;
 	final Map<String, TensorCopy> outputs;
+	/** The call emptied the session's arena when it ended (a batch's last UNet step); the replay does the same. */
+	final boolean releasesMemory;
 
 	RecordedCall(OnnxComponent component, Map<String, TensorCopy> inputs, Map<String, TensorCopy> outputs) {
+		this(component, inputs, outputs, false);
+	}
+
+	RecordedCall(OnnxComponent component, Map<String, TensorCopy> inputs, Map<String, TensorCopy> outputs,
+		boolean releasesMemory)
+	{
 		this.component = component;
 		this.inputs = inputs;
 		this.outputs = outputs;
+		this.releasesMemory = releasesMemory;
 	}
 
-	static RecordedCall of(OnnxComponent component, Map<String, ? extends OnnxTensorLike> inputs, OrtSession.Result result) {
+	static RecordedCall of(OnnxComponent component, Map<String, ? extends OnnxTensorLike> inputs, OrtSession.Result result,
+		boolean releasedMemory)
+	{
 		Map<String, TensorCopy> in = new LinkedHashMap<>();
 		inputs.forEach((k, v) -> in.put(k, TensorCopy.of((OnnxTensor) v, true)));
 		Map<String, TensorCopy> out = new LinkedHashMap<>();
 		for (Map.Entry<String, OnnxValue> e : result) out.put(e.getKey(), TensorCopy.of((OnnxTensor) e.getValue(), false));
-		return new RecordedCall(component, in, out);
+		return new RecordedCall(component, in, out, releasedMemory);
 	}
 
 	/** The same call on the batch rows {@code [from, from + count)} of every batched input and output. */
@@ -148,9 +160,12 @@ final class RecordedCall {
 			map.put(name, t);
 		}
 
-		/** One bare session call: pre-built inputs, pre-allocated outputs. */
+		/** One bare session call: pre-built inputs, pre-allocated outputs, memory released when the original did. */
 		void run() throws OrtException {
-			run(call.component.session());
+			OrtSession.RunOptions options = call.releasesMemory ? call.component.releaseMemoryOptions() : null;
+			try (OrtSession.Result r = call.component.session().run(inputs, Set.of(), outputs, options)) {
+				// outputs stay in the pinned tensors
+			}
 		}
 
 		/** The same call on another session of the same model file (another optimisation level). */

@@ -14,6 +14,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.onnx.ExecutionProviders;
 
 /**
  * One ONNX model of the pipeline (text encoder, UNet, VAE encoder or decoder): its session and what the session
@@ -26,6 +27,8 @@ public final class OnnxComponent implements AutoCloseable {
 	private final OrtSession session;
 	private final Map<String, TensorInfo> inputs = new LinkedHashMap<>();
 	private final Map<String, TensorInfo> outputs = new LinkedHashMap<>();
+	/** Run options that empty the session's CPU arena after a call; null when the session has no arena. */
+	private final OrtSession.RunOptions releaseArena;
 	private volatile CallListener listener;
 
 	/**
@@ -37,16 +40,22 @@ public final class OnnxComponent implements AutoCloseable {
 		 * @param inputs the inputs of the call, still open
 		 * @param result the outputs, still open (pinned outputs included)
 		 * @param nanos wall time of the session call alone
+		 * @param releasedMemory whether the call emptied the session's arena when it ended
 		 */
 		void called(OnnxComponent component, Map<String, ? extends OnnxTensorLike> inputs, OrtSession.Result result,
-			long nanos);
+			long nanos, boolean releasedMemory);
 	}
 
-	OnnxComponent(String name, Path file, OrtSession session) {
+	/**
+	 * @param arena whether the session was created with ONNX Runtime's CPU arena (then {@link #run(Map, Map, boolean)}
+	 *        can hand its memory back)
+	 */
+	OnnxComponent(String name, Path file, OrtSession session, boolean arena) {
 		this.name = name;
 		this.file = file;
 		this.session = session;
 		try {
+			releaseArena = arena ? ExecutionProviders.releaseArenaOptions() : null;
 			for (Map.Entry<String, NodeInfo> e : session.getInputInfo().entrySet())
 				inputs.put(e.getKey(), tensorInfo(e.getValue()));
 			for (Map.Entry<String, NodeInfo> e : session.getOutputInfo().entrySet())
@@ -80,21 +89,30 @@ public final class OnnxComponent implements AutoCloseable {
 		if (l == null) return session.run(inputs, requestedOutputs);
 		long start = System.nanoTime();
 		OrtSession.Result r = session.run(inputs, requestedOutputs);
-		l.called(this, inputs, r, System.nanoTime() - start);
+		l.called(this, inputs, r, System.nanoTime() - start, false);
 		return r;
 	}
 
-	/** Runs the session writing into pre-allocated ({@code pinned}) outputs, which the result does not own. */
-	public OrtSession.Result run(Map<String, ? extends OnnxTensorLike> inputs, Map<String, ? extends OnnxValue> pinned)
-		throws OrtException
+	/**
+	 * Runs the session writing into pre-allocated ({@code pinned}) outputs, which the result does not own.
+	 *
+	 * @param releaseMemory hand the session's working memory back to the system when the call ends (a batch's last
+	 *        UNet step); otherwise a session with an arena keeps it for its next call
+	 */
+	public OrtSession.Result run(Map<String, ? extends OnnxTensorLike> inputs, Map<String, ? extends OnnxValue> pinned,
+		boolean releaseMemory) throws OrtException
 	{
+		OrtSession.RunOptions options = releaseMemory ? releaseArena : null;
 		CallListener l = listener;
-		if (l == null) return session.run(inputs, pinned);
-		long start = System.nanoTime();
-		OrtSession.Result r = session.run(inputs, pinned);
-		l.called(this, inputs, r, System.nanoTime() - start);
+		long start = l == null ? 0 : System.nanoTime();
+		OrtSession.Result r = session.run(inputs, Set.of(), pinned, options);
+		if (l != null) l.called(this, inputs, r, System.nanoTime() - start, options != null);
 		return r;
 	}
+
+	/** The run options {@link #run(Map, Map, boolean)} uses to release memory, or null (no arena): for replays. */
+	public OrtSession.RunOptions releaseMemoryOptions() { return releaseArena; }
+
 	public Set<String> inputNames() { return inputs.keySet(); }
 	public Set<String> outputNames() { return outputs.keySet(); }
 	public boolean hasInput(String input) { return inputs.containsKey(input); }
@@ -154,6 +172,7 @@ public final class OnnxComponent implements AutoCloseable {
 
 	@Override
 	public void close() {
+		if (releaseArena != null) releaseArena.close();
 		try {
 			session.close();
 		}

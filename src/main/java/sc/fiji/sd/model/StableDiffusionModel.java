@@ -13,6 +13,8 @@ import com.google.gson.JsonParser;
 
 import ai.onnxruntime.OnnxJavaType;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.onnx.ExecutionProviders;
+import sc.fiji.sd.onnx.ExecutionProviders.SessionUse;
 import sc.fiji.sd.onnx.SessionFactory;
 import sc.fiji.sd.text.ClipTokenizer;
 
@@ -143,7 +145,9 @@ public final class StableDiffusionModel implements AutoCloseable {
 
 	private static OnnxComponent open(SessionFactory sessions, Path folder, String component, List<OnnxComponent> opened) {
 		Path file = folder.resolve(component).resolve("model.onnx");
-		OnnxComponent c = new OnnxComponent(component, file, sessions.open(file));
+		// the UNet runs once per step and keeps its working memory between steps; the others run once per generation
+		SessionUse use = component.equals("unet") ? SessionUse.PER_STEP : SessionUse.PER_GENERATION;
+		OnnxComponent c = new OnnxComponent(component, file, sessions.open(file, use), ExecutionProviders.cpuArena(use));
 		opened.add(c);
 		return c;
 	}

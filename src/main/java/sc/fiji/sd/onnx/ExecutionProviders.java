@@ -6,6 +6,7 @@ import java.util.Locale;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtProvider;
+import ai.onnxruntime.OrtSession.RunOptions;
 import ai.onnxruntime.OrtSession.SessionOptions;
 import ai.onnxruntime.OrtSession.SessionOptions.ExecutionMode;
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
@@ -80,7 +81,7 @@ public final class ExecutionProviders {
 			cudaProbed = true;
 			if (!cudaCompiledIn()) cudaProbeResult = cpuOnlyReason();
 			else {
-				try (SessionOptions o = sessionOptions(Device.CUDA)) {
+				try (SessionOptions o = sessionOptions(Device.CUDA, SessionUse.PER_STEP)) {
 					cudaProbeResult = null;
 				}
 				catch (OrtException | RuntimeException | LinkageError e) {
@@ -106,26 +107,36 @@ public final class ExecutionProviders {
 	}
 
 	/**
-	 * Session options for the given device (CPU or CUDA; not AUTO).
+	 * How a session is called, which decides how it should hold its working memory: the UNet runs once per denoising
+	 * step with the same shapes ({@link #PER_STEP}); the text encoder and the VAE run once or twice per generation
+	 * ({@link #PER_GENERATION}).
+	 */
+	public enum SessionUse { PER_STEP, PER_GENERATION }
+
+	/**
+	 * Session options for the given device (CPU or CUDA; not AUTO) and use.
 	 * <ul>
 	 * <li>Intra-op threads = available processors: one UNet call is one big parallel job. Inter-op threads = 1 and
 	 * sequential execution: SD graphs are chains, parallel branches gain nothing and would oversubscribe cores.</li>
-	 * <li>Graph optimisation BASIC: measured on an SD-1.5-size UNet, ALL takes 42–55 s to create the session, BASIC
-	 * 4.7 s, with the same step time (the extended fusions do not help these graphs on the CPU).</li>
-	 * <li>Memory pattern on: the same shapes repeat every step, so each run's buffers are planned once.</li>
-	 * <li>CPU arena off (system property {@code sd.cpuArena=true} turns it on): every session keeps its own arena at
-	 * its largest run for the life of the session, and with the memory pattern the second run of a shape adds its
-	 * planned block on top of the first run's chunks. Measured on an SD-1.5-size model at 512×512: peak RSS 10.8 GB
-	 * with the arena (UNet 2 × 2.3 GB, VAE decoder 1 GB kept), 5.9 GB without, where activations go back to the
-	 * system after each call (PERFORMANCE.md).</li>
+	 * <li>Graph optimisation BASIC: measured on an SD-1.5-size UNet, ALL takes 34 s to create the session, BASIC
+	 * 2.6 s (PERFORMANCE.md).</li>
+	 * <li>Memory, measured on an SD-1.5-size model (PERFORMANCE.md). {@link SessionUse#PER_STEP}: ONNX Runtime's CPU
+	 * arena on and the memory pattern off, so every step reuses the memory of the step before; without the arena each
+	 * call maps fresh pages from the kernel and a step at 256×256 took 26 % longer (9.7 million page faults in one
+	 * 512×512 generation). The pipeline empties the arena after a batch's last step ({@link #releaseArenaOptions}).
+	 * Arena and memory pattern together add the planned block on top of the first run's chunks (7.9 GB after two
+	 * calls at 512×512), hence the pattern off. {@link SessionUse#PER_GENERATION}: arena off and memory pattern on,
+	 * so the VAE decoder's gigabyte at 512×512 goes back to the system after each call instead of staying beside the
+	 * UNet's. System properties for measuring: {@code sd.cpuArena} = {@code unet} (this default), {@code all} or
+	 * {@code none}; {@code sd.memPattern} = {@code true} or {@code false} for every session.</li>
 	 * </ul>
 	 */
-	public static SessionOptions sessionOptions(Device device) throws OrtException {
-		return sessionOptions(device, optimizationLevel());
+	public static SessionOptions sessionOptions(Device device, SessionUse use) throws OrtException {
+		return sessionOptions(device, optimizationLevel(), use);
 	}
 
 	/** The same options with another graph optimisation level (the benchmark compares them). */
-	public static SessionOptions sessionOptions(Device device, OptLevel level) throws OrtException {
+	public static SessionOptions sessionOptions(Device device, OptLevel level, SessionUse use) throws OrtException {
 		OnnxEnvironment.get();
 		SessionOptions o = new SessionOptions();
 		try {
@@ -133,8 +144,9 @@ public final class ExecutionProviders {
 			o.setInterOpNumThreads(1);
 			o.setExecutionMode(ExecutionMode.SEQUENTIAL);
 			o.setOptimizationLevel(level);
-			o.setMemoryPatternOptimization(true);
-			o.setCPUArenaAllocator(Boolean.parseBoolean(System.getProperty("sd.cpuArena", "false")));
+			boolean arena = cpuArena(use);
+			o.setCPUArenaAllocator(arena);
+			o.setMemoryPatternOptimization(Boolean.parseBoolean(System.getProperty("sd.memPattern", String.valueOf(!arena))));
 			addConfigEntries(o, System.getProperty("sd.ort.config", ""));
 			if (device == Device.CUDA) {
 				try (OrtCUDAProviderOptions cuda = cudaOptions()) { // copied into the session options natively
@@ -145,6 +157,33 @@ public final class ExecutionProviders {
 		}
 		catch (OrtException | RuntimeException | LinkageError e) {
 			o.close();
+			throw e;
+		}
+	}
+
+	/** Whether sessions of this use get ONNX Runtime's CPU arena (system property {@code sd.cpuArena}, see above). */
+	public static boolean cpuArena(SessionUse use) {
+		String p = System.getProperty("sd.cpuArena", "unet").trim().toLowerCase(Locale.ROOT);
+		switch (p) {
+			case "all": case "true": return true;
+			case "none": case "false": return false;
+			default: return use == SessionUse.PER_STEP;
+		}
+	}
+
+	/**
+	 * Run options that hand the free part of a session's CPU arena back to the system when the run ends
+	 * ({@code memory.enable_memory_arena_shrinkage}); only for sessions created with the arena on, where ONNX Runtime
+	 * otherwise keeps it for the life of the session. Close them.
+	 */
+	public static RunOptions releaseArenaOptions() throws OrtException {
+		RunOptions r = new RunOptions();
+		try {
+			r.addRunConfigEntry("memory.enable_memory_arena_shrinkage", "cpu:0");
+			return r;
+		}
+		catch (OrtException | RuntimeException e) {
+			r.close();
 			throw e;
 		}
 	}

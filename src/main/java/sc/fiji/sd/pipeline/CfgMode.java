@@ -29,12 +29,13 @@ public enum CfgMode {
 	}
 
 	/**
-	 * Latent positions (h × w) up to which AUTO batches on the CPU: 64 × 64, i.e. 512 × 512 pixels. Measured on an
-	 * SD-1.5-size UNet at 512 × 512 (PERFORMANCE.md): one batch-2 call about 5 % faster than two batch-1 calls, for
-	 * about 0.6 GB more peak memory. The batch-2 attention scores grow with the square of the positions (2 × 8 heads ×
-	 * 4096² floats = 1 GB at 512 × 512, 5.4 GB at 768 × 768), so larger images run the halves one after the other.
+	 * Latent positions (h × w) up to which AUTO batches on the CPU: 48 × 48, i.e. 384 × 384 pixels. Measured on an
+	 * SD-1.5-size UNet on a quiet 2-core machine (PERFORMANCE.md): one batch-2 call is 13 % faster than two batch-1
+	 * calls at 256 × 256 and 15 % at 384 × 384, but no faster at 512 × 512 (12.05 s vs 11.92 s), where it costs
+	 * 1.1 GB more peak memory (6.9 GB vs 5.8 GB for the whole process): the batch-2 attention scores grow with the
+	 * square of the positions (2 × 8 heads × 4096² floats = 1 GB at 512 × 512, 5.4 GB at 768 × 768).
 	 */
-	public static final int CPU_BATCHED_MAX_POSITIONS = 64 * 64;
+	public static final int CPU_BATCHED_MAX_POSITIONS = 48 * 48;
 
 	/**
 	 * The mode to run: this one, or for AUTO the measured rule: on CUDA batched (a GPU is under-used by batch 1); on

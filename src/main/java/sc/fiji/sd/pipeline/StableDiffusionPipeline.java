@@ -153,7 +153,8 @@ public final class StableDiffusionPipeline {
 				if (progress.isCanceled()) return new Batch(latents, true, i - s.first);
 				double t = timesteps[i];
 				float[] modelInput = scheduler.scaleModelInput(latents, t);
-				float[] noisePrediction = unet.run(modelInput, t, source);
+				// the last step hands the UNet's working memory back before the VAE decoder needs its own
+				float[] noisePrediction = unet.run(modelInput, t, source, i == timesteps.length - 1);
 				latents = scheduler.step(noisePrediction, t, latents);
 				if (blendLatents) { // keep the unmasked region on the original's noise level for the next step
 					float[] known = i + 1 < timesteps.length ? scheduler.addNoise(original, noise, timesteps[i + 1]) : original;
@@ -443,8 +444,11 @@ public final class StableDiffusionPipeline {
 			prediction = new float[copies * images * 4 * plane];
 		}
 
-		/** The noise prediction (guided when CFG) for the scaled model input at timestep t. */
-		float[] run(float[] modelInput, double t, Source source) throws OrtException {
+		/**
+		 * The noise prediction (guided when CFG) for the scaled model input at timestep t; {@code last}: the batch's
+		 * last step, after which the UNet session releases its working memory.
+		 */
+		float[] run(float[] modelInput, double t, Source source, boolean last) throws OrtException {
 			int channels = info.unetInChannels();
 			for (int k = 0; k < callBatch / images; k++) {
 				for (int b = 0; b < images; b++) {
@@ -469,7 +473,8 @@ public final class StableDiffusionPipeline {
 					inputs.put("encoder_hidden_states", text.hidden.get(c).tensor());
 					if (timestepCond != null) inputs.put("timestep_cond", timestepCond);
 					Map<String, OnnxValue> pinned = Map.of(outputName, outputs.get(c).tensor());
-					try (OrtSession.Result ignored = unet.run(inputs, pinned)) {
+					boolean release = last && c == outputs.size() - 1;
+					try (OrtSession.Result ignored = unet.run(inputs, pinned, release)) {
 						unetCalls.incrementAndGet();
 						unetSamples.addAndGet(callBatch);
 					}

@@ -1,5 +1,6 @@
 package sc.fiji.sd.onnx;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -7,13 +8,18 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
+import sc.fiji.sd.onnx.ExecutionProviders.SessionUse;
 
 /**
  * The tests run on ONNX Runtime's CPU build, where CUDA cannot start: this is exactly the fallback a user without the
@@ -38,7 +44,7 @@ class ExecutionProvidersTest {
 	void autoFallsBackToTheCpuWithAOneLineReason() throws Exception {
 		assertFalse(ExecutionProviders.cudaCompiledIn(), "tests run on the CPU build");
 		SessionFactory sessions = new SessionFactory("auto");
-		try (OrtSession s = sessions.open(identityModel())) {
+		try (OrtSession s = sessions.open(identityModel(), SessionUse.PER_GENERATION)) {
 			assertEquals(3, s.getNumInputs());
 		}
 		assertEquals(Device.CPU, sessions.provider());
@@ -49,7 +55,7 @@ class ExecutionProvidersTest {
 	@Test
 	void cpuHasNoFallbackReason() throws Exception {
 		SessionFactory sessions = new SessionFactory("cpu");
-		try (OrtSession s = sessions.open(identityModel())) {
+		try (OrtSession s = sessions.open(identityModel(), SessionUse.PER_GENERATION)) {
 			assertEquals(Device.CPU, sessions.provider());
 			assertNull(sessions.fallbackReason());
 		}
@@ -59,7 +65,7 @@ class ExecutionProvidersTest {
 	void explicitCudaThatCannotStartIsAClearError() throws Exception {
 		SessionFactory sessions = new SessionFactory("cuda");
 		Path model = identityModel();
-		var e = assertThrows(StableDiffusionException.class, () -> sessions.open(model));
+		var e = assertThrows(StableDiffusionException.class, () -> sessions.open(model, SessionUse.PER_GENERATION));
 		assertTrue(e.getMessage().startsWith("Device cuda was requested but CUDA could not start"), e.getMessage());
 		assertTrue(e.getMessage().contains("device auto or cpu"), e.getMessage());
 		assertTrue(e.getMessage().contains("CPU-only build"), e.getMessage());
@@ -90,9 +96,31 @@ class ExecutionProvidersTest {
 
 	@Test
 	void sessionOptionsAreSetDeliberately() throws Exception {
-		try (var o = ExecutionProviders.sessionOptions(Device.CPU)) {
+		try (var o = ExecutionProviders.sessionOptions(Device.CPU, SessionUse.PER_STEP)) {
 			// ORT keeps thread counts and optimisation level natively; the config map is empty unless entries are added.
 			assertTrue(o.getConfigEntries().isEmpty());
+		}
+	}
+
+	@Test
+	void theUnetKeepsAnArenaThatARunCanEmpty() throws Exception {
+		assertTrue(ExecutionProviders.cpuArena(SessionUse.PER_STEP), "the UNet reuses its memory from step to step");
+		assertFalse(ExecutionProviders.cpuArena(SessionUse.PER_GENERATION), "the VAE hands its memory back per call");
+		SessionFactory sessions = new SessionFactory("cpu");
+		try (OrtSession arena = sessions.open(identityModel(), SessionUse.PER_STEP);
+			OrtSession plain = sessions.open(identityModel(), SessionUse.PER_GENERATION);
+			OrtSession.RunOptions release = ExecutionProviders.releaseArenaOptions();
+			Tensors.Reusable x16 = new Tensors.Reusable(OnnxJavaType.FLOAT16, new long[] { 2 });
+			Tensors.Reusable x32 = new Tensors.Reusable(OnnxJavaType.FLOAT, new long[] { 2 });
+			OnnxTensor i64 = Tensors.create(OnnxJavaType.INT64, new float[] { 5 }, new long[0]))
+		{
+			x32.put(0, new float[] { 1.5f, -2f }, 0, 2);
+			var inputs = Map.of("x16", x16.tensor(), "x32", x32.tensor(), "i64", i64);
+			try (var r = arena.run(inputs, Set.of("y32"), release)) {
+				assertArrayEquals(new float[] { 1.5f, -2f }, Tensors.toFloats(r.get("y32").get()));
+			}
+			// the option names an arena: ONNX Runtime refuses it on a session without one, hence no options there
+			assertThrows(OrtException.class, () -> plain.run(inputs, Set.of("y32"), release).close());
 		}
 	}
 }

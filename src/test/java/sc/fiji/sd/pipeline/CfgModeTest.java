@@ -74,7 +74,9 @@ class CfgModeTest {
 
 	@Test
 	void autoFollowsTheMeasuredRuleAndNamesAreChecked() {
-		assertEquals(CfgMode.BATCHED, CfgMode.AUTO.resolve("CPU", 64 * 64), "512 × 512 on the CPU");
+		assertEquals(CfgMode.BATCHED, CfgMode.AUTO.resolve("CPU", 48 * 48), "384 × 384 on the CPU: batch-2 15 % faster");
+		assertEquals(CfgMode.SEPARATE, CfgMode.AUTO.resolve("CPU", 64 * 64), "512 × 512 on the CPU: as fast, 1.1 GB less");
+		assertEquals(CfgMode.SEPARATE, CfgMode.AUTO.resolve("CPU", 64 * 48), "512 × 384 is above 384 × 384");
 		assertEquals(CfgMode.SEPARATE, CfgMode.AUTO.resolve("CPU", 96 * 96), "768 × 768: batch-2 attention too large");
 		assertEquals(CfgMode.BATCHED, CfgMode.AUTO.resolve("CUDA", 96 * 96));
 		assertEquals(CfgMode.SEPARATE, CfgMode.SEPARATE.resolve("CUDA", 8 * 8), "an explicit mode is kept");

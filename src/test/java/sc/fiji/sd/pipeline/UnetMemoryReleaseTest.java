@@ -1,0 +1,83 @@
+package sc.fiji.sd.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import net.imglib2.img.Img;
+import net.imglib2.type.numeric.real.FloatType;
+import sc.fiji.sd.model.OnnxComponent;
+import sc.fiji.sd.model.StableDiffusionModel;
+
+/**
+ * The UNet keeps ONNX Runtime's CPU arena between steps and empties it after a batch's last step, so the VAE decoder's
+ * memory never comes on top of the UNet's (PERFORMANCE.md). The other sessions have no arena.
+ */
+class UnetMemoryReleaseTest {
+
+	private static GenerationRequest request(int batchCount) {
+		return GenerationRequest.builder().prompt("a red circle").negativePrompt("blurry").steps(3).guidance(7)
+			.seed(11).size(32, 32).scheduler("Euler").batchCount(batchCount).build();
+	}
+
+	/** Per UNet call of a generation: whether it released the arena when it ended. */
+	private static List<Boolean> unetReleases(StableDiffusionPipeline pipeline, GenerationRequest request) {
+		List<Boolean> releases = new ArrayList<>();
+		OnnxComponent unet = pipeline.model().unet();
+		unet.setCallListener((component, inputs, result, nanos, released) -> releases.add(released));
+		try {
+			pipeline.generate(request, null);
+		}
+		finally {
+			unet.setCallListener(null);
+		}
+		return releases;
+	}
+
+	@Test
+	void onlyTheLastUnetCallOfEachBatchReleasesTheArena() {
+		StableDiffusionModel model = TestModels.model("optimum");
+		assertNotNull(model.unet().releaseMemoryOptions(), "the UNet session has an arena to release");
+		assertNull(model.vaeDecoder().releaseMemoryOptions(), "the VAE decoder has none: its memory goes back per call");
+		assertNull(model.textEncoder().releaseMemoryOptions());
+
+		StableDiffusionPipeline separate = new StableDiffusionPipeline(model);
+		separate.setCfgMode(CfgMode.SEPARATE);
+		// two batches × 3 steps × (unconditional, conditional): the conditional call of each batch's last step
+		assertEquals(List.of(false, false, false, false, false, true, false, false, false, false, false, true),
+			unetReleases(separate, request(2)));
+
+		StableDiffusionPipeline batched = new StableDiffusionPipeline(model);
+		batched.setCfgMode(CfgMode.BATCHED);
+		assertEquals(List.of(false, false, true), unetReleases(batched, request(1)));
+	}
+
+	@Test
+	void theArenaDoesNotChangeThePixels() {
+		float[] withArena = pixels(TestModels.pipeline("optimum").generate(request(1), null).images().get(0).pixels());
+		String before = System.getProperty("sd.cpuArena");
+		System.setProperty("sd.cpuArena", "none");
+		try (StableDiffusionModel noArena = StableDiffusionModel.load(TestModels.folder("optimum"), "cpu")) {
+			assertNull(noArena.unet().releaseMemoryOptions(), "sd.cpuArena=none: no arena anywhere");
+			float[] without = pixels(new StableDiffusionPipeline(noArena).generate(request(1), null).images().get(0).pixels());
+			assertArrayEquals(withArena, without, "same sessions' arithmetic, other memory");
+		}
+		finally {
+			if (before == null) System.clearProperty("sd.cpuArena");
+			else System.setProperty("sd.cpuArena", before);
+		}
+	}
+
+	private static float[] pixels(Img<FloatType> img) {
+		float[] v = new float[(int) img.size()];
+		int i = 0;
+		for (FloatType p : img) v[i++] = p.get();
+		return v;
+	}
+}
