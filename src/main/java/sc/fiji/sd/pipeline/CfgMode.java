@@ -30,10 +30,12 @@ public enum CfgMode {
 
 	/**
 	 * Latent positions (h × w) up to which AUTO batches on the CPU: 48 × 48, i.e. 384 × 384 pixels. Measured on an
-	 * SD-1.5-size UNet on a quiet 2-core machine (PERFORMANCE.md): one batch-2 call is 13 % faster than two batch-1
-	 * calls at 256 × 256 and 15 % at 384 × 384, but no faster at 512 × 512 (12.05 s vs 11.92 s), where it costs
-	 * 1.1 GB more peak memory (6.9 GB vs 5.8 GB for the whole process): the batch-2 attention scores grow with the
-	 * square of the positions (2 × 8 heads × 4096² floats = 1 GB at 512 × 512, 5.4 GB at 768 × 768).
+	 * SD-1.5-size UNet on a quiet 2-core machine, with the UNet's arena kept between steps (PERFORMANCE.md): one
+	 * batch-2 call is 6 % faster than two batch-1 calls at 256 × 256 and 7 % at 384 × 384. At 512 × 512 whole
+	 * generations come out alike (51.5 s batched vs 50.6 s separate; batched steps 3 % faster, but its first step,
+	 * which regrows the arena, slower), while batch-2 holds 1.1 GB more (peak 6.8 GB vs 5.7 GB): the batch-2
+	 * attention scores grow with the square of the positions (2 × 8 heads × 4096² floats = 1 GB at 512 × 512,
+	 * 5.4 GB at 768 × 768). So from 512 × 512 up the halves run one after the other.
 	 */
 	public static final int CPU_BATCHED_MAX_POSITIONS = 48 * 48;
 
