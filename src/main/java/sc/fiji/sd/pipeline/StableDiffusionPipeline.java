@@ -153,7 +153,8 @@ public final class StableDiffusionPipeline {
 				if (progress.isCanceled()) return new Batch(latents, true, i - s.first);
 				double t = timesteps[i];
 				float[] modelInput = scheduler.scaleModelInput(latents, t);
-				// the last step hands the UNet's working memory back before the VAE decoder needs its own
+				// the last step hands the UNet's working memory back before the VAE decoder needs its own (a cancelled
+				// batch leaves it with the session until the next batch's last step or until the model is closed)
 				float[] noisePrediction = unet.run(modelInput, t, source, i == timesteps.length - 1);
 				latents = scheduler.step(noisePrediction, t, latents);
 				if (blendLatents) { // keep the unmasked region on the original's noise level for the next step
