@@ -134,6 +134,7 @@ public final class Benchmark {
 		long unetCallsBefore, callsPerGeneration;
 		List<RecordedCall> recorded;
 		double firstGeneration;
+		String firstByStage;
 		long peakGeneration, heapPeak;
 		boolean peakReset;
 		MemoryStats.Sampler sampler = new MemoryStats.Sampler(25);
@@ -144,6 +145,7 @@ public final class Benchmark {
 			t = System.nanoTime();
 			pipeline.generate(request, steps);
 			firstGeneration = since(t);
+			firstByStage = firstGenerationByStage(calls);
 
 			progress("warm-up generation (recording the session calls)");
 			calls.capture = true;
@@ -236,6 +238,7 @@ public final class Benchmark {
 					? " (auto on " + info.provider() + ")" : "") + ": "
 					+ (pipeline.cfgMode(width, height) == CfgMode.SEPARATE ? "two batch-" + unetBatch + " calls per step"
 						: "one batch-" + unetBatch + " call per step"));
+		report.note("first generation by stage: %s", firstByStage);
 		report.note("second generation reloaded sessions: %s (model cache get: %s)", reloaded ? "YES" : "no",
 			BenchReport.time(cachedGet));
 		report.note("Java heap allocated per step: %s median (calls, sampler, progress), latents are %s per image",
@@ -279,6 +282,18 @@ public final class Benchmark {
 		report.note("load average at the end: %s", loadAverage());
 		report.overhead = BenchReport.median(generation) / BenchReport.median(floor);
 		return report;
+	}
+
+	/** The first generation's session calls by component (what makes it slower than the later ones). */
+	private static String firstGenerationByStage(CallRecorder calls) {
+		List<Double> unet = new ArrayList<>();
+		calls.of("unet").forEach(n -> unet.add(n / 1e9));
+		String unetCalls = unet.isEmpty() ? "no UNet call" : String.format(Locale.ROOT,
+			"UNet %s in %d calls (first %s, median of the others %s)", BenchReport.time(calls.total("unet") / 1e9),
+			unet.size(), BenchReport.time(unet.get(0)),
+			unet.size() > 1 ? BenchReport.time(BenchReport.median(unet.subList(1, unet.size()))) : "-");
+		return String.format(Locale.ROOT, "text encoder %s, %s, VAE decoder %s",
+			BenchReport.time(calls.total("text_encoder") / 1e9), unetCalls, BenchReport.time(calls.total("vae_decoder") / 1e9));
 	}
 
 	/** The floor's UNet calls, one value per call (to set beside the pipeline's). */

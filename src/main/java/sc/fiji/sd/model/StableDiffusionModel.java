@@ -145,8 +145,11 @@ public final class StableDiffusionModel implements AutoCloseable {
 
 	private static OnnxComponent open(SessionFactory sessions, Path folder, String component, List<OnnxComponent> opened) {
 		Path file = folder.resolve(component).resolve("model.onnx");
-		// the UNet runs once per step and keeps its working memory between steps; the others run once per generation
-		SessionUse use = component.equals("unet") ? SessionUse.PER_STEP : SessionUse.PER_GENERATION;
+		// The UNet keeps its working memory between steps and releases it after the last one; the VAE decoder has an
+		// arena too, for its one call's many large tensors, released after every call. The text encoder and the VAE
+		// encoder run without (PERFORMANCE.md).
+		SessionUse use = component.equals("unet") || component.equals("vae_decoder") ? SessionUse.PER_STEP
+			: SessionUse.PER_GENERATION;
 		OnnxComponent c = new OnnxComponent(component, file, sessions.open(file, use), ExecutionProviders.cpuArena(use));
 		opened.add(c);
 		return c;

@@ -333,10 +333,15 @@ public final class StableDiffusionPipeline {
 		int plane = plan.latentW * plan.latentH;
 		float[] one = new float[4 * plane];
 		for (int i = 0; i < one.length; i++) one[i] = (float) (latents[index * 4 * plane + i] / info.scalingFactor());
+		String out = vae.outputNamed("sample");
+		// the output is pinned (not in the session's arena), so releasing the arena after the call frees all of it
 		try (OnnxTensor input = Tensors.create(vae.inputType(in), one, new long[] { 1, 4, plan.latentH, plan.latentW });
-			OrtSession.Result r = vae.run(Map.of(in, input), vae.outputNames()))
+			Tensors.Reusable output = new Tensors.Reusable(vae.outputType(out), new long[] { 1, 3, plan.height, plan.width });
+			OrtSession.Result r = vae.run(Map.of(in, input), Map.of(out, output.tensor()), true))
 		{
-			return ImageTensors.fromNchw(Tensors.toFloats(r.get(0)), 0, plan.width, plan.height);
+			float[] nchw = new float[3 * plan.width * plan.height];
+			output.get(nchw);
+			return ImageTensors.fromNchw(nchw, 0, plan.width, plan.height);
 		}
 		catch (OrtException e) {
 			throw new IllegalStateException("VAE decoder failed: " + e.getMessage(), e);

@@ -53,6 +53,9 @@ class BenchmarkTest {
 		}
 		assertEquals(2, report.row("generation (whole)").seconds().length, "one value per timed run");
 		assertTrue(text.contains("peak RSS"), "memory line");
+		// 3 Euler steps, CFG batched: 3 UNet calls in the first generation, each component named
+		assertTrue(text.matches("(?s).*\nfirst generation by stage: text encoder [0-9.]+ ms, UNet [0-9.]+ ms in 3 calls "
+			+ "\\(first [0-9.]+ ms, median of the others [0-9.]+ ms\\), VAE decoder [0-9.]+ ms\n.*"), text);
 
 		String last = lines[lines.length - 1];
 		assertTrue(last.matches("overhead: \\d+\\.\\d{3}"), last);

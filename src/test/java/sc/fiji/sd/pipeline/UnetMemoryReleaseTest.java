@@ -17,7 +17,8 @@ import sc.fiji.sd.model.StableDiffusionModel;
 
 /**
  * The UNet keeps ONNX Runtime's CPU arena between steps and empties it after a batch's last step, so the VAE decoder's
- * memory never comes on top of the UNet's (PERFORMANCE.md). The other sessions have no arena.
+ * memory never comes on top of the UNet's; the VAE decoder empties its own after every call (PERFORMANCE.md). The
+ * text encoder and the VAE encoder have no arena.
  */
 class UnetMemoryReleaseTest {
 
@@ -44,7 +45,8 @@ class UnetMemoryReleaseTest {
 	void onlyTheLastUnetCallOfEachBatchReleasesTheArena() {
 		StableDiffusionModel model = TestModels.model("optimum");
 		assertNotNull(model.unet().releaseMemoryOptions(), "the UNet session has an arena to release");
-		assertNull(model.vaeDecoder().releaseMemoryOptions(), "the VAE decoder has none: its memory goes back per call");
+		assertNotNull(model.vaeDecoder().releaseMemoryOptions(), "the VAE decoder has one, released after every call");
+		assertNull(model.vaeEncoder().releaseMemoryOptions());
 		assertNull(model.textEncoder().releaseMemoryOptions());
 
 		StableDiffusionPipeline separate = new StableDiffusionPipeline(model);
@@ -56,6 +58,16 @@ class UnetMemoryReleaseTest {
 		StableDiffusionPipeline batched = new StableDiffusionPipeline(model);
 		batched.setCfgMode(CfgMode.BATCHED);
 		assertEquals(List.of(false, false, true), unetReleases(batched, request(1)));
+
+		List<Boolean> decoderReleases = new ArrayList<>();
+		model.vaeDecoder().setCallListener((component, inputs, result, nanos, released) -> decoderReleases.add(released));
+		try {
+			batched.generate(request(2), null);
+		}
+		finally {
+			model.vaeDecoder().setCallListener(null);
+		}
+		assertEquals(List.of(true, true), decoderReleases, "every decode empties the decoder's arena");
 	}
 
 	@Test
