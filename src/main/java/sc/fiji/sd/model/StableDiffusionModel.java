@@ -145,11 +145,10 @@ public final class StableDiffusionModel implements AutoCloseable {
 
 	private static OnnxComponent open(SessionFactory sessions, Path folder, String component, List<OnnxComponent> opened) {
 		Path file = folder.resolve(component).resolve("model.onnx");
-		// The UNet keeps its working memory between steps and releases it after the last one; the VAE decoder has an
-		// arena too, for its one call's many large tensors, released after every call. The text encoder and the VAE
-		// encoder run without (PERFORMANCE.md).
-		SessionUse use = component.equals("unet") || component.equals("vae_decoder") ? SessionUse.PER_STEP
-			: SessionUse.PER_GENERATION;
+		// The UNet keeps its working memory between steps and releases it after the last one; the VAE decoder and
+		// encoder have an arena too, for their one call's many large tensors, released after every call. The text
+		// encoder runs without (PERFORMANCE.md).
+		SessionUse use = component.equals("text_encoder") ? SessionUse.PER_GENERATION : SessionUse.PER_STEP;
 		OnnxComponent c = new OnnxComponent(component, file, sessions.open(file, use), ExecutionProviders.cpuArena(use));
 		opened.add(c);
 		return c;

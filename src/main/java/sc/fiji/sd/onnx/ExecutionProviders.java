@@ -121,13 +121,13 @@ public final class ExecutionProviders {
 	 * <li>Graph optimisation BASIC: measured on an SD-1.5-size UNet, ALL takes 34 s to create the session, BASIC
 	 * 2.6 s (PERFORMANCE.md).</li>
 	 * <li>Memory, measured on an SD-1.5-size model (PERFORMANCE.md). {@link SessionUse#PER_STEP} (the UNet, and the
-	 * VAE decoder): ONNX Runtime's CPU arena on and the memory pattern off, so every step reuses the memory of the step
+	 * VAE decoder and encoder): ONNX Runtime's CPU arena on and the memory pattern off, so every step reuses the memory of the step
 	 * before; without the arena each call maps fresh pages from the kernel and a step at 256×256 took 26 % longer
 	 * (9.7 million page faults in one 512×512 generation). The pipeline empties the arena after a batch's last step,
-	 * and the decoder's after each call ({@link #releaseArenaOptions}). Arena and memory pattern together add the
+	 * and the VAE's after each call ({@link #releaseArenaOptions}). Arena and memory pattern together add the
 	 * planned block on top of the first run's chunks (7.9 GB after two calls at 512×512), hence the pattern off.
-	 * {@link SessionUse#PER_GENERATION} (text encoder, VAE encoder): arena off and memory pattern on; their outputs are
-	 * not pinned, and an arena region holding a live output could not be released. System properties for measuring:
+	 * {@link SessionUse#PER_GENERATION} (text encoder): arena off and memory pattern on; its output is not pinned,
+	 * and an arena region holding a live output could not be released. System properties for measuring:
 	 * {@code sd.cpuArena} = {@code unet} (this default), {@code all} or {@code none}; {@code sd.memPattern} =
 	 * {@code true} or {@code false} for every session.</li>
 	 * </ul>

@@ -6,7 +6,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -311,11 +310,16 @@ public final class StableDiffusionPipeline {
 		OnnxComponent vae = model.vaeEncoder();
 		String in = vae.inputNamed("sample");
 		String out = info.vaeEncoderOutput();
+		int plane = (width / 8) * (height / 8);
+		int channels = "latent_parameters".equals(out) ? 8 : 4;
+		// pinned output, as for the decoder: the arena can then be emptied entirely after the call
 		try (OnnxTensor input = Tensors.create(vae.inputType(in), nchw, new long[] { 1, 3, height, width });
-			OrtSession.Result r = vae.run(Map.of(in, input), Set.of(out)))
+			Tensors.Reusable output = new Tensors.Reusable(vae.outputType(out),
+				new long[] { 1, channels, height / 8, width / 8 });
+			OrtSession.Result r = vae.run(Map.of(in, input), Map.of(out, output.tensor()), true))
 		{
-			float[] latents = Tensors.toFloats(r.get(0));
-			int plane = (width / 8) * (height / 8);
+			float[] latents = new float[channels * plane];
+			output.get(latents);
 			// latent_parameters: [mean(4), logvar(4)]; the mean is the first half of the channels
 			float[] mean = Arrays.copyOf(latents, 4 * plane);
 			for (int i = 0; i < mean.length; i++) mean[i] *= (float) info.scalingFactor();

@@ -105,7 +105,7 @@ class ExecutionProvidersTest {
 	@Test
 	void theUnetKeepsAnArenaThatARunCanEmpty() throws Exception {
 		assertTrue(ExecutionProviders.cpuArena(SessionUse.PER_STEP), "the UNet reuses its memory from step to step");
-		assertFalse(ExecutionProviders.cpuArena(SessionUse.PER_GENERATION), "the VAE hands its memory back per call");
+		assertFalse(ExecutionProviders.cpuArena(SessionUse.PER_GENERATION), "the text encoder runs without one");
 		SessionFactory sessions = new SessionFactory("cpu");
 		try (OrtSession arena = sessions.open(identityModel(), SessionUse.PER_STEP);
 			OrtSession plain = sessions.open(identityModel(), SessionUse.PER_GENERATION);
