@@ -128,7 +128,7 @@ public final class ExecutionProviders {
 	 * planned block on top of the first run's chunks (7.9 GB after two calls at 512×512), hence the pattern off.
 	 * {@link SessionUse#PER_GENERATION} (text encoder): arena off and memory pattern on; its output is not pinned,
 	 * and an arena region holding a live output could not be released. System properties for measuring:
-	 * {@code sd.cpuArena} = {@code unet} (this default), {@code all} or {@code none}; {@code sd.memPattern} =
+	 * {@code sd.cpuArena} = {@code unet} (this default: the UNet and the VAE), {@code all} or {@code none}; {@code sd.memPattern} =
 	 * {@code true} or {@code false} for every session.</li>
 	 * </ul>
 	 */
