@@ -70,7 +70,8 @@ public final class RecordingUnderXvfb {
 		System.exit(0);
 	}
 
-	private static GenericDialog waitForDialog() throws InterruptedException {
+	/** The Text to Image dialog once it shows (also used by {@link ScreenshotsUnderXvfb}). */
+	static GenericDialog waitForDialog() throws InterruptedException {
 		for (int i = 0; i < 600; i++) {
 			for (Window w : Window.getWindows())
 				if (w instanceof GenericDialog gd && gd.isVisible() && gd.getStringFields() != null) return gd;

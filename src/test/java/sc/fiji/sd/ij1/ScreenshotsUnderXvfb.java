@@ -5,7 +5,6 @@ import java.awt.Rectangle;
 import java.awt.Robot;
 import java.awt.TextField;
 import java.awt.Toolkit;
-import java.awt.Window;
 import java.awt.event.ActionEvent;
 import java.io.File;
 import java.util.Vector;
@@ -32,7 +31,7 @@ public final class ScreenshotsUnderXvfb {
 		IJ.wait(1500);
 		Thread user = new Thread(() -> new TextToImagePlugin().run(""), "Text to Image...");
 		user.start();
-		GenericDialog gd = waitForDialog();
+		GenericDialog gd = RecordingUnderXvfb.waitForDialog();
 		((TextField) gd.getStringFields().get(0)).setText("a red circle on a blue background");
 		((TextField) gd.getStringFields().get(1)).setText("blurry");
 		@SuppressWarnings("unchecked")
@@ -60,14 +59,5 @@ public final class ScreenshotsUnderXvfb {
 		Rectangle screen = new Rectangle(Toolkit.getDefaultToolkit().getScreenSize());
 		ImageIO.write(new Robot().createScreenCapture(screen), "png", file);
 		System.out.println("wrote " + file);
-	}
-
-	private static GenericDialog waitForDialog() throws InterruptedException {
-		for (int i = 0; i < 600; i++) {
-			for (Window w : Window.getWindows())
-				if (w instanceof GenericDialog gd && gd.isVisible() && gd.getStringFields() != null) return gd;
-			Thread.sleep(100);
-		}
-		throw new IllegalStateException("The Text to Image dialog did not appear");
 	}
 }
