@@ -22,7 +22,7 @@ import sc.fiji.sd.model.OnnxComponent;
 import sc.fiji.sd.model.StableDiffusionModel;
 import sc.fiji.sd.onnx.ExecutionProviders;
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
-import sc.fiji.sd.onnx.ExecutionProviders.SessionUse;
+import sc.fiji.sd.onnx.ExecutionProviders.SessionMemory;
 import sc.fiji.sd.onnx.OnnxEnvironment;
 import sc.fiji.sd.pipeline.CfgMode;
 import sc.fiji.sd.pipeline.GenerationRequest;
@@ -356,7 +356,7 @@ public final class Benchmark {
 		RecordedCall call = recorded.stream().filter(c -> c.component == closed.unet()).skip(1).findFirst().orElse(null);
 		for (OptLevel level : o.optLevels) {
 			progress("UNet session at %s", level);
-			try (SessionOptions options = ExecutionProviders.sessionOptions(device, level, SessionUse.PER_STEP)) {
+			try (SessionOptions options = ExecutionProviders.sessionOptions(device, level, SessionMemory.ARENA)) {
 				timeSession("UNet session create, " + name(level), "UNet call, " + name(level), unetFile, options, call);
 			}
 		}
@@ -367,14 +367,14 @@ public final class Benchmark {
 				dir = Files.createTempDirectory("sd-optimized");
 				Path optimized = dir.resolve("model.onnx");
 				progress("UNet optimised-model file (%s)", level);
-				try (SessionOptions options = ExecutionProviders.sessionOptions(device, level, SessionUse.PER_STEP)) {
+				try (SessionOptions options = ExecutionProviders.sessionOptions(device, level, SessionMemory.ARENA)) {
 					options.setOptimizedModelFilePath(optimized.toString());
 					// the UNet's weights exceed protobuf's 2 GB: they go to one external file beside it
 					options.addConfigEntry("session.optimized_model_external_initializers_file_name", "model.onnx.data");
 					options.addConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "1024");
 					timeSession("UNet session create + write optimised file, " + name(level), null, unetFile, options, null);
 				}
-				try (SessionOptions options = ExecutionProviders.sessionOptions(device, OptLevel.NO_OPT, SessionUse.PER_STEP)) {
+				try (SessionOptions options = ExecutionProviders.sessionOptions(device, OptLevel.NO_OPT, SessionMemory.ARENA)) {
 					timeSession("UNet session from optimised file (opt. off)", "UNet call, from optimised file", optimized,
 						options, call);
 				}

@@ -14,7 +14,7 @@ import com.google.gson.JsonParser;
 import ai.onnxruntime.OnnxJavaType;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.onnx.ExecutionProviders;
-import sc.fiji.sd.onnx.ExecutionProviders.SessionUse;
+import sc.fiji.sd.onnx.ExecutionProviders.SessionMemory;
 import sc.fiji.sd.onnx.SessionFactory;
 import sc.fiji.sd.text.ClipTokenizer;
 
@@ -145,11 +145,10 @@ public final class StableDiffusionModel implements AutoCloseable {
 
 	private static OnnxComponent open(SessionFactory sessions, Path folder, String component, List<OnnxComponent> opened) {
 		Path file = folder.resolve(component).resolve("model.onnx");
-		// The UNet keeps its working memory between steps and releases it after the last one; the VAE decoder and
-		// encoder have an arena too, for their one call's many large tensors, released after every call. The text
-		// encoder runs without (PERFORMANCE.md).
-		SessionUse use = component.equals("text_encoder") ? SessionUse.PER_GENERATION : SessionUse.PER_STEP;
-		OnnxComponent c = new OnnxComponent(component, file, sessions.open(file, use), ExecutionProviders.cpuArena(use));
+		// The pipeline pins the outputs of the UNet and the VAE, so their arenas can be emptied (the UNet's after a
+		// batch's last step, the VAE's after every call); the text encoder allocates its own output (PERFORMANCE.md).
+		SessionMemory memory = component.equals("text_encoder") ? SessionMemory.NO_ARENA : SessionMemory.ARENA;
+		OnnxComponent c = new OnnxComponent(component, file, sessions.open(file, memory), ExecutionProviders.cpuArena(memory));
 		opened.add(c);
 		return c;
 	}

@@ -81,7 +81,7 @@ public final class ExecutionProviders {
 			cudaProbed = true;
 			if (!cudaCompiledIn()) cudaProbeResult = cpuOnlyReason();
 			else {
-				try (SessionOptions o = sessionOptions(Device.CUDA, SessionUse.PER_STEP)) {
+				try (SessionOptions o = sessionOptions(Device.CUDA, SessionMemory.ARENA)) {
 					cudaProbeResult = null;
 				}
 				catch (OrtException | RuntimeException | LinkageError e) {
@@ -107,37 +107,37 @@ public final class ExecutionProviders {
 	}
 
 	/**
-	 * How a session is called, which decides how it should hold its working memory: the UNet runs once per denoising
-	 * step with the same shapes ({@link #PER_STEP}); the text encoder and the VAE run once or twice per generation
-	 * ({@link #PER_GENERATION}).
+	 * How a session holds its working memory. {@link #ARENA}: ONNX Runtime's CPU arena, reused from call to call until
+	 * a call made with {@link #releaseArenaOptions} empties it; for sessions whose outputs the caller pins (allocates
+	 * itself), since an arena region holding a live output cannot be released. {@link #NO_ARENA}: every call takes its
+	 * memory from the system and gives it back; for sessions that allocate their own outputs.
 	 */
-	public enum SessionUse { PER_STEP, PER_GENERATION }
+	public enum SessionMemory { ARENA, NO_ARENA }
 
 	/**
-	 * Session options for the given device (CPU or CUDA; not AUTO) and use.
+	 * Session options for the given device (CPU or CUDA; not AUTO) and memory handling.
 	 * <ul>
 	 * <li>Intra-op threads = available processors: one UNet call is one big parallel job. Inter-op threads = 1 and
 	 * sequential execution: SD graphs are chains, parallel branches gain nothing and would oversubscribe cores.</li>
 	 * <li>Graph optimisation BASIC: measured on an SD-1.5-size UNet, ALL takes 34 s to create the session, BASIC
 	 * 2.6 s (PERFORMANCE.md).</li>
-	 * <li>Memory, measured on an SD-1.5-size model (PERFORMANCE.md). {@link SessionUse#PER_STEP} (the UNet, and the
-	 * VAE decoder and encoder): ONNX Runtime's CPU arena on and the memory pattern off, so every step reuses the memory of the step
-	 * before; without the arena each call maps fresh pages from the kernel and a step at 256×256 took 26 % longer
-	 * (9.7 million page faults in one 512×512 generation). The pipeline empties the arena after a batch's last step,
-	 * and the VAE's after each call ({@link #releaseArenaOptions}). Arena and memory pattern together add the
-	 * planned block on top of the first run's chunks (7.9 GB after two calls at 512×512), hence the pattern off.
-	 * {@link SessionUse#PER_GENERATION} (text encoder): arena off and memory pattern on; its output is not pinned,
-	 * and an arena region holding a live output could not be released. System properties for measuring:
-	 * {@code sd.cpuArena} = {@code unet} (this default: the UNet and the VAE), {@code all} or {@code none}; {@code sd.memPattern} =
-	 * {@code true} or {@code false} for every session.</li>
+	 * <li>Memory, measured on an SD-1.5-size model (PERFORMANCE.md). {@link SessionMemory#ARENA} (the UNet, the VAE
+	 * decoder and encoder): arena on and memory pattern off. The UNet reuses one step's memory in the next; without
+	 * the arena each call maps fresh pages from the kernel, and a step at 256×256 took 26 % longer (9.7 million page
+	 * faults in one 512×512 generation). The pipeline empties the UNet's arena after a batch's last step and the VAE's
+	 * after each call. Arena and memory pattern together add the planned block on top of the first run's chunks
+	 * (7.9 GB after two calls at 512×512), hence the pattern off. {@link SessionMemory#NO_ARENA} (the text encoder):
+	 * arena off, memory pattern on. System properties for measuring: {@code sd.cpuArena} = {@code auto} (this
+	 * default), {@code all} or {@code none}; {@code sd.memPattern} = {@code true} or {@code false} for every
+	 * session.</li>
 	 * </ul>
 	 */
-	public static SessionOptions sessionOptions(Device device, SessionUse use) throws OrtException {
-		return sessionOptions(device, optimizationLevel(), use);
+	public static SessionOptions sessionOptions(Device device, SessionMemory memory) throws OrtException {
+		return sessionOptions(device, optimizationLevel(), memory);
 	}
 
 	/** The same options with another graph optimisation level (the benchmark compares them). */
-	public static SessionOptions sessionOptions(Device device, OptLevel level, SessionUse use) throws OrtException {
+	public static SessionOptions sessionOptions(Device device, OptLevel level, SessionMemory memory) throws OrtException {
 		OnnxEnvironment.get();
 		SessionOptions o = new SessionOptions();
 		try {
@@ -145,7 +145,7 @@ public final class ExecutionProviders {
 			o.setInterOpNumThreads(1);
 			o.setExecutionMode(ExecutionMode.SEQUENTIAL);
 			o.setOptimizationLevel(level);
-			boolean arena = cpuArena(use);
+			boolean arena = cpuArena(memory);
 			o.setCPUArenaAllocator(arena);
 			o.setMemoryPatternOptimization(Boolean.parseBoolean(System.getProperty("sd.memPattern", String.valueOf(!arena))));
 			addConfigEntries(o, System.getProperty("sd.ort.config", ""));
@@ -162,13 +162,13 @@ public final class ExecutionProviders {
 		}
 	}
 
-	/** Whether sessions of this use get ONNX Runtime's CPU arena (system property {@code sd.cpuArena}, see above). */
-	public static boolean cpuArena(SessionUse use) {
-		String p = System.getProperty("sd.cpuArena", "unet").trim().toLowerCase(Locale.ROOT);
+	/** Whether a session asking for this memory handling gets the CPU arena (system property {@code sd.cpuArena}). */
+	public static boolean cpuArena(SessionMemory memory) {
+		String p = System.getProperty("sd.cpuArena", "auto").trim().toLowerCase(Locale.ROOT);
 		switch (p) {
 			case "all": case "true": return true;
 			case "none": case "false": return false;
-			default: return use == SessionUse.PER_STEP;
+			default: return memory == SessionMemory.ARENA;
 		}
 	}
 

@@ -7,7 +7,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.OrtSession.SessionOptions;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
-import sc.fiji.sd.onnx.ExecutionProviders.SessionUse;
+import sc.fiji.sd.onnx.ExecutionProviders.SessionMemory;
 
 /**
  * Opens the sessions of one model on one device, and remembers where they ended up.
@@ -36,13 +36,13 @@ public final class SessionFactory {
 		}
 	}
 
-	/** Opens one ONNX file for a session called as {@code use} says (memory options differ). */
-	public OrtSession open(Path modelFile, SessionUse use) {
+	/** Opens one ONNX file with the given memory handling. */
+	public OrtSession open(Path modelFile, SessionMemory memory) {
 		OnnxEnvironment.get();
 		if (current == Device.CUDA) {
 			try {
 				if (!ExecutionProviders.cudaCompiledIn()) throw new CudaUnavailable(ExecutionProviders.cpuOnlyReason());
-				return create(modelFile, Device.CUDA, use);
+				return create(modelFile, Device.CUDA, memory);
 			}
 			catch (OrtException | RuntimeException | LinkageError e) {
 				String reason = e instanceof CudaUnavailable ? e.getMessage() : ExecutionProviders.cudaFailureReason(e);
@@ -54,7 +54,7 @@ public final class SessionFactory {
 			}
 		}
 		try {
-			return create(modelFile, Device.CPU, use);
+			return create(modelFile, Device.CPU, memory);
 		}
 		catch (OrtException e) {
 			throw new StableDiffusionException("ONNX Runtime cannot load " + modelFile + ": "
@@ -63,8 +63,8 @@ public final class SessionFactory {
 		}
 	}
 
-	private static OrtSession create(Path file, Device device, SessionUse use) throws OrtException {
-		try (SessionOptions options = ExecutionProviders.sessionOptions(device, use)) {
+	private static OrtSession create(Path file, Device device, SessionMemory memory) throws OrtException {
+		try (SessionOptions options = ExecutionProviders.sessionOptions(device, memory)) {
 			return OnnxEnvironment.get().createSession(file.toString(), options);
 		}
 	}

@@ -19,7 +19,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
-import sc.fiji.sd.onnx.ExecutionProviders.SessionUse;
+import sc.fiji.sd.onnx.ExecutionProviders.SessionMemory;
 
 /**
  * The tests run on ONNX Runtime's CPU build, where CUDA cannot start: this is exactly the fallback a user without the
@@ -44,7 +44,7 @@ class ExecutionProvidersTest {
 	void autoFallsBackToTheCpuWithAOneLineReason() throws Exception {
 		assertFalse(ExecutionProviders.cudaCompiledIn(), "tests run on the CPU build");
 		SessionFactory sessions = new SessionFactory("auto");
-		try (OrtSession s = sessions.open(identityModel(), SessionUse.PER_GENERATION)) {
+		try (OrtSession s = sessions.open(identityModel(), SessionMemory.NO_ARENA)) {
 			assertEquals(3, s.getNumInputs());
 		}
 		assertEquals(Device.CPU, sessions.provider());
@@ -55,7 +55,7 @@ class ExecutionProvidersTest {
 	@Test
 	void cpuHasNoFallbackReason() throws Exception {
 		SessionFactory sessions = new SessionFactory("cpu");
-		try (OrtSession s = sessions.open(identityModel(), SessionUse.PER_GENERATION)) {
+		try (OrtSession s = sessions.open(identityModel(), SessionMemory.NO_ARENA)) {
 			assertEquals(Device.CPU, sessions.provider());
 			assertNull(sessions.fallbackReason());
 		}
@@ -65,7 +65,7 @@ class ExecutionProvidersTest {
 	void explicitCudaThatCannotStartIsAClearError() throws Exception {
 		SessionFactory sessions = new SessionFactory("cuda");
 		Path model = identityModel();
-		var e = assertThrows(StableDiffusionException.class, () -> sessions.open(model, SessionUse.PER_GENERATION));
+		var e = assertThrows(StableDiffusionException.class, () -> sessions.open(model, SessionMemory.NO_ARENA));
 		assertTrue(e.getMessage().startsWith("Device cuda was requested but CUDA could not start"), e.getMessage());
 		assertTrue(e.getMessage().contains("device auto or cpu"), e.getMessage());
 		assertTrue(e.getMessage().contains("CPU-only build"), e.getMessage());
@@ -96,7 +96,7 @@ class ExecutionProvidersTest {
 
 	@Test
 	void sessionOptionsAreSetDeliberately() throws Exception {
-		try (var o = ExecutionProviders.sessionOptions(Device.CPU, SessionUse.PER_STEP)) {
+		try (var o = ExecutionProviders.sessionOptions(Device.CPU, SessionMemory.ARENA)) {
 			// ORT keeps thread counts and optimisation level natively; the config map is empty unless entries are added.
 			assertTrue(o.getConfigEntries().isEmpty());
 		}
@@ -104,11 +104,11 @@ class ExecutionProvidersTest {
 
 	@Test
 	void theUnetKeepsAnArenaThatARunCanEmpty() throws Exception {
-		assertTrue(ExecutionProviders.cpuArena(SessionUse.PER_STEP), "the UNet reuses its memory from step to step");
-		assertFalse(ExecutionProviders.cpuArena(SessionUse.PER_GENERATION), "the text encoder runs without one");
+		assertTrue(ExecutionProviders.cpuArena(SessionMemory.ARENA), "the UNet reuses its memory from step to step");
+		assertFalse(ExecutionProviders.cpuArena(SessionMemory.NO_ARENA), "the text encoder runs without one");
 		SessionFactory sessions = new SessionFactory("cpu");
-		try (OrtSession arena = sessions.open(identityModel(), SessionUse.PER_STEP);
-			OrtSession plain = sessions.open(identityModel(), SessionUse.PER_GENERATION);
+		try (OrtSession arena = sessions.open(identityModel(), SessionMemory.ARENA);
+			OrtSession plain = sessions.open(identityModel(), SessionMemory.NO_ARENA);
 			OrtSession.RunOptions release = ExecutionProviders.releaseArenaOptions();
 			Tensors.Reusable x16 = new Tensors.Reusable(OnnxJavaType.FLOAT16, new long[] { 2 });
 			Tensors.Reusable x32 = new Tensors.Reusable(OnnxJavaType.FLOAT, new long[] { 2 });

@@ -11,13 +11,13 @@ import org.junit.jupiter.api.Test;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtSession;
-import sc.fiji.sd.onnx.ExecutionProviders.SessionUse;
+import sc.fiji.sd.onnx.ExecutionProviders.SessionMemory;
 
 class TensorsTest {
 
 	@Test
 	void tensorsOfTheDeclaredTypeGoThroughASession() throws Exception {
-		try (OrtSession s = new SessionFactory("cpu").open(ExecutionProvidersTest.identityModel(), SessionUse.PER_GENERATION)) {
+		try (OrtSession s = new SessionFactory("cpu").open(ExecutionProvidersTest.identityModel(), SessionMemory.NO_ARENA)) {
 			assertEquals(OnnxJavaType.FLOAT16, Tensors.elementType(s.getInputInfo().get("x16")));
 			assertEquals(0, Tensors.shape(s.getInputInfo().get("i64")).length, "scalar input");
 			float[] values = { 0.5f, -1.25f, 3f, 1000.2f };
@@ -36,7 +36,7 @@ class TensorsTest {
 
 	@Test
 	void reusableTensorsAreRefilledInPlace() throws Exception {
-		try (OrtSession s = new SessionFactory("cpu").open(ExecutionProvidersTest.identityModel(), SessionUse.PER_GENERATION);
+		try (OrtSession s = new SessionFactory("cpu").open(ExecutionProvidersTest.identityModel(), SessionMemory.NO_ARENA);
 			Tensors.Reusable in = new Tensors.Reusable(OnnxJavaType.FLOAT16, new long[] { 3 });
 			Tensors.Reusable out = new Tensors.Reusable(OnnxJavaType.FLOAT16, new long[] { 3 });
 			Tensors.Reusable in32 = new Tensors.Reusable(OnnxJavaType.FLOAT, new long[] { 3 });
