@@ -311,7 +311,8 @@ public final class StableDiffusionPipeline {
 		String in = vae.inputNamed("sample");
 		String out = info.vaeEncoderOutput();
 		int plane = (width / 8) * (height / 8);
-		int channels = "latent_parameters".equals(out) ? 8 : 4;
+		long[] declared = vae.outputShape(out); // the channels as the export declares them, else the usual 8 or 4
+		int channels = declared.length == 4 && declared[1] > 0 ? (int) declared[1] : "latent_parameters".equals(out) ? 8 : 4;
 		// pinned output, as for the decoder: the arena can then be emptied entirely after the call
 		try (OnnxTensor input = Tensors.create(vae.inputType(in), nchw, new long[] { 1, 3, height, width });
 			Tensors.Reusable output = new Tensors.Reusable(vae.outputType(out),
