@@ -7,15 +7,12 @@ import java.util.concurrent.ThreadLocalRandom;
 
 import ij.ImagePlus;
 import ij.ImageStack;
-import net.imglib2.Cursor;
 import net.imglib2.RandomAccessibleInterval;
-import net.imglib2.img.Img;
 import net.imglib2.img.array.ArrayImg;
 import net.imglib2.img.basictypeaccess.array.FloatArray;
 import net.imglib2.type.numeric.real.FloatType;
-import net.imglib2.view.Views;
 import sc.fiji.sd.StableDiffusionException;
-import sc.fiji.sd.image.MaskFeather;
+import sc.fiji.sd.image.Masks;
 import sc.fiji.sd.image.Resize;
 import sc.fiji.sd.pipeline.GeneratedImage;
 import sc.fiji.sd.pipeline.GenerationRequest;
@@ -132,15 +129,17 @@ public final class Generation {
 		int mw = Resize.toMultiple(w, step), mh = Resize.toMultiple(h, step);
 		boolean resize = mw != w || mh != h;
 		var builder = request(p).size(mw, mh).initImage(resize ? Resize.bilinear(rgb, mw, mh) : rgb);
+		// The pipeline pastes through the hard mask (feather 0) at its size; the soft edge is made below, once.
 		if (mask != null) builder.mask(resize ? Resize.nearest(mask, mw, mh) : mask).maskFeather(0);
 		GenerationResult r = generator.generate(builder.build(), progress);
 		if (resize) r = resized(r, w, h);
 		if (mask == null) return r;
-		// Paste through the feathered selection at the user's resolution: outside it, the input stays exact.
-		var soft = MaskFeather.feather(mask, p.feather);
+		// Paste at the user's resolution with the same feathering and paste as the pipeline (image/Masks): the soft
+		// edge lies inside the selection only, so pixels outside it are exactly the input's, whatever the resize did.
+		float[] alpha = Masks.featherInside(Masks.binary(mask), w, h, p.feather);
 		List<GeneratedImage> pasted = new ArrayList<>();
 		for (GeneratedImage g : r.images())
-			pasted.add(new GeneratedImage(paste(rgb, g.pixels(), soft), g.seed(), g.parameters()));
+			pasted.add(new GeneratedImage(Masks.paste(rgb, g.pixels(), alpha), g.seed(), g.parameters()));
 		return new GenerationResult(pasted, r.interrupted(), r.seconds());
 	}
 
@@ -149,26 +148,6 @@ public final class Generation {
 		for (GeneratedImage g : r.images())
 			out.add(new GeneratedImage(Resize.bilinear(g.pixels(), w, h), g.seed(), g.parameters()));
 		return new GenerationResult(out, r.interrupted(), r.seconds());
-	}
-
-	/** original × (1 − mask) + generated × mask, per channel. */
-	static Img<FloatType> paste(RandomAccessibleInterval<FloatType> original, RandomAccessibleInterval<FloatType> generated,
-		RandomAccessibleInterval<FloatType> mask) {
-		ArrayImg<FloatType, FloatArray> out = net.imglib2.img.array.ArrayImgs.floats(original.dimensionsAsLongArray());
-		Cursor<FloatType> o = out.localizingCursor();
-		var orig = Views.zeroMin(original).randomAccess();
-		var gen = Views.zeroMin(generated).randomAccess();
-		var m = Views.zeroMin(mask).randomAccess();
-		while (o.hasNext()) {
-			o.fwd();
-			orig.setPosition(o);
-			gen.setPosition(o);
-			m.setPosition(o.getLongPosition(0), 0);
-			m.setPosition(o.getLongPosition(1), 1);
-			float a = m.get().get();
-			o.get().set(orig.get().get() * (1 - a) + gen.get().get() * a);
-		}
-		return out;
 	}
 
 	/** The result window: an RGB image (a stack for several), titled with prompt and seed, carrying its provenance. */

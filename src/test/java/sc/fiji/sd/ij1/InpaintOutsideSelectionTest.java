@@ -1,0 +1,29 @@
+package sc.fiji.sd.ij1;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import ij.ImagePlus;
+import sc.fiji.sd.pipeline.GenerationRequest.Mode;
+
+/**
+ * ImageJ 1.x path: inpainting at the default feather leaves every pixel outside the selection exactly as it was, for
+ * each image type, at a size that is a multiple of the model's size step (64) and at one that is not (70).
+ */
+class InpaintOutsideSelectionTest {
+
+	@ParameterizedTest
+	@ValueSource(ints = { 64, 70 })
+	void everyPixelOutsideTheSelectionIsKeptAtTheDefaultFeather(int size) {
+		for (ImagePlus input : OutsideSelection.inputs(size)) {
+			int[] before = OutsideSelection.displayed(input);
+			Parameters p = new Parameters(Mode.INPAINT);
+			assertEquals(4, p.feather, "the default feather");
+			p.seed = 255; // the fake paints white
+			ImagePlus out = new Generation(new FakeGenerator()).run(p, input, new ImageJProgress(false)).image();
+			OutsideSelection.assertOnlyTheSelectionChanged(input, before, out);
+		}
+	}
+}
