@@ -1,10 +1,10 @@
 package sc.fiji.sd.ij1;
 
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 import ij.ImagePlus;
+import sc.fiji.sd.StableDiffusionException;
 
 /** Reads a result's provenance back from an ImagePlus and writes it into PNG files. */
 public final class Provenance {
@@ -31,14 +31,23 @@ public final class Provenance {
 		return null;
 	}
 
-	/** Saves the current slice as PNG with a {@code parameters} text chunk (when the image has provenance). */
+	/**
+	 * Saves the current slice as PNG with the same text chunks as the command line writes ({@code parameters},
+	 * {@code Software}, {@code AI-generated}, {@code Comment}).
+	 *
+	 * @throws StableDiffusionException when the image has no Stable Diffusion parameters (it was not made here, or
+	 *         lost them): saving it "with parameters" would claim a provenance it does not have
+	 */
 	public static Path savePng(ImagePlus imp, Path path) {
+		String parameters = parameters(imp);
+		if (parameters == null)
+			throw new StableDiffusionException("\"" + imp.getTitle() + "\" has no Stable Diffusion parameters (it was not "
+				+ "made by Text to Image, Image to Image or Inpaint, or they were lost). Save it with File › Save As › "
+				+ "PNG... instead, or select a generated image.");
 		if (!path.getFileName().toString().toLowerCase().endsWith(".png"))
 			path = path.resolveSibling(path.getFileName() + ".png");
-		Map<String, String> text = new LinkedHashMap<>();
-		String parameters = parameters(imp);
-		if (parameters != null) text.put("parameters", parameters);
-		text.put("Software", "Stable Diffusion for Fiji");
+		Map<String, String> text = sc.fiji.sd.provenance.Provenance.pngText(parameters,
+			sc.fiji.sd.provenance.Provenance.modelOf(parameters));
 		var rgb = ImagePlusConverter.toRgb(imp);
 		Generators.writePng(path, rgb, text);
 		return path;

@@ -132,6 +132,7 @@ public final class PngWriter {
 		ByteArrayOutputStream b = new ByteArrayOutputStream();
 		b.write(k);
 		b.write(0);
+		value = PngText.clean(value); // no raw control characters: PNG readers and validators reject them
 		if (latin1(value)) {
 			b.write(value.getBytes(StandardCharsets.ISO_8859_1));
 			chunk(out, "tEXt", b.toByteArray());

@@ -48,14 +48,29 @@ public final class Provenance {
 		return sb.toString();
 	}
 
-	/** The PNG text chunks for an output: parameters, software, and the AI-generated statement. */
+	/**
+	 * The PNG text chunks for an output: parameters, software, and the AI-generated statement. Every front end writes
+	 * these (the CLI and Save as PNG with Parameters in ImageJ and Fiji).
+	 */
 	public static Map<String, String> pngText(String parameters, String model) {
 		Map<String, String> text = new LinkedHashMap<>();
 		text.put(PARAMETERS_KEY, parameters);
 		text.put("Software", SOFTWARE);
 		text.put(AI_GENERATED_KEY, "true");
-		text.put("Comment", "AI-generated image, made with Stable Diffusion (model " + model + ") by " + SOFTWARE + ".");
+		text.put("Comment", "AI-generated image, made with Stable Diffusion"
+			+ (model == null || model.isEmpty() ? "" : " (model " + model + ")") + " by " + SOFTWARE + ".");
 		return text;
+	}
+
+	/**
+	 * The model named in a parameters text (its last line's {@code Model: <name>}), so a front end that only has the
+	 * text (an image's Info, a slice label) writes the same chunks as one that has the model; null when absent.
+	 */
+	public static String modelOf(String parameters) {
+		if (parameters == null) return null;
+		String last = parameters.substring(parameters.lastIndexOf('\n') + 1);
+		java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?:^|, )Model: ([^,]*)").matcher(last);
+		return m.find() ? m.group(1).trim() : null;
 	}
 
 	/** 7 → "7", 7.5 → "7.5", 0.6 → "0.6" (A1111 style: no trailing zeros, no exponent). */

@@ -69,7 +69,10 @@ class CommandsEndToEndTest {
 		File file = dir.resolve("circle.png").toFile();
 		CommandModule m = commands.run(SavePngCommand.class, true, Map.of("image", image, "path", file)).get();
 		assertTrue(!m.isCanceled(), m.getCancelReason());
-		assertEquals(image.getProperty(Generation.PARAMETERS_PROPERTY), PngReader.readText(file.toPath()).get("parameters"));
+		var text = PngReader.readText(file.toPath());
+		assertEquals(image.getProperty(Generation.PARAMETERS_PROPERTY), text.get("parameters"));
+		assertEquals("true", text.get("AI-generated"), "the same chunks as the command line writes");
+		assertTrue(text.get("Comment").contains("AI-generated"), text.toString());
 	}
 
 	@Test

@@ -62,6 +62,58 @@ class ResultProvenanceTest {
 	}
 
 	@Test
+	void savePngWritesTheSameChunksAsTheCommandLine(@TempDir Path dir) throws Exception {
+		ImagePlus imp = generated(1);
+		String parameters = "a red circle\nSteps: 2, Sampler: DDIM, CFG scale: 7, Seed: 9, Size: 64x64, Model: tiny-sd-shapes";
+		imp.setProperty(Generation.PARAMETERS_PROPERTY, parameters);
+		var text = PngReader.readText(Provenance.savePng(imp, dir.resolve("circle.png")));
+		assertEquals(sc.fiji.sd.provenance.Provenance.pngText(parameters, "tiny-sd-shapes"), text);
+		assertEquals("true", text.get("AI-generated"));
+		assertTrue(text.get("Comment").contains("AI-generated") && text.get("Comment").contains("tiny-sd-shapes"),
+			text.get("Comment"));
+	}
+
+	@Test
+	void savePngRefusesAnImageWithoutParametersAndSaysWhatToDo(@TempDir Path dir) {
+		var e = assertThrows(StableDiffusionException.class,
+			() -> Provenance.savePng(new ImagePlus("plain", new ByteProcessor(4, 4)), dir.resolve("plain.png")));
+		assertTrue(e.getMessage().contains("\"plain\" has no Stable Diffusion parameters")
+			&& e.getMessage().contains("File › Save As › PNG"), e.getMessage());
+		assertTrue(!java.nio.file.Files.exists(dir.resolve("plain.png")));
+	}
+
+	@Test
+	void theShippedModelUnpackedFromTheJarIsNamedByItsNameInTheInfo(@TempDir Path dir) throws Exception {
+		// The jar's model is unpacked into <cache>/stable-diffusion-fiji/models/tiny-sd-shapes-<hash>.
+		Path unpacked = dir.resolve("stable-diffusion-fiji/models/tiny-sd-shapes-b014b8");
+		copyFolder(SmallModel.folder(), unpacked);
+		Parameters p = new Parameters(Mode.TEXT_TO_IMAGE);
+		p.prompt = "a red circle";
+		p.seed = 1;
+		p.steps = 1;
+		try {
+			ImagePlus imp = new Generation(Generators.open(new Settings(unpacked.toString(), "cpu", 0)))
+				.run(p, null, new ImageJProgress(false)).image();
+			assertTrue(imp.getInfoProperty().contains(", Model: tiny-sd-shapes\n")
+				|| imp.getInfoProperty().contains(", Model: tiny-sd-shapes,"), imp.getInfoProperty());
+			assertTrue(!imp.getInfoProperty().contains("b014b8"), imp.getInfoProperty());
+		}
+		finally {
+			Generators.release();
+		}
+	}
+
+	private static void copyFolder(Path from, Path to) throws java.io.IOException {
+		try (var files = java.nio.file.Files.walk(from)) {
+			for (Path f : (Iterable<Path>) files::iterator) {
+				Path target = to.resolve(from.relativize(f).toString());
+				if (java.nio.file.Files.isDirectory(f)) java.nio.file.Files.createDirectories(target);
+				else java.nio.file.Files.copy(f, target);
+			}
+		}
+	}
+
+	@Test
 	void anImageWithoutProvenanceHasNoParameters() {
 		assertNull(Provenance.parameters(new ImagePlus("plain", new ByteProcessor(4, 4))));
 	}
