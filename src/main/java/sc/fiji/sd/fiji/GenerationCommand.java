@@ -1,9 +1,13 @@
 package sc.fiji.sd.fiji;
 
+import java.io.File;
+
 import org.scijava.ItemIO;
 import org.scijava.command.ContextCommand;
 import org.scijava.log.LogService;
 import org.scijava.plugin.Parameter;
+import org.scijava.thread.ThreadService;
+import org.scijava.ui.UIService;
 
 import ij.ImagePlus;
 import sc.fiji.sd.ij1.Parameters;
@@ -18,11 +22,23 @@ import sc.fiji.sd.ij1.Parameters;
  */
 abstract class GenerationCommand extends ContextCommand {
 
+	/**
+	 * The model input's value for "the model chosen in Settings": an empty path, never null, so the macro recorder
+	 * records {@code model=} and a recorded line replays without a folder chooser.
+	 */
+	static final File NO_MODEL = new File("");
+
 	@Parameter
 	private StableDiffusionService sd;
 
 	@Parameter
 	private LogService log;
+
+	@Parameter(required = false)
+	private UIService ui;
+
+	@Parameter(required = false)
+	private ThreadService threads;
 
 	@Parameter(type = ItemIO.OUTPUT)
 	private ImagePlus result;
@@ -35,6 +51,7 @@ abstract class GenerationCommand extends ContextCommand {
 	 */
 	long generate(Parameters p, ImagePlus input) {
 		result = CommandSupport.generate(this, sd, log, p, input);
+		ImageJResults.register(result, ui, threads);
 		return p.seed;
 	}
 }

@@ -56,10 +56,17 @@ public class SettingsCommand extends ContextCommand {
 		if (threads == null) threads = s.threads();
 	}
 
+	/** After a run every input has a value (the macro recorder skips null ones): the shipped model is an empty path. */
+	private void valuesForTheRecorder() {
+		if (model == null) model = new File("");
+		if (threads == null) threads = 0;
+	}
+
 	@Override
 	public void run() {
+		valuesForTheRecorder();
 		try {
-			Settings settings = new Settings(model == null ? "" : model.getPath(), device, threads == null ? 0 : threads);
+			Settings settings = new Settings(model.getPath(), device, threads);
 			settings.modelPath(java.nio.file.Path.of("")); // checks a chosen folder exists
 			sd.apply(settings);
 			diagnostics = Generators.describe(settings);

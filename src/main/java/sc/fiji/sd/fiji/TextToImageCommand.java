@@ -58,7 +58,7 @@ public class TextToImageCommand extends GenerationCommand {
 
 	@Parameter(label = "Model folder (empty: the one in Settings)", style = FileWidget.DIRECTORY_STYLE,
 		required = false, persist = false)
-	private File model;
+	private File model = NO_MODEL;
 
 	@Parameter(label = "Device (default: the one in Settings)", choices = { "default", "auto", "cpu", "cuda" },
 		persist = false)
@@ -67,7 +67,7 @@ public class TextToImageCommand extends GenerationCommand {
 	@Override
 	public void run() {
 		Parameters p = new Parameters(Mode.TEXT_TO_IMAGE);
-		p.prompt = prompt;
+		p.prompt = prompt == null ? "" : prompt;
 		p.negative = negative == null ? "" : negative;
 		p.steps = steps;
 		p.guidance = guidance;
@@ -75,7 +75,10 @@ public class TextToImageCommand extends GenerationCommand {
 		p.scheduler = scheduler;
 		p.batch = batch;
 		p.preview = preview;
-		p.model = model == null ? "" : model.getPath();
+		if (model == null) model = NO_MODEL; // a null input is not recorded, and on replay a chooser would ask for it
+		if (negative == null) negative = "";
+		if (prompt == null) prompt = "";
+		p.model = model.getPath();
 		p.device = device;
 		p.width = width;
 		p.height = height;
