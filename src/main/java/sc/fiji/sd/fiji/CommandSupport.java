@@ -9,6 +9,7 @@ import ij.IJ;
 import ij.ImagePlus;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.ij1.Generation;
+import sc.fiji.sd.ij1.Generators;
 import sc.fiji.sd.ij1.ImageJProgress;
 import sc.fiji.sd.ij1.Parameters;
 
@@ -28,7 +29,9 @@ final class CommandSupport {
 		ImageJProgress progress = new ImageJProgress(p.preview);
 		try {
 			Generation.checkInput(p.mode, input);
-			Generation.Outcome outcome = new Generation(sd.generator(p)).run(p, input, progress);
+			// One generation at a time (a second one waits): both would share, and could release, the one model.
+			Generation.Outcome outcome = Generators.exclusively(() -> new Generation(sd.generator(p)).run(p, input,
+				progress));
 			if (outcome.interrupted()) log.info("Stable Diffusion: stopped (Esc); kept the last finished image.");
 			return outcome.image();
 		}

@@ -15,7 +15,8 @@ import sc.fiji.sd.ij1.Settings;
  * <p>
  * Loaded models live in the core's model cache, which the ImageJ 1 plugins use too, so a model loaded from either
  * menu is reused by both and a second run does not reload. This service releases the native memory when the model
- * or device changes and when the application context is disposed (Fiji quits).
+ * or device changes and when the application context is disposed (Fiji quits). Its state is guarded by the same
+ * lock as every generation ({@link Generators#exclusively}), so a Settings change waits for a running generation.
  */
 @Plugin(type = Service.class)
 public class StableDiffusionService extends AbstractService implements SciJavaService {
@@ -32,33 +33,41 @@ public class StableDiffusionService extends AbstractService implements SciJavaSe
 	 * The model for one run: the run's own model folder and device where it names them, otherwise the settings'
 	 * (see {@link Generators#forRun}); loaded on first use, another one releases the previous.
 	 */
-	public synchronized ImageGenerator generator(Parameters run) {
-		if (override != null) return override;
-		Settings settings = Generators.forRun(Settings.load(), run);
-		if (loaded != null && !loaded.equals(settings)) Generators.release();
-		ImageGenerator generator = Generators.open(settings);
-		loaded = settings;
-		return generator;
+	public ImageGenerator generator(Parameters run) {
+		return Generators.exclusively(() -> {
+			if (override != null) return override;
+			Settings settings = Generators.forRun(Settings.load(), run);
+			if (loaded != null && !loaded.equals(settings)) Generators.release();
+			ImageGenerator generator = Generators.open(settings);
+			loaded = settings;
+			return generator;
+		});
 	}
 
 	/** Saves new settings (shared with the ImageJ 1 plugins); the old model is released when they differ. */
-	public synchronized void apply(Settings settings) {
-		settings.save();
-		if (loaded != null && !loaded.equals(settings)) release();
+	public void apply(Settings settings) {
+		Generators.exclusively(() -> {
+			settings.save();
+			if (loaded != null && !loaded.equals(settings)) release();
+			return null;
+		});
 	}
 
 	/**
 	 * Makes the commands use this generator instead of the model the settings name (scripts with a model of their
 	 * own, tests); null returns to the settings.
 	 */
-	public synchronized void setGenerator(ImageGenerator generator) {
-		override = generator;
+	public void setGenerator(ImageGenerator generator) {
+		Generators.exclusively(() -> override = generator);
 	}
 
 	/** Frees the loaded model's memory now; the next run loads it again. */
-	public synchronized void release() {
-		Generators.release();
-		loaded = null;
+	public void release() {
+		Generators.exclusively(() -> {
+			Generators.release();
+			loaded = null;
+			return null;
+		});
 	}
 
 	@Override

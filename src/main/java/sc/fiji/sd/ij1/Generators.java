@@ -5,6 +5,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 
 import net.imglib2.RandomAccessibleInterval;
 import net.imglib2.type.numeric.real.FloatType;
@@ -56,21 +58,46 @@ public final class Generators {
 	/** The settings the cached model was loaded with (threads are not part of the cache's key). */
 	private static Settings loadedWith;
 
-	/** Opens (or takes from the cache) the model the settings name; another model, device or thread count
-	 * releases the previous one first. */
-	public static synchronized ImageGenerator open(Settings settings) {
-		if (loadedWith != null && loadedWith.threads() != settings.threads()) release();
-		ExecutionProviders.setIntraOpThreads(settings.threads());
-		Path folder = settings.embeddedModel() ? EmbeddedModel.path() : settings.modelPath(null);
-		StableDiffusionModel model = ModelCache.shared().get(folder, settings.device());
-		loadedWith = settings;
-		return new PipelineGenerator(model);
+	/**
+	 * One generation at a time in the whole application: the cache holds one model, and a second run that needs
+	 * another model (or a Settings change) would release it under the first. Fair, so runs go in the order asked.
+	 */
+	private static final ReentrantLock ONE_AT_A_TIME = new ReentrantLock(true);
+
+	/**
+	 * Runs {@code work} (opening a model and generating with it) while no other thread does; another generation
+	 * waits until this one is finished.
+	 */
+	public static <T> T exclusively(Supplier<T> work) {
+		ONE_AT_A_TIME.lock();
+		try {
+			return work.get();
+		}
+		finally {
+			ONE_AT_A_TIME.unlock();
+		}
 	}
 
-	/** Releases the cached model and its native memory. */
-	public static synchronized void release() {
-		ModelCache.shared().release();
-		loadedWith = null;
+	/** Opens (or takes from the cache) the model the settings name; another model, device or thread count
+	 * releases the previous one first. */
+	public static ImageGenerator open(Settings settings) {
+		return exclusively(() -> {
+			if (loadedWith != null && loadedWith.threads() != settings.threads()) release();
+			ExecutionProviders.setIntraOpThreads(settings.threads());
+			Path folder = settings.embeddedModel() ? EmbeddedModel.path() : settings.modelPath(null);
+			StableDiffusionModel model = ModelCache.shared().get(folder, settings.device());
+			loadedWith = settings;
+			return new PipelineGenerator(model);
+		});
+	}
+
+	/** Releases the cached model and its native memory (after a generation still running has finished). */
+	public static void release() {
+		exclusively(() -> {
+			ModelCache.shared().release();
+			loadedWith = null;
+			return null;
+		});
 	}
 
 	/** Choices for the scheduler drop-down: {@link #DEFAULT_SCHEDULER}, then the core's sampler names. */

@@ -33,7 +33,8 @@ final class Plugins {
 			ImageJProgress progress = new ImageJProgress(p.preview);
 			Generation.Outcome outcome;
 			try {
-				outcome = new Generation(Generators.open(Generators.forRun(Settings.load(), p))).run(p, input, progress);
+				outcome = Generators.exclusively(() -> new Generation(Generators.open(Generators.forRun(Settings.load(), p)))
+					.run(p, input, progress)); // one generation at a time: they share the one loaded model
 			}
 			finally {
 				progress.finish("");

@@ -161,4 +161,16 @@ class MacroContractTest {
 		Module m = runAsMacroLine(TextToImageCommand.class, null, Map.of("prompt", "x"));
 		assertFalse(m.isInputResolved("steps"), "interactive: the dialog shows the inputs");
 	}
+
+	@Test
+	void afterAnInteractiveRunEveryInputHasAValueForTheRecorderTheModelAsAnEmptyPath() throws Exception {
+		// The dialog leaves the model empty (null): the recorder would skip it and the line would replay with a
+		// folder chooser. After run() it is an empty path, recorded as model=.
+		Map<String, Object> given = new java.util.HashMap<>(Map.of("prompt", "x", "seed", 3L));
+		given.put("model", null);
+		Module m = runAsMacroLine(TextToImageCommand.class, null, given);
+		for (ModuleItem<?> input : m.getInfo().inputs())
+			assertNotNull(m.getInput(input.getName()), input.getName());
+		assertEquals("", m.getInput("model").toString());
+	}
 }
