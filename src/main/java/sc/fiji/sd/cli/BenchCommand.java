@@ -42,7 +42,7 @@ class BenchCommand implements Callable<Integer> {
 	@Option(names = "--runs", defaultValue = "5", description = "Timed generations after the warm-up (default: ${DEFAULT-VALUE}).")
 	int runs;
 
-	@Option(names = "--scheduler", description = "Sampler (A1111 name; default: the model's).")
+	@Option(names = "--scheduler", completionCandidates = SamplerNames.class, description = "Sampler (A1111 name: ${COMPLETION-CANDIDATES}; default: the model's).")
 	String scheduler;
 
 	@Option(names = "--prompt", defaultValue = "a red circle on a blue background", description = "Prompt (default: ${DEFAULT-VALUE}).")

@@ -56,7 +56,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 	@Option(names = "--height", defaultValue = "0", description = "Height in pixels (default: the model's native size or the image's).")
 	int height;
 
-	@Option(names = "--scheduler", description = "Sampler, AUTOMATIC1111 name such as \"Euler a\", \"DPM++ 2M Karras\" (default: the model's).")
+	@Option(names = "--scheduler", completionCandidates = SamplerNames.class, description = "Sampler, AUTOMATIC1111 name: ${COMPLETION-CANDIDATES} (default: the model's).")
 	String scheduler;
 
 	@Option(names = "--batch", defaultValue = "1", description = "Images per batch (default: ${DEFAULT-VALUE}).")
