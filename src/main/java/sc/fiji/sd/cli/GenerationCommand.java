@@ -78,7 +78,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 
 	@Override
 	public Integer call() {
-		String device = modelOptions.device(); // checked before any file work
+		modelOptions.device(); // checked before any file work
 		Path outDir = output.toAbsolutePath().getParent();
 		if (outDir != null && !Files.isDirectory(outDir)) {
 			throw new Main.UsageException("The output folder " + outDir + " does not exist.");
@@ -90,7 +90,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 		PrintWriter err = spec.commandLine().getErr();
 		PrintWriter out = spec.commandLine().getOut();
 		Path folder = modelOptions.folder();
-		StableDiffusionModel sd = ModelCache.shared().get(folder, device);
+		StableDiffusionModel sd = ModelCache.shared().get(folder, modelOptions.runtimeOptions());
 		if (verbose.verbose) {
 			err.print(sd.info().describe());
 			err.printf(Locale.ROOT, "Sessions created in %.1f s%n", sd.loadSeconds());
