@@ -29,7 +29,6 @@ import sc.fiji.sd.onnx.Tensors;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 import sc.fiji.sd.provenance.Provenance;
 import sc.fiji.sd.scheduler.Scheduler;
-import sc.fiji.sd.text.TextEncoder;
 
 /**
  * Stable Diffusion on ONNX Runtime: text to image, image to image and inpainting with one denoising loop.
