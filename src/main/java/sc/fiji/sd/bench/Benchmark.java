@@ -20,11 +20,12 @@ import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import sc.fiji.sd.model.ModelCache;
 import sc.fiji.sd.model.OnnxComponent;
 import sc.fiji.sd.model.StableDiffusionModel;
+import sc.fiji.sd.onnx.CfgMode;
 import sc.fiji.sd.onnx.ExecutionProviders;
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
 import sc.fiji.sd.onnx.ExecutionProviders.SessionMemory;
 import sc.fiji.sd.onnx.OnnxEnvironment;
-import sc.fiji.sd.pipeline.CfgMode;
+import sc.fiji.sd.onnx.RuntimeOptions;
 import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.ProgressListener;
 import sc.fiji.sd.pipeline.StableDiffusionPipeline;
@@ -60,6 +61,8 @@ public final class Benchmark {
 		public boolean compareCfg = true;
 		/** How CFG runs the UNet in the generations (AUTO: the pipeline's rule). */
 		public CfgMode cfgMode = CfgMode.AUTO;
+		/** Session settings (threads, memory handling, graph optimisation); {@link #device} chooses the device. */
+		public RuntimeOptions runtime = RuntimeOptions.DEFAULTS;
 		/** Measure the VAE encoder (image to image, inpainting). */
 		public boolean vaeEncode = true;
 		/** Graph optimisation levels to compare UNet session creation and call time at (empty: none). */
@@ -102,10 +105,11 @@ public final class Benchmark {
 		ModelCache cache = new ModelCache();
 		progress("loading %s", o.model);
 		t = System.nanoTime();
-		StableDiffusionModel model = cache.get(o.model, o.device);
+		RuntimeOptions runtime = o.runtime.withDevice(Device.parse(o.device));
+		StableDiffusionModel model = cache.get(o.model, runtime);
 		double coldLoad = since(t);
 		t = System.nanoTime();
-		boolean reloaded = cache.get(o.model, o.device) != model;
+		boolean reloaded = cache.get(o.model, runtime) != model;
 		double cachedGet = since(t);
 		long rssAfterLoad = MemoryStats.rss();
 		long weights = weightBytes(model.folder());
@@ -120,7 +124,7 @@ public final class Benchmark {
 		report.header(String.format(Locale.ROOT, "bench: %s (%s), %s on %s%s, ONNX Runtime %s, %d CPU threads, graph optimisation %s",
 			info.name(), info.unetType(), info.device(), info.provider(),
 			info.fallbackReason() == null ? "" : " (" + info.fallbackReason() + ")", OnnxEnvironment.get().getVersion(),
-			Runtime.getRuntime().availableProcessors(), ExecutionProviders.optimizationLevel()));
+			runtime.intraOpThreads(), runtime.optLevel()));
 		report.header("machine: " + Runtime.getRuntime().availableProcessors() + " cores, load average " + loadAverage()
 			+ " (1, 5, 15 min) at the start");
 		report.header(String.format(Locale.ROOT, "request: txt2img %dx%d, %d steps, guidance %s, seed %d, %d timed runs (after a warm-up)",
@@ -356,25 +360,28 @@ public final class Benchmark {
 		RecordedCall call = recorded.stream().filter(c -> c.component == closed.unet()).skip(1).findFirst().orElse(null);
 		for (OptLevel level : o.optLevels) {
 			progress("UNet session at %s", level);
-			try (SessionOptions options = ExecutionProviders.sessionOptions(device, level, SessionMemory.ARENA)) {
+			try (SessionOptions options = ExecutionProviders.sessionOptions(o.runtime.withOptLevel(level), device,
+				SessionMemory.ARENA)) {
 				timeSession("UNet session create, " + name(level), "UNet call, " + name(level), unetFile, options, call);
 			}
 		}
 		if (o.optimizedCache) {
-			OptLevel level = ExecutionProviders.optimizationLevel();
+			OptLevel level = o.runtime.optLevel();
 			Path dir = null;
 			try {
 				dir = Files.createTempDirectory("sd-optimized");
 				Path optimized = dir.resolve("model.onnx");
 				progress("UNet optimised-model file (%s)", level);
-				try (SessionOptions options = ExecutionProviders.sessionOptions(device, level, SessionMemory.ARENA)) {
+				try (SessionOptions options = ExecutionProviders.sessionOptions(o.runtime.withOptLevel(level), device,
+				SessionMemory.ARENA)) {
 					options.setOptimizedModelFilePath(optimized.toString());
 					// the UNet's weights exceed protobuf's 2 GB: they go to one external file beside it
 					options.addConfigEntry("session.optimized_model_external_initializers_file_name", "model.onnx.data");
 					options.addConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "1024");
 					timeSession("UNet session create + write optimised file, " + name(level), null, unetFile, options, null);
 				}
-				try (SessionOptions options = ExecutionProviders.sessionOptions(device, OptLevel.NO_OPT, SessionMemory.ARENA)) {
+				try (SessionOptions options = ExecutionProviders.sessionOptions(o.runtime.withOptLevel(OptLevel.NO_OPT),
+					device, SessionMemory.ARENA)) {
 					timeSession("UNet session from optimised file (opt. off)", "UNet call, from optimised file", optimized,
 						options, call);
 				}

@@ -12,6 +12,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import sc.fiji.sd.bench.BenchReport;
 import sc.fiji.sd.bench.Benchmark;
 import sc.fiji.sd.onnx.ExecutionProviders;
+import sc.fiji.sd.onnx.RuntimeOptions;
 
 /** {@code bench}: per-stage timings, memory and the overhead over ONNX Runtime; see {@link Benchmark} and PERFORMANCE.md. */
 @Command(name = "bench", description = { "Measure a text-to-image generation: per-stage medians, memory, and the ONNX floor "
@@ -42,7 +43,7 @@ class BenchCommand implements Callable<Integer> {
 	@Option(names = "--runs", defaultValue = "5", description = "Timed generations after the warm-up (default: ${DEFAULT-VALUE}).")
 	int runs;
 
-	@Option(names = "--scheduler", description = "Sampler (A1111 name; default: the model's).")
+	@Option(names = "--scheduler", completionCandidates = SamplerNames.class, description = "Sampler (A1111 name: ${COMPLETION-CANDIDATES}; default: the model's).")
 	String scheduler;
 
 	@Option(names = "--prompt", defaultValue = "a red circle on a blue background", description = "Prompt (default: ${DEFAULT-VALUE}).")
@@ -78,22 +79,12 @@ class BenchCommand implements Callable<Integer> {
 		o.scheduler = scheduler;
 		o.prompt = prompt;
 		o.compareCfg = !noCfgCompare;
-		o.cfgMode = sc.fiji.sd.pipeline.CfgMode.parse(cfg);
+		o.cfgMode = sc.fiji.sd.onnx.CfgMode.parse(cfg);
 		o.optimizedCache = optimizedCache;
 		for (String level : compareLevels) o.optLevels.add(ExecutionProviders.parseOptLevel(level));
-		String previousLevel = System.getProperty("sd.optLevel");
-		BenchReport report;
-		try {
-			if (optLevel != null) {
-				ExecutionProviders.parseOptLevel(optLevel); // fails early on a bad name
-				System.setProperty("sd.optLevel", optLevel);
-			}
-			report = Benchmark.run(o, spec.commandLine().getErr());
-		}
-		finally {
-			if (previousLevel == null) System.clearProperty("sd.optLevel");
-			else System.setProperty("sd.optLevel", previousLevel);
-		}
+		o.runtime = RuntimeOptions.fromSystemProperties();
+		if (optLevel != null) o.runtime = o.runtime.withOptLevel(ExecutionProviders.parseOptLevel(optLevel));
+		BenchReport report = Benchmark.run(o, spec.commandLine().getErr());
 		var out = spec.commandLine().getOut();
 		out.println(report.format());
 		out.flush();

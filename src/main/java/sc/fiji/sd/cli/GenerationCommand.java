@@ -56,7 +56,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 	@Option(names = "--height", defaultValue = "0", description = "Height in pixels (default: the model's native size or the image's).")
 	int height;
 
-	@Option(names = "--scheduler", description = "Sampler, AUTOMATIC1111 name such as \"Euler a\", \"DPM++ 2M Karras\" (default: the model's).")
+	@Option(names = "--scheduler", completionCandidates = SamplerNames.class, description = "Sampler, AUTOMATIC1111 name: ${COMPLETION-CANDIDATES} (default: the model's).")
 	String scheduler;
 
 	@Option(names = "--batch", defaultValue = "1", description = "Images per batch (default: ${DEFAULT-VALUE}).")
@@ -78,7 +78,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 
 	@Override
 	public Integer call() {
-		String device = modelOptions.device(); // checked before any file work
+		modelOptions.device(); // checked before any file work
 		Path outDir = output.toAbsolutePath().getParent();
 		if (outDir != null && !Files.isDirectory(outDir)) {
 			throw new Main.UsageException("The output folder " + outDir + " does not exist.");
@@ -90,7 +90,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 		PrintWriter err = spec.commandLine().getErr();
 		PrintWriter out = spec.commandLine().getOut();
 		Path folder = modelOptions.folder();
-		StableDiffusionModel sd = ModelCache.shared().get(folder, device);
+		StableDiffusionModel sd = ModelCache.shared().get(folder, modelOptions.runtimeOptions());
 		if (verbose.verbose) {
 			err.print(sd.info().describe());
 			err.printf(Locale.ROOT, "Sessions created in %.1f s%n", sd.loadSeconds());

@@ -24,7 +24,7 @@ class InfoCommand implements Callable<Integer> {
 	@Override
 	public Integer call() {
 		var out = spec.commandLine().getOut();
-		var info = ModelCache.shared().get(modelOptions.folder(), modelOptions.device()).info();
+		var info = ModelCache.shared().get(modelOptions.folder(), modelOptions.runtimeOptions()).info();
 		out.print(info.describe());
 		out.println(ExecutionProviders.describe());
 		if (verbose.verbose) {

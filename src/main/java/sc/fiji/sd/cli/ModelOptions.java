@@ -6,6 +6,8 @@ import java.util.Locale;
 
 import picocli.CommandLine.Option;
 import sc.fiji.sd.model.EmbeddedModel;
+import sc.fiji.sd.onnx.ExecutionProviders.Device;
+import sc.fiji.sd.onnx.RuntimeOptions;
 
 /** Mixin for every sub-command that loads a model: {@code --model DIR} and {@code --device auto|cpu|cuda}. */
 public class ModelOptions {
@@ -27,5 +29,10 @@ public class ModelOptions {
 			throw new Main.UsageException("Unknown --device '" + device + "': use auto, cpu or cuda.");
 		}
 		return device;
+	}
+
+	/** The runtime options of this run: the checked device, and the {@code sd.*} measuring properties. */
+	RuntimeOptions runtimeOptions() {
+		return RuntimeOptions.fromSystemProperties().withDevice(Device.parse(device()));
 	}
 }

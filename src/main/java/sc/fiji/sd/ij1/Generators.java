@@ -15,6 +15,8 @@ import sc.fiji.sd.model.EmbeddedModel;
 import sc.fiji.sd.model.ModelCache;
 import sc.fiji.sd.model.StableDiffusionModel;
 import sc.fiji.sd.onnx.ExecutionProviders;
+import sc.fiji.sd.onnx.ExecutionProviders.Device;
+import sc.fiji.sd.onnx.RuntimeOptions;
 import sc.fiji.sd.provenance.PngWriter;
 import sc.fiji.sd.scheduler.Schedulers;
 
@@ -83,9 +85,9 @@ public final class Generators {
 	public static ImageGenerator open(Settings settings) {
 		return exclusively(() -> {
 			if (loadedWith != null && loadedWith.threads() != settings.threads()) release();
-			ExecutionProviders.setIntraOpThreads(settings.threads());
 			Path folder = settings.embeddedModel() ? EmbeddedModel.path() : settings.modelPath(null);
-			StableDiffusionModel model = ModelCache.shared().get(folder, settings.device());
+			StableDiffusionModel model = ModelCache.shared().get(folder, RuntimeOptions.fromSystemProperties()
+				.withDevice(Device.parse(settings.device())).withThreads(settings.threads()));
 			loadedWith = settings;
 			return new PipelineGenerator(model);
 		});

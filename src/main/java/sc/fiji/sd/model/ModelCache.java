@@ -3,11 +3,12 @@ package sc.fiji.sd.model;
 import java.nio.file.Path;
 
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
+import sc.fiji.sd.onnx.RuntimeOptions;
 
 /**
  * Keeps one loaded model per process, so the Fiji plugin and repeated CLI calls in one JVM create sessions once.
  * <p>
- * Asking for another folder or device closes the previous model first (SD models take GBs). Models handed out are
+ * Asking for another folder, device or runtime options closes the previous model first (SD models take GBs). Models handed out are
  * owned by the cache: do not close them; call {@link #release()} to free the memory.
  */
 public final class ModelCache {
@@ -19,22 +20,32 @@ public final class ModelCache {
 
 	private StableDiffusionModel model;
 	private Path folder;
-	private Device device;
+	private RuntimeOptions options;
 
 	/** The process-wide cache. */
 	public static ModelCache shared() {
 		return SHARED;
 	}
 
-	/** The model in {@code folder} on {@code device} (auto, cpu or cuda), loading it if it is not the cached one. */
+	/**
+	 * The model in {@code folder} on {@code device} (auto, cpu or cuda) with the runtime options of the system
+	 * properties; front ends that build their {@link RuntimeOptions} pass them to {@link #get(Path, RuntimeOptions)}.
+	 */
 	public synchronized StableDiffusionModel get(Path folder, String device) {
+		return get(folder, RuntimeOptions.fromSystemProperties().withDevice(Device.parse(device)));
+	}
+
+	/**
+	 * The model in {@code folder} with {@code options} (device, threads, memory handling), loading it if it is not the
+	 * cached one: any change of folder or options reloads.
+	 */
+	public synchronized StableDiffusionModel get(Path folder, RuntimeOptions options) {
 		Path key = folder.toAbsolutePath().normalize();
-		Device d = Device.parse(device);
-		if (model != null && key.equals(this.folder) && d == this.device) return model;
+		if (model != null && key.equals(this.folder) && options.equals(this.options)) return model;
 		release();
-		model = StableDiffusionModel.load(key, device);
+		model = StableDiffusionModel.load(key, options);
 		this.folder = key;
-		this.device = d;
+		this.options = options;
 		return model;
 	}
 
@@ -49,7 +60,7 @@ public final class ModelCache {
 			StableDiffusionModel m = model;
 			model = null;
 			folder = null;
-			device = null;
+			options = null;
 			m.close();
 		}
 	}

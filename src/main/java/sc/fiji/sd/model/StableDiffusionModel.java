@@ -13,8 +13,9 @@ import com.google.gson.JsonParser;
 
 import ai.onnxruntime.OnnxJavaType;
 import sc.fiji.sd.StableDiffusionException;
-import sc.fiji.sd.onnx.ExecutionProviders;
+import sc.fiji.sd.onnx.ExecutionProviders.Device;
 import sc.fiji.sd.onnx.ExecutionProviders.SessionMemory;
+import sc.fiji.sd.onnx.RuntimeOptions;
 import sc.fiji.sd.onnx.SessionFactory;
 import sc.fiji.sd.text.ClipTokenizer;
 
@@ -45,6 +46,7 @@ public final class StableDiffusionModel implements AutoCloseable {
 	private final Path schedulerConfig;
 	private final ModelInfo info;
 	private double loadSeconds;
+	private RuntimeOptions options;
 	private ClipTokenizer tokenizer;
 
 	private StableDiffusionModel(Path folder, OnnxComponent textEncoder, OnnxComponent unet, OnnxComponent vaeEncoder,
@@ -60,12 +62,18 @@ public final class StableDiffusionModel implements AutoCloseable {
 		this.info = info;
 	}
 
+	/** {@link #load(Path, RuntimeOptions)} on {@code device} (auto, cpu or cuda) with the default runtime options. */
+	public static StableDiffusionModel load(Path folder, String device) {
+		return load(folder, RuntimeOptions.DEFAULTS.withDevice(Device.parse(device)));
+	}
+
 	/**
-	 * Validates the folder, opens the sessions on {@code device} (auto, cpu or cuda) and detects the model's layout.
+	 * Validates the folder, opens the sessions with {@code options} (device, threads, memory handling) and detects the
+	 * model's layout.
 	 *
 	 * @throws StableDiffusionException naming the missing or wrong file and what a model folder must contain
 	 */
-	public static StableDiffusionModel load(Path folder, String device) {
+	public static StableDiffusionModel load(Path folder, RuntimeOptions options) {
 		if (folder == null) throw new StableDiffusionException("No model folder given. " + MODEL_FOLDER_HELP);
 		folder = folder.toAbsolutePath().normalize();
 		validate(folder);
@@ -79,7 +87,7 @@ public final class StableDiffusionModel implements AutoCloseable {
 		Path schedulerFile = folder.resolve("scheduler/scheduler_config.json");
 		JsonObject schedulerConfig = readJson(schedulerFile);
 
-		SessionFactory sessions = new SessionFactory(device);
+		SessionFactory sessions = new SessionFactory(options);
 		List<OnnxComponent> opened = new ArrayList<>();
 		try {
 			OnnxComponent unet = open(sessions, folder, "unet", opened); // first: on auto, decides CUDA or CPU
@@ -93,6 +101,7 @@ public final class StableDiffusionModel implements AutoCloseable {
 				unetConfig, vaeEncoderConfig, vaeDecoderConfig, schedulerConfig, sessions);
 			StableDiffusionModel model = new StableDiffusionModel(folder, textEncoder, unet, vaeEncoder, vaeDecoder,
 				folder.resolve("tokenizer"), Files.isRegularFile(schedulerFile) ? schedulerFile : null, info);
+			model.options = options;
 			model.loadSeconds = (System.nanoTime() - start) / 1e9;
 			return model;
 		}
@@ -148,7 +157,7 @@ public final class StableDiffusionModel implements AutoCloseable {
 		// The pipeline pins the outputs of the UNet and the VAE, so their arenas can be emptied (the UNet's after a
 		// batch's last step, the VAE's after every call); the text encoder allocates its own output (PERFORMANCE.md).
 		SessionMemory memory = component.equals("text_encoder") ? SessionMemory.NO_ARENA : SessionMemory.ARENA;
-		OnnxComponent c = new OnnxComponent(component, file, sessions.open(file, memory), ExecutionProviders.cpuArena(memory));
+		OnnxComponent c = new OnnxComponent(component, file, sessions.open(file, memory), sessions.cpuArena(memory));
 		opened.add(c);
 		return c;
 	}
@@ -267,6 +276,10 @@ public final class StableDiffusionModel implements AutoCloseable {
 	public ModelInfo info() { return info; }
 	/** Wall time it took to create the four sessions (benchmarks; session creation dominates a cold start). */
 	public double loadSeconds() { return loadSeconds; }
+
+	/** The runtime options the sessions were created with (the pipeline takes its CFG mode from them). */
+	public RuntimeOptions runtimeOptions() { return options; }
+
 	public Path folder() { return folder; }
 	public OnnxComponent textEncoder() { return textEncoder; }
 	public OnnxComponent unet() { return unet; }

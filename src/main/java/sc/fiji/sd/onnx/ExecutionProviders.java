@@ -2,6 +2,7 @@ package sc.fiji.sd.onnx;
 
 import java.util.EnumSet;
 import java.util.Locale;
+import java.util.Map;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -81,7 +82,7 @@ public final class ExecutionProviders {
 			cudaProbed = true;
 			if (!cudaCompiledIn()) cudaProbeResult = cpuOnlyReason();
 			else {
-				try (SessionOptions o = sessionOptions(Device.CUDA, SessionMemory.ARENA)) {
+				try (SessionOptions o = sessionOptions(RuntimeOptions.DEFAULTS, Device.CUDA, SessionMemory.ARENA)) {
 					cudaProbeResult = null;
 				}
 				catch (OrtException | RuntimeException | LinkageError e) {
@@ -96,16 +97,6 @@ public final class ExecutionProviders {
 		return "this is the CPU-only build of ONNX Runtime; build with mvn -Pcuda package for the GPU build";
 	}
 
-	private static volatile int intraOpThreads;
-
-	/**
-	 * Threads for sessions created from now on (the Fiji settings' "threads"); 0 means all available processors.
-	 * Loaded models keep theirs: release the model cache to apply a change.
-	 */
-	public static void setIntraOpThreads(int threads) {
-		intraOpThreads = Math.max(0, threads);
-	}
-
 	/**
 	 * How a session holds its working memory. {@link #ARENA}: ONNX Runtime's CPU arena, reused from call to call until
 	 * a call made with {@link #releaseArenaOptions} empties it; for sessions whose outputs the caller pins (allocates
@@ -115,9 +106,10 @@ public final class ExecutionProviders {
 	public enum SessionMemory { ARENA, NO_ARENA }
 
 	/**
-	 * Session options for the given device (CPU or CUDA; not AUTO) and memory handling.
+	 * Session options for the given device (CPU or CUDA; not AUTO; the options' device is what was asked for) and
+	 * memory handling, from the runtime options.
 	 * <ul>
-	 * <li>Intra-op threads = available processors: one UNet call is one big parallel job. Inter-op threads = 1 and
+	 * <li>Intra-op threads = available processors (unless the options set a number): one UNet call is one big parallel job. Inter-op threads = 1 and
 	 * sequential execution: SD graphs are chains, parallel branches gain nothing and would oversubscribe cores.</li>
 	 * <li>Graph optimisation BASIC: measured on an SD-1.5-size UNet, ALL takes 34 s to create the session, BASIC
 	 * 2.6 s (PERFORMANCE.md).</li>
@@ -127,30 +119,28 @@ public final class ExecutionProviders {
 	 * faults in one 512×512 generation). The pipeline empties the UNet's arena after a batch's last step and the VAE's
 	 * after each call. Arena and memory pattern together add the planned block on top of the first run's chunks
 	 * (7.9 GB after two calls at 512×512), hence the pattern off. {@link SessionMemory#NO_ARENA} (the text encoder):
-	 * arena off, memory pattern on. System properties for measuring: {@code sd.cpuArena} = {@code auto} (this
-	 * default), {@code all} or {@code none}; {@code sd.memPattern} = {@code true} or {@code false} for every
-	 * session.</li>
+	 * arena off, memory pattern on. Runtime options for measuring ({@link RuntimeOptions}; system properties
+	 * {@code sd.cpuArena} = {@code auto} (this default), {@code all} or {@code none}; {@code sd.memPattern} =
+	 * {@code true} or {@code false} for every session).</li>
 	 * </ul>
 	 */
-	public static SessionOptions sessionOptions(Device device, SessionMemory memory) throws OrtException {
-		return sessionOptions(device, optimizationLevel(), memory);
-	}
-
-	/** The same options with another graph optimisation level (the benchmark compares them). */
-	public static SessionOptions sessionOptions(Device device, OptLevel level, SessionMemory memory) throws OrtException {
+	public static SessionOptions sessionOptions(RuntimeOptions options, Device device, SessionMemory memory)
+		throws OrtException
+	{
 		OnnxEnvironment.get();
 		SessionOptions o = new SessionOptions();
 		try {
-			o.setIntraOpNumThreads(intraOpThreads > 0 ? intraOpThreads : Runtime.getRuntime().availableProcessors());
+			o.setIntraOpNumThreads(options.intraOpThreads());
 			o.setInterOpNumThreads(1);
 			o.setExecutionMode(ExecutionMode.SEQUENTIAL);
-			o.setOptimizationLevel(level);
-			boolean arena = cpuArena(memory);
+			o.setOptimizationLevel(options.optLevel());
+			boolean arena = options.cpuArena(memory);
 			o.setCPUArenaAllocator(arena);
-			o.setMemoryPatternOptimization(Boolean.parseBoolean(System.getProperty("sd.memPattern", String.valueOf(!arena))));
-			addConfigEntries(o, System.getProperty("sd.ort.config", ""));
+			o.setMemoryPatternOptimization(options.memoryPattern(arena));
+			for (Map.Entry<String, String> entry : options.ortConfig().entrySet())
+				o.addConfigEntry(entry.getKey(), entry.getValue());
 			if (device == Device.CUDA) {
-				try (OrtCUDAProviderOptions cuda = cudaOptions()) { // copied into the session options natively
+				try (OrtCUDAProviderOptions cuda = cudaOptions(options)) { // copied into the session options natively
 					o.addCUDA(cuda);
 				}
 			}
@@ -159,16 +149,6 @@ public final class ExecutionProviders {
 		catch (OrtException | RuntimeException | LinkageError e) {
 			o.close();
 			throw e;
-		}
-	}
-
-	/** Whether a session asking for this memory handling gets the CPU arena (system property {@code sd.cpuArena}). */
-	public static boolean cpuArena(SessionMemory memory) {
-		String p = System.getProperty("sd.cpuArena", "auto").trim().toLowerCase(Locale.ROOT);
-		switch (p) {
-			case "all": case "true": return true;
-			case "none": case "false": return false;
-			default: return memory == SessionMemory.ARENA;
 		}
 	}
 
@@ -187,25 +167,6 @@ public final class ExecutionProviders {
 			r.close();
 			throw e;
 		}
-	}
-
-	/**
-	 * Adds ONNX Runtime session config entries given as {@code key=value,key=value} (the system property
-	 * {@code sd.ort.config}; for measuring options such as {@code session.disable_prepacking=1}).
-	 */
-	static void addConfigEntries(SessionOptions o, String entries) throws OrtException {
-		for (String entry : entries.split(",")) {
-			int eq = entry.indexOf('=');
-			if (eq > 0) o.addConfigEntry(entry.substring(0, eq).trim(), entry.substring(eq + 1).trim());
-		}
-	}
-
-	/**
-	 * The graph optimisation level sessions are created with: BASIC, unless the system property
-	 * {@code sd.optLevel} names another ({@code NO_OPT}, {@code BASIC}, {@code EXTENDED}, {@code ALL}; for measuring).
-	 */
-	public static OptLevel optimizationLevel() {
-		return parseOptLevel(System.getProperty("sd.optLevel", "BASIC"));
 	}
 
 	/** "basic", "BASIC_OPT", "all", "extended", "none"/"no_opt" (any case) → the ONNX Runtime level. */
@@ -227,17 +188,17 @@ public final class ExecutionProviders {
 	 * <ul>
 	 * <li>cudnn_conv_algo_search HEURISTIC: EXHAUSTIVE benchmarks every convolution algorithm on the first run of each
 	 * input shape (seconds per new image size, plus workspace memory); users change sizes often, and cuDNN's heuristic
-	 * pick is close for SD's 3×3 convolutions. Override with -Dsd.cuda.convAlgoSearch=EXHAUSTIVE for fixed-size batch
-	 * work.</li>
+	 * pick is close for SD's 3×3 convolutions. Override with {@link RuntimeOptions#cudaConvAlgoSearch()}
+	 * (-Dsd.cuda.convAlgoSearch=EXHAUSTIVE) for fixed-size batch work.</li>
 	 * <li>do_copy_in_default_stream 1: copies and kernels on one stream, so inputs refilled between runs are never raced.</li>
 	 * <li>arena_extend_strategy kSameAsRequested: grow the GPU arena by what is asked, not to the next power of two —
 	 * an SD UNet's activations otherwise reserve up to twice their size, which breaks 6–8 GB cards.</li>
 	 * <li>cudnn_conv_use_max_workspace 1: lets cuDNN choose the fast fp16 convolution kernels that need workspace.</li>
 	 * </ul>
 	 */
-	static OrtCUDAProviderOptions cudaOptions() throws OrtException {
+	static OrtCUDAProviderOptions cudaOptions(RuntimeOptions options) throws OrtException {
 		OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(CUDA_DEVICE_ID);
-		cuda.add("cudnn_conv_algo_search", System.getProperty("sd.cuda.convAlgoSearch", "HEURISTIC"));
+		cuda.add("cudnn_conv_algo_search", options.cudaConvAlgoSearch());
 		cuda.add("do_copy_in_default_stream", "1");
 		cuda.add("arena_extend_strategy", "kSameAsRequested");
 		cuda.add("cudnn_conv_use_max_workspace", "1");

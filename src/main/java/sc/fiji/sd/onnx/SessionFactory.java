@@ -19,15 +19,25 @@ import sc.fiji.sd.onnx.ExecutionProviders.SessionMemory;
  */
 public final class SessionFactory {
 
+	private final RuntimeOptions options;
 	private final Device requested;
 	private Device current;
 	private String fallbackReason;
 
+	/** On {@code device} with the default runtime options. */
 	public SessionFactory(String device) {
 		this(Device.parse(device));
 	}
 
+	/** On {@code device} with the default runtime options. */
 	public SessionFactory(Device device) {
+		this(RuntimeOptions.DEFAULTS.withDevice(device));
+	}
+
+	/** On the options' device, every session created with these options. */
+	public SessionFactory(RuntimeOptions options) {
+		Device device = options.device();
+		this.options = options;
 		this.requested = device;
 		this.current = device == Device.CPU ? Device.CPU : Device.CUDA;
 		if (device == Device.AUTO) {
@@ -63,9 +73,9 @@ public final class SessionFactory {
 		}
 	}
 
-	private static OrtSession create(Path file, Device device, SessionMemory memory) throws OrtException {
-		try (SessionOptions options = ExecutionProviders.sessionOptions(device, memory)) {
-			return OnnxEnvironment.get().createSession(file.toString(), options);
+	private OrtSession create(Path file, Device device, SessionMemory memory) throws OrtException {
+		try (SessionOptions sessionOptions = ExecutionProviders.sessionOptions(options, device, memory)) {
+			return OnnxEnvironment.get().createSession(file.toString(), sessionOptions);
 		}
 	}
 
@@ -79,6 +89,12 @@ public final class SessionFactory {
 			super(reason);
 		}
 	}
+
+	/** The runtime options sessions are created with. */
+	public RuntimeOptions options() { return options; }
+
+	/** Whether a session asking for this memory handling gets the CPU arena. */
+	public boolean cpuArena(SessionMemory memory) { return options.cpuArena(memory); }
 
 	/** The device asked for. */
 	public Device requested() { return requested; }

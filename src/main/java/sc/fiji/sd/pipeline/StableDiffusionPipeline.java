@@ -24,11 +24,11 @@ import sc.fiji.sd.image.Masks;
 import sc.fiji.sd.model.ModelInfo;
 import sc.fiji.sd.model.OnnxComponent;
 import sc.fiji.sd.model.StableDiffusionModel;
+import sc.fiji.sd.onnx.CfgMode;
 import sc.fiji.sd.onnx.Tensors;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 import sc.fiji.sd.provenance.Provenance;
 import sc.fiji.sd.scheduler.Scheduler;
-import sc.fiji.sd.text.TextEncoder;
 
 /**
  * Stable Diffusion on ONNX Runtime: text to image, image to image and inpainting with one denoising loop.
@@ -48,7 +48,7 @@ public final class StableDiffusionPipeline {
 	private final AtomicLong unetCalls = new AtomicLong();
 	private final AtomicLong unetSamples = new AtomicLong();
 	private TextEncoder textEncoder; // created on first use: loads the tokenizer
-	private volatile CfgMode cfgMode = CfgMode.fromProperty();
+	private volatile CfgMode cfgMode;
 
 	public StableDiffusionPipeline(StableDiffusionModel model) {
 		this(model, DefaultSchedulers.forModel(model));
@@ -59,11 +59,12 @@ public final class StableDiffusionPipeline {
 		this.model = model;
 		this.info = model.info();
 		this.schedulers = schedulers;
+		this.cfgMode = model.runtimeOptions().cfg();
 	}
 
 	public StableDiffusionModel model() { return model; }
 
-	/** How CFG runs the UNet: one batch-2 call or two batch-1 calls per step (default {@code sd.cfg}, else AUTO). */
+	/** How CFG runs the UNet: one batch-2 call or two batch-1 calls per step (default: the model's runtime options). */
 	public void setCfgMode(CfgMode mode) { this.cfgMode = mode; }
 
 	/** The CFG mode set (possibly AUTO). */

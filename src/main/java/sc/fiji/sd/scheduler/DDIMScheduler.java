@@ -1,5 +1,6 @@
 package sc.fiji.sd.scheduler;
 
+import java.util.Map;
 import java.util.random.RandomGenerator;
 
 /**
@@ -9,6 +10,12 @@ import java.util.random.RandomGenerator;
  * the generator given at construction, {@code nextGaussian()} once per element in array order.
  */
 public class DDIMScheduler extends AlphaBarScheduler {
+
+	/** diffusers' class name, as {@code "_class_name"} writes it. */
+	public static final String CLASS_NAME = "DDIMScheduler";
+
+	/** diffusers' constructor defaults where they differ from the common ones of {@link SchedulerConfig}. */
+	static final Map<String, Object> DEFAULTS = Map.of("clip_sample", true, "set_alpha_to_one", true, "timestep_spacing", "leading");
 
 	private final double eta;
 	private final RandomGenerator rng;
@@ -22,7 +29,7 @@ public class DDIMScheduler extends AlphaBarScheduler {
 
 	/** DDIM with noise weight {@code eta} (0..1); {@code rng} is required when eta &gt; 0. */
 	public DDIMScheduler(SchedulerConfig config, double eta, RandomGenerator rng) {
-		super(config, SchedulerConfig.DDIM);
+		super(config, CLASS_NAME);
 		if (!(eta >= 0)) throw new IllegalArgumentException("eta must be >= 0, was " + eta);
 		if (eta > 0 && rng == null) throw new IllegalArgumentException("DDIM with eta > 0 needs a random generator");
 		this.eta = eta;

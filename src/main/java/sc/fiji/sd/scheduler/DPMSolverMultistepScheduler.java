@@ -3,6 +3,7 @@ package sc.fiji.sd.scheduler;
 import static sc.fiji.sd.scheduler.NoiseSchedule.vpAlpha;
 import static sc.fiji.sd.scheduler.NoiseSchedule.vpLambda;
 
+import java.util.Map;
 import java.util.random.RandomGenerator;
 
 import sc.fiji.sd.StableDiffusionException;
@@ -19,6 +20,12 @@ import sc.fiji.sd.StableDiffusionException;
  */
 public class DPMSolverMultistepScheduler extends VpMultistepScheduler {
 
+	/** diffusers' class name, as {@code "_class_name"} writes it. */
+	public static final String CLASS_NAME = "DPMSolverMultistepScheduler";
+
+	/** diffusers' constructor defaults where they differ from the common ones of {@link SchedulerConfig}. */
+	static final Map<String, Object> DEFAULTS = Map.of();
+
 	private final RandomGenerator rng;
 	private final boolean plusPlus;
 	private final boolean sde;
@@ -30,7 +37,7 @@ public class DPMSolverMultistepScheduler extends VpMultistepScheduler {
 
 	/** {@code rng} is needed for the SDE variants (sde-dpmsolver++, sde-dpmsolver) and ignored otherwise. */
 	public DPMSolverMultistepScheduler(SchedulerConfig config, RandomGenerator rng) {
-		super(config, SchedulerConfig.DPM_MULTISTEP);
+		super(config, CLASS_NAME);
 		String algorithm = this.config.algorithmType();
 		this.plusPlus = algorithm.endsWith("++");
 		this.sde = algorithm.startsWith("sde-");

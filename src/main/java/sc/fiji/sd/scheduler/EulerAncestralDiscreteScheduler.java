@@ -1,5 +1,6 @@
 package sc.fiji.sd.scheduler;
 
+import java.util.Map;
 import java.util.Objects;
 import java.util.random.RandomGenerator;
 
@@ -15,10 +16,16 @@ import sc.fiji.sd.StableDiffusionException;
  */
 public class EulerAncestralDiscreteScheduler extends DiscreteSigmaScheduler {
 
+	/** diffusers' class name, as {@code "_class_name"} writes it. */
+	public static final String CLASS_NAME = "EulerAncestralDiscreteScheduler";
+
+	/** diffusers' constructor defaults where they differ from the common ones of {@link SchedulerConfig}. */
+	static final Map<String, Object> DEFAULTS = Map.of();
+
 	private final RandomGenerator rng;
 
 	public EulerAncestralDiscreteScheduler(SchedulerConfig config, RandomGenerator rng) {
-		super(config, SchedulerConfig.EULER_ANCESTRAL);
+		super(config, CLASS_NAME);
 		this.rng = Objects.requireNonNull(rng, "Euler a needs a random generator");
 		if (this.config.predictionType().equals("sample")) throw new StableDiffusionException(
 			"\"prediction_type\": \"sample\" is not supported by Euler a (as in diffusers); allowed values are"

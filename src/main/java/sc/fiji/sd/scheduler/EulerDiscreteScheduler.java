@@ -1,5 +1,7 @@
 package sc.fiji.sd.scheduler;
 
+import java.util.Map;
+
 /**
  * Euler's method on the probability-flow ODE (Karras et al. 2022, algorithm 2 without churn), as diffusers'
  * {@code EulerDiscreteScheduler}: A1111's "Euler" (and "Euler" + "Karras" with {@code use_karras_sigmas}).
@@ -7,8 +9,14 @@ package sc.fiji.sd.scheduler;
  */
 public class EulerDiscreteScheduler extends DiscreteSigmaScheduler {
 
+	/** diffusers' class name, as {@code "_class_name"} writes it. */
+	public static final String CLASS_NAME = "EulerDiscreteScheduler";
+
+	/** diffusers' constructor defaults where they differ from the common ones of {@link SchedulerConfig}. */
+	static final Map<String, Object> DEFAULTS = Map.of();
+
 	public EulerDiscreteScheduler(SchedulerConfig config) {
-		super(config, SchedulerConfig.EULER);
+		super(config, CLASS_NAME);
 	}
 
 	@Override

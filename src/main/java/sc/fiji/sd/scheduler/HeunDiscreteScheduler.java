@@ -1,5 +1,7 @@
 package sc.fiji.sd.scheduler;
 
+import java.util.Map;
+
 /**
  * Heun's second-order method on the probability-flow ODE (Karras et al. 2022, algorithm 1), as diffusers'
  * {@code HeunDiscreteScheduler}: A1111's "Heun". Deterministic.
@@ -10,13 +12,19 @@ package sc.fiji.sd.scheduler;
  */
 public class HeunDiscreteScheduler extends DiscreteSigmaScheduler {
 
+	/** diffusers' class name, as {@code "_class_name"} writes it. */
+	public static final String CLASS_NAME = "HeunDiscreteScheduler";
+
+	/** diffusers' constructor defaults where they differ from the common ones of {@link SchedulerConfig}. */
+	static final Map<String, Object> DEFAULTS = Map.of("beta_start", 0.00085, "beta_end", 0.012);
+
 	// Between the predictor and the corrector: null when the next call is a predictor.
 	private double[] prevDerivative;
 	private double dt;
 	private float[] predictorSample;
 
 	public HeunDiscreteScheduler(SchedulerConfig config) {
-		super(config, SchedulerConfig.HEUN);
+		super(config, CLASS_NAME);
 	}
 
 	@Override

@@ -1,5 +1,6 @@
 package sc.fiji.sd.scheduler;
 
+import java.util.Map;
 import java.util.Objects;
 import java.util.random.RandomGenerator;
 
@@ -16,6 +17,13 @@ import sc.fiji.sd.StableDiffusionException;
  */
 public class LCMScheduler extends AlphaBarScheduler {
 
+	/** diffusers' class name, as {@code "_class_name"} writes it. */
+	public static final String CLASS_NAME = "LCMScheduler";
+
+	/** diffusers' constructor defaults where they differ from the common ones of {@link SchedulerConfig}. */
+	static final Map<String, Object> DEFAULTS = Map.of("beta_start", 0.00085, "beta_end", 0.012, "beta_schedule", "scaled_linear",
+		"set_alpha_to_one", true, "timestep_spacing", "leading");
+
 	/** diffusers' sigma_data of the boundary-condition scalings. */
 	private static final double SIGMA_DATA = 0.5;
 
@@ -24,7 +32,7 @@ public class LCMScheduler extends AlphaBarScheduler {
 	private int stepIndex = -1;
 
 	public LCMScheduler(SchedulerConfig config, RandomGenerator rng) {
-		super(config, SchedulerConfig.LCM);
+		super(config, CLASS_NAME);
 		this.rng = Objects.requireNonNull(rng, "LCM needs a random generator");
 		if (this.config.originalInferenceSteps() > this.config.numTrainTimesteps()) throw new StableDiffusionException(
 			"\"original_inference_steps\" (" + this.config.originalInferenceSteps() + ") is larger than"

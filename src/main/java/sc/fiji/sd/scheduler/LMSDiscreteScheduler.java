@@ -2,6 +2,7 @@ package sc.fiji.sd.scheduler;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Linear multistep sampling (k-diffusion's {@code sample_lms}), as diffusers' {@code LMSDiscreteScheduler}:
@@ -13,6 +14,12 @@ import java.util.List;
  */
 public class LMSDiscreteScheduler extends DiscreteSigmaScheduler {
 
+	/** diffusers' class name, as {@code "_class_name"} writes it. */
+	public static final String CLASS_NAME = "LMSDiscreteScheduler";
+
+	/** diffusers' constructor defaults where they differ from the common ones of {@link SchedulerConfig}. */
+	static final Map<String, Object> DEFAULTS = Map.of();
+
 	/** diffusers' default order of {@code step}. */
 	public static final int ORDER = 4;
 
@@ -23,7 +30,7 @@ public class LMSDiscreteScheduler extends DiscreteSigmaScheduler {
 	private final List<double[]> derivatives = new ArrayList<>();
 
 	public LMSDiscreteScheduler(SchedulerConfig config) {
-		super(config, SchedulerConfig.LMS);
+		super(config, CLASS_NAME);
 	}
 
 	@Override

@@ -2,6 +2,7 @@ package sc.fiji.sd.scheduler;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import sc.fiji.sd.StableDiffusionException;
 
@@ -15,6 +16,12 @@ import sc.fiji.sd.StableDiffusionException;
  * first step is a predictor–corrector pair of model calls.
  */
 public class PNDMScheduler extends AlphaBarScheduler {
+
+	/** diffusers' class name, as {@code "_class_name"} writes it. */
+	public static final String CLASS_NAME = "PNDMScheduler";
+
+	/** diffusers' constructor defaults where they differ from the common ones of {@link SchedulerConfig}. */
+	static final Map<String, Object> DEFAULTS = Map.of("set_alpha_to_one", false, "timestep_spacing", "leading");
 
 	private static final int PNDM_ORDER = 4;
 
@@ -31,7 +38,7 @@ public class PNDMScheduler extends AlphaBarScheduler {
 	private float[] curSample;
 
 	public PNDMScheduler(SchedulerConfig config) {
-		super(config, SchedulerConfig.PNDM);
+		super(config, CLASS_NAME);
 		if (this.config.predictionType().equals("sample")) throw new StableDiffusionException(
 			"\"prediction_type\": \"sample\" is not supported by PNDM/PLMS (as in diffusers); allowed values are"
 				+ " epsilon, v_prediction.");

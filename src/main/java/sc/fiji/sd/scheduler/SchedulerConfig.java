@@ -30,27 +30,26 @@ import sc.fiji.sd.StableDiffusionException;
  * the keys present in the file win, the absent ones take the <em>using</em> class's constructor defaults. So SD 1.5's
  * {@code PNDMScheduler} configuration (no {@code timestep_spacing} key) gives {@code leading} spacing to DDIM and PNDM
  * but {@code linspace} to Euler and DPM-Solver. {@link #forClass(String)} selects whose defaults apply; each scheduler
- * calls it in its constructor.
+ * calls it in its constructor. The class defaults are the {@code DEFAULTS} of each scheduler class.
  * <p>
  * Immutable: {@link #with(String, Object)} returns a modified copy (e.g. Karras sigmas switched on). Invalid values
  * throw {@link StableDiffusionException} naming the key and the allowed values.
  */
 public final class SchedulerConfig {
 
-	// Class names as diffusers writes them in "_class_name".
-	public static final String DDIM = "DDIMScheduler";
-	public static final String PNDM = "PNDMScheduler";
-	public static final String EULER = "EulerDiscreteScheduler";
-	public static final String EULER_ANCESTRAL = "EulerAncestralDiscreteScheduler";
-	public static final String LMS = "LMSDiscreteScheduler";
-	public static final String DPM_MULTISTEP = "DPMSolverMultistepScheduler";
-	public static final String LCM = "LCMScheduler";
-	public static final String HEUN = "HeunDiscreteScheduler";
-	public static final String UNIPC = "UniPCMultistepScheduler";
+	// Class names as diffusers writes them in "_class_name" (each class's CLASS_NAME; a new class needs none here).
+	public static final String DDIM = DDIMScheduler.CLASS_NAME;
+	public static final String PNDM = PNDMScheduler.CLASS_NAME;
+	public static final String EULER = EulerDiscreteScheduler.CLASS_NAME;
+	public static final String EULER_ANCESTRAL = EulerAncestralDiscreteScheduler.CLASS_NAME;
+	public static final String LMS = LMSDiscreteScheduler.CLASS_NAME;
+	public static final String DPM_MULTISTEP = DPMSolverMultistepScheduler.CLASS_NAME;
+	public static final String LCM = LCMScheduler.CLASS_NAME;
+	public static final String HEUN = HeunDiscreteScheduler.CLASS_NAME;
+	public static final String UNIPC = UniPCMultistepScheduler.CLASS_NAME;
 
-	/** The scheduler classes this package implements. */
-	public static final List<String> SUPPORTED_CLASSES = List.of(DDIM, PNDM, EULER, EULER_ANCESTRAL, LMS,
-		DPM_MULTISTEP, LCM, HEUN, UNIPC);
+	/** The scheduler classes this package implements (the registry's, {@link Schedulers}). */
+	public static final List<String> SUPPORTED_CLASSES = Schedulers.classNames();
 
 	// ---- The keys, their kinds and (for strings) their allowed values. ----
 
@@ -60,10 +59,8 @@ public final class SchedulerConfig {
 
 	private static final Map<String, Kind> KINDS = new LinkedHashMap<>();
 	private static final Map<String, List<String>> ALLOWED = new LinkedHashMap<>();
-	/** Defaults shared by most classes (diffusers' constructor defaults). */
+	/** Defaults shared by most classes (diffusers' constructor defaults); each class's DEFAULTS holds its differences. */
 	private static final Map<String, Object> BASE_DEFAULTS = new LinkedHashMap<>();
-	/** Per-class differences from {@link #BASE_DEFAULTS}. */
-	private static final Map<String, Map<String, Object>> CLASS_DEFAULTS = new LinkedHashMap<>();
 
 	private static void key(String name, Kind kind, Object baseDefault, String... allowed) {
 		KINDS.put(name, kind);
@@ -112,14 +109,6 @@ public final class SchedulerConfig {
 		key("original_inference_steps", Kind.INT, 50);
 		key("timestep_scaling", Kind.NUMBER, 10.0);
 
-		CLASS_DEFAULTS.put(DDIM, Map.of("clip_sample", true, "set_alpha_to_one", true, "timestep_spacing", "leading"));
-		CLASS_DEFAULTS.put(PNDM, Map.of("set_alpha_to_one", false, "timestep_spacing", "leading"));
-		CLASS_DEFAULTS.put(LCM, Map.of("beta_start", 0.00085, "beta_end", 0.012, "beta_schedule", "scaled_linear",
-			"set_alpha_to_one", true, "timestep_spacing", "leading"));
-		CLASS_DEFAULTS.put(HEUN, Map.of("beta_start", 0.00085, "beta_end", 0.012));
-		CLASS_DEFAULTS.put(UNIPC, Map.of("solver_type", "bh2"));
-		for (String c : SUPPORTED_CLASSES)
-			CLASS_DEFAULTS.putIfAbsent(c, Map.of());
 	}
 
 	private final String className;
@@ -189,7 +178,7 @@ public final class SchedulerConfig {
 			if (!KINDS.containsKey(e.getKey()) || e.getValue().isJsonNull()) continue;
 			values.put(e.getKey(), convert(source, e.getKey(), e.getValue()));
 		}
-		String defaults = className != null && CLASS_DEFAULTS.containsKey(className) ? className : null;
+		String defaults = className != null && Schedulers.classDefaults(className) != null ? className : null;
 		SchedulerConfig config = new SchedulerConfig(className, defaults, source, values);
 		config.validate();
 		return config;
@@ -278,7 +267,7 @@ public final class SchedulerConfig {
 	}
 
 	private static void checkClass(String className, String where) {
-		if (!CLASS_DEFAULTS.containsKey(className)) throw new StableDiffusionException("Unknown scheduler class \""
+		if (Schedulers.classDefaults(className) == null) throw new StableDiffusionException("Unknown scheduler class \""
 			+ className + "\" (" + where + "); allowed values are " + String.join(", ", SUPPORTED_CLASSES) + ".");
 	}
 
@@ -340,7 +329,7 @@ public final class SchedulerConfig {
 	/** The value of {@code key}: explicit, else the default of the using class, else diffusers' common default. */
 	public Object value(String key) {
 		if (explicit.containsKey(key)) return explicit.get(key);
-		Map<String, Object> classDefaults = defaultsClass == null ? Map.of() : CLASS_DEFAULTS.get(defaultsClass);
+		Map<String, Object> classDefaults = defaultsClass == null ? Map.of() : Schedulers.classDefaults(defaultsClass);
 		return classDefaults.containsKey(key) ? classDefaults.get(key) : BASE_DEFAULTS.get(key);
 	}
 

@@ -4,6 +4,7 @@ import static sc.fiji.sd.scheduler.NoiseSchedule.vpAlpha;
 import static sc.fiji.sd.scheduler.NoiseSchedule.vpLambda;
 
 import java.util.Arrays;
+import java.util.Map;
 
 /**
  * UniPC (Zhao et al. 2023, "UniPC: A Unified Predictor-Corrector Framework for Fast Sampling of Diffusion Models"),
@@ -15,6 +16,12 @@ import java.util.Arrays;
  */
 public class UniPCMultistepScheduler extends VpMultistepScheduler {
 
+	/** diffusers' class name, as {@code "_class_name"} writes it. */
+	public static final String CLASS_NAME = "UniPCMultistepScheduler";
+
+	/** diffusers' constructor defaults where they differ from the common ones of {@link SchedulerConfig}. */
+	static final Map<String, Object> DEFAULTS = Map.of("solver_type", "bh2");
+
 	private final boolean predictX0;
 	private final boolean bh1;
 
@@ -23,7 +30,7 @@ public class UniPCMultistepScheduler extends VpMultistepScheduler {
 	private float[] lastSample;
 
 	public UniPCMultistepScheduler(SchedulerConfig config) {
-		super(config, SchedulerConfig.UNIPC);
+		super(config, CLASS_NAME);
 		this.predictX0 = this.config.predictX0();
 		this.bh1 = this.config.uniPcSolverType().equals("bh1");
 	}

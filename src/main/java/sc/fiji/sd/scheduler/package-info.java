@@ -9,7 +9,9 @@
  * {@link sc.fiji.sd.scheduler.SchedulerConfig} reads {@code scheduler_config.json} with diffusers' per-class defaults;
  * {@link sc.fiji.sd.scheduler.NoiseSchedule} holds the arithmetic they share (betas, alpha_bar, sigmas, timestep
  * spacing, Karras sigmas, x0/epsilon from a model output) at torch's precision; {@link sc.fiji.sd.scheduler.Schedulers}
- * creates them by AUTOMATIC1111 sampler name. Three package-private bases hold what diffusers copies between classes
+ * is the registry: it creates them by AUTOMATIC1111 sampler name or diffusers class, and every list of samplers
+ * (drop-downs, CLI help, messages, provenance names) derives from it. Each class keeps its {@code CLASS_NAME} and its
+ * diffusers constructor {@code DEFAULTS}. Three package-private bases hold what diffusers copies between classes
  * of one family: {@code AlphaBarScheduler} (DDIM, PNDM, LCM), {@code VpMultistepScheduler} (DPM-Solver, UniPC) and
  * {@code DiscreteSigmaScheduler} (Euler, Euler a, LMS, Heun), all on {@code AbstractScheduler}'s accessors; each
  * class's own file keeps diffusers' {@code setTimesteps} and {@code step}. {@link sc.fiji.sd.scheduler.TorchCpuGenerator} reproduces {@code torch.manual_seed} normals, so

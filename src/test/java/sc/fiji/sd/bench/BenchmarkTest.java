@@ -79,7 +79,7 @@ class BenchmarkTest {
 	@Test
 	void separateCfgCallsAreReplayedAndStillCompared() {
 		Benchmark.Options o = options(3, 7.0);
-		o.cfgMode = sc.fiji.sd.pipeline.CfgMode.SEPARATE;
+		o.cfgMode = sc.fiji.sd.onnx.CfgMode.SEPARATE;
 		BenchReport report = Benchmark.run(o, null);
 		assertEquals(6, report.callsPerGeneration().get("unet"), "two calls per step");
 		assertEquals(1, report.unetBatch());

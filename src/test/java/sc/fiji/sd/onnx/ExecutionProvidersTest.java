@@ -96,7 +96,7 @@ class ExecutionProvidersTest {
 
 	@Test
 	void sessionOptionsAreSetDeliberately() throws Exception {
-		try (var o = ExecutionProviders.sessionOptions(Device.CPU, SessionMemory.ARENA)) {
+		try (var o = ExecutionProviders.sessionOptions(RuntimeOptions.DEFAULTS, Device.CPU, SessionMemory.ARENA)) {
 			// ORT keeps thread counts and optimisation level natively; the config map is empty unless entries are added.
 			assertTrue(o.getConfigEntries().isEmpty());
 		}
@@ -104,8 +104,8 @@ class ExecutionProvidersTest {
 
 	@Test
 	void theUnetKeepsAnArenaThatARunCanEmpty() throws Exception {
-		assertTrue(ExecutionProviders.cpuArena(SessionMemory.ARENA), "the UNet reuses its memory from step to step");
-		assertFalse(ExecutionProviders.cpuArena(SessionMemory.NO_ARENA), "the text encoder runs without one");
+		assertTrue(RuntimeOptions.DEFAULTS.cpuArena(SessionMemory.ARENA), "the UNet reuses its memory from step to step");
+		assertFalse(RuntimeOptions.DEFAULTS.cpuArena(SessionMemory.NO_ARENA), "the text encoder runs without one");
 		SessionFactory sessions = new SessionFactory("cpu");
 		try (OrtSession arena = sessions.open(identityModel(), SessionMemory.ARENA);
 			OrtSession plain = sessions.open(identityModel(), SessionMemory.NO_ARENA);

@@ -13,6 +13,9 @@ import net.imglib2.type.numeric.real.FloatType;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.bench.BenchFixtures;
 import sc.fiji.sd.model.StableDiffusionModel;
+import sc.fiji.sd.onnx.CfgMode;
+import sc.fiji.sd.onnx.ExecutionProviders.Device;
+import sc.fiji.sd.onnx.RuntimeOptions;
 
 /**
  * Classifier-free guidance as one batch-2 UNet call or as two batch-1 calls per step: the same image either way, and
@@ -83,5 +86,15 @@ class CfgModeTest {
 		assertEquals(CfgMode.SEPARATE, CfgMode.parse(" Separate "));
 		StableDiffusionException e = assertThrows(StableDiffusionException.class, () -> CfgMode.parse("both"));
 		assertTrue(e.getMessage().contains("'both'") && e.getMessage().contains("batched"), e.getMessage());
+	}
+
+	@Test
+	void thePipelineTakesItsModeFromTheModelsRuntimeOptions() {
+		assertEquals(CfgMode.AUTO, new StableDiffusionPipeline(model).cfgMode(), "the default");
+		try (StableDiffusionModel separate = StableDiffusionModel.load(BenchFixtures.folder("optimum"),
+			RuntimeOptions.DEFAULTS.withDevice(Device.CPU).withCfg(CfgMode.SEPARATE)))
+		{
+			assertEquals(CfgMode.SEPARATE, new StableDiffusionPipeline(separate).cfgMode(32, 32));
+		}
 	}
 }

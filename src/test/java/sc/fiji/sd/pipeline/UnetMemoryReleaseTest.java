@@ -14,6 +14,9 @@ import net.imglib2.img.Img;
 import net.imglib2.type.numeric.real.FloatType;
 import sc.fiji.sd.model.OnnxComponent;
 import sc.fiji.sd.model.StableDiffusionModel;
+import sc.fiji.sd.onnx.CfgMode;
+import sc.fiji.sd.onnx.ExecutionProviders.Device;
+import sc.fiji.sd.onnx.RuntimeOptions;
 
 /**
  * The UNet keeps ONNX Runtime's CPU arena between steps and empties it after a batch's last step, so the VAE decoder's
@@ -74,16 +77,12 @@ class UnetMemoryReleaseTest {
 	@Test
 	void theArenaDoesNotChangeThePixels() {
 		float[] withArena = pixels(TestModels.pipeline("optimum").generate(request(1), null).images().get(0).pixels());
-		String before = System.getProperty("sd.cpuArena");
-		System.setProperty("sd.cpuArena", "none");
-		try (StableDiffusionModel noArena = StableDiffusionModel.load(TestModels.folder("optimum"), "cpu")) {
+		try (StableDiffusionModel noArena = StableDiffusionModel.load(TestModels.folder("optimum"), RuntimeOptions.DEFAULTS
+			.withDevice(Device.CPU).withCpuArena(RuntimeOptions.ArenaUse.NONE)))
+		{
 			assertNull(noArena.unet().releaseMemoryOptions(), "sd.cpuArena=none: no arena anywhere");
 			float[] without = pixels(new StableDiffusionPipeline(noArena).generate(request(1), null).images().get(0).pixels());
 			assertArrayEquals(withArena, without, "same sessions' arithmetic, other memory");
-		}
-		finally {
-			if (before == null) System.clearProperty("sd.cpuArena");
-			else System.setProperty("sd.cpuArena", before);
 		}
 	}
 

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -115,5 +116,43 @@ class SchedulersTest {
 		// the provenance name creates the same sampler again
 		Scheduler again = create(k.sampler() + " " + k.scheduleType());
 		assertTrue(again.config().useKarrasSigmas());
+	}
+
+	@Test
+	void theRegistryKeepsTheA1111NamesAndTheirOrder() {
+		// the drop-down order users know (CommandsTest checks the Fiji commands' constant choices against it)
+		assertEquals(List.of("Euler a", "Euler", "Euler Karras", "LMS", "LMS Karras", "Heun", "Heun Karras", "DPM++ 2M",
+			"DPM++ 2M Karras", "DPM++ 2M SDE", "DPM++ 2M SDE Karras", "UniPC", "UniPC Karras", "DDIM", "PLMS", "PNDM",
+			"LCM"), Schedulers.names());
+		assertEquals(List.of(SchedulerConfig.DDIM, SchedulerConfig.PNDM, SchedulerConfig.EULER,
+			SchedulerConfig.EULER_ANCESTRAL, SchedulerConfig.LMS, SchedulerConfig.DPM_MULTISTEP, SchedulerConfig.LCM,
+			SchedulerConfig.HEUN, SchedulerConfig.UNIPC), SchedulerConfig.SUPPORTED_CLASSES);
+	}
+
+	@Test
+	void everyRegisteredClassIsTheDiffusersClassOfThatName() {
+		for (Schedulers.SchedulerClass c : Schedulers.CLASSES) {
+			Scheduler s = c.constructor().create(SchedulerConfig.defaults(c.name()), new TorchCpuGenerator(0));
+			assertEquals(c.name(), s.getClass().getSimpleName(), "diffusers' name kept");
+			assertEquals(c.name(), s.config().className());
+			assertInstanceOf(s.getClass(), Schedulers.create(c.name().toUpperCase(), TimestepScheduleTest.sd15(),
+				new TorchCpuGenerator(0)), "created by its class name");
+			// the class's own defaults are the ones its configuration uses
+			c.defaults().forEach((key, value) -> assertEquals(value, s.config().value(key), c.name() + " " + key));
+		}
+		for (Schedulers.Sampler sampler : Schedulers.SAMPLERS)
+			assertTrue(SchedulerConfig.SUPPORTED_CLASSES.contains(sampler.className()), sampler.name());
+	}
+
+	@Test
+	void everyProvenanceNameCreatesTheSameSamplerAgain() {
+		for (String name : Schedulers.names()) {
+			Scheduler s = create(name);
+			Schedulers.A1111Sampler written = Schedulers.a1111Sampler(s);
+			Scheduler again = create(written.sampler() + (written.scheduleType() == null ? ""
+				: " " + written.scheduleType()));
+			assertEquals(s.getClass(), again.getClass(), name);
+			assertEquals(s.config(), again.config(), name);
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package sc.fiji.sd.pipeline;
+package sc.fiji.sd.onnx;
 
 import java.util.Locale;
 
@@ -8,16 +8,12 @@ import sc.fiji.sd.StableDiffusionException;
  * How classifier-free guidance evaluates the UNet each step: the unconditional and the conditional half in one
  * batch-2 call ({@link #BATCHED}), or as two batch-1 calls ({@link #SEPARATE}). Both give the same prediction; they
  * differ in speed and in peak memory (a batch-2 call holds twice the activations, notably the attention matrices).
- * {@link #AUTO} picks by the measured rule in {@link #resolve}. The system property {@code sd.cfg}
- * ({@code auto}, {@code batched}, {@code separate}) sets the default.
+ * {@link #AUTO} picks by the measured rule in {@link #resolve}. A runtime option ({@link RuntimeOptions#cfg()}; the
+ * system property {@code sd.cfg}: {@code auto}, {@code batched}, {@code separate}), since the rule depends on the
+ * execution provider.
  */
 public enum CfgMode {
 	AUTO, BATCHED, SEPARATE;
-
-	/** {@code sd.cfg}, or AUTO. */
-	public static CfgMode fromProperty() {
-		return parse(System.getProperty("sd.cfg", "auto"));
-	}
 
 	public static CfgMode parse(String name) {
 		try {

@@ -1,4 +1,4 @@
-package sc.fiji.sd.text;
+package sc.fiji.sd.pipeline;
 
 import java.util.List;
 import java.util.Map;
@@ -11,12 +11,19 @@ import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.model.OnnxComponent;
 import sc.fiji.sd.model.StableDiffusionModel;
 import sc.fiji.sd.onnx.Tensors;
+import sc.fiji.sd.text.PromptChunker;
+import sc.fiji.sd.text.PromptWeighting;
+import sc.fiji.sd.text.TokenChunk;
 
 /**
  * Prompt text → the hidden states the UNet attends to, with AUTOMATIC1111 semantics: the prompt is cut into chunks of
  * 75 tokens (+ start and end), each chunk is encoded on its own, emphasis weights scale each token's vector (then the
  * chunk is rescaled to its original mean), and the chunks are concatenated along the token axis. Prompt and negative
  * prompt are padded to the same number of chunks, so CFG can run them as one batch.
+ * <p>
+ * The pipeline's text conditioning: it runs the model's text encoder session, so it lives beside the other parts that
+ * run sessions; {@code sc.fiji.sd.text} stays pure text processing (tokenizer, prompt syntax, chunks, weights), which
+ * the model may use without an import cycle.
  */
 public final class TextEncoder {
 
