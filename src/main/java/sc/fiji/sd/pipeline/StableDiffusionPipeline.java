@@ -34,9 +34,9 @@ import sc.fiji.sd.text.TextEncoder;
  * Stable Diffusion on ONNX Runtime: text to image, image to image and inpainting with one denoising loop.
  * <p>
  * Reproducibility: the initial noise of image {@code i} of a run is {@code new java.util.Random(seed + i)}
- * {@code .nextGaussian()} drawn in NCHW order (channel, then row, then column); stochastic samplers draw their step noise
- * from a {@link SplittableRandom} seeded with the batch's first seed. The same request and seed give the same pixels on
- * the same machine.
+ * {@code .nextGaussian()} drawn in NCHW order (channel, then row, then column); stochastic samplers draw the step noise
+ * of image {@code i} from a {@link SplittableRandom} seeded with {@code seed + i} ({@link PerImageNoise}), so every
+ * image of a batch replays alone from its seed. The same request and seed give the same pixels on the same machine.
  * <p>
  * One pipeline per model; {@link #generate} is not meant to run concurrently on one instance.
  */
@@ -130,7 +130,7 @@ public final class StableDiffusionPipeline {
 		ProgressListener progress) throws OrtException
 	{
 		int n = plan.batch, plane = plan.latentW * plan.latentH, latentSize = n * 4 * plane;
-		Scheduler scheduler = schedulers.create(plan.schedulerName, new SplittableRandom(seed));
+		Scheduler scheduler = schedulers.create(plan.schedulerName, new PerImageNoise(seed, n, 4 * plane));
 		scheduler.setTimesteps(plan.steps);
 		double[] timesteps = scheduler.timesteps();
 		float[] noise = noise(seed, n, 4 * plane);
