@@ -84,6 +84,7 @@ public final class StableDiffusionPipeline {
 		long start = System.nanoTime();
 		Plan plan = Plan.of(request, info);
 		Scheduler probe = schedulers.create(request.scheduler(), new SplittableRandom(0)); // fails early on a bad name
+		if (plan.mode != Mode.TEXT_TO_IMAGE && Start.runsNoStep(plan)) return unchanged(request, plan, probe, start);
 
 		progress.status("Encoding the prompt");
 		TextEncoder.Conditioning text = textEncoder().encode(request.prompt(), request.negativePrompt(), plan.cfg);
@@ -116,6 +117,22 @@ public final class StableDiffusionPipeline {
 		}
 		catch (OrtException e) {
 			throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
+		}
+		return new GenerationResult(images, false, seconds(start));
+	}
+
+	/**
+	 * Image to image or inpainting where no denoising step runs (strength 0, or {@code steps × strength < 1}): the
+	 * input image itself, every image of the batch, without running any model (the VAE round trip would blur it).
+	 */
+	private GenerationResult unchanged(GenerationRequest request, Plan plan, Scheduler sampler, long start) {
+		List<GeneratedImage> images = new ArrayList<>();
+		int total = request.batchSize() * request.batchCount();
+		for (int i = 0; i < total; i++) {
+			String parameters = Provenance.parameters(request.prompt(), plan.cfg ? request.negativePrompt() : "",
+				request.steps(), sampler.displayName(), request.guidance(), plan.seed + i, plan.width, plan.height,
+				info.name(), request.strength());
+			images.add(new GeneratedImage(ImageTensors.copy(request.initImage()), plan.seed + i, parameters));
 		}
 		return new GenerationResult(images, false, seconds(start));
 	}
@@ -174,7 +191,7 @@ public final class StableDiffusionPipeline {
 	 * Where the loop starts for image to image and inpainting, after diffusers' ONNX img2img pipeline:
 	 * {@code initSteps = min(int(steps × strength) + steps_offset, steps)}, the input is noised to
 	 * {@code timesteps[−initSteps]} and the loop runs from {@code steps − initSteps + steps_offset}. Strength 1 starts
-	 * from pure noise (the input is ignored); no step to run (strength 0) means no noise either: the VAE round trip.
+	 * from pure noise (the input is ignored); no step to run (strength 0) means the input is returned as it is.
 	 */
 	record Start(int first, int noiseIndex, boolean fromPureNoise) {
 		/**
@@ -182,10 +199,15 @@ public final class StableDiffusionPipeline {
 		 * @param order timesteps per step: 2 for Heun (diffusers' scheduler.order), else 1
 		 * @param count length of the scheduler's timestep list (PNDM lists one extra at the start)
 		 */
+		/** Image to image or inpainting that runs no denoising step: {@code int(steps × strength) == 0}. */
+		static boolean runsNoStep(Plan plan) {
+			return plan.strength < 1.0 && (int) (plan.steps * plan.strength) == 0;
+		}
+
 		static Start of(Plan plan, int stepsOffset, int order, int count) {
 			if (plan.mode == Mode.TEXT_TO_IMAGE || plan.strength >= 1.0) return new Start(0, 0, true);
 			int runSteps = (int) (plan.steps * plan.strength);
-			if (runSteps == 0) return new Start(count, 0, false); // strength 0: the VAE round trip
+			if (runSteps == 0) return new Start(count, 0, false); // strength 0: generate returns the input before this
 			int initSteps = Math.min(runSteps + stepsOffset, plan.steps);
 			int first = Math.max(plan.steps - initSteps + stepsOffset, 0) * order;
 			int noiseIndex = Math.max(0, count - initSteps * order);
