@@ -88,6 +88,8 @@ public final class StableDiffusionPipeline {
 
 		progress.status("Encoding the prompt");
 		TextEncoder.Conditioning text = textEncoder().encode(request.prompt(), request.negativePrompt(), plan.cfg);
+		NonFinite.checkTextEncoder(text.prompt());
+		NonFinite.checkTextEncoder(text.negative());
 		Source source = plan.mode == Mode.TEXT_TO_IMAGE && !info.inpainting() ? null : source(plan, request, progress);
 
 		List<GeneratedImage> images = new ArrayList<>();
@@ -172,7 +174,9 @@ public final class StableDiffusionPipeline {
 				// the last step hands the UNet's working memory back before the VAE decoder needs its own (a cancelled
 				// batch leaves it with the session until the next batch's last step or until the model is closed)
 				float[] noisePrediction = unet.run(modelInput, t, source, i == timesteps.length - 1);
+				NonFinite.checkUnet(noisePrediction, i - s.first + 1, stepsToRun);
 				latents = scheduler.step(noisePrediction, t, latents);
+				NonFinite.checkLatents(latents, scheduler.displayName(), i - s.first + 1, stepsToRun);
 				if (blendLatents) { // keep the unmasked region on the original's noise level for the next step
 					float[] known = i + 1 < timesteps.length ? scheduler.addNoise(original, noise, timesteps[i + 1]) : original;
 					blend(latents, known, source.latentMask, n, plane);
@@ -304,6 +308,7 @@ public final class StableDiffusionPipeline {
 		Source s = new Source();
 		int w = plan.width, h = plan.height, plane = plan.latentW * plan.latentH;
 		float[] image = request.initImage() == null ? new float[3 * w * h] : ImageTensors.toNchw(request.initImage());
+		NonFinite.checkInputImage(image);
 		if (request.initImage() != null) s.latents = encodeImage(image, w, h);
 		if (plan.mode == Mode.INPAINT) {
 			float[] binary = Masks.binary(request.mask());
@@ -343,6 +348,7 @@ public final class StableDiffusionPipeline {
 		{
 			float[] latents = new float[channels * plane];
 			output.get(latents);
+			NonFinite.checkVaeEncoder(latents);
 			// latent_parameters: [mean(4), logvar(4)]; the mean is the first half of the channels
 			float[] mean = Arrays.copyOf(latents, 4 * plane);
 			for (int i = 0; i < mean.length; i++) mean[i] *= (float) info.scalingFactor();
@@ -368,6 +374,7 @@ public final class StableDiffusionPipeline {
 		{
 			float[] nchw = new float[3 * plan.width * plan.height];
 			output.get(nchw);
+			NonFinite.checkVaeDecoder(nchw, index);
 			return ImageTensors.fromNchw(nchw, 0, plan.width, plan.height);
 		}
 		catch (OrtException e) {
