@@ -24,6 +24,7 @@ import sc.fiji.sd.image.Masks;
 import sc.fiji.sd.model.ModelInfo;
 import sc.fiji.sd.model.OnnxComponent;
 import sc.fiji.sd.model.StableDiffusionModel;
+import sc.fiji.sd.onnx.Cancellation;
 import sc.fiji.sd.onnx.Tensors;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 import sc.fiji.sd.provenance.Provenance;
@@ -95,10 +96,13 @@ public final class StableDiffusionPipeline {
 		List<GeneratedImage> images = new ArrayList<>();
 		int perBatch = request.batchSize();
 		int total = perBatch * request.batchCount();
-		try (Conditioned unetText = new Conditioned(plan, text, perBatch, cfgMode(plan.width, plan.height) == CfgMode.SEPARATE)) {
+		Cancellation cancellation = new Cancellation(); // stops a UNet call in flight when the listener cancels
+		try (Conditioned unetText = new Conditioned(plan, text, perBatch, cfgMode(plan.width, plan.height) == CfgMode.SEPARATE);
+			CancelWatch watch = new CancelWatch(progress, cancellation))
+		{
 			for (int b = 0; b < request.batchCount(); b++) {
 				long seed = plan.seed + (long) b * perBatch;
-				Batch batch = denoise(plan, unetText, source, seed, b * perBatch, total, progress);
+				Batch batch = denoise(plan, unetText, source, seed, b * perBatch, total, progress, cancellation);
 				// Cancelled before a later batch took its first step: the finished images are the result.
 				if (batch.interrupted && batch.stepsDone == 0 && !images.isEmpty()) {
 					return new GenerationResult(images, true, seconds(start));
@@ -146,7 +150,7 @@ public final class StableDiffusionPipeline {
 	 * The denoising loop for one batch of {@code plan.batch} images with seeds {@code seed, seed + 1, …}.
 	 */
 	private Batch denoise(Plan plan, Conditioned text, Source source, long seed, int firstImage, int totalImages,
-		ProgressListener progress) throws OrtException
+		ProgressListener progress, Cancellation cancellation) throws OrtException
 	{
 		int n = plan.batch, plane = plan.latentW * plan.latentH, latentSize = n * 4 * plane;
 		Scheduler scheduler = schedulers.create(plan.schedulerName, new PerImageNoise(seed, n, 4 * plane));
@@ -168,12 +172,18 @@ public final class StableDiffusionPipeline {
 		long loopStart = System.nanoTime();
 		try (UnetCall unet = new UnetCall(plan, text, n)) {
 			for (int i = s.first; i < timesteps.length; i++) {
-				if (progress.isCanceled()) return new Batch(latents, true, i - s.first);
+				if (progress.isCanceled() || cancellation.isCancelled()) return new Batch(latents, true, i - s.first);
 				double t = timesteps[i];
 				float[] modelInput = scheduler.scaleModelInput(latents, t);
 				// the last step hands the UNet's working memory back before the VAE decoder needs its own (a cancelled
 				// batch leaves it with the session until the next batch's last step or until the model is closed)
-				float[] noisePrediction = unet.run(modelInput, t, source, i == timesteps.length - 1);
+				float[] noisePrediction;
+				try {
+					noisePrediction = unet.run(modelInput, t, source, i == timesteps.length - 1, cancellation);
+				}
+				catch (Cancellation.CancelledException e) { // terminated mid-call: the last finished step is the result
+					return new Batch(latents, true, i - s.first);
+				}
 				NonFinite.checkUnet(noisePrediction, i - s.first + 1, stepsToRun);
 				latents = scheduler.step(noisePrediction, t, latents);
 				NonFinite.checkLatents(latents, scheduler.displayName(), i - s.first + 1, stepsToRun);
@@ -488,7 +498,9 @@ public final class StableDiffusionPipeline {
 		 * The noise prediction (guided when CFG) for the scaled model input at timestep t; {@code last}: the batch's
 		 * last step, after which the UNet session releases its working memory.
 		 */
-		float[] run(float[] modelInput, double t, Source source, boolean last) throws OrtException {
+		float[] run(float[] modelInput, double t, Source source, boolean last, Cancellation cancellation)
+			throws OrtException
+		{
 			int channels = info.unetInChannels();
 			for (int k = 0; k < callBatch / images; k++) {
 				for (int b = 0; b < images; b++) {
@@ -514,7 +526,7 @@ public final class StableDiffusionPipeline {
 					if (timestepCond != null) inputs.put("timestep_cond", timestepCond);
 					Map<String, OnnxValue> pinned = Map.of(outputName, outputs.get(c).tensor());
 					boolean release = last && c == outputs.size() - 1;
-					try (OrtSession.Result ignored = unet.run(inputs, pinned, release)) {
+					try (OrtSession.Result ignored = unet.run(inputs, pinned, release, cancellation)) {
 						unetCalls.incrementAndGet();
 						unetSamples.addAndGet(callBatch);
 					}
