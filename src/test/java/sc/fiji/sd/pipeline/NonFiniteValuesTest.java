@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,6 +30,14 @@ class NonFiniteValuesTest {
 
 	@TempDir
 	Path dir;
+
+	/** The links go first, so that the temporary folder's clean-up meets only files of its own. */
+	@AfterEach
+	void removeLinks() throws IOException {
+		try (var files = Files.walk(dir)) {
+			for (Path p : (Iterable<Path>) files.filter(Files::isSymbolicLink)::iterator) Files.delete(p);
+		}
+	}
 
 	/** The embedded model with {@code component} swapped for its NaN graph (the other components linked, not copied). */
 	private StableDiffusionModel withNan(String component) throws IOException {
