@@ -6,6 +6,7 @@
                           so a run goes wrong at a later step, not the first (how an fp16 UNet fails)
   vae_decoder/model.onnx  sample = NaN * 8x nearest upscale of latent channels 0-2 (an fp16 VAE overflow)
   vae_encoder/model.onnx  latent_sample = an 8x8 stride-8 convolution with NaN weights
+  text_encoder/model.onnx last_hidden_state = NaN × the token ids, width 48 (the embedded model's); pooler_output too
 
 Tests put one of them into a copy of models/tiny-sd-shapes (sc.fiji.sd.pipeline.NonFiniteValuesTest). Needs only the
 onnx module (Debian python3-onnx).
@@ -77,9 +78,27 @@ def vae_encoder(out):
          out, "vae_encoder")
 
 
+def text_encoder(out, width=48):
+    nodes = [
+        helper.make_node("Cast", ["input_ids"], ["ids"], to=F),
+        helper.make_node("Constant", [], ["last"], value=helper.make_tensor("l", TensorProto.INT64, [1], [-1])),
+        helper.make_node("Unsqueeze", ["ids", "last"], ["ids3"]),
+        helper.make_node("Constant", [], ["wide"], value=helper.make_tensor("w", TensorProto.INT64, [3], [1, 1, width])),
+        helper.make_node("Expand", ["ids3", "wide"], ["hidden"]),
+        const("nan", [float("nan")], []),
+        helper.make_node("Mul", ["hidden", "nan"], ["last_hidden_state"]),
+        helper.make_node("ReduceMax", ["last_hidden_state"], ["pooler_output"], axes=[1], keepdims=0),
+    ]
+    inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT32, ["batch", "sequence"])]
+    outputs = [helper.make_tensor_value_info("last_hidden_state", F, ["batch", "sequence", width]),
+               helper.make_tensor_value_info("pooler_output", F, ["batch", width])]
+    save(helper.make_graph(nodes, "nan_text_encoder", inputs, outputs), out, "text_encoder")
+
+
 if __name__ == "__main__":
     target = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_OUT
     unet(target)
     vae_decoder(target)
     vae_encoder(target)
+    text_encoder(target)
     print("wrote", os.path.abspath(target))

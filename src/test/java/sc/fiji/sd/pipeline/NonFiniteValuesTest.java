@@ -96,6 +96,15 @@ class NonFiniteValuesTest {
 	}
 
 	@Test
+	void nanFromTheTextEncoderNamesIt() throws IOException {
+		try (StableDiffusionModel model = withNan("text_encoder")) {
+			var e = assertThrows(StableDiffusionException.class,
+				() -> new StableDiffusionPipeline(model).generate(request().build(), null));
+			assertTrue(e.getMessage().startsWith("The text encoder returned NaN"), e.getMessage());
+		}
+	}
+
+	@Test
 	void nanPixelsInTheInputImageAreRefused() {
 		StableDiffusionPipeline p = TestModels.pipeline("embedded");
 		Img<FloatType> input = PipelineEndToEndTest.picture(p.model().info(), 0);
