@@ -96,14 +96,19 @@ abstract class GenerationCommand implements Callable<Integer> {
 			err.printf(Locale.ROOT, "Sessions created in %.1f s%n", sd.loadSeconds());
 		}
 		StableDiffusionPipeline pipeline = new StableDiffusionPipeline(sd);
+		List<Path> files;
+		GenerationResult result;
 		ProgressBar bar = new ProgressBar(err, System.console() != null);
-		GenerationResult result = pipeline.generate(request, bar);
-
-		List<Path> files = outputFiles(output, result.images().size());
-		for (int i = 0; i < files.size(); i++) {
-			GeneratedImage image = result.images().get(i);
-			PngWriter.write(files.get(i), image.pixels(), Provenance.pngText(image.parameters(), sd.info().name()));
-			out.println("Wrote " + files.get(i) + " (seed " + image.seed() + ")");
+		try (Interrupt interrupt = new Interrupt()) { // Ctrl-C: stop now, write the last finished image
+			bar.cancel = interrupt::requested;
+			result = pipeline.generate(request, bar);
+			if (result.interrupted()) err.println("Interrupted: writing the image(s) of the last finished step.");
+			files = outputFiles(output, result.images().size());
+			for (int i = 0; i < files.size(); i++) {
+				GeneratedImage image = result.images().get(i);
+				PngWriter.write(files.get(i), image.pixels(), Provenance.pngText(image.parameters(), sd.info().name()));
+				out.println("Wrote " + files.get(i) + " (seed " + image.seed() + ")");
+			}
 		}
 		if (verbose.verbose) {
 			err.printf(Locale.ROOT, "%d image(s) in %.1f s, %d UNet calls (%.2f s per step), on %s%n", files.size(),
@@ -111,7 +116,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 		}
 		out.flush();
 		err.flush();
-		return Main.EXIT_OK;
+		return result.interrupted() ? Interrupt.EXIT_CODE : Main.EXIT_OK;
 	}
 
 	/** {@code out.png} for one image; {@code out-1.png, out-2.png, …} for several. */
@@ -132,6 +137,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 		private final PrintWriter err;
 		private final boolean interactive;
 		double lastSecondsPerStep;
+		java.util.function.BooleanSupplier cancel = () -> false;
 
 		ProgressBar(PrintWriter err, boolean interactive) {
 			this.err = err;
@@ -145,6 +151,11 @@ abstract class GenerationCommand implements Callable<Integer> {
 			err.print("\r" + line(p));
 			if (p.step() == p.steps()) err.println();
 			err.flush();
+		}
+
+		@Override
+		public boolean isCanceled() {
+			return cancel.getAsBoolean();
 		}
 
 		static String line(StepProgress p) {

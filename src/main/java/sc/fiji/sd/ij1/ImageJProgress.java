@@ -23,7 +23,7 @@ public class ImageJProgress implements ProgressListener {
 	private final boolean preview;
 	private int part, parts = 1;
 	private ImagePlus previewWindow;
-	private boolean canceled;
+	private volatile boolean canceled; // also set from the pipeline's cancel watch thread
 
 	/**
 	 * @param preview show a live preview window (skipped headless and in batch-mode macros, where a window would

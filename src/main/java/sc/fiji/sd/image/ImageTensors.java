@@ -57,6 +57,14 @@ public final class ImageTensors {
 		return img;
 	}
 
+	/** An exact copy of {@code rgb} (X × Y × 3) as a new image with its origin at 0. */
+	public static Img<FloatType> copy(RandomAccessibleInterval<FloatType> rgb) {
+		Img<FloatType> img = ArrayImgs.floats(rgb.dimension(0), rgb.dimension(1), rgb.dimension(2));
+		Cursor<FloatType> from = Views.flatIterable(rgb).cursor(), to = Views.flatIterable(img).cursor();
+		while (to.hasNext()) to.next().set(from.next());
+		return img;
+	}
+
 	static void checkRgb(RandomAccessibleInterval<FloatType> rgb, String what) {
 		if (rgb.numDimensions() != 3 || rgb.dimension(2) != 3) {
 			throw new StableDiffusionException("The " + what + " must be an RGB image (X × Y × 3); got "

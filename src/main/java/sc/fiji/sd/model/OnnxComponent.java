@@ -14,6 +14,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.onnx.Cancellation;
 import sc.fiji.sd.onnx.ExecutionProviders;
 
 /**
@@ -108,6 +109,36 @@ public final class OnnxComponent implements AutoCloseable {
 		OrtSession.Result r = session.run(inputs, Set.of(), pinned, options);
 		if (l != null) l.called(this, inputs, r, System.nanoTime() - start, options != null);
 		return r;
+	}
+
+	/**
+	 * As {@link #run(Map, Map, boolean)}, stoppable while it runs: the call gets run options of its own, registered
+	 * with {@code cancellation} for its duration, and ends with {@link Cancellation.CancelledException} when cancelled
+	 * (the pinned outputs then hold no complete result).
+	 */
+	public OrtSession.Result run(Map<String, ? extends OnnxTensorLike> inputs, Map<String, ? extends OnnxValue> pinned,
+		boolean releaseMemory, Cancellation cancellation) throws OrtException
+	{
+		boolean release = releaseMemory && releaseArena != null;
+		try (OrtSession.RunOptions options = release ? ExecutionProviders.releaseArenaOptions()
+			: new OrtSession.RunOptions())
+		{
+			cancellation.register(options);
+			try {
+				CallListener l = listener;
+				long start = l == null ? 0 : System.nanoTime();
+				OrtSession.Result r = session.run(inputs, Set.of(), pinned, options);
+				if (l != null) l.called(this, inputs, r, System.nanoTime() - start, release);
+				return r;
+			}
+			catch (OrtException e) {
+				if (cancellation.isCancelled()) throw new Cancellation.CancelledException(e);
+				throw e;
+			}
+			finally {
+				cancellation.unregister(options);
+			}
+		}
 	}
 
 	/** The run options {@link #run(Map, Map, boolean)} uses to release memory, or null (no arena): for replays. */

@@ -215,11 +215,16 @@ public final class StableDiffusionModel implements AutoCloseable {
 		double scaling = number(vaeDecoderConfig, "scaling_factor", number(vaeEncoderConfig, "scaling_factor",
 			DEFAULT_SCALING_FACTOR));
 
-		// Size step: the UNet halves the size (len(block_out_channels) − 1) times, the VAE 8 times.
+		// Size step: the VAE shrinks 8 times, the UNet halves the size (len(block_out_channels) − 1) times; without a
+		// config, its strided convolutions say how often (UnetDownsampling); SD's 64 when neither says.
 		int sizeStep = DEFAULT_SIZE_STEP;
 		JsonElement blocks = unetConfig.get("block_out_channels");
 		if (blocks != null && blocks.isJsonArray() && blocks.getAsJsonArray().size() > 0) {
 			sizeStep = 8 << (blocks.getAsJsonArray().size() - 1);
+		}
+		else {
+			int downsampling = UnetDownsampling.of(unet.file());
+			if (downsampling > 0) sizeStep = 8 * downsampling;
 		}
 		int nativeSize;
 		if (sampleShape.length == 4 && sampleShape[2] > 0) nativeSize = (int) sampleShape[2] * 8;

@@ -10,7 +10,7 @@ public interface SchedulerFactory {
 
 	/**
 	 * @param name AUTOMATIC1111 sampler name ("Euler a", "DPM++ 2M Karras", …) or null for the model's scheduler config
-	 * @param rng noise source of stochastic samplers (Euler a, LCM), seeded from the batch's seed
+	 * @param rng noise source of stochastic samplers (Euler a, LCM, DPM++ 2M SDE): per image of the batch, from its seed
 	 */
 	Scheduler create(String name, RandomGenerator rng);
 }

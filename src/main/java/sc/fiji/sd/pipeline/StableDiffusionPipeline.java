@@ -24,6 +24,7 @@ import sc.fiji.sd.image.Masks;
 import sc.fiji.sd.model.ModelInfo;
 import sc.fiji.sd.model.OnnxComponent;
 import sc.fiji.sd.model.StableDiffusionModel;
+import sc.fiji.sd.onnx.Cancellation;
 import sc.fiji.sd.onnx.CfgMode;
 import sc.fiji.sd.onnx.Tensors;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
@@ -34,9 +35,9 @@ import sc.fiji.sd.scheduler.Scheduler;
  * Stable Diffusion on ONNX Runtime: text to image, image to image and inpainting with one denoising loop.
  * <p>
  * Reproducibility: the initial noise of image {@code i} of a run is {@code new java.util.Random(seed + i)}
- * {@code .nextGaussian()} drawn in NCHW order (channel, then row, then column); stochastic samplers draw their step noise
- * from a {@link SplittableRandom} seeded with the batch's first seed. The same request and seed give the same pixels on
- * the same machine.
+ * {@code .nextGaussian()} drawn in NCHW order (channel, then row, then column); stochastic samplers draw the step noise
+ * of image {@code i} from a {@link SplittableRandom} seeded with {@code seed + i} ({@link PerImageNoise}), so every
+ * image of a batch replays alone from its seed. The same request and seed give the same pixels on the same machine.
  * <p>
  * One pipeline per model; {@link #generate} is not meant to run concurrently on one instance.
  */
@@ -85,18 +86,24 @@ public final class StableDiffusionPipeline {
 		long start = System.nanoTime();
 		Plan plan = Plan.of(request, info);
 		Scheduler probe = schedulers.create(request.scheduler(), new SplittableRandom(0)); // fails early on a bad name
+		if (plan.mode != Mode.TEXT_TO_IMAGE && Start.runsNoStep(plan)) return unchanged(request, plan, probe, start);
 
 		progress.status("Encoding the prompt");
 		TextEncoder.Conditioning text = textEncoder().encode(request.prompt(), request.negativePrompt(), plan.cfg);
+		NonFinite.checkTextEncoder(text.prompt());
+		NonFinite.checkTextEncoder(text.negative());
 		Source source = plan.mode == Mode.TEXT_TO_IMAGE && !info.inpainting() ? null : source(plan, request, progress);
 
 		List<GeneratedImage> images = new ArrayList<>();
 		int perBatch = request.batchSize();
 		int total = perBatch * request.batchCount();
-		try (Conditioned unetText = new Conditioned(plan, text, perBatch, cfgMode(plan.width, plan.height) == CfgMode.SEPARATE)) {
+		Cancellation cancellation = new Cancellation(); // stops a UNet call in flight when the listener cancels
+		try (Conditioned unetText = new Conditioned(plan, text, perBatch, cfgMode(plan.width, plan.height) == CfgMode.SEPARATE);
+			CancelWatch watch = new CancelWatch(progress, cancellation))
+		{
 			for (int b = 0; b < request.batchCount(); b++) {
 				long seed = plan.seed + (long) b * perBatch;
-				Batch batch = denoise(plan, unetText, source, seed, b * perBatch, total, progress);
+				Batch batch = denoise(plan, unetText, source, seed, b * perBatch, total, progress, cancellation);
 				// Cancelled before a later batch took its first step: the finished images are the result.
 				if (batch.interrupted && batch.stepsDone == 0 && !images.isEmpty()) {
 					return new GenerationResult(images, true, seconds(start));
@@ -121,6 +128,22 @@ public final class StableDiffusionPipeline {
 		return new GenerationResult(images, false, seconds(start));
 	}
 
+	/**
+	 * Image to image or inpainting where no denoising step runs (strength 0, or {@code steps × strength < 1}): the
+	 * input image itself, every image of the batch, without running any model (the VAE round trip would blur it).
+	 */
+	private GenerationResult unchanged(GenerationRequest request, Plan plan, Scheduler sampler, long start) {
+		List<GeneratedImage> images = new ArrayList<>();
+		int total = request.batchSize() * request.batchCount();
+		for (int i = 0; i < total; i++) {
+			String parameters = Provenance.parameters(request.prompt(), plan.cfg ? request.negativePrompt() : "",
+				request.steps(), sampler.displayName(), request.guidance(), plan.seed + i, plan.width, plan.height,
+				info.name(), request.strength());
+			images.add(new GeneratedImage(ImageTensors.copy(request.initImage()), plan.seed + i, parameters));
+		}
+		return new GenerationResult(images, false, seconds(start));
+	}
+
 	/** One batch: the latents after the last finished step, whether the run was cancelled, and steps done. */
 	private record Batch(float[] latents, boolean interrupted, int stepsDone) {}
 
@@ -128,10 +151,10 @@ public final class StableDiffusionPipeline {
 	 * The denoising loop for one batch of {@code plan.batch} images with seeds {@code seed, seed + 1, …}.
 	 */
 	private Batch denoise(Plan plan, Conditioned text, Source source, long seed, int firstImage, int totalImages,
-		ProgressListener progress) throws OrtException
+		ProgressListener progress, Cancellation cancellation) throws OrtException
 	{
 		int n = plan.batch, plane = plan.latentW * plan.latentH, latentSize = n * 4 * plane;
-		Scheduler scheduler = schedulers.create(plan.schedulerName, new SplittableRandom(seed));
+		Scheduler scheduler = schedulers.create(plan.schedulerName, new PerImageNoise(seed, n, 4 * plane));
 		scheduler.setTimesteps(plan.steps);
 		double[] timesteps = scheduler.timesteps();
 		float[] noise = noise(seed, n, 4 * plane);
@@ -150,13 +173,21 @@ public final class StableDiffusionPipeline {
 		long loopStart = System.nanoTime();
 		try (UnetCall unet = new UnetCall(plan, text, n)) {
 			for (int i = s.first; i < timesteps.length; i++) {
-				if (progress.isCanceled()) return new Batch(latents, true, i - s.first);
+				if (progress.isCanceled() || cancellation.isCancelled()) return new Batch(latents, true, i - s.first);
 				double t = timesteps[i];
 				float[] modelInput = scheduler.scaleModelInput(latents, t);
 				// the last step hands the UNet's working memory back before the VAE decoder needs its own (a cancelled
 				// batch leaves it with the session until the next batch's last step or until the model is closed)
-				float[] noisePrediction = unet.run(modelInput, t, source, i == timesteps.length - 1);
+				float[] noisePrediction;
+				try {
+					noisePrediction = unet.run(modelInput, t, source, i == timesteps.length - 1, cancellation);
+				}
+				catch (Cancellation.CancelledException e) { // terminated mid-call: the last finished step is the result
+					return new Batch(latents, true, i - s.first);
+				}
+				NonFinite.checkUnet(noisePrediction, i - s.first + 1, stepsToRun);
 				latents = scheduler.step(noisePrediction, t, latents);
+				NonFinite.checkLatents(latents, scheduler.displayName(), i - s.first + 1, stepsToRun);
 				if (blendLatents) { // keep the unmasked region on the original's noise level for the next step
 					float[] known = i + 1 < timesteps.length ? scheduler.addNoise(original, noise, timesteps[i + 1]) : original;
 					blend(latents, known, source.latentMask, n, plane);
@@ -175,7 +206,7 @@ public final class StableDiffusionPipeline {
 	 * Where the loop starts for image to image and inpainting, after diffusers' ONNX img2img pipeline:
 	 * {@code initSteps = min(int(steps × strength) + steps_offset, steps)}, the input is noised to
 	 * {@code timesteps[−initSteps]} and the loop runs from {@code steps − initSteps + steps_offset}. Strength 1 starts
-	 * from pure noise (the input is ignored); no step to run (strength 0) means no noise either: the VAE round trip.
+	 * from pure noise (the input is ignored); no step to run (strength 0) means the input is returned as it is.
 	 */
 	record Start(int first, int noiseIndex, boolean fromPureNoise) {
 		/**
@@ -183,10 +214,15 @@ public final class StableDiffusionPipeline {
 		 * @param order timesteps per step: 2 for Heun (diffusers' scheduler.order), else 1
 		 * @param count length of the scheduler's timestep list (PNDM lists one extra at the start)
 		 */
+		/** Image to image or inpainting that runs no denoising step: {@code int(steps × strength) == 0}. */
+		static boolean runsNoStep(Plan plan) {
+			return plan.strength < 1.0 && (int) (plan.steps * plan.strength) == 0;
+		}
+
 		static Start of(Plan plan, int stepsOffset, int order, int count) {
 			if (plan.mode == Mode.TEXT_TO_IMAGE || plan.strength >= 1.0) return new Start(0, 0, true);
 			int runSteps = (int) (plan.steps * plan.strength);
-			if (runSteps == 0) return new Start(count, 0, false); // strength 0: the VAE round trip
+			if (runSteps == 0) return new Start(count, 0, false); // strength 0: generate returns the input before this
 			int initSteps = Math.min(runSteps + stepsOffset, plan.steps);
 			int first = Math.max(plan.steps - initSteps + stepsOffset, 0) * order;
 			int noiseIndex = Math.max(0, count - initSteps * order);
@@ -283,6 +319,7 @@ public final class StableDiffusionPipeline {
 		Source s = new Source();
 		int w = plan.width, h = plan.height, plane = plan.latentW * plan.latentH;
 		float[] image = request.initImage() == null ? new float[3 * w * h] : ImageTensors.toNchw(request.initImage());
+		NonFinite.checkInputImage(image);
 		if (request.initImage() != null) s.latents = encodeImage(image, w, h);
 		if (plan.mode == Mode.INPAINT) {
 			float[] binary = Masks.binary(request.mask());
@@ -322,6 +359,7 @@ public final class StableDiffusionPipeline {
 		{
 			float[] latents = new float[channels * plane];
 			output.get(latents);
+			NonFinite.checkVaeEncoder(latents);
 			// latent_parameters: [mean(4), logvar(4)]; the mean is the first half of the channels
 			float[] mean = Arrays.copyOf(latents, 4 * plane);
 			for (int i = 0; i < mean.length; i++) mean[i] *= (float) info.scalingFactor();
@@ -347,6 +385,7 @@ public final class StableDiffusionPipeline {
 		{
 			float[] nchw = new float[3 * plan.width * plan.height];
 			output.get(nchw);
+			NonFinite.checkVaeDecoder(nchw, index);
 			return ImageTensors.fromNchw(nchw, 0, plan.width, plan.height);
 		}
 		catch (OrtException e) {
@@ -460,7 +499,9 @@ public final class StableDiffusionPipeline {
 		 * The noise prediction (guided when CFG) for the scaled model input at timestep t; {@code last}: the batch's
 		 * last step, after which the UNet session releases its working memory.
 		 */
-		float[] run(float[] modelInput, double t, Source source, boolean last) throws OrtException {
+		float[] run(float[] modelInput, double t, Source source, boolean last, Cancellation cancellation)
+			throws OrtException
+		{
 			int channels = info.unetInChannels();
 			for (int k = 0; k < callBatch / images; k++) {
 				for (int b = 0; b < images; b++) {
@@ -486,7 +527,7 @@ public final class StableDiffusionPipeline {
 					if (timestepCond != null) inputs.put("timestep_cond", timestepCond);
 					Map<String, OnnxValue> pinned = Map.of(outputName, outputs.get(c).tensor());
 					boolean release = last && c == outputs.size() - 1;
-					try (OrtSession.Result ignored = unet.run(inputs, pinned, release)) {
+					try (OrtSession.Result ignored = unet.run(inputs, pinned, release, cancellation)) {
 						unetCalls.incrementAndGet();
 						unetSamples.addAndGet(callBatch);
 					}

@@ -32,8 +32,9 @@ import sc.fiji.sd.StableDiffusionException;
  * {@code <|endoftext|>}, the contractions {@code 's 't 're 've 'm 'll 'd}, runs of letters, single digits, and runs
  * of other non-space symbols. Each piece is written as UTF-8 bytes mapped to printable characters (GPT-2's
  * bytes-to-unicode table), its last character marked with {@code </w>}, and merged pair by pair in the order of
- * {@code merges.txt}. Not done: ftfy's text repair and HTML unescaping (the reference CLIP tokenizer does both; they
- * only matter for broken or HTML-escaped text).
+ * {@code merges.txt}. HTML character references are resolved twice, as the reference
+ * tokenizer's {@code html.unescape(html.unescape(text))} ({@link HtmlEntities}). Not done: ftfy's text repair (it
+ * only matters for mis-decoded text such as {@code Ã©} for {@code é}).
  * <p>
  * Thread-safe: the vocabulary is immutable after {@link #load} and the BPE cache is concurrent.
  */
@@ -177,9 +178,12 @@ public final class ClipTokenizer {
 
 	// -- text clean-up and pre-tokenization --
 
-	/** NFC, whitespace runs → one space, ends stripped, lower case (CLIP's whitespace_clean + lower). */
+	/**
+	 * NFC, HTML references resolved twice (CLIP's basic_clean), whitespace runs → one space, ends stripped, lower case
+	 * (CLIP's whitespace_clean + lower).
+	 */
 	static String clean(String text) {
-		String nfc = Normalizer.normalize(text, Normalizer.Form.NFC);
+		String nfc = HtmlEntities.unescape(HtmlEntities.unescape(Normalizer.normalize(text, Normalizer.Form.NFC)));
 		StringBuilder sb = new StringBuilder(nfc.length());
 		boolean pendingSpace = false;
 		for (int i = 0; i < nfc.length();) {

@@ -79,7 +79,7 @@ class ModelDetectionTest {
 	void vPrediction() {
 		assertEquals("v_prediction", info("v-prediction").predictionType());
 		assertEquals(6, info("v-prediction").textWidth(), "read from the model's output shape");
-		assertEquals(64, info("v-prediction").sizeStep(), "no unet config: SD's 64");
+		assertEquals(16, info("v-prediction").sizeStep(), "no unet config: 8 × its one stride-2 convolution");
 		assertFalse(info("embedded").predictionType().equals("v_prediction"));
 	}
 
