@@ -49,6 +49,7 @@ public final class StableDiffusionPipeline {
 	private final AtomicLong unetSamples = new AtomicLong();
 	private TextEncoder textEncoder; // created on first use: loads the tokenizer
 	private volatile CfgMode cfgMode = CfgMode.fromProperty();
+	private volatile TiledVae.Options vaeTiling = TiledVae.Options.fromProperties();
 
 	public StableDiffusionPipeline(StableDiffusionModel model) {
 		this(model, DefaultSchedulers.forModel(model));
@@ -65,6 +66,9 @@ public final class StableDiffusionPipeline {
 
 	/** How CFG runs the UNet: one batch-2 call or two batch-1 calls per step (default {@code sd.cfg}, else AUTO). */
 	public void setCfgMode(CfgMode mode) { this.cfgMode = mode; }
+
+	/** When and how the VAE encodes and decodes in tiles (default from the {@code sd.vaeTil*} properties). */
+	public void setVaeTiling(TiledVae.Options options) { this.vaeTiling = options; }
 
 	/** The CFG mode set (possibly AUTO). */
 	public CfgMode cfgMode() { return cfgMode; }
@@ -307,6 +311,12 @@ public final class StableDiffusionPipeline {
 
 	/** VAE encoder: [1, 3, H, W] in [−1, 1] → scaled latents [1, 4, H/8, W/8] (the mean for latent_parameters). */
 	float[] encodeImage(float[] nchw, int width, int height) {
+		if (!vaeTiling.tiles(width / 8, height / 8)) return encodeWhole(nchw, width, height);
+		return TiledVae.encode(nchw, width / 8, height / 8, vaeTiling, this::encodeWhole);
+	}
+
+	/** {@link #encodeImage} in one VAE call. */
+	private float[] encodeWhole(float[] nchw, int width, int height) {
 		OnnxComponent vae = model.vaeEncoder();
 		String in = vae.inputNamed("sample");
 		String out = info.vaeEncoderOutput();
@@ -333,20 +343,29 @@ public final class StableDiffusionPipeline {
 
 	/** VAE decoder of image {@code index} of the batch: latents / scale → X × Y × 3 in [0, 1]. */
 	Img<FloatType> decode(float[] latents, int index, Plan plan) {
-		OnnxComponent vae = model.vaeDecoder();
-		String in = vae.inputNamed("latent_sample");
 		int plane = plan.latentW * plan.latentH;
 		float[] one = new float[4 * plane];
 		for (int i = 0; i < one.length; i++) one[i] = (float) (latents[index * 4 * plane + i] / info.scalingFactor());
+		float[] nchw = vaeTiling.tiles(plan.latentW, plan.latentH)
+			? TiledVae.decode(one, plan.latentW, plan.latentH, vaeTiling, this::decodeWhole)
+			: decodeWhole(one, plan.latentW, plan.latentH);
+		return ImageTensors.fromNchw(nchw, 0, plan.width, plan.height);
+	}
+
+	/** One VAE decoder call: unscaled latents [1, 4, h, w] → [1, 3, H, W] in about [−1, 1]; width, height in latents. */
+	private float[] decodeWhole(float[] one, int latentW, int latentH) {
+		OnnxComponent vae = model.vaeDecoder();
+		String in = vae.inputNamed("latent_sample");
+		int width = latentW * 8, height = latentH * 8;
 		String out = vae.outputNamed("sample");
 		// the output is pinned (not in the session's arena), so releasing the arena after the call frees all of it
-		try (OnnxTensor input = Tensors.create(vae.inputType(in), one, new long[] { 1, 4, plan.latentH, plan.latentW });
-			Tensors.Reusable output = new Tensors.Reusable(vae.outputType(out), new long[] { 1, 3, plan.height, plan.width });
+		try (OnnxTensor input = Tensors.create(vae.inputType(in), one, new long[] { 1, 4, latentH, latentW });
+			Tensors.Reusable output = new Tensors.Reusable(vae.outputType(out), new long[] { 1, 3, height, width });
 			OrtSession.Result r = vae.run(Map.of(in, input), Map.of(out, output.tensor()), true))
 		{
-			float[] nchw = new float[3 * plan.width * plan.height];
+			float[] nchw = new float[3 * width * height];
 			output.get(nchw);
-			return ImageTensors.fromNchw(nchw, 0, plan.width, plan.height);
+			return nchw;
 		}
 		catch (OrtException e) {
 			throw new IllegalStateException("VAE decoder failed: " + e.getMessage(), e);
