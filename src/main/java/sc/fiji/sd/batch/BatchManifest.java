@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Function;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -143,35 +144,30 @@ public final class BatchManifest {
 		}
 
 		long integer(String column, long fallback, long min, long max) {
+			return value(column, fallback, min, max, v -> Long.parseLong(v.endsWith(".0") ? v.substring(0, v.length() - 2) : v),
+				"is not a whole number");
+		}
+
+		double decimal(String column, double fallback, double min, double max) {
+			return value(column, fallback, min, max, Double::parseDouble, "is not a number (use a dot: 7.5)");
+		}
+
+		/** The column's value parsed and within [min, max] (NaN is not), or the fallback with a problem noted. */
+		private <T extends Comparable<T>> T value(String column, T fallback, T min, T max, Function<String, T> parse,
+			String notANumber)
+		{
 			String v = blankToNull(values.get(column));
 			if (v == null) return fallback;
 			try {
-				long n = Long.parseLong(v.endsWith(".0") ? v.substring(0, v.length() - 2) : v);
-				if (n < min || n > max) {
-					problems.add(where(column) + ": " + n + " is out of range " + min + "-" + max);
+				T n = parse.apply(v);
+				if (n.compareTo(min) < 0 || n.compareTo(max) > 0) {
+					problems.add(where(column) + ": " + v + " is out of range " + min + "-" + max);
 					return fallback;
 				}
 				return n;
 			}
 			catch (NumberFormatException e) {
-				problems.add(where(column) + ": '" + v + "' is not a whole number");
-				return fallback;
-			}
-		}
-
-		double decimal(String column, double fallback, double min, double max) {
-			String v = blankToNull(values.get(column));
-			if (v == null) return fallback;
-			try {
-				double d = Double.parseDouble(v);
-				if (!(d >= min && d <= max)) {
-					problems.add(where(column) + ": " + v + " is out of range " + min + "-" + max);
-					return fallback;
-				}
-				return d;
-			}
-			catch (NumberFormatException e) {
-				problems.add(where(column) + ": '" + v + "' is not a number (use a dot: 7.5)");
+				problems.add(where(column) + ": '" + v + "' " + notANumber);
 				return fallback;
 			}
 		}
