@@ -118,6 +118,21 @@ class BatchCommandTest {
 	}
 
 	@Test
+	void aRowThatFailsWhileRunningIsNamedAndTheRowsBeforeItAreKept() throws Exception {
+		Path in = dir.resolve("in.png"), m = dir.resolve("m.csv"), out = dir.resolve("out");
+		sc.fiji.sd.provenance.PngWriter.write(in, net.imglib2.img.array.ArrayImgs.floats(64, 64, 3), Map.of());
+		// only the image's size, read when the row runs, shows that 128 does not fit it
+		Files.writeString(m, "prompt,steps,seed,image,width\nfine,1,1,,\nredraw,1,1,in.png,128\n");
+		CliRun r = CliRun.of("batch", "--manifest", m.toString(), "--out", out.toString());
+		assertEquals(Main.EXIT_ERROR, r.exitCode());
+		assertFalse(r.err().contains("\tat ") || r.err().contains("Exception"), "no stack trace: " + r.err());
+		assertTrue(r.err().contains("error: Row 1 (line 3): The input image is 64x64 but the output size is 128x"), r.err());
+		assertTrue(r.err().contains("The rows before it are done and kept"), r.err());
+		assertEquals(List.of("row0000-img00.png"), BatchOutputs.pngs(out));
+		assertEquals(1, Files.readAllLines(out.resolve(BatchResults.MERGED)).size());
+	}
+
+	@Test
 	void shardsThenMergeEqualASingleRun() throws Exception {
 		Path m = BatchOutputs.manifest(dir, 5, 2), sharded = dir.resolve("sharded"), single = dir.resolve("single");
 		for (int i = 0; i < 3; i++) {
