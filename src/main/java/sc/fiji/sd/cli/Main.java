@@ -41,6 +41,7 @@ public class Main implements Runnable {
 		cl.addSubcommand(new InfoCommand());
 		cl.addSubcommand(new TokenizeCommand());
 		cl.addSubcommand(new BenchCommand());
+		cl.addSubcommand(BatchCommand.withColumnHelp(new CommandLine(new BatchCommand())));
 		cl.setExecutionExceptionHandler(Main::handleExecutionException);
 		cl.setParameterExceptionHandler(Main::handleParameterException);
 		return cl;

@@ -23,7 +23,7 @@ import sc.fiji.sd.onnx.ExecutionProviders.SessionMemory;
  * @param cudaConvAlgoSearch cuDNN's convolution algorithm search (HEURISTIC, EXHAUSTIVE, DEFAULT)
  */
 public record RuntimeOptions(int threads, Device device, CfgMode cfg, ArenaUse cpuArena, Boolean memoryPattern,
-	OptLevel optLevel, Map<String, String> ortConfig, String cudaConvAlgoSearch)
+	OptLevel optLevel, Map<String, String> ortConfig, String cudaConvAlgoSearch, VaeTiling vaeTiling)
 {
 
 	/** Which sessions get ONNX Runtime's CPU arena. */
@@ -50,11 +50,12 @@ public record RuntimeOptions(int threads, Device device, CfgMode cfg, ArenaUse c
 	 * optimisation BASIC, no extra entries, cuDNN heuristic search (ExecutionProviders says why each).
 	 */
 	public static final RuntimeOptions DEFAULTS = new RuntimeOptions(0, Device.AUTO, CfgMode.AUTO, ArenaUse.AUTO, null,
-		OptLevel.BASIC_OPT, Map.of(), "HEURISTIC");
+		OptLevel.BASIC_OPT, Map.of(), "HEURISTIC", VaeTiling.DEFAULT);
 
 	public RuntimeOptions {
 		threads = Math.max(0, threads);
-		if (device == null || cfg == null || cpuArena == null || optLevel == null || cudaConvAlgoSearch == null)
+		if (device == null || cfg == null || cpuArena == null || optLevel == null || cudaConvAlgoSearch == null
+			|| vaeTiling == null)
 			throw new NullPointerException("only memoryPattern may be null");
 		ortConfig = Map.copyOf(ortConfig);
 	}
@@ -70,7 +71,8 @@ public record RuntimeOptions(int threads, Device device, CfgMode cfg, ArenaUse c
 			"auto")), ArenaUse.parse(System.getProperty("sd.cpuArena", "auto")), memPattern == null ? null : Boolean
 				.parseBoolean(memPattern), ExecutionProviders.parseOptLevel(System.getProperty("sd.optLevel", "BASIC")),
 			parseConfigEntries(System.getProperty("sd.ort.config", "")), System.getProperty("sd.cuda.convAlgoSearch",
-				DEFAULTS.cudaConvAlgoSearch));
+				DEFAULTS.cudaConvAlgoSearch), VaeTiling.parse(System.getProperty("sd.vaeTiling"), Integer.getInteger(
+					"sd.vaeTile"), Integer.getInteger("sd.vaeTileOverlap"), Integer.getInteger("sd.vaeTileAbove")));
 	}
 
 	/** {@code key=value,key=value} → entries in order; parts without a key are skipped. */
@@ -84,26 +86,31 @@ public record RuntimeOptions(int threads, Device device, CfgMode cfg, ArenaUse c
 	}
 
 	public RuntimeOptions withThreads(int n) {
-		return new RuntimeOptions(n, device, cfg, cpuArena, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch);
+		return new RuntimeOptions(n, device, cfg, cpuArena, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch, vaeTiling);
 	}
 
 	public RuntimeOptions withDevice(Device d) {
-		return new RuntimeOptions(threads, d, cfg, cpuArena, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch);
+		return new RuntimeOptions(threads, d, cfg, cpuArena, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch, vaeTiling);
 	}
 
 	public RuntimeOptions withCfg(CfgMode mode) {
-		return new RuntimeOptions(threads, device, mode, cpuArena, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch);
+		return new RuntimeOptions(threads, device, mode, cpuArena, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch, vaeTiling);
 	}
 
 	public RuntimeOptions withCpuArena(ArenaUse use) {
-		return new RuntimeOptions(threads, device, cfg, use, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch);
+		return new RuntimeOptions(threads, device, cfg, use, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch, vaeTiling);
 	}
 
 	public RuntimeOptions withOptLevel(OptLevel level) {
-		return new RuntimeOptions(threads, device, cfg, cpuArena, memoryPattern, level, ortConfig, cudaConvAlgoSearch);
+		return new RuntimeOptions(threads, device, cfg, cpuArena, memoryPattern, level, ortConfig, cudaConvAlgoSearch, vaeTiling);
 	}
 
 	/** Whether a session asking for this memory handling gets the CPU arena. */
+	public RuntimeOptions withVaeTiling(VaeTiling tiling) {
+		return new RuntimeOptions(threads, device, cfg, cpuArena, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch,
+			tiling);
+	}
+
 	public boolean cpuArena(SessionMemory memory) {
 		switch (cpuArena) {
 			case ALL: return true;

@@ -18,6 +18,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import sc.fiji.sd.onnx.VaeTiling;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.image.ImageTensors;
 import sc.fiji.sd.image.Masks;
@@ -50,6 +51,7 @@ public final class StableDiffusionPipeline {
 	private final AtomicLong unetSamples = new AtomicLong();
 	private TextEncoder textEncoder; // created on first use: loads the tokenizer
 	private volatile CfgMode cfgMode;
+	private volatile VaeTiling vaeTiling;
 
 	public StableDiffusionPipeline(StableDiffusionModel model) {
 		this(model, DefaultSchedulers.forModel(model));
@@ -61,12 +63,16 @@ public final class StableDiffusionPipeline {
 		this.info = model.info();
 		this.schedulers = schedulers;
 		this.cfgMode = model.runtimeOptions().cfg();
+		this.vaeTiling = model.runtimeOptions().vaeTiling();
 	}
 
 	public StableDiffusionModel model() { return model; }
 
 	/** How CFG runs the UNet: one batch-2 call or two batch-1 calls per step (default: the model's runtime options). */
 	public void setCfgMode(CfgMode mode) { this.cfgMode = mode; }
+
+	/** When and how the VAE encodes and decodes in tiles (default: the model's runtime options). */
+	public void setVaeTiling(VaeTiling options) { this.vaeTiling = options; }
 
 	/** The CFG mode set (possibly AUTO). */
 	public CfgMode cfgMode() { return cfgMode; }
@@ -345,6 +351,12 @@ public final class StableDiffusionPipeline {
 
 	/** VAE encoder: [1, 3, H, W] in [−1, 1] → scaled latents [1, 4, H/8, W/8] (the mean for latent_parameters). */
 	float[] encodeImage(float[] nchw, int width, int height) {
+		if (!vaeTiling.tiles(width / 8, height / 8)) return encodeWhole(nchw, width, height);
+		return TiledVae.encode(nchw, width / 8, height / 8, vaeTiling, this::encodeWhole);
+	}
+
+	/** {@link #encodeImage} in one VAE call. */
+	private float[] encodeWhole(float[] nchw, int width, int height) {
 		OnnxComponent vae = model.vaeEncoder();
 		String in = vae.inputNamed("sample");
 		String out = info.vaeEncoderOutput();
@@ -372,21 +384,30 @@ public final class StableDiffusionPipeline {
 
 	/** VAE decoder of image {@code index} of the batch: latents / scale → X × Y × 3 in [0, 1]. */
 	Img<FloatType> decode(float[] latents, int index, Plan plan) {
-		OnnxComponent vae = model.vaeDecoder();
-		String in = vae.inputNamed("latent_sample");
 		int plane = plan.latentW * plan.latentH;
 		float[] one = new float[4 * plane];
 		for (int i = 0; i < one.length; i++) one[i] = (float) (latents[index * 4 * plane + i] / info.scalingFactor());
+		float[] nchw = vaeTiling.tiles(plan.latentW, plan.latentH)
+			? TiledVae.decode(one, plan.latentW, plan.latentH, vaeTiling, this::decodeWhole)
+			: decodeWhole(one, plan.latentW, plan.latentH);
+		NonFinite.checkVaeDecoder(nchw, index);
+		return ImageTensors.fromNchw(nchw, 0, plan.width, plan.height);
+	}
+
+	/** One VAE decoder call: unscaled latents [1, 4, h, w] → [1, 3, H, W] in about [−1, 1]; width, height in latents. */
+	private float[] decodeWhole(float[] one, int latentW, int latentH) {
+		OnnxComponent vae = model.vaeDecoder();
+		String in = vae.inputNamed("latent_sample");
+		int width = latentW * 8, height = latentH * 8;
 		String out = vae.outputNamed("sample");
 		// the output is pinned (not in the session's arena), so releasing the arena after the call frees all of it
-		try (OnnxTensor input = Tensors.create(vae.inputType(in), one, new long[] { 1, 4, plan.latentH, plan.latentW });
-			Tensors.Reusable output = new Tensors.Reusable(vae.outputType(out), new long[] { 1, 3, plan.height, plan.width });
+		try (OnnxTensor input = Tensors.create(vae.inputType(in), one, new long[] { 1, 4, latentH, latentW });
+			Tensors.Reusable output = new Tensors.Reusable(vae.outputType(out), new long[] { 1, 3, height, width });
 			OrtSession.Result r = vae.run(Map.of(in, input), Map.of(out, output.tensor()), true))
 		{
-			float[] nchw = new float[3 * plan.width * plan.height];
+			float[] nchw = new float[3 * width * height];
 			output.get(nchw);
-			NonFinite.checkVaeDecoder(nchw, index);
-			return ImageTensors.fromNchw(nchw, 0, plan.width, plan.height);
+			return nchw;
 		}
 		catch (OrtException e) {
 			throw new IllegalStateException("VAE decoder failed: " + e.getMessage(), e);

@@ -20,7 +20,7 @@ import sc.fiji.sd.onnx.RuntimeOptions.ArenaUse;
 class RuntimeOptionsTest {
 
 	private static final String[] PROPERTIES = { "sd.cfg", "sd.cpuArena", "sd.memPattern", "sd.optLevel",
-		"sd.ort.config", "sd.cuda.convAlgoSearch" };
+		"sd.ort.config", "sd.cuda.convAlgoSearch", "sd.vaeTiling", "sd.vaeTile", "sd.vaeTileOverlap", "sd.vaeTileAbove" };
 
 	/** The options read with exactly these properties set (the others cleared); every property is restored after. */
 	private static RuntimeOptions withProperties(Map<String, String> set) {
@@ -75,12 +75,24 @@ class RuntimeOptionsTest {
 	}
 
 	@Test
+	void vaeTilingFromItsProperties() {
+		assertEquals(VaeTiling.DEFAULT, withProperties(Map.of()).vaeTiling());
+		VaeTiling t = withProperties(Map.of("sd.vaeTiling", " always", "sd.vaeTile", "32", "sd.vaeTileOverlap", "8",
+			"sd.vaeTileAbove", "40")).vaeTiling();
+		assertEquals(new VaeTiling(VaeTiling.Use.ALWAYS, 32, 8, 40), t);
+		assertEquals(VaeTiling.Use.NEVER, withProperties(Map.of("sd.vaeTiling", "never")).vaeTiling().use());
+		assertThrows(IllegalArgumentException.class, () -> withProperties(Map.of("sd.vaeTiling", "sometimes")));
+		assertThrows(IllegalArgumentException.class, () -> withProperties(Map.of("sd.vaeTile", "16",
+			"sd.vaeTileOverlap", "9")), "the overlap is at most half the tile");
+	}
+
+	@Test
 	void theSessionsGetTheOptions() throws Exception {
 		RuntimeOptions o = RuntimeOptions.DEFAULTS.withThreads(-3).withDevice(Device.CPU);
 		assertEquals(0, o.threads(), "negative thread counts mean all processors, as the Fiji setting did");
 		Map<String, String> entries = Map.of("session.disable_prepacking", "1");
 		RuntimeOptions withEntries = new RuntimeOptions(1, Device.CPU, CfgMode.AUTO, ArenaUse.AUTO, null,
-			OptLevel.BASIC_OPT, entries, "HEURISTIC");
+			OptLevel.BASIC_OPT, entries, "HEURISTIC", VaeTiling.DEFAULT);
 		try (var s = ExecutionProviders.sessionOptions(withEntries, Device.CPU, SessionMemory.ARENA)) {
 			assertEquals(entries, s.getConfigEntries());
 		}

@@ -1,0 +1,55 @@
+package sc.fiji.sd.batch;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import com.google.gson.Gson;
+
+import sc.fiji.sd.pipeline.GenerationRequest;
+
+/**
+ * One row of a batch manifest: a prompt and its settings, for {@code count} images with seeds {@code seed, seed + 1, …}.
+ * Paths are resolved against the manifest's folder; null means "the default" (model: the command's, scheduler: the
+ * model's). The mode follows from the files: a mask makes it inpainting, an image alone image to image.
+ *
+ * @param index 0-based position among the manifest's rows; names the outputs ({@code row0007-img00.png})
+ * @param line line of the manifest where the row starts (for messages)
+ */
+public record BatchRow(int index, int line, String prompt, String negative, long seed, int steps, double guidance,
+	int width, int height, String scheduler, Path model, Path image, Path mask, double strength, int feather, int count)
+{
+
+	public GenerationRequest.Mode mode() {
+		return mask != null ? GenerationRequest.Mode.INPAINT
+			: image != null ? GenerationRequest.Mode.IMAGE_TO_IMAGE : GenerationRequest.Mode.TEXT_TO_IMAGE;
+	}
+
+	/** Output file of image {@code i} of this row. */
+	public String fileName(int i) {
+		return String.format("row%04d-img%02d.png", index, i);
+	}
+
+	/**
+	 * The row's settings as one line of JSON: kept with each result, so a re-run after the manifest was edited does not
+	 * take an old output for the new row.
+	 */
+	public String spec() {
+		Map<String, Object> m = new LinkedHashMap<>();
+		m.put("prompt", prompt);
+		m.put("negative", negative);
+		m.put("seed", seed);
+		m.put("steps", steps);
+		m.put("guidance", guidance);
+		m.put("width", width);
+		m.put("height", height);
+		m.put("scheduler", scheduler);
+		m.put("model", model == null ? null : model.toString());
+		m.put("image", image == null ? null : image.toString());
+		m.put("mask", mask == null ? null : mask.toString());
+		m.put("strength", strength);
+		m.put("feather", feather);
+		m.put("count", count);
+		return new Gson().toJson(m);
+	}
+}
