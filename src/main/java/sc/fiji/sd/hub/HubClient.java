@@ -211,7 +211,7 @@ public final class HubClient {
 			if (e instanceof InterruptedIOException || e instanceof ClosedByInterruptException) cancel.check();
 			if (isDiskFull(e)) throw diskFull(id, e);
 			throw new HubException(HubException.Kind.SERVER, "The transfer of " + file.path() + " broke off ("
-				+ e.getMessage() + "). Run the download again: it resumes where it stopped.", e);
+				+ reason(e) + "). Run the download again: it resumes where it stopped.", e);
 		}
 	}
 
@@ -387,6 +387,13 @@ public final class HubClient {
 		return new HubException(HubException.Kind.DISK_FULL, "The disk is full (" + cache.root() + "): free some "
 			+ "space, or point HF_HUB_CACHE at a larger disk, then run the download of " + id.repo() + " again: it "
 			+ "resumes where it stopped.", e);
+	}
+
+	/** The most telling message of a broken transfer ("closed" says less than its cause). */
+	private static String reason(Throwable e) {
+		Throwable t = e;
+		while (t.getCause() != null && ("closed".equals(t.getMessage()) || t.getMessage() == null)) t = t.getCause();
+		return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
 	}
 
 	static boolean isDiskFull(Throwable e) {
