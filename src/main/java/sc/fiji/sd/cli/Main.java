@@ -41,6 +41,8 @@ public class Main implements Runnable {
 		cl.addSubcommand(new InfoCommand());
 		cl.addSubcommand(new TokenizeCommand());
 		cl.addSubcommand(new BenchCommand());
+		cl.addSubcommand(new ModelsCommand());
+		cl.addSubcommand(new DownloadCommand());
 		cl.setExecutionExceptionHandler(Main::handleExecutionException);
 		cl.setParameterExceptionHandler(Main::handleParameterException);
 		return cl;

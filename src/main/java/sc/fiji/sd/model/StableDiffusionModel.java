@@ -223,7 +223,7 @@ public final class StableDiffusionModel implements AutoCloseable {
 		String predictionType = string(schedulerConfig, "prediction_type", "epsilon");
 		String schedulerClass = string(schedulerConfig, "_class_name", "PNDMScheduler (default)");
 
-		return new ModelInfo(folder.getFileName().toString(), folder, pipelineClass, variant,
+		return new ModelInfo(ModelCatalog.displayName(folder), folder, pipelineClass, variant,
 			OnnxComponent.typeName(unetType), OnnxComponent.typeName(idsType), OnnxComponent.typeName(timestepType),
 			timestepScalar, textWidth, tokens, latentChannels, inChannels, condDim, vaeOut, predictionType,
 			schedulerClass, nativeSize, sizeStep, scaling, sessions.requested().label(), sessions.provider().name(),
