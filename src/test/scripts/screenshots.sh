@@ -17,7 +17,7 @@ timeout 300 xvfb-run -a -s "-screen 0 900x560x24" java -Dplugins.dir="$ij" \
 ls -la "$out"/dialog.png "$out"/result.png
 # The Settings dialog's model drop-down, after a download from a local imitation of the hub into a scratch cache.
 cache=$(mktemp -d)
-HF_HUB_CACHE="$cache" timeout 300 xvfb-run -a -s "-screen 0 900x560x24" java -Duser.home="$cache" \
+HF_HUB_CACHE="$cache" timeout 300 xvfb-run -a -s "-screen 0 1280x720x24" java -Duser.home="$cache" \
   -cp "$ij/ij.jar:$(ls "$ij"/plugins/Stable_Diffusion-*.jar):$ij/plugins/jars/*:target/test-classes" \
   sc.fiji.sd.ij1.ModelChooserUnderXvfb "$out"
 rm -rf "$cache"

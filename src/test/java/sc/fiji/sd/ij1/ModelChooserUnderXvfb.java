@@ -56,7 +56,11 @@ public final class ModelChooserUnderXvfb {
 		IJ.wait(500);
 		System.out.println("FIELD " + field.getText());
 		if (args.length > 0) {
-			gd.toFront();
+			IJ.getInstance().setVisible(false); // the dialog alone in the picture
+			EventQueue.invokeAndWait(() -> {
+				gd.setLocation(0, 0);
+				gd.toFront();
+			});
 			IJ.wait(800);
 			var bounds = gd.getBounds();
 			File png = new File(args[0], "model-chooser.png");
