@@ -91,12 +91,28 @@ public final class HubClient {
 				JsonObject o = e.getAsJsonObject();
 				if (!"file".equals(string(o, "type", "file"))) continue;
 				JsonObject lfs = o.has("lfs") && o.get("lfs").isJsonObject() ? o.getAsJsonObject("lfs") : null;
-				files.add(new HubFile(o.get("path").getAsString(), o.has("size") ? o.get("size").getAsLong() : 0,
-					string(o, "oid", null), lfs == null ? null : string(lfs, "oid", null)));
+				files.add(checked(id, new HubFile(o.get("path").getAsString(), o.has("size") ? o.get("size").getAsLong() : 0,
+					string(o, "oid", null), lfs == null ? null : string(lfs, "oid", null))));
 			}
 			url = nextPage(r.headers());
 		}
 		return new Listing(commit, files);
+	}
+
+	/**
+	 * Paths and blob names come from the server and become file names in the cache: a path must stay inside the
+	 * snapshot and a blob name must be a hash, whatever a (mis)configured HF_ENDPOINT sends.
+	 */
+	private static HubFile checked(RepoId id, HubFile f) {
+		String p = f.path();
+		boolean pathOk = !p.isEmpty() && !p.startsWith("/") && !p.contains("\\") && !p.contains(":")
+			&& java.util.Arrays.stream(p.split("/")).noneMatch(part -> part.isEmpty() || part.equals(".")
+				|| part.equals(".."));
+		boolean etagOk = f.etag() != null && f.etag().matches("[0-9a-fA-F]{40}|[0-9a-fA-F]{64}");
+		if (!pathOk || !etagOk || f.size() < 0) throw new HubException(HubException.Kind.SERVER, "The hub's file list "
+			+ "for " + id.repo() + " names a file this plugin will not write (" + p + ", " + f.etag() + "): is HF_ENDPOINT "
+			+ "a Hugging Face hub?");
+		return f;
 	}
 
 	/** Lists the repository, picks the files the pipeline needs and works out what is already in the cache. */

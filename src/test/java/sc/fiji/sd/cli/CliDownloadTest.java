@@ -79,6 +79,41 @@ class CliDownloadTest {
 	}
 
 	@Test
+	void aTerminatedDownloadLeavesOnlyAResumablePartialFile() throws Exception {
+		hub.slowMillis = 20;
+		Path cache = dir.resolve("hub");
+		String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+		String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+		ProcessBuilder pb = new ProcessBuilder(java, "-cp", cp, Main.class.getName(), "download", FakeHub.REPO)
+			.redirectErrorStream(true);
+		pb.environment().put("HF_ENDPOINT", hub.endpoint());
+		pb.environment().put("HF_HUB_CACHE", cache.toString());
+		pb.environment().remove("HF_HUB_OFFLINE");
+		Process p = pb.start();
+		Path blobs = cache.resolve("models--test-org--tiny-sd-shapes/blobs");
+		for (int i = 0; i < 600 && partialBytes(blobs) < 50_000; i++) Thread.sleep(100);
+		assertTrue(partialBytes(blobs) >= 50_000, "the download started");
+		p.destroy(); // SIGTERM, as Ctrl-C: the shutdown hook cancels and waits for the partial file to be closed
+		assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the download stopped");
+		String printed = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+		assertTrue(!Files.exists(cache.resolve("models--test-org--tiny-sd-shapes/snapshots")), printed);
+		assertTrue(partialBytes(blobs) > 0, "kept to resume: " + printed);
+		hub.slowMillis = 0;
+		CliRun resumed = CliRun.of("download", FakeHub.REPO);
+		assertEquals(0, resumed.exitCode(), resumed.err());
+		assertTrue(hub.seenOn("cdn").stream().anyMatch(s -> s.range() != null), "resumed with a range");
+		assertArrayEquals(hub.content("unet/model.onnx"), Files.readAllBytes(Path.of(resumed.out().trim())
+			.resolve("unet/model.onnx")));
+	}
+
+	private static long partialBytes(Path blobs) throws java.io.IOException {
+		if (!Files.isDirectory(blobs)) return 0;
+		try (var files = Files.list(blobs)) {
+			return files.filter(f -> f.toString().endsWith(".incomplete")).mapToLong(f -> f.toFile().length()).sum();
+		}
+	}
+
+	@Test
 	void errorsAreOneMessage() {
 		CliRun missing = CliRun.of("download", "test-org/no-such-model");
 		assertEquals(1, missing.exitCode());

@@ -316,6 +316,15 @@ class HubClientTest {
 	}
 
 	@Test
+	void aFileListThatPointsOutsideTheCacheIsRefused() {
+		hub.files().put("unet/../../../../escaped.json", new byte[] { 1 });
+		HubException e = assertThrows(HubException.class,
+			() -> new HubClient(env(null, false)).plan(ID, new CancelToken()));
+		assertTrue(e.getMessage().contains("will not write"), e.getMessage());
+		assertFalse(Files.exists(cacheRoot.getParent().resolve("escaped.json")));
+	}
+
+	@Test
 	void environmentFollowsHuggingFaceHub() {
 		Path home = Path.of("/home/u");
 		HubEnvironment d = HubEnvironment.from(Map.of(), home);
