@@ -30,6 +30,9 @@ public final class ModelDownloads {
 	/** The Settings chooser's first entry: the model that comes with the plugin. */
 	public static final String SHIPPED = "Shipped model (" + EmbeddedModel.NAME + ", 64×64)";
 
+	/** Where the hub and its cache are: the process environment (tests point it at a local server). */
+	public static volatile java.util.function.Supplier<HubEnvironment> environment = HubEnvironment::fromSystem;
+
 	private ModelDownloads() {}
 
 	/** Where Fiji keeps models besides the hub cache: {@code Fiji.app/models} (ImageJ's folder + models). */
@@ -44,7 +47,7 @@ public final class ModelDownloads {
 
 	/** Every usable model on this machine (hub cache first). */
 	public static List<ModelCatalog.LocalModel> installed() {
-		return ModelCatalog.discover(new HubClient(HubEnvironment.fromSystem()).cache(), modelFolders());
+		return ModelCatalog.discover(new HubClient(environment.get()).cache(), modelFolders());
 	}
 
 	/** The installed models as text for a dialog: what to type into the model field for each. */
@@ -64,7 +67,7 @@ public final class ModelDownloads {
 	public static String settingsValue(ModelCatalog.LocalModel m) {
 		if (m.repo() != null) {
 			try {
-				if (sc.fiji.sd.hub.ModelLocator.resolve(m.repo(), HubEnvironment.fromSystem())
+				if (sc.fiji.sd.hub.ModelLocator.resolve(m.repo(), environment.get())
 					.filter(m.folder()::equals).isPresent()) return m.repo();
 			}
 			catch (RuntimeException e) {
@@ -83,7 +86,7 @@ public final class ModelDownloads {
 	public static Path download(RepoId id, java.util.function.Predicate<DownloadPlan> confirm,
 		DownloadListener extra)
 	{
-		HubEnvironment env = HubEnvironment.fromSystem();
+		HubEnvironment env = environment.get();
 		HubClient client = new HubClient(env);
 		CancelToken cancel = new CancelToken();
 		if (env.offline()) return client.download(id, DownloadListener.NONE, cancel);
