@@ -54,13 +54,21 @@ public class DownloadModelCommand extends ContextCommand {
 			RepoId id = RepoId.parse(repository, subfolder);
 			Path downloaded = ModelDownloads.download(id, plan -> {
 				log.info("Stable Diffusion: downloading " + plan.describe());
-				return true;
+				// Interactively, the size is asked about before the first byte; macros and headless runs just go.
+				boolean interactive = !java.awt.GraphicsEnvironment.isHeadless()
+					&& ij.macro.Interpreter.getInstance() == null && ij.Macro.getOptions() == null;
+				return !interactive || ij.IJ.showMessageWithCancel("Download Model", plan.describe() + "\n \nDownload "
+					+ sc.fiji.sd.hub.DownloadPlan.humanBytes(plan.missingBytes()) + " now?");
 			}, new DownloadListener() {
 				@Override
 				public void progress(Progress p) {
 					status.showProgress((int) (p.fraction() * 1000), 1000);
 				}
 			});
+			if (downloaded == null) {
+				cancel("Download not started.");
+				return;
+			}
 			folder = downloaded.toString();
 			log.info("Stable Diffusion: " + id.repo() + " is in " + folder);
 			if (use) {
