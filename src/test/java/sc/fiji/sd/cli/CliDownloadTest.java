@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -30,8 +29,7 @@ class CliDownloadTest {
 	@BeforeEach
 	void start() throws Exception {
 		hub = new FakeHub(Path.of("models", EmbeddedModel.NAME), "");
-		HubEnvironment env = HubEnvironment.from(Map.of("HF_ENDPOINT", hub.endpoint(), "HF_HUB_CACHE",
-			dir.resolve("hub").toString()), dir);
+		HubEnvironment env = hub.environment(dir.resolve("hub"));
 		HubOptions.environment = () -> env;
 	}
 

@@ -33,8 +33,7 @@ class DownloadModelCommandTest {
 	@BeforeEach
 	void start() throws Exception {
 		hub = new FakeHub(Path.of("models", EmbeddedModel.NAME), "");
-		HubEnvironment env = HubEnvironment.from(Map.of("HF_ENDPOINT", hub.endpoint(), "HF_HUB_CACHE",
-			dir.resolve("hub").toString()), dir);
+		HubEnvironment env = hub.environment(dir.resolve("hub"));
 		ModelDownloads.environment = () -> env;
 		context = new Context();
 	}

@@ -85,6 +85,11 @@ public final class FakeHub implements AutoCloseable {
 
 	public String endpoint() { return "http://127.0.0.1:" + hub.getAddress().getPort(); }
 
+	/** The environment of a user whose HF_ENDPOINT is this server and whose HF_HUB_CACHE is {@code cache}. */
+	public HubEnvironment environment(Path cache) {
+		return HubEnvironment.from(Map.of("HF_ENDPOINT", endpoint(), "HF_HUB_CACHE", cache.toString()), cache);
+	}
+
 	public int cdnPort() { return cdn.getAddress().getPort(); }
 
 	public Map<String, byte[]> files() { return files; }

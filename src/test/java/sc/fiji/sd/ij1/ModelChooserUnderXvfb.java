@@ -9,7 +9,6 @@ import java.awt.event.ActionEvent;
 import java.awt.event.ItemEvent;
 import java.io.File;
 import java.nio.file.Path;
-import java.util.Map;
 
 import javax.imageio.ImageIO;
 
@@ -20,7 +19,6 @@ import sc.fiji.sd.hub.CancelToken;
 import sc.fiji.sd.hub.DownloadListener;
 import sc.fiji.sd.hub.FakeHub;
 import sc.fiji.sd.hub.HubClient;
-import sc.fiji.sd.hub.HubEnvironment;
 import sc.fiji.sd.hub.RepoId;
 import sc.fiji.sd.model.EmbeddedModel;
 
@@ -35,8 +33,7 @@ public final class ModelChooserUnderXvfb {
 	public static void main(String[] args) throws Exception {
 		Path cache = Path.of(System.getenv("HF_HUB_CACHE"));
 		try (FakeHub hub = new FakeHub(Path.of("models", EmbeddedModel.NAME), "")) {
-			new HubClient(HubEnvironment.from(Map.of("HF_ENDPOINT", hub.endpoint(), "HF_HUB_CACHE", cache.toString()),
-				cache)).download(RepoId.parse(FakeHub.REPO, null), DownloadListener.NONE, new CancelToken());
+			new HubClient(hub.environment(cache)).download(RepoId.parse(FakeHub.REPO, null), DownloadListener.NONE, new CancelToken());
 		}
 		new ImageJ();
 		new Settings("", "cpu", 0).save();

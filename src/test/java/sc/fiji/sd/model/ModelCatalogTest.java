@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,8 +44,7 @@ class ModelCatalogTest {
 	void findsCachedDownloadsAndModelFoldersAndSkipsTheRest() throws Exception {
 		Path cache = dir.resolve("hub");
 		try (FakeHub hub = new FakeHub(Path.of("models", EmbeddedModel.NAME), "onnx/")) {
-			HubEnvironment env = HubEnvironment.from(Map.of("HF_ENDPOINT", hub.endpoint(), "HF_HUB_CACHE",
-				cache.toString()), dir);
+			HubEnvironment env = hub.environment(cache);
 			Path downloaded = new HubClient(env).download(RepoId.parse(FakeHub.REPO, null), DownloadListener.NONE,
 				new CancelToken());
 			Path models = Files.createDirectories(dir.resolve("Fiji.app/models"));
