@@ -12,6 +12,12 @@ ij=target/plain-imagej
 [ -f "$ij/ij.jar" ] || { echo "run mvn -B test -Dtest=PlainImageJXvfbTest first" >&2; exit 2; }
 mkdir -p "$out"
 timeout 300 xvfb-run -a -s "-screen 0 900x560x24" java -Dplugins.dir="$ij" \
-  -cp "$ij/ij.jar:$ij/plugins/Stable_Diffusion-test.jar:$ij/plugins/jars/*:target/test-classes" \
+  -cp "$ij/ij.jar:$(ls "$ij"/plugins/Stable_Diffusion-*.jar):$ij/plugins/jars/*:target/test-classes" \
   sc.fiji.sd.ij1.ScreenshotsUnderXvfb "$model" "$out"
 ls -la "$out"/dialog.png "$out"/result.png
+# The Settings dialog's model drop-down, after a download from a local imitation of the hub into a scratch cache.
+cache=$(mktemp -d)
+HF_HUB_CACHE="$cache" timeout 300 xvfb-run -a -s "-screen 0 1280x720x24" java -Duser.home="$cache" \
+  -cp "$ij/ij.jar:$(ls "$ij"/plugins/Stable_Diffusion-*.jar):$ij/plugins/jars/*:target/test-classes" \
+  sc.fiji.sd.ij1.ModelChooserUnderXvfb "$out"
+rm -rf "$cache"

@@ -42,6 +42,8 @@ public class Main implements Runnable {
 		cl.addSubcommand(new TokenizeCommand());
 		cl.addSubcommand(new BenchCommand());
 		cl.addSubcommand(BatchCommand.withColumnHelp(new CommandLine(new BatchCommand())));
+		cl.addSubcommand(new ModelsCommand());
+		cl.addSubcommand(new DownloadCommand());
 		cl.setExecutionExceptionHandler(Main::handleExecutionException);
 		cl.setParameterExceptionHandler(Main::handleParameterException);
 		return cl;

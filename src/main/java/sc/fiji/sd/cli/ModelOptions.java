@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Locale;
 
 import picocli.CommandLine.Option;
+import sc.fiji.sd.hub.ModelLocator;
 import sc.fiji.sd.model.EmbeddedModel;
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
 import sc.fiji.sd.onnx.RuntimeOptions;
@@ -12,15 +13,17 @@ import sc.fiji.sd.onnx.RuntimeOptions;
 /** Mixin for every sub-command that loads a model: {@code --model DIR} and {@code --device auto|cpu|cuda}. */
 public class ModelOptions {
 
-	@Option(names = "--model", paramLabel = "DIR", description = "Model folder (default: the embedded model).")
-	Path model;
+	@Option(names = "--model", paramLabel = "DIR|ORG/NAME", description = "Model folder, or a downloaded Hugging Face "
+		+ "repository id (see 'models'; default: the embedded model).")
+	String model;
 
 	@Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}).")
 	String device;
 
 	/** The model folder asked for, or the embedded model. */
 	Path folder() {
-		return model != null ? model : EmbeddedModel.path();
+		if (model == null) return EmbeddedModel.path();
+		return ModelLocator.resolve(model, HubOptions.environment()).orElse(Path.of(model));
 	}
 
 	/** The device, checked: an unknown name is a usage error (exit code 2). */

@@ -3,6 +3,7 @@ package sc.fiji.sd.fiji;
 import java.io.File;
 
 import org.scijava.ItemIO;
+import org.scijava.ItemVisibility;
 import org.scijava.command.Command;
 import org.scijava.command.ContextCommand;
 import org.scijava.log.LogService;
@@ -12,6 +13,7 @@ import org.scijava.widget.FileWidget;
 
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.ij1.Generators;
+import sc.fiji.sd.ij1.ModelDownloads;
 import sc.fiji.sd.ij1.Settings;
 
 /**
@@ -35,6 +37,9 @@ public class SettingsCommand extends ContextCommand {
 		required = false, persist = false)
 	private File model;
 
+	@Parameter(visibility = ItemVisibility.MESSAGE, persist = false, required = false)
+	private String installed;
+
 	@Parameter(label = "Device", choices = { "auto", "cpu", "cuda" }, persist = false)
 	private String device;
 
@@ -47,6 +52,7 @@ public class SettingsCommand extends ContextCommand {
 	/** Shows the saved settings in the dialog (for the inputs a caller or macro did not give). */
 	protected void loadSettings() {
 		Settings s = Settings.load();
+		installed = ModelDownloads.installedText();
 		if (device == null) {
 			// A caller that gives none of the three means "show me what is saved"; the model may be left empty on
 			// purpose (the shipped model), so it is filled only together with the device.

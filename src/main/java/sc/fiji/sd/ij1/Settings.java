@@ -6,6 +6,8 @@ import java.nio.file.Paths;
 
 import ij.Prefs;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.hub.HubEnvironment;
+import sc.fiji.sd.hub.ModelLocator;
 
 /**
  * The model and device the front ends use, shared by the Fiji commands and the ImageJ 1 plugins through ImageJ's
@@ -62,7 +64,7 @@ public record Settings(String modelFolder, String device, int threads) {
 	 */
 	public Path modelPath(Path embedded) {
 		if (embeddedModel()) return embedded;
-		Path folder = Paths.get(modelFolder);
+		Path folder = ModelLocator.resolve(modelFolder, HubEnvironment.fromSystem()).orElse(Paths.get(modelFolder));
 		if (!Files.isDirectory(folder))
 			throw new StableDiffusionException("The model folder " + folder + " does not exist. Choose an ONNX model "
 				+ "folder (with model_index.json) in Plugins › Stable Diffusion › Stable Diffusion Settings..., "

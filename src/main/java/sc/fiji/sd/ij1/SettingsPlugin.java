@@ -34,9 +34,13 @@ public class SettingsPlugin implements PlugIn {
 			}
 			GenericDialog gd = new GenericDialog("Stable Diffusion Settings");
 			// The headless dialog has no directory widget; a text field reads the same macro key.
+			ModelChooser chooser = Dialogs.headless() || options != null ? null : new ModelChooser(ModelDownloads.installed());
+			java.awt.Choice choice = chooser == null ? null : chooser.addTo(gd, old.modelFolder());
 			if (Dialogs.headless()) gd.addStringField("Model folder", old.modelFolder(), 40);
 			else gd.addDirectoryField("Model folder", old.modelFolder(), 40);
-			gd.addMessage("Leave the folder empty to use the model shipped with the plugin (tiny-sd-shapes, 64×64).");
+			if (chooser != null) chooser.bind(choice, (java.awt.TextField) gd.getStringFields().lastElement());
+			gd.addMessage("Leave the folder empty to use the model shipped with the plugin (tiny-sd-shapes, 64×64);\n"
+				+ "a downloaded model can be named by its repository id (org/name).");
 			gd.addChoice("Device", Settings.DEVICES, old.device());
 			gd.addNumericField("Threads", old.threads(), 0, 4, "0 = automatic");
 			gd.showDialog();

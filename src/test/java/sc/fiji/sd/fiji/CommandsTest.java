@@ -80,7 +80,7 @@ class CommandsTest {
 				&& path.get(1).getName().equals("Stable Diffusion")) scijava.add(path.getLeaf().getName());
 		}
 		assertEquals(Set.of("Text to Image...", "Image to Image...", "Inpaint...", "Save as PNG with Parameters...",
-			"Stable Diffusion Settings..."), scijava);
+			"Stable Diffusion Settings...", "Download Model..."), scijava);
 		assertEquals(scijava, config);
 	}
 

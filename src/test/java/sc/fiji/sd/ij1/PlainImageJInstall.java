@@ -2,28 +2,29 @@ package sc.fiji.sd.ij1;
 
 import java.io.File;
 import java.io.IOException;
-import java.io.OutputStream;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.jar.JarEntry;
-import java.util.jar.JarOutputStream;
 import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
 
 /**
- * Lays out a plain ImageJ 1.x installation the way a user would: {@code ij.jar}, our plugin jar in {@code plugins/}
- * (its name contains "_", or ImageJ ignores it) and the dependencies in {@code plugins/jars/}.
+ * Lays out a plain ImageJ 1.x installation the way a user does: {@code ij.jar}, and the ImageJ zip that the build
+ * makes ({@code target/Stable_Diffusion-<version>-imagej.zip}: the plugin jar in {@code plugins/}, its libraries in
+ * {@code plugins/jars/}) unpacked over it.
  * <p>
- * {@code mvn test} does not build the plugin jar, so it is packed here from {@code target/classes} (which holds the
- * same files the real jar does, plugins.config included). The jars come from the test's class path.
+ * The build makes the zip at process-test-classes, before the tests, so {@code mvn test} tests exactly what users
+ * unpack. {@code ij.jar} comes from the test's class path.
  */
 final class PlainImageJInstall {
 
 	/** Test-only libraries that a user's ImageJ does not have. */
-	private static final List<String> TEST_ONLY = List.of("junit", "opentest4j", "apiguardian", "ij1-patcher",
-		"javassist", "surefire", "hamcrest");
+	static final List<String> TEST_ONLY = List.of("junit", "opentest4j", "apiguardian", "ij1-patcher",
+		"javassist", "surefire", "hamcrest", "classgraph");
 
 	final Path root, ijJar, pluginJar;
 
@@ -34,40 +35,58 @@ final class PlainImageJInstall {
 	}
 
 	static PlainImageJInstall create(Path root) throws IOException {
-		Path plugins = root.resolve("plugins"), jars = plugins.resolve("jars");
-		Files.createDirectories(jars);
-		Path ij = null;
-		for (Path entry : classPath()) {
-			String name = entry.getFileName().toString();
-			if (!name.endsWith(".jar") || TEST_ONLY.stream().anyMatch(name::contains)) continue;
-			if (name.matches("ij-1\\..*\\.jar")) {
-				ij = root.resolve("ij.jar");
-				Files.copy(entry, ij, StandardCopyOption.REPLACE_EXISTING);
-			}
-			else Files.copy(entry, jars.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+		Files.createDirectories(root);
+		Path ij = root.resolve("ij.jar");
+		Path ijOnClassPath = runtimeJars().stream().filter(p -> p.getFileName().toString().matches("ij-1\\..*\\.jar"))
+			.findFirst().orElseThrow(() -> new IllegalStateException("ij-1.x.jar is not on the test class path"));
+		Files.copy(ijOnClassPath, ij, StandardCopyOption.REPLACE_EXISTING);
+		deleteTree(root.resolve("plugins")); // a fresh install: nothing left from an earlier build
+		unzip(packageZip("imagej"), root);
+		try (Stream<Path> plugins = Files.list(root.resolve("plugins"))) {
+			Path plugin = plugins.filter(p -> p.getFileName().toString().matches("Stable_Diffusion-.*\\.jar")).findFirst()
+				.orElseThrow(() -> new IllegalStateException("the ImageJ zip has no plugins/Stable_Diffusion-*.jar"));
+			return new PlainImageJInstall(root, ij, plugin);
 		}
-		if (ij == null) throw new IllegalStateException("ij-1.x.jar is not on the test class path");
-		Path plugin = plugins.resolve("Stable_Diffusion-test.jar");
-		jar(Path.of("target/classes"), plugin);
-		return new PlainImageJInstall(root, ij, plugin);
 	}
 
-	/** The test class path: surefire passes it in a property (the JVM's own may be a single manifest jar). */
-	private static List<Path> classPath() {
+	/** {@code target/Stable_Diffusion-<version>-<kind>.zip}, which Maven builds before the tests. */
+	static Path packageZip(String kind) throws IOException {
+		try (Stream<Path> target = Files.list(Path.of("target"))) {
+			return target.filter(p -> p.getFileName().toString().matches("Stable_Diffusion-.*-" + kind + "\\.zip"))
+				.findFirst().orElseThrow(() -> new IllegalStateException("target/Stable_Diffusion-<version>-" + kind
+					+ ".zip is missing: Maven builds it at process-test-classes; run the tests with mvn test"));
+		}
+	}
+
+	/** The libraries on the test class path that the plugin needs at run time (test-only ones left out). */
+	static List<Path> runtimeJars() {
 		String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
 		List<Path> paths = new ArrayList<>();
-		for (String s : cp.split(File.pathSeparator))
-			if (!s.isBlank() && Files.isRegularFile(Path.of(s))) paths.add(Path.of(s));
+		for (String s : cp.split(File.pathSeparator)) {
+			if (s.isBlank() || !Files.isRegularFile(Path.of(s))) continue;
+			String name = Path.of(s).getFileName().toString();
+			if (name.endsWith(".jar") && TEST_ONLY.stream().noneMatch(name::contains)) paths.add(Path.of(s));
+		}
 		return paths;
 	}
 
-	private static void jar(Path classes, Path jar) throws IOException {
-		try (OutputStream out = Files.newOutputStream(jar); JarOutputStream zip = new JarOutputStream(out);
-			Stream<Path> files = Files.walk(classes)) {
-			for (Path file : (Iterable<Path>) files.filter(Files::isRegularFile).sorted()::iterator) {
-				zip.putNextEntry(new JarEntry(classes.relativize(file).toString().replace(File.separatorChar, '/')));
-				Files.copy(file, zip);
-				zip.closeEntry();
+	private static void deleteTree(Path folder) throws IOException {
+		if (!Files.exists(folder)) return;
+		try (Stream<Path> walk = Files.walk(folder)) {
+			for (Path p : (Iterable<Path>) walk.sorted(java.util.Comparator.reverseOrder())::iterator) Files.delete(p);
+		}
+	}
+
+	static void unzip(Path zip, Path into) throws IOException {
+		try (InputStream in = Files.newInputStream(zip); ZipInputStream z = new ZipInputStream(in)) {
+			for (ZipEntry e; (e = z.getNextEntry()) != null;) {
+				Path target = into.resolve(e.getName()).normalize();
+				if (!target.startsWith(into)) throw new IOException("zip entry outside the folder: " + e.getName());
+				if (e.isDirectory()) Files.createDirectories(target);
+				else {
+					Files.createDirectories(target.getParent());
+					Files.copy(z, target, StandardCopyOption.REPLACE_EXISTING);
+				}
 			}
 		}
 	}

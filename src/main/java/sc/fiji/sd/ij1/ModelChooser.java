@@ -1,0 +1,73 @@
+package sc.fiji.sd.ij1;
+
+import java.awt.Choice;
+import java.awt.FlowLayout;
+import java.awt.Label;
+import java.awt.Panel;
+import java.awt.TextField;
+import java.util.ArrayList;
+import java.util.List;
+
+import ij.gui.GenericDialog;
+import sc.fiji.sd.model.ModelCatalog;
+
+/**
+ * A drop-down of the models on this machine (the shipped one, the hub cache's downloads, {@code Fiji.app/models},
+ * added folders) with family, variant, weights and size, that fills a dialog's model field: the field stays what
+ * macros read and the recorder writes ({@code model=[org/name]} or a folder); the drop-down is a plain panel, so it
+ * is neither read from a macro nor recorded.
+ */
+public final class ModelChooser {
+
+	public static final String OTHER = "Other folder (type it or browse below)";
+
+	private final List<String> labels = new ArrayList<>();
+	private final List<String> values = new ArrayList<>();
+
+	/** The entries: shipped model, discovered models, other folder. */
+	public ModelChooser(List<ModelCatalog.LocalModel> installed) {
+		labels.add(ModelDownloads.SHIPPED);
+		values.add("");
+		for (ModelCatalog.LocalModel m : installed) {
+			if (m.folder().equals(sc.fiji.sd.model.EmbeddedModel.path())) continue;
+			labels.add(m.label());
+			values.add(ModelDownloads.settingsValue(m));
+		}
+		labels.add(OTHER);
+		values.add(null);
+	}
+
+	public List<String> labels() { return labels; }
+
+	/** The entry that stands for a model field's value ({@link #OTHER} when none does). */
+	public String labelFor(String value) {
+		int i = values.indexOf(value == null ? "" : value.trim());
+		return i < 0 ? OTHER : labels.get(i);
+	}
+
+	/** The model field's value for an entry; null for {@link #OTHER} (the field keeps what the user typed). */
+	public String valueFor(String label) {
+		int i = labels.indexOf(label);
+		return i < 0 ? null : values.get(i);
+	}
+
+	/** Adds the drop-down to the dialog; call {@link #bind} once the model field exists. */
+	public Choice addTo(GenericDialog gd, String current) {
+		Panel panel = new Panel(new FlowLayout(FlowLayout.LEFT, 0, 0));
+		panel.add(new Label("Model "));
+		Choice choice = new Choice();
+		labels.forEach(choice::add);
+		choice.select(labelFor(current));
+		panel.add(choice);
+		gd.addPanel(panel);
+		return choice;
+	}
+
+	/** Choosing an entry writes its value into the model field. */
+	public void bind(Choice choice, TextField field) {
+		choice.addItemListener(e -> {
+			String value = valueFor(choice.getSelectedItem());
+			if (value != null) field.setText(value);
+		});
+	}
+}
