@@ -54,6 +54,12 @@ public class ImageToImageCommand extends GenerationCommand {
 	@Parameter(label = "Batch (images)", min = "1")
 	private int batch = 1;
 
+	@Parameter(label = "Output (grey images: their own type, or RGB)", choices = { "Same as input", "RGB" })
+	private String output = Parameters.SAME_AS_INPUT;
+
+	@Parameter(label = "Channels (composite images: the merged view or each channel)", choices = { "merged", "each" })
+	private String channels = Parameters.MERGED;
+
 	@Parameter(label = "Stack (all slices)", required = false)
 	private boolean stack;
 
@@ -86,6 +92,8 @@ public class ImageToImageCommand extends GenerationCommand {
 		p.device = device;
 		p.strength = strength;
 		p.stack = stack;
+		p.output = output;
+		p.channels = channels;
 		seed = generate(p, image); // the seed actually used, for the macro recorder
 	}
 }

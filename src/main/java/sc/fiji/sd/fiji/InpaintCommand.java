@@ -57,6 +57,12 @@ public class InpaintCommand extends GenerationCommand {
 	@Parameter(label = "Feather (pixels)", min = "0")
 	private int feather = 4;
 
+	@Parameter(label = "Output (grey images: their own type, or RGB)", choices = { "Same as input", "RGB" })
+	private String output = Parameters.SAME_AS_INPUT;
+
+	@Parameter(label = "Channels (composite images: the merged view or each channel)", choices = { "merged", "each" })
+	private String channels = Parameters.MERGED;
+
 	@Parameter(label = "Stack (all slices)", required = false)
 	private boolean stack;
 
@@ -89,6 +95,8 @@ public class InpaintCommand extends GenerationCommand {
 		p.device = device;
 		p.strength = strength;
 		p.stack = stack;
+		p.output = output;
+		p.channels = channels;
 		p.feather = feather;
 		seed = generate(p, image); // the seed actually used, for the macro recorder
 	}
