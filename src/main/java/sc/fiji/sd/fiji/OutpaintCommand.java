@@ -111,6 +111,7 @@ public class OutpaintCommand extends GenerationCommand {
 		p.output = output;
 		p.channels = channels;
 		p.feather = feather;
+		p.outpainting = true;
 		p.left = left;
 		p.right = right;
 		p.top = top;

@@ -111,6 +111,7 @@ public final class Dialogs {
 			p.height = (int) gd.getNextNumber();
 		}
 		if (outpaint) {
+			p.outpainting = true;
 			p.left = (int) gd.getNextNumber();
 			p.right = (int) gd.getNextNumber();
 			p.top = (int) gd.getNextNumber();

@@ -33,7 +33,9 @@ public final class Parameters {
 	public String output = SAME_AS_INPUT;
 	/** Composite images: {@link #MERGED} (the displayed view, RGB out, as before) or {@link #EACH} channel. */
 	public String channels = MERGED;
-	/** Outpainting: pixels added on each side of the canvas (all 0: not outpainting). */
+	/** Outpaint (an inpainting of the extended canvas) rather than Inpaint; the sides say how far. */
+	public boolean outpainting;
+	/** Outpainting: pixels added on each side of the canvas (at least one more than 0). */
 	public int left, right, top, bottom;
 	/** Image to image and inpainting on a stack: every slice instead of the current one. */
 	public boolean stack;
@@ -56,9 +58,9 @@ public final class Parameters {
 
 	public Parameters() {}
 
-	/** True for Outpaint: some side is extended. */
+	/** True for Outpaint. */
 	public boolean outpaint() {
-		return left > 0 || right > 0 || top > 0 || bottom > 0;
+		return outpainting;
 	}
 
 	/** The sides to extend, for the core's outpainting helpers. */
@@ -85,6 +87,7 @@ public final class Parameters {
 		p.feather = feather;
 		p.output = output;
 		p.channels = channels;
+		p.outpainting = outpainting;
 		p.left = left;
 		p.right = right;
 		p.top = top;

@@ -1,8 +1,10 @@
 package sc.fiji.sd.ij1;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -29,6 +31,7 @@ class OutpaintTest {
 				Parameters p = new Parameters(Mode.INPAINT);
 				p.seed = 255;
 				p.strength = 1;
+				p.outpainting = true;
 				p.left = 16;
 				p.top = 16;
 				p.bottom = 0;
@@ -60,5 +63,15 @@ class OutpaintTest {
 					parameters);
 				assertTrue(input.getWidth() == size && input.getRoi() == null, "the input is left alone");
 			}
+	}
+
+	@Test
+	void noSideToExtendSaysSo() {
+		Parameters p = new Parameters(Mode.INPAINT);
+		p.outpainting = true;
+		ImagePlus input = new ImagePlus("photo", new ij.process.ByteProcessor(32, 32));
+		var e = assertThrows(sc.fiji.sd.StableDiffusionException.class,
+			() -> new Generation(new FakeGenerator()).run(p, input, new ImageJProgress(false)));
+		assertTrue(e.getMessage().contains("at least one side"), e.getMessage());
 	}
 }
