@@ -73,6 +73,11 @@ abstract class GenerationCommand implements Callable<Integer> {
 
 	abstract GenerationRequest.Mode mode();
 
+	/** The parameters text written for an image; a command adds its own entries here (outpaint: its sides). */
+	String parameters(GeneratedImage image) {
+		return image.parameters();
+	}
+
 	/** Reads the images and adds mode-specific options; called before the model loads, so bad files fail fast. */
 	abstract GenerationRequest.Builder prepare(GenerationRequest.Builder builder);
 
@@ -106,7 +111,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 			files = outputFiles(output, result.images().size());
 			for (int i = 0; i < files.size(); i++) {
 				GeneratedImage image = result.images().get(i);
-				PngWriter.write(files.get(i), image.pixels(), Provenance.pngText(image.parameters(), sd.info().name()));
+				PngWriter.write(files.get(i), image.pixels(), Provenance.pngText(parameters(image), sd.info().name()));
 				out.println("Wrote " + files.get(i) + " (seed " + image.seed() + ")");
 			}
 		}

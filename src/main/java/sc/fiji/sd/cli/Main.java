@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
  * that says what is wrong and what to do; the stack trace only with {@code --verbose}.
  */
 @Command(name = "stable-diffusion", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-	description = "Stable Diffusion on ONNX Runtime: text to image, image to image, inpainting.",
+	description = "Stable Diffusion on ONNX Runtime: text to image, image to image, inpainting, outpainting.",
 	subcommands = { CommandLine.HelpCommand.class })
 public class Main implements Runnable {
 
@@ -38,6 +38,7 @@ public class Main implements Runnable {
 		cl.addSubcommand(new Txt2ImgCommand());
 		cl.addSubcommand(new Img2ImgCommand());
 		cl.addSubcommand(new InpaintCommand());
+		cl.addSubcommand(new OutpaintCommand());
 		cl.addSubcommand(new InfoCommand());
 		cl.addSubcommand(new TokenizeCommand());
 		cl.addSubcommand(new BenchCommand());

@@ -44,6 +44,31 @@ abstract class GenerationCommand extends ContextCommand {
 	private ImagePlus result;
 
 	/**
+	 * The options Image to Image, Inpaint and Outpaint share, from their inputs (the caller has already replaced null
+	 * texts and model by empty ones, which the recorder then records).
+	 */
+	static Parameters imageParameters(sc.fiji.sd.pipeline.GenerationRequest.Mode mode, String prompt, String negative,
+		int steps, double guidance, long seed, String scheduler, double strength, int batch, String output,
+		String channels, boolean stack, boolean preview, File model, String device) {
+		Parameters p = new Parameters(mode);
+		p.prompt = prompt;
+		p.negative = negative;
+		p.steps = steps;
+		p.guidance = guidance;
+		p.seed = seed;
+		p.scheduler = scheduler;
+		p.strength = strength;
+		p.batch = batch;
+		p.output = output;
+		p.channels = channels;
+		p.stack = stack;
+		p.preview = preview;
+		p.model = model.getPath();
+		p.device = device;
+		return p;
+	}
+
+	/**
 	 * Runs the generation and sets the result (null, with the command cancelled with the message, on a user error).
 	 *
 	 * @return the seed actually used, for the command to write back into its {@code seed} input before the macro

@@ -57,6 +57,12 @@ public class InpaintCommand extends GenerationCommand {
 	@Parameter(label = "Feather (pixels)", min = "0")
 	private int feather = 4;
 
+	@Parameter(label = "Output (grey images: their own type, or RGB)", choices = { "Same as input", "RGB" })
+	private String output = Parameters.SAME_AS_INPUT;
+
+	@Parameter(label = "Channels (composite images: the merged view or each channel)", choices = { "merged", "each" })
+	private String channels = Parameters.MERGED;
+
 	@Parameter(label = "Stack (all slices)", required = false)
 	private boolean stack;
 
@@ -73,22 +79,11 @@ public class InpaintCommand extends GenerationCommand {
 
 	@Override
 	public void run() {
-		Parameters p = new Parameters(Mode.INPAINT);
-		p.prompt = prompt == null ? "" : prompt;
-		p.negative = negative == null ? "" : negative;
-		p.steps = steps;
-		p.guidance = guidance;
-		p.seed = seed;
-		p.scheduler = scheduler;
-		p.batch = batch;
-		p.preview = preview;
 		if (model == null) model = NO_MODEL; // a null input is not recorded, and on replay a chooser would ask for it
 		if (negative == null) negative = "";
 		if (prompt == null) prompt = "";
-		p.model = model.getPath();
-		p.device = device;
-		p.strength = strength;
-		p.stack = stack;
+		Parameters p = imageParameters(Mode.INPAINT, prompt, negative, steps, guidance, seed, scheduler, strength, batch,
+			output, channels, stack, preview, model, device);
 		p.feather = feather;
 		seed = generate(p, image); // the seed actually used, for the macro recorder
 	}

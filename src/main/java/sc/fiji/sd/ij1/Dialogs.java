@@ -13,8 +13,8 @@ import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 
 /**
  * The ImageJ 1 dialogs. Each label's first word is the macro key, the same as the Fiji commands' parameter names:
- * {@code prompt negative steps guidance seed width height scheduler strength batch feather stack preview model
- * device}.
+ * {@code prompt negative steps guidance seed width height scheduler strength batch feather output channels stack
+ * preview model device}, and for Outpaint {@code left right top bottom}.
  * <p>
  * Under a macro no dialog appears; values come from the options string and missing keys keep the defaults below
  * (never the last interactive values, so a macro means the same thing every time).
@@ -30,7 +30,7 @@ public final class Dialogs {
 	private static final java.util.Map<Mode, Parameters> LAST = new java.util.EnumMap<>(Mode.class);
 
 	private static final List<String> NUMERIC_KEYS = List.of("steps", "guidance", "seed", "width", "height", "strength",
-		"batch", "feather", "threads");
+		"batch", "feather", "threads", "left", "right", "top", "bottom");
 
 	private Dialogs() {}
 
@@ -41,11 +41,24 @@ public final class Dialogs {
 	 * @return the options, or null when the user cancelled
 	 */
 	public static Parameters ask(Mode mode, ImagePlus input) {
+		return ask(mode, input, false);
+	}
+
+	/** Last interactive values of Outpaint (an inpainting of the extended canvas, with its own dialog). */
+	private static Parameters lastOutpaint;
+
+	/**
+	 * Asks for the options of one command; {@code outpaint}: the Outpaint dialog (inpainting with the sides to
+	 * extend, macro keys {@code left right top bottom}).
+	 */
+	public static Parameters ask(Mode mode, ImagePlus input, boolean outpaint) {
 		String options = Macro.getOptions();
 		boolean macro = options != null;
 		if (macro) checkMacroOptions(options, mode);
-		Parameters d = macro ? new Parameters(mode) : LAST.getOrDefault(mode, new Parameters(mode)).copy();
-		GenericDialog gd = new GenericDialog(Generation.modeName(mode) + " (Stable Diffusion)");
+		Parameters d = macro ? outpaintDefaults(new Parameters(mode), outpaint)
+			: outpaint ? (lastOutpaint == null ? outpaintDefaults(new Parameters(mode), true) : lastOutpaint.copy())
+			: LAST.getOrDefault(mode, new Parameters(mode)).copy();
+		GenericDialog gd = new GenericDialog((outpaint ? "Outpaint" : Generation.modeName(mode)) + " (Stable Diffusion)");
 		gd.addStringField("Prompt", d.prompt, 50);
 		gd.addStringField("Negative prompt", d.negative, 50);
 		gd.addNumericField("Steps", d.steps, 0);
@@ -55,12 +68,23 @@ public final class Dialogs {
 			gd.addNumericField("Width", d.width, 0, 6, "pixels (0 = model size)");
 			gd.addNumericField("Height", d.height, 0, 6, "pixels (0 = model size)");
 		}
+		if (outpaint) {
+			gd.addNumericField("Left", d.left, 0, 6, "pixels to add");
+			gd.addNumericField("Right", d.right, 0, 6, "pixels to add");
+			gd.addNumericField("Top", d.top, 0, 6, "pixels to add");
+			gd.addNumericField("Bottom", d.bottom, 0, 6, "pixels to add");
+		}
 		List<String> schedulers = Generators.schedulerChoices();
 		String scheduler = schedulers.contains(d.scheduler) ? d.scheduler : Generators.DEFAULT_SCHEDULER;
 		gd.addChoice("Scheduler (sampler)", schedulers.toArray(new String[0]), scheduler);
 		if (mode != Mode.TEXT_TO_IMAGE) gd.addNumericField("Strength", d.strength, 2, 6, "0 keeps the image, 1 ignores it");
 		gd.addNumericField("Batch", d.batch, 0, 6, "images (seed, seed+1, ...)");
 		if (mode == Mode.INPAINT) gd.addNumericField("Feather", d.feather, 0, 6, "pixels (soft edge of the selection)");
+		if (mode != Mode.TEXT_TO_IMAGE)
+			gd.addChoice("Output", Parameters.OUTPUT_CHOICES, choice(Parameters.OUTPUT_CHOICES, d.output));
+		boolean offerChannels = input != null && mode != Mode.TEXT_TO_IMAGE && input.isComposite();
+		if (offerChannels) gd.addChoice("Channels", Parameters.CHANNELS_CHOICES, choice(Parameters.CHANNELS_CHOICES,
+			d.channels));
 		boolean offerStack = input != null && mode != Mode.TEXT_TO_IMAGE && input.getNSlices() * input.getNFrames() > 1;
 		if (offerStack) gd.addCheckbox("Stack (all slices)", d.stack);
 		gd.addCheckbox("Preview while generating", d.preview);
@@ -86,10 +110,19 @@ public final class Dialogs {
 			p.width = (int) gd.getNextNumber();
 			p.height = (int) gd.getNextNumber();
 		}
+		if (outpaint) {
+			p.outpainting = true;
+			p.left = (int) gd.getNextNumber();
+			p.right = (int) gd.getNextNumber();
+			p.top = (int) gd.getNextNumber();
+			p.bottom = (int) gd.getNextNumber();
+		}
 		p.scheduler = gd.getNextChoice();
 		if (mode != Mode.TEXT_TO_IMAGE) p.strength = gd.getNextNumber();
 		p.batch = (int) gd.getNextNumber();
 		if (mode == Mode.INPAINT) p.feather = (int) gd.getNextNumber();
+		if (mode != Mode.TEXT_TO_IMAGE) p.output = gd.getNextChoice();
+		if (offerChannels) p.channels = gd.getNextChoice();
 		p.stack = offerStack && gd.getNextBoolean();
 		p.preview = gd.getNextBoolean();
 		p.model = gd.getNextString();
@@ -99,9 +132,20 @@ public final class Dialogs {
 		if (!macro) {
 			Parameters remembered = p.copy();
 			if (randomSeed) remembered.seed = -1;
-			LAST.put(mode, remembered);
+			if (outpaint) lastOutpaint = remembered;
+			else LAST.put(mode, remembered);
 		}
 		return p;
+	}
+
+	/** Outpaint's defaults: strength 1 (the new area has nothing worth keeping); the sides start at 0 (none). */
+	private static Parameters outpaintDefaults(Parameters p, boolean outpaint) {
+		if (outpaint) p.strength = 1;
+		return p;
+	}
+
+	private static String choice(String[] choices, String value) {
+		return java.util.Arrays.asList(choices).contains(value) ? value : choices[0];
 	}
 
 	/**
@@ -145,11 +189,20 @@ public final class Dialogs {
 			throw new StableDiffusionException("Unknown scheduler \"" + scheduler + "\". Choose one of: "
 				+ String.join(", ", Generators.schedulerChoices()) + " (names with spaces in brackets, e.g. "
 				+ "scheduler=[Euler a]).");
+		checkChoice(options, "output", Parameters.OUTPUT_CHOICES, "output=[Same as input] or output=RGB");
+		checkChoice(options, "channels", Parameters.CHANNELS_CHOICES, "channels=each or channels=merged");
 		String device = Macro.getValue(options, "device", null);
 		if (device != null && !device.startsWith("&") && !java.util.Arrays.asList(Generators.DEVICE_CHOICES).contains(device))
 			throw new StableDiffusionException("Unknown device \"" + device + "\". Choose one of: "
 				+ String.join(", ", Generators.DEVICE_CHOICES) + " (default: the device chosen in Stable Diffusion "
 				+ "Settings...).");
+	}
+
+	private static void checkChoice(String options, String key, String[] choices, String example) {
+		String value = Macro.getValue(options, key, null);
+		if (value != null && !value.startsWith("&") && !java.util.Arrays.asList(choices).contains(value))
+			throw new StableDiffusionException("Unknown " + key + " \"" + value + "\". Choose one of: "
+				+ String.join(", ", choices) + " (e.g. " + example + ").");
 	}
 
 	private static String example(String key) {
@@ -160,6 +213,7 @@ public final class Dialogs {
 			case "width", "height" -> key + "=64";
 			case "strength" -> "strength=0.75";
 			case "feather" -> "feather=4";
+			case "left", "right", "top", "bottom" -> key + "=32";
 			case "threads" -> "threads=4";
 			default -> key + "=1";
 		};

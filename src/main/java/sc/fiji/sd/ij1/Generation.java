@@ -13,6 +13,7 @@ import net.imglib2.img.basictypeaccess.array.FloatArray;
 import net.imglib2.type.numeric.real.FloatType;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.image.Masks;
+import sc.fiji.sd.image.Outpainting;
 import sc.fiji.sd.image.Resize;
 import sc.fiji.sd.pipeline.GeneratedImage;
 import sc.fiji.sd.pipeline.GenerationRequest;
@@ -51,30 +52,79 @@ public final class Generation {
 	 * @param input the active image (image to image, inpainting); ignored for text to image
 	 */
 	public Outcome run(Parameters p, ImagePlus input, ImageJProgress progress) {
+		if (p.outpaint()) {
+			checkInput(Mode.IMAGE_TO_IMAGE, input); // an image, no selection needed
+			input = OutpaintCanvas.extend(input, p.sides()); // the new area is the selection to inpaint
+		}
 		checkInput(p.mode, input);
 		validate(p);
 		if (p.seed < 0) p.seed = drawSeed();
-		List<GeneratedImage> images = new ArrayList<>();
-		boolean interrupted = false;
 		if (p.mode == Mode.TEXT_TO_IMAGE) {
 			GenerationResult r = textToImage(p, progress);
-			images.addAll(r.images());
-			interrupted = r.interrupted();
+			if (r.images().isEmpty()) return new Outcome(null, r.interrupted());
+			return new Outcome(toImagePlus(p, r.images()), r.interrupted());
 		}
-		else {
-			var positions = p.stack ? ImagePlusConverter.positions(input)
-				: List.of(ImagePlusConverter.currentPosition(input));
-			ArrayImg<FloatType, FloatArray> mask = p.mode == Mode.INPAINT ? ImagePlusConverter.roiMask(input) : null;
-			for (int i = 0; i < positions.size() && !interrupted; i++) {
-				progress.startPart(i, positions.size());
-				var rgb = ImagePlusConverter.toRgb(input, positions.get(i));
+		var positions = p.stack ? ImagePlusConverter.positions(input) : List.of(ImagePlusConverter.currentPosition(input));
+		ArrayImg<FloatType, FloatArray> mask = p.mode == Mode.INPAINT ? ImagePlusConverter.roiMask(input) : null;
+		float[] alpha = mask == null ? null
+			: Masks.featherInside(Masks.binary(mask), input.getWidth(), input.getHeight(), p.feather);
+		boolean typed = GreyLevels.keepsType(p, input);
+		// Each channel of a composite, or one part per position: the displayed channel (channel 0: merged, as shown).
+		int[] channels = GreyLevels.eachChannel(p, input) ? java.util.stream.IntStream.rangeClosed(1,
+			input.getNChannels()).toArray() : new int[] { input.isComposite() ? input.convertIndexToPosition(input.getCurrentSlice())[0] : 1 };
+		List<GeneratedImage> images = new ArrayList<>();
+		List<ij.process.ImageProcessor> slices = new ArrayList<>();
+		boolean interrupted = false;
+		int parts = positions.size() * channels.length, part = 0;
+		for (int i = 0; i < positions.size() && !interrupted; i++) {
+			List<List<GeneratedImage>> perChannel = new ArrayList<>();
+			List<List<ij.process.ImageProcessor>> perChannelSlices = new ArrayList<>();
+			for (int c = 0; c < channels.length && !interrupted; c++) {
+				progress.startPart(part++, parts);
+				var position = positions.get(i);
+				var rgb = typed ? GreyLevels.toGreyRgb(input, channels[c], position)
+					: ImagePlusConverter.toRgb(input, position);
 				GenerationResult r = imageToImage(p, rgb, mask, progress);
-				images.addAll(r.images());
 				interrupted = r.interrupted();
+				List<GeneratedImage> done = new ArrayList<>();
+				List<ij.process.ImageProcessor> typedDone = new ArrayList<>();
+				for (GeneratedImage g : r.images()) {
+					if (typed) typedDone.add(GreyLevels.toProcessor(GreyLevels.processor(input, channels[c], position),
+						GreyLevels.displayRange(input, channels[c]), g.pixels(), alpha));
+					// Inpainting pastes at the user's resolution with the same feathering and paste as the pipeline
+					// (image/Masks): the soft edge lies inside the selection only, so pixels outside are the input's.
+					GeneratedImage shown = alpha == null || typed ? g
+						: new GeneratedImage(Masks.paste(rgb, g.pixels(), alpha), g.seed(), g.parameters());
+					done.add(p.outpaint() ? new GeneratedImage(shown.pixels(), shown.seed(),
+						Outpainting.parameters(shown.parameters(), p.sides())) : shown);
+				}
+				perChannel.add(done);
+				perChannelSlices.add(typedDone);
 			}
+			// Stack order: position, then batch image, then channel (channels fastest, as ImageJ's hyperstacks).
+			int complete = perChannel.stream().mapToInt(List::size).min().orElse(0);
+			if (perChannel.size() < channels.length) complete = 0; // a position stopped part-way is dropped whole
+			for (int b = 0; b < complete; b++)
+				for (int c = 0; c < channels.length; c++) {
+					images.add(perChannel.get(c).get(b));
+					if (typed) slices.add(perChannelSlices.get(c).get(b));
+				}
 		}
 		if (images.isEmpty()) return new Outcome(null, interrupted);
-		return new Outcome(toImagePlus(p, images), interrupted);
+		String title = title(p.prompt, images.get(0).seed());
+		ImagePlus result;
+		if (typed) {
+			int perPosition = images.size() / channels.length;
+			boolean keepZt = p.stack && p.batch == 1 && perPosition == input.getNSlices() * input.getNFrames();
+			result = GreyLevels.toImagePlus(title, input, slices, channels.length,
+				keepZt ? input.getNSlices() : perPosition, keepZt ? input.getNFrames() : 1);
+			provenance(result, images);
+		}
+		else {
+			result = toImagePlus(p, images);
+			result.setCalibration(GreyLevels.spatialCalibration(input));
+		}
+		return new Outcome(result, interrupted);
 	}
 
 	/**
@@ -132,15 +182,7 @@ public final class Generation {
 		// The pipeline pastes through the hard mask (feather 0) at its size; the soft edge is made below, once.
 		if (mask != null) builder.mask(resize ? Resize.nearest(mask, mw, mh) : mask).maskFeather(0);
 		GenerationResult r = generator.generate(builder.build(), progress);
-		if (resize) r = resized(r, w, h);
-		if (mask == null) return r;
-		// Paste at the user's resolution with the same feathering and paste as the pipeline (image/Masks): the soft
-		// edge lies inside the selection only, so pixels outside it are exactly the input's, whatever the resize did.
-		float[] alpha = Masks.featherInside(Masks.binary(mask), w, h, p.feather);
-		List<GeneratedImage> pasted = new ArrayList<>();
-		for (GeneratedImage g : r.images())
-			pasted.add(new GeneratedImage(Masks.paste(rgb, g.pixels(), alpha), g.seed(), g.parameters()));
-		return new GenerationResult(pasted, r.interrupted(), r.seconds());
+		return resize ? resized(r, w, h) : r; // the caller pastes into the original, at the user's resolution
 	}
 
 	private static GenerationResult resized(GenerationResult r, int w, int h) {
@@ -156,6 +198,12 @@ public final class Generation {
 		for (GeneratedImage g : images)
 			pixels.add(g.pixels());
 		ImagePlus imp = ImagePlusConverter.toImagePlus(title(p.prompt, images.get(0).seed()), pixels);
+		provenance(imp, images);
+		return imp;
+	}
+
+	/** Slice labels (seed, then the full parameters), the Info and the parameters property of a result. */
+	static void provenance(ImagePlus imp, List<GeneratedImage> images) {
 		ImageStack stack = imp.getStack();
 		if (images.size() > 1) {
 			for (int i = 0; i < images.size(); i++) // short label, then the full provenance (ImageJ shows the first line)
@@ -163,7 +211,6 @@ public final class Generation {
 		}
 		imp.setProperty("Info", info(images));
 		imp.setProperty(PARAMETERS_PROPERTY, images.get(0).parameters());
-		return imp;
 	}
 
 	/** "<prompt> (seed N)"; long prompts are shortened, an empty one reads "Stable Diffusion". */

@@ -29,6 +29,14 @@ public final class Parameters {
 	public int batch = 1;
 	/** Inpainting: soft edge of the selection, in pixels. */
 	public int feather = 4;
+	/** Image to image and inpainting: {@link #SAME_AS_INPUT} (8-, 16-, 32-bit in, the same type out) or {@link #RGB}. */
+	public String output = SAME_AS_INPUT;
+	/** Composite images: {@link #MERGED} (the displayed view, RGB out, as before) or {@link #EACH} channel. */
+	public String channels = MERGED;
+	/** Outpaint (an inpainting of the extended canvas) rather than Inpaint; the sides say how far. */
+	public boolean outpainting;
+	/** Outpainting: pixels added on each side of the canvas (at least one more than 0). */
+	public int left, right, top, bottom;
 	/** Image to image and inpainting on a stack: every slice instead of the current one. */
 	public boolean stack;
 	/** Show a live preview window while generating. */
@@ -39,7 +47,26 @@ public final class Parameters {
 	/** Device for this run: {@link Generators#DEFAULT_DEVICE} (the one chosen in Settings), auto, cpu or cuda. */
 	public String device = Generators.DEFAULT_DEVICE;
 
+	public static final String SAME_AS_INPUT = "Same as input";
+	public static final String RGB = "RGB";
+	public static final String MERGED = "merged";
+	public static final String EACH = "each";
+	/** Choices of the output drop-down (macro key {@code output}). */
+	public static final String[] OUTPUT_CHOICES = { SAME_AS_INPUT, RGB };
+	/** Choices of the channels drop-down (macro key {@code channels}). */
+	public static final String[] CHANNELS_CHOICES = { MERGED, EACH };
+
 	public Parameters() {}
+
+	/** True for Outpaint. */
+	public boolean outpaint() {
+		return outpainting;
+	}
+
+	/** The sides to extend, for the core's outpainting helpers. */
+	public sc.fiji.sd.image.Outpainting.Sides sides() {
+		return new sc.fiji.sd.image.Outpainting.Sides(left, right, top, bottom);
+	}
 
 	public Parameters(Mode mode) {
 		this.mode = mode;
@@ -58,6 +85,13 @@ public final class Parameters {
 		p.strength = strength;
 		p.batch = batch;
 		p.feather = feather;
+		p.output = output;
+		p.channels = channels;
+		p.outpainting = outpainting;
+		p.left = left;
+		p.right = right;
+		p.top = top;
+		p.bottom = bottom;
 		p.stack = stack;
 		p.preview = preview;
 		p.model = model;

@@ -25,10 +25,15 @@ final class Plugins {
 	private Plugins() {}
 
 	static void runCommand(Mode mode) {
+		runCommand(mode, false);
+	}
+
+	/** {@code outpaint}: Outpaint..., an inpainting of the extended canvas (needs an image, no selection). */
+	static void runCommand(Mode mode, boolean outpaint) {
 		try {
 			ImagePlus input = mode == Mode.TEXT_TO_IMAGE ? null : WindowManager.getCurrentImage();
-			Generation.checkInput(mode, input); // say it before the dialog, not after
-			Parameters p = Dialogs.ask(mode, input);
+			Generation.checkInput(outpaint ? Mode.IMAGE_TO_IMAGE : mode, input); // say it before the dialog, not after
+			Parameters p = Dialogs.ask(mode, input, outpaint);
 			if (p == null) return;
 			ImageJProgress progress = new ImageJProgress(p.preview);
 			Generation.Outcome outcome;

@@ -139,4 +139,41 @@ class CommandsEndToEndTest {
 		assertTrue(m.isCanceled());
 		assertTrue(m.getCancelReason().contains("/no/such/model does not exist"), m.getCancelReason());
 	}
+
+	@Test
+	void greyImagesKeepTheirTypeAndCalibrationAndOutpaintKeepsTheOriginal() throws Exception {
+		context.service(PrefService.class).clear(ImageToImageCommand.class);
+		context.service(PrefService.class).clear(OutpaintCommand.class);
+		ij.process.ShortProcessor sp = new ij.process.ShortProcessor(48, 40);
+		for (int i = 0; i < 48 * 40; i++)
+			sp.set(i, 1000 + 13 * i % 3000);
+		ImagePlus cells = new ImagePlus("cells", sp);
+		cells.setDisplayRange(1000, 4000);
+		ij.measure.Calibration cal = cells.getCalibration();
+		cal.pixelWidth = cal.pixelHeight = 0.2;
+		cal.setUnit("µm");
+		CommandModule typed = commands.run(ImageToImageCommand.class, true, Map.of("image", cells, "prompt", "cells",
+			"steps", 2, "seed", 3L, "strength", 0.5)).get();
+		ImagePlus result = (ImagePlus) typed.getOutput("result");
+		assertNotNull(result, "cancelled: " + typed.getCancelReason());
+		assertEquals(16, result.getBitDepth());
+		assertEquals(0.2, result.getCalibration().pixelWidth);
+		assertEquals("µm", result.getCalibration().getUnit());
+		assertEquals(4000, result.getDisplayRangeMax());
+		CommandModule rgb = commands.run(ImageToImageCommand.class, true, Map.of("image", cells, "prompt", "cells",
+			"steps", 2, "seed", 3L, "strength", 0.5, "output", "RGB")).get();
+		assertEquals(ImagePlus.COLOR_RGB, ((ImagePlus) rgb.getOutput("result")).getType());
+
+		CommandModule out = commands.run(OutpaintCommand.class, true, Map.of("image", cells, "prompt", "cells",
+			"steps", 2, "seed", 3L, "right", 16, "top", 5, "output", "Same as input")).get();
+		ImagePlus wider = (ImagePlus) out.getOutput("result");
+		assertNotNull(wider, "cancelled: " + out.getCancelReason());
+		assertEquals(64, wider.getWidth());
+		assertEquals(45, wider.getHeight());
+		for (int y = 0; y < 40; y++)
+			for (int x = 0; x < 48; x++)
+				assertEquals(sp.get(x, y), wider.getProcessor().get(x, y + 5), x + "," + y);
+		assertTrue(wider.getInfoProperty().contains("Outpaint: \"left 0, right 16, top 5, bottom 0\""),
+			wider.getInfoProperty());
+	}
 }

@@ -79,8 +79,8 @@ class CommandsTest {
 			if (path != null && path.size() == 3 && path.get(0).getName().equals("Plugins")
 				&& path.get(1).getName().equals("Stable Diffusion")) scijava.add(path.getLeaf().getName());
 		}
-		assertEquals(Set.of("Text to Image...", "Image to Image...", "Inpaint...", "Save as PNG with Parameters...",
-			"Stable Diffusion Settings...", "Download Model..."), scijava);
+		assertEquals(Set.of("Text to Image...", "Image to Image...", "Inpaint...", "Outpaint...",
+			"Save as PNG with Parameters...", "Stable Diffusion Settings...", "Download Model..."), scijava);
 		assertEquals(scijava, config);
 	}
 
@@ -91,12 +91,25 @@ class CommandsTest {
 			if (!item.getType().getName().startsWith("org.scijava") && !item.getType().equals(StableDiffusionService.class))
 				names.add(item.getName());
 		assertEquals(List.of("image", "prompt", "negative", "steps", "guidance", "seed", "scheduler", "strength", "batch",
-			"feather", "stack", "preview", "model", "device"), names);
+			"feather", "output", "channels", "stack", "preview", "model", "device"), names);
+		List<String> outpaint = new java.util.ArrayList<>();
+		for (ModuleItem<?> item : commands.getCommand(OutpaintCommand.class).inputs())
+			if (!item.getType().getName().startsWith("org.scijava") && !item.getType().equals(StableDiffusionService.class))
+				outpaint.add(item.getName());
+		assertEquals(List.of("image", "prompt", "negative", "steps", "guidance", "seed", "left", "right", "top", "bottom",
+			"scheduler", "strength", "batch", "feather", "output", "channels", "stack", "preview", "model", "device"),
+			outpaint);
 		var settings = new TreeSet<String>();
 		commands.getCommand(SettingsCommand.class).inputs().forEach(i -> settings.add(i.getName()));
 		assertTrue(settings.containsAll(Set.of("model", "device", "threads")), settings.toString());
-		for (String key : names)
+		for (String key : outpaint)
 			assertTrue(key.matches("[a-z]+"), key);
+		for (var command : List.of(ImageToImageCommand.class, InpaintCommand.class, OutpaintCommand.class)) {
+			assertEquals(List.of(sc.fiji.sd.ij1.Parameters.OUTPUT_CHOICES),
+				commands.getCommand(command).getInput("output", String.class).getChoices(), "the ImageJ 1.x dialog's");
+			assertEquals(List.of(sc.fiji.sd.ij1.Parameters.CHANNELS_CHOICES),
+				commands.getCommand(command).getInput("channels", String.class).getChoices());
+		}
 		// Images are never persisted: a remembered ImagePlus breaks the next run.
 		assertTrue(!commands.getCommand(InpaintCommand.class).getInput("image").isPersisted());
 	}
@@ -115,14 +128,16 @@ class CommandsTest {
 
 	@Test
 	void theSchedulerDropDownOffersTheCoreSamplers() {
-		for (var command : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class))
+		for (var command : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class,
+			OutpaintCommand.class))
 			assertEquals(sc.fiji.sd.ij1.Generators.schedulerChoices(),
 				commands.getCommand(command).getInput("scheduler", String.class).getChoices(), command.getSimpleName());
 	}
 
 	@Test
 	void theDeviceDropDownOffersDefaultThenTheSettingsDevices() {
-		for (var command : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class)) {
+		for (var command : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class,
+			OutpaintCommand.class)) {
 			var device = commands.getCommand(command).getInput("device", String.class);
 			assertEquals(List.of(sc.fiji.sd.ij1.Generators.DEVICE_CHOICES), device.getChoices(), command.getSimpleName());
 			assertEquals("default", device.getDefaultValue(), "default: the device chosen in Settings");

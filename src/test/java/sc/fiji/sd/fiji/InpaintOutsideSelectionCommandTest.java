@@ -44,9 +44,16 @@ class InpaintOutsideSelectionCommandTest {
 	void everyPixelOutsideTheSelectionIsKeptAtTheDefaultFeather(int size) throws Exception {
 		for (ImagePlus input : OutsideSelection.inputs(size)) {
 			int[] before = OutsideSelection.displayed(input);
+			context.service(PrefService.class).clear(InpaintCommand.class); // an output remembered from the last run
+			if (input.getType() != ImagePlus.COLOR_RGB) {
+				// By default (no output key) a grey image comes back in its own type, its own values kept outside.
+				CommandModule typed = context.service(CommandService.class).run(InpaintCommand.class, true,
+					Map.of("image", input, "prompt", "x", "seed", 255L)).get();
+				OutsideSelection.assertOnlyTheSelectionChangedInTheInputsType(input, (ImagePlus) typed.getOutput("result"));
+			}
 			// No feather key: the command's default.
 			CommandModule m = context.service(CommandService.class).run(InpaintCommand.class, true,
-				Map.of("image", input, "prompt", "x", "seed", 255L)).get();
+				Map.of("image", input, "prompt", "x", "seed", 255L, "output", "RGB")).get();
 			ImagePlus result = (ImagePlus) m.getOutput("result");
 			assertNotNull(result, m.getCancelReason());
 			assertEquals(4, m.getInput("feather"), "the default feather");

@@ -65,7 +65,7 @@ class MacroContractTest {
 	}
 
 	private void clearPrefs() {
-		for (var c : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class,
+		for (var c : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class, OutpaintCommand.class,
 			SavePngCommand.class, SettingsCommand.class))
 			context.service(PrefService.class).clear(c);
 	}
@@ -125,6 +125,7 @@ class MacroContractTest {
 		runs.put(TextToImageCommand.class, Map.of("prompt", "a red circle", "steps", 2, "seed", 42L));
 		runs.put(ImageToImageCommand.class, Map.of("image", photo(), "prompt", "a red circle", "seed", 42L));
 		runs.put(InpaintCommand.class, Map.of("image", photo(), "prompt", "a red circle"));
+		runs.put(OutpaintCommand.class, Map.of("image", photo(), "prompt", "a red circle", "right", 8));
 		runs.put(SettingsCommand.class, Map.of("device", "cpu"));
 		for (var run : runs.entrySet()) {
 			Module m = runAsMacroLine(run.getKey(), options, run.getValue());

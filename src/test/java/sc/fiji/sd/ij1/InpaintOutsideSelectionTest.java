@@ -22,8 +22,21 @@ class InpaintOutsideSelectionTest {
 			Parameters p = new Parameters(Mode.INPAINT);
 			assertEquals(4, p.feather, "the default feather");
 			p.seed = 255; // the fake paints white
+			p.output = Parameters.RGB;
 			ImagePlus out = new Generation(new FakeGenerator()).run(p, input, new ImageJProgress(false)).image();
 			OutsideSelection.assertOnlyTheSelectionChanged(input, before, out);
+		}
+	}
+
+	@ParameterizedTest
+	@ValueSource(ints = { 64, 70 })
+	void greyImagesKeepTheirOwnValuesOutsideTheSelection(int size) {
+		for (ImagePlus input : OutsideSelection.inputs(size)) {
+			if (input.getType() == ImagePlus.COLOR_RGB) continue;
+			Parameters p = new Parameters(Mode.INPAINT);
+			p.seed = 255;
+			ImagePlus out = new Generation(new FakeGenerator()).run(p, input, new ImageJProgress(false)).image();
+			OutsideSelection.assertOnlyTheSelectionChangedInTheInputsType(input, out);
 		}
 	}
 }

@@ -109,7 +109,7 @@ class MacroEndToEndTest {
 			close("*");
 			""");
 		assertEquals("a blue square (seed 3)", result("title"));
-		assertEquals("70x50 24", result("size"));
+		assertEquals("70x50 8", result("size"), "an 8-bit input gives an 8-bit result");
 		assertEquals("1", result("unchanged"));
 		assertEquals("2", result("windows"), "the input and the result");
 	}
@@ -127,7 +127,7 @@ class MacroEndToEndTest {
 			close("*");
 			""");
 		assertEquals("1", result("current"), "without the key: the current slice");
-		assertEquals("3 24", result("all"));
+		assertEquals("3 16", result("all"));
 	}
 
 	@Test
@@ -160,7 +160,7 @@ class MacroEndToEndTest {
 		for (String image : new String[] { "RGB ramp\", 70, 70", "RGB ramp\", 64, 64", "8-bit ramp\", 70, 70" }) {
 			run("newImage(\"photo\", \"" + image + ", 1);\n" + """
 				makeRectangle(20, 17, 30, 24);
-				run("Inpaint...", "prompt=[a green dot] steps=2 seed=5 strength=1");
+				run("Inpaint...", "prompt=[a green dot] steps=2 seed=5 strength=1 output=RGB");
 				result = getImageID();
 				selectImage("photo");
 				w = getWidth(); h = getHeight();
@@ -186,5 +186,72 @@ class MacroEndToEndTest {
 			assertEquals("0", result("changed outside"), image);
 			assertTrue(Integer.parseInt(result("repainted")) > 0, image);
 		}
+	}
+
+	@Test
+	void aCalibratedSixteenBitImageComesBackInItsTypeWithItsCalibrationOrAsRgbOnRequest() {
+		run("""
+			newImage("cells", "16-bit ramp", 70, 50, 1);
+			run("Properties...", "channels=1 slices=1 frames=1 pixel_width=0.25 pixel_height=0.5 voxel_depth=1 unit=um");
+			setMinAndMax(1000, 40000);
+			makeRectangle(10, 10, 20, 20);
+			run("Inpaint...", "prompt=[a cell] steps=2 seed=3 strength=1");
+			getPixelSize(unit, pw, ph);
+			getMinAndMax(min, max);
+			report("typed", "" + bitDepth() + " " + unit + " " + pw + " " + ph + " " + min + " " + max);
+			report("info", getMetadata("Info"));
+			changed = 0;
+			result = getImageID();
+			for (y = 0; y < 50; y++) for (x = 0; x < 70; x++) {
+				inside = x >= 10 && x < 30 && y >= 10 && y < 30;
+				selectImage(result); v = getPixel(x, y);
+				selectImage("cells"); if (!inside && v != getPixel(x, y)) changed++;
+			}
+			report("changed outside", changed);
+			selectImage("cells");
+			run("Image to Image...", "prompt=[a cell] steps=2 seed=3 strength=0.5 output=RGB");
+			report("rgb", bitDepth());
+			close("*");
+			""");
+		assertEquals("16 µm 0.25 0.5 1000 40000", result("typed"), "ImageJ writes um as µm");
+		assertTrue(result("info").contains("Seed: 3"), result("info"));
+		assertEquals("0", result("changed outside"), "16-bit values outside the selection kept exactly");
+		assertEquals("24", result("rgb"));
+	}
+
+	@Test
+	void eachChannelOfACompositeWithTheChannelsKey() {
+		run("""
+			newImage("two", "16-bit color-mode", 64, 64, 2, 1, 1);
+			run("Image to Image...", "prompt=x steps=2 seed=1 strength=0.5 channels=each");
+			report("each", "" + bitDepth() + " " + nSlices + " " + is("composite"));
+			selectImage("two");
+			run("Image to Image...", "prompt=x steps=2 seed=1 strength=0.5 channels=merged");
+			report("merged", bitDepth());
+			close("*");
+			""");
+		assertEquals("16 2 1", result("each"));
+		assertEquals("24", result("merged"));
+	}
+
+	@Test
+	void outpaintExtendsTheCanvasAndKeepsTheOriginal() {
+		run("""
+			newImage("photo", "8-bit ramp", 50, 40, 1);
+			run("Outpaint...", "prompt=[a landscape] steps=2 seed=4 left=16 right=0 top=0 bottom=9");
+			report("size", "" + getWidth() + "x" + getHeight() + " " + bitDepth());
+			report("info", getMetadata("Info"));
+			result = getImageID();
+			changed = 0;
+			for (y = 0; y < 40; y++) for (x = 0; x < 50; x++) {
+				selectImage(result); v = getPixel(x + 16, y);
+				selectImage("photo"); if (v != getPixel(x, y)) changed++;
+			}
+			report("changed", changed);
+			close("*");
+			""");
+		assertEquals("66x49 8", result("size"));
+		assertEquals("0", result("changed"), "every original pixel kept");
+		assertTrue(result("info").contains("Outpaint: \"left 16, right 0, top 0, bottom 9\""), result("info"));
 	}
 }

@@ -51,6 +51,27 @@ public final class OutsideSelection {
 	}
 
 	/**
+	 * Checks the result has the input's type and every pixel outside the input's selection is exactly the input's
+	 * value (raw 8-, 16-bit or float values, bit for bit), and that the inside changed.
+	 */
+	public static void assertOnlyTheSelectionChangedInTheInputsType(ImagePlus input, ImagePlus result) {
+		assertEquals(input.getBitDepth(), result.getBitDepth(), input.getTitle() + ": the input's type");
+		assertEquals(input.getWidth(), result.getWidth());
+		assertEquals(input.getHeight(), result.getHeight());
+		ImageProcessor before = input.getProcessor(), after = result.getProcessor();
+		Roi roi = input.getRoi();
+		int w = input.getWidth(), changedOutside = 0, changedInside = 0;
+		for (int i = 0; i < w * input.getHeight(); i++) {
+			boolean inside = roi.contains(i % w, i / w);
+			boolean same = Float.floatToRawIntBits(before.getf(i)) == Float.floatToRawIntBits(after.getf(i));
+			if (!inside && !same) changedOutside++;
+			if (inside && !same) changedInside++;
+		}
+		assertEquals(0, changedOutside, input.getTitle() + ": pixels outside the selection changed");
+		assertTrue(changedInside > 0, input.getTitle() + ": nothing was repainted inside the selection");
+	}
+
+	/**
 	 * Checks every pixel outside the input's selection is exactly the displayed input, and that the inside changed
 	 * (so the check is not passing on an untouched image).
 	 */

@@ -65,7 +65,7 @@ class PlainImageJXvfbTest {
 	@Test
 	void theMenuCommandsAreInstalledFromPluginsConfig() throws Exception {
 		List<String> labels = List.of("Text to Image...", "Image to Image...", "Inpaint...",
-			"Save as PNG with Parameters...", "Stable Diffusion Settings...", "Download Model...");
+			"Outpaint...", "Save as PNG with Parameters...", "Stable Diffusion Settings...", "Download Model...");
 		String printed = runBatch("List.setCommands;\nlabels = newArray(\"" + String.join("\", \"", labels) + "\");\n"
 			+ "for (i = 0; i < labels.length; i++) print(\"command: \" + labels[i] + \" = \" + List.get(labels[i]));\n",
 			120);

@@ -1,0 +1,108 @@
+package sc.fiji.sd.fiji;
+
+import java.io.File;
+
+import org.scijava.command.Command;
+import org.scijava.plugin.Parameter;
+import org.scijava.plugin.Plugin;
+import org.scijava.widget.FileWidget;
+
+import ij.ImagePlus;
+import sc.fiji.sd.ij1.Generators;
+import sc.fiji.sd.ij1.Parameters;
+import sc.fiji.sd.pipeline.GenerationRequest.Mode;
+
+/**
+ * Plugins › Stable Diffusion › Outpaint... in Fiji: extends the image's canvas by some pixels on chosen sides and paints
+ * the new area; every original pixel is kept.
+ * <p>
+ * Parameter names are the macro keys (the same as the ImageJ 1 dialog's), e.g.
+ * {@code run("Outpaint...", "prompt=[a red circle] left=32 right=32 steps=20 seed=42");}. A seed of −1 draws one; the command writes the
+ * drawn seed back into its {@code seed} input before the macro recorder (a post-processor) records it, so the
+ * recorded line replays to the same pixels.
+ */
+@Plugin(type = Command.class, menuPath = "Plugins>Stable Diffusion>Outpaint...")
+public class OutpaintCommand extends GenerationCommand {
+
+	@Parameter(label = "Image", persist = false)
+	private ImagePlus image;
+
+	@Parameter(label = "Prompt")
+	private String prompt = "";
+
+	@Parameter(label = "Negative prompt", required = false)
+	private String negative = "";
+
+	@Parameter(label = "Steps", min = "1")
+	private int steps = 20;
+
+	@Parameter(label = "Guidance (CFG scale)", min = "0", stepSize = "0.5")
+	private double guidance = 7;
+
+	@Parameter(label = "Seed (-1 = random)", persist = false)
+	private long seed = -1;
+
+	@Parameter(label = "Left (pixels to add)", min = "0")
+	private int left;
+
+	@Parameter(label = "Right (pixels to add)", min = "0")
+	private int right;
+
+	@Parameter(label = "Top (pixels to add)", min = "0")
+	private int top;
+
+	@Parameter(label = "Bottom (pixels to add)", min = "0")
+	private int bottom;
+
+	// Choices must be constants here; CommandsTest checks they are the core's sampler names. (A DynamicCommand could
+	// fill them at run time, but CommandService.run cannot return such a module.)
+	@Parameter(label = "Scheduler (sampler)", choices = {
+		"default", "Euler a", "Euler", "Euler Karras", "LMS", "LMS Karras", "Heun", "Heun Karras", "DPM++ 2M",
+		"DPM++ 2M Karras", "DPM++ 2M SDE", "DPM++ 2M SDE Karras", "UniPC", "UniPC Karras", "DDIM", "PLMS", "PNDM", "LCM" })
+	private String scheduler = Generators.DEFAULT_SCHEDULER;
+
+	@Parameter(label = "Strength (0 keeps the image, 1 ignores it)", min = "0", max = "1", stepSize = "0.05")
+	private double strength = 1; // the new area has nothing worth keeping
+
+	@Parameter(label = "Batch (images)", min = "1")
+	private int batch = 1;
+
+	@Parameter(label = "Feather (pixels)", min = "0")
+	private int feather = 4;
+
+	@Parameter(label = "Output (grey images: their own type, or RGB)", choices = { "Same as input", "RGB" })
+	private String output = Parameters.SAME_AS_INPUT;
+
+	@Parameter(label = "Channels (composite images: the merged view or each channel)", choices = { "merged", "each" })
+	private String channels = Parameters.MERGED;
+
+	@Parameter(label = "Stack (all slices)", required = false)
+	private boolean stack;
+
+	@Parameter(label = "Preview while generating", required = false)
+	private boolean preview;
+
+	@Parameter(label = "Model folder (empty: the one in Settings)", style = FileWidget.DIRECTORY_STYLE,
+		required = false, persist = false)
+	private File model = NO_MODEL;
+
+	@Parameter(label = "Device (default: the one in Settings)", choices = { "default", "auto", "cpu", "cuda" },
+		persist = false)
+	private String device = Generators.DEFAULT_DEVICE;
+
+	@Override
+	public void run() {
+		if (model == null) model = NO_MODEL; // a null input is not recorded, and on replay a chooser would ask for it
+		if (negative == null) negative = "";
+		if (prompt == null) prompt = "";
+		Parameters p = imageParameters(Mode.INPAINT, prompt, negative, steps, guidance, seed, scheduler, strength, batch,
+			output, channels, stack, preview, model, device);
+		p.feather = feather;
+		p.outpainting = true;
+		p.left = left;
+		p.right = right;
+		p.top = top;
+		p.bottom = bottom;
+		seed = generate(p, image); // the seed actually used, for the macro recorder
+	}
+}
