@@ -86,6 +86,12 @@ abstract class GenerationCommand implements Callable<Integer> {
 		GenerationRequest request = prepare(GenerationRequest.builder().mode(mode()).prompt(prompt)
 			.negativePrompt(negative).steps(steps).guidance(guidance).seed(seed).size(width, height)
 			.scheduler(scheduler).batchSize(batch).batchCount(batchCount)).build();
+		try {
+			request.validate(); // every option checked before the model loads: a bad value is a usage error
+		}
+		catch (sc.fiji.sd.StableDiffusionException e) {
+			throw new Main.UsageException(e.getMessage());
+		}
 
 		PrintWriter err = spec.commandLine().getErr();
 		PrintWriter out = spec.commandLine().getOut();
