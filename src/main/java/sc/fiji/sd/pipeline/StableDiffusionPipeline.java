@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.Map;
 import java.util.Random;
 import java.util.SplittableRandom;
@@ -80,6 +81,16 @@ public final class StableDiffusionPipeline {
 
 	/** Runs a generation. Progress and cancellation go through {@code listener} (may be null). */
 	public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
+		List<GeneratedImage> images = new ArrayList<>();
+		GenerationResult r = generate(request, listener, images::add);
+		return new GenerationResult(images, r.interrupted(), r.seconds());
+	}
+
+	/**
+	 * Runs a generation and hands each image to {@code sink} as soon as it is decoded, keeping none: a front end writes
+	 * them as they finish, so a long batch needs memory for one batch only. The result's image list is empty.
+	 */
+	public GenerationResult generate(GenerationRequest request, ProgressListener listener, Consumer<GeneratedImage> sink) {
 		ProgressListener progress = listener == null ? ProgressListener.NONE : listener;
 		long start = System.nanoTime();
 		Plan plan = Plan.of(request, info);
@@ -89,7 +100,8 @@ public final class StableDiffusionPipeline {
 		TextEncoder.Conditioning text = textEncoder().encode(request.prompt(), request.negativePrompt(), plan.cfg);
 		Source source = plan.mode == Mode.TEXT_TO_IMAGE && !info.inpainting() ? null : source(plan, request, progress);
 
-		List<GeneratedImage> images = new ArrayList<>();
+		List<GeneratedImage> none = List.of();
+		int delivered = 0;
 		int perBatch = request.batchSize();
 		int total = perBatch * request.batchCount();
 		try (Conditioned unetText = new Conditioned(plan, text, perBatch, cfgMode(plan.width, plan.height) == CfgMode.SEPARATE)) {
@@ -97,8 +109,8 @@ public final class StableDiffusionPipeline {
 				long seed = plan.seed + (long) b * perBatch;
 				Batch batch = denoise(plan, unetText, source, seed, b * perBatch, total, progress);
 				// Cancelled before a later batch took its first step: the finished images are the result.
-				if (batch.interrupted && batch.stepsDone == 0 && !images.isEmpty()) {
-					return new GenerationResult(images, true, seconds(start));
+				if (batch.interrupted && batch.stepsDone == 0 && delivered > 0) {
+					return new GenerationResult(none, true, seconds(start));
 				}
 				for (int i = 0; i < perBatch; i++) {
 					progress.status("Decoding image " + (b * perBatch + i + 1) + " of " + total);
@@ -109,15 +121,16 @@ public final class StableDiffusionPipeline {
 					String parameters = Provenance.parameters(request.prompt(), plan.cfg ? request.negativePrompt() : "",
 						request.steps(), probe.displayName(), request.guidance(), seed + i, plan.width, plan.height,
 						info.name(), plan.mode == Mode.TEXT_TO_IMAGE ? null : request.strength());
-					images.add(new GeneratedImage(pixels, seed + i, parameters));
+					sink.accept(new GeneratedImage(pixels, seed + i, parameters));
+					delivered++;
 				}
-				if (batch.interrupted) return new GenerationResult(images, true, seconds(start));
+				if (batch.interrupted) return new GenerationResult(none, true, seconds(start));
 			}
 		}
 		catch (OrtException e) {
 			throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
 		}
-		return new GenerationResult(images, false, seconds(start));
+		return new GenerationResult(none, false, seconds(start));
 	}
 
 	/** One batch: the latents after the last finished step, whether the run was cancelled, and steps done. */

@@ -43,6 +43,7 @@ public final class PngWriter {
 		Path dir = target.getParent();
 		Path tmp = null;
 		try {
+			OutputTarget.checkReplaceable(target); // never a device such as /dev/null, a folder or a pipe
 			if (dir != null) Files.createDirectories(dir);
 			// Not Files.createTempFile: its owner-only permissions would stay on the moved file; a plain new file
 			// gets the user's usual permissions (umask), like any other image they save.
@@ -50,6 +51,7 @@ public final class PngWriter {
 			try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
 				encode(out, rgb, text);
 			}
+			OutputTarget.keepPermissions(target, tmp);
 			try {
 				Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
 			}
