@@ -12,9 +12,14 @@ record CliProcess(int exitCode, String out, String err) {
 
 	/** Runs {@code Main args} in {@code workDir} with its own {@code java.io.tmpdir} ({@code workDir/tmp}). */
 	static CliProcess run(Path workDir, String... args) throws IOException, InterruptedException {
+		return runWithHeap(workDir, "1g", args);
+	}
+
+	/** As {@link #run}, with {@code -Xmx<heap>}. */
+	static CliProcess runWithHeap(Path workDir, String heap, String... args) throws IOException, InterruptedException {
 		Path tmp = Files.createDirectories(workDir.resolve("tmp"));
 		List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-			"-Xmx1g", "-Djava.io.tmpdir=" + tmp, "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+			"-Xmx" + heap, "-Djava.io.tmpdir=" + tmp, "-cp", System.getProperty("java.class.path"), Main.class.getName()));
 		command.addAll(List.of(args));
 		Path out = workDir.resolve("stdout.txt"), err = workDir.resolve("stderr.txt");
 		Process p = new ProcessBuilder(command).directory(workDir.toFile()).redirectOutput(out.toFile())

@@ -31,4 +31,17 @@ class CliProcessTest {
 			assertEquals(java.util.List.of(), left.toList(), "ONNX Runtime's extraction folder is removed at exit");
 		}
 	}
+
+	@Test
+	void outOfMemoryIsAMessageThatSaysWhatToDo() throws Exception {
+		Path image = dir.resolve("big.png");
+		sc.fiji.sd.provenance.PngWriter.write(image, net.imglib2.img.array.ArrayImgs.floats(2048, 2048, 3), java.util.Map.of());
+		CliProcess r = CliProcess.runWithHeap(dir, "24m", "img2img", "--prompt", "x", "--image", image.toString(),
+			"--output", "out.png");
+		assertEquals(1, r.exitCode(), r.err());
+		assertTrue(r.err().startsWith("error: Out of memory"), r.err());
+		assertTrue(r.err().contains("-Xmx") && r.err().contains("smaller size"), r.err());
+		assertTrue(!r.err().contains("\tat "), "no stack trace: " + r.err());
+		assertTrue(!Files.exists(dir.resolve("out.png")));
+	}
 }
