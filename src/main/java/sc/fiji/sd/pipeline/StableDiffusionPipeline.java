@@ -22,6 +22,7 @@ import ai.onnxruntime.OrtSession;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.image.ImageTensors;
 import sc.fiji.sd.image.Masks;
+import sc.fiji.sd.model.MemoryEstimate;
 import sc.fiji.sd.model.ModelInfo;
 import sc.fiji.sd.model.OnnxComponent;
 import sc.fiji.sd.model.StableDiffusionModel;
@@ -50,6 +51,8 @@ public final class StableDiffusionPipeline {
 	private final AtomicLong unetSamples = new AtomicLong();
 	private TextEncoder textEncoder; // created on first use: loads the tokenizer
 	private volatile CfgMode cfgMode = CfgMode.fromProperty();
+
+	private MemoryEstimate memory;
 
 	public StableDiffusionPipeline(StableDiffusionModel model) {
 		this(model, DefaultSchedulers.forModel(model));
@@ -94,6 +97,7 @@ public final class StableDiffusionPipeline {
 		ProgressListener progress = listener == null ? ProgressListener.NONE : listener;
 		long start = System.nanoTime();
 		Plan plan = Plan.of(request, info);
+		checkMemory(plan);
 		Scheduler probe = schedulers.create(request.scheduler(), new SplittableRandom(0)); // fails early on a bad name
 
 		progress.status("Encoding the prompt");
@@ -131,6 +135,14 @@ public final class StableDiffusionPipeline {
 			throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
 		}
 		return new GenerationResult(none, false, seconds(start));
+	}
+
+	/** Refuses, before any work, a size or batch the CPU's memory cannot hold ({@link MemoryEstimate}). */
+	private void checkMemory(Plan plan) {
+		if (!"CPU".equals(info.provider())) return;
+		if (memory == null) memory = MemoryEstimate.of(info.folder());
+		memory.check(plan.width, plan.height, plan.batch, plan.cfg && cfgMode(plan.width, plan.height) == CfgMode.BATCHED,
+			info.sizeStep(), MemoryEstimate.availableBytes(), Plan.MAX_SIZE);
 	}
 
 	/** One batch: the latents after the last finished step, whether the run was cancelled, and steps done. */

@@ -78,4 +78,16 @@ class CliOptionChecksTest {
 		assertTrue(r.err().contains(message), r.err());
 		assertFalse(Files.exists(dir.resolve("out.png")));
 	}
+
+	@org.junit.jupiter.api.Test
+	void aSizeThatCannotRunIsRefusedBeforeOnnxRuntimeTries() {
+		Path out = dir.resolve("big.png");
+		CliRun r = CliRun.of("txt2img", "--prompt", "x", "--width", "4096", "--height", "4096", "--steps", "1", "--output",
+			out.toString());
+		assertEquals(Main.EXIT_ERROR, r.exitCode(), r.err());
+		assertTrue(r.cleanError(), r.err());
+		assertTrue(r.err().contains("4096x4096 needs about") && r.err().contains("The largest size that fits is about"), r.err());
+		assertFalse(r.err().contains("\u001b["), "no ONNX Runtime log line: " + r.err());
+		assertFalse(Files.exists(out));
+	}
 }
