@@ -89,7 +89,7 @@ final class OutputSet implements AutoCloseable {
 		if (index >= targets.size()) {
 			throw new IllegalStateException("more images than output files: " + (index + 1) + " > " + targets.size());
 		}
-		PngWriter.write(temporaries.get(index), image.pixels(), text);
+		PngWriter.writeNew(temporaries.get(index), image.pixels(), text);
 	}
 
 	/** Renames the first {@code count} written files into place (all, normally; fewer when the run was cancelled). */

@@ -76,6 +76,25 @@ public final class PngWriter {
 		}
 	}
 
+	/**
+	 * Writes a new file {@code file} directly, with no temporary file of its own: for a caller that writes to its own
+	 * temporary name and renames it later. Fails if {@code file} exists.
+	 */
+	public static void writeNew(Path file, RandomAccessibleInterval<FloatType> rgb, Map<String, String> text) {
+		if (rgb.numDimensions() != 3 || rgb.dimension(2) != 3) {
+			throw new IllegalArgumentException("PNG output needs an X × Y × 3 RGB image");
+		}
+		try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE_NEW,
+			StandardOpenOption.WRITE)))
+		{
+			encode(out, rgb, text);
+		}
+		catch (IOException e) {
+			throw new StableDiffusionException("Cannot write " + file + ": " + e.getMessage()
+				+ ". Check that the folder exists, is writable and has space.", e);
+		}
+	}
+
 	static void encode(OutputStream stream, RandomAccessibleInterval<FloatType> rgb, Map<String, String> text)
 		throws IOException
 	{
