@@ -10,13 +10,13 @@ import sc.fiji.sd.pipeline.StableDiffusionPipeline;
 
 /**
  * The soak: many generations in one process, with resident memory (VmRSS), open file descriptors and threads (native
- * ones included) sampled at the start (after one warm-up generation), the middle and the end. A leak shows as a slope:
+ * ones included) and the committed Java heap sampled at the start (after one warm-up generation), the middle and the end. A leak shows as a slope:
  * the change per 100 generations from the middle to the end (the first half absorbs allocator and JIT warm-up).
  */
 public final class Soak {
 
 	/** One measurement after {@code generations} generations. */
-	public record Sample(int generations, long rssBytes, int openFiles, int threads) {}
+	public record Sample(int generations, long rssBytes, long heapCommittedBytes, int openFiles, int threads) {}
 
 	public record Report(int generations, List<Sample> samples, double seconds) {
 
@@ -41,10 +41,11 @@ public final class Soak {
 		public String format() {
 			StringBuilder sb = new StringBuilder();
 			sb.append(String.format(Locale.ROOT, "soak: %d generations in %.1f s%n", generations, seconds));
-			sb.append(String.format(Locale.ROOT, "%-12s %12s %10s %8s%n", "after", "VmRSS MB", "open fds", "threads"));
+			sb.append(String.format(Locale.ROOT, "%-12s %12s %12s %10s %8s%n", "after", "VmRSS MB", "heap MB", "open fds",
+				"threads"));
 			for (Sample s : samples) {
-				sb.append(String.format(Locale.ROOT, "%-12d %12.1f %10d %8d%n", s.generations(), s.rssBytes() / 1048576.0,
-					s.openFiles(), s.threads()));
+				sb.append(String.format(Locale.ROOT, "%-12d %12.1f %12.1f %10d %8d%n", s.generations(), s.rssBytes() / 1048576.0,
+					s.heapCommittedBytes() / 1048576.0, s.openFiles(), s.threads()));
 			}
 			sb.append(String.format(Locale.ROOT, "slope per 100 generations (middle to end): VmRSS %+.2f MB, open fds %+.2f, "
 				+ "threads %+.2f", rssSlopePer100() / 1048576.0, openFilesSlopePer100(), threadsSlopePer100()));
@@ -74,6 +75,8 @@ public final class Soak {
 	}
 
 	private static Sample sample(int generations) {
-		return new Sample(generations, MemoryStats.rss(), MemoryStats.openFiles(), MemoryStats.threads());
+		// Committed heap: part of VmRSS that grows towards -Xmx without being a leak (the JVM takes memory lazily).
+		return new Sample(generations, MemoryStats.rss(), Runtime.getRuntime().totalMemory(), MemoryStats.openFiles(),
+			MemoryStats.threads());
 	}
 }
