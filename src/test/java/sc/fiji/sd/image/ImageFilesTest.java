@@ -78,4 +78,22 @@ class ImageFilesTest {
 		Path ok = Files.write(dir.resolve("ok.png"), pngDeclaring(64, 8));
 		assertEquals(64, ImageFiles.readRgb(ok).dimension(0));
 	}
+
+	@Test
+	void greyAndTransparentImagesReadAsRgbAndAnEmptyFileIsAMessage() throws Exception {
+		for (int type : new int[] { java.awt.image.BufferedImage.TYPE_BYTE_GRAY, java.awt.image.BufferedImage.TYPE_INT_ARGB,
+			java.awt.image.BufferedImage.TYPE_USHORT_GRAY }) {
+			var bi = new java.awt.image.BufferedImage(16, 8, type);
+			bi.setRGB(3, 2, 0xffffffff);
+			Path file = dir.resolve("t" + type + ".png");
+			javax.imageio.ImageIO.write(bi, "png", file.toFile());
+			var rgb = ImageFiles.readRgb(file);
+			assertEquals(3, rgb.dimension(2));
+			assertEquals(1f, rgb.getAt(3, 2, 0).get(), 1e-6);
+			assertEquals(0f, rgb.getAt(4, 2, 1).get(), 1e-6);
+		}
+		Path empty = Files.write(dir.resolve("empty.png"), new byte[0]);
+		var e = assertThrows(StableDiffusionException.class, () -> ImageFiles.readMask(empty));
+		assertTrue(e.getMessage().startsWith("Cannot read the mask"), e.getMessage());
+	}
 }
