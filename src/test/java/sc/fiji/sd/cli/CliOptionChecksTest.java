@@ -42,6 +42,11 @@ class CliOptionChecksTest {
 		assertUsageError(message, "txt2img", "--prompt", "x", option, value);
 	}
 
+	@org.junit.jupiter.api.Test
+	void moreImagesThanOneRunWritesIsAUsageError() {
+		assertUsageError("at most 100000 in one run", "txt2img", "--prompt", "x", "--batch", "1000", "--batch-count", "1000");
+	}
+
 	@ParameterizedTest(name = "inpaint {0} {1}")
 	@CsvSource(delimiter = '|', value = {
 		"--feather   | -3       | The mask feather must be between 0 and 64",

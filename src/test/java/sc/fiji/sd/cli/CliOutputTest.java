@@ -118,4 +118,14 @@ class CliOutputTest {
 		assertFalse(OutputSet.isStale("a.png", dayOld, now));
 		assertFalse(OutputSet.isStale(".thesis.part", dayOld, now), "not our naming");
 	}
+
+	@Test
+	void aLinkToARegularFileIsReplacedAndTheFileItPointedToIsKept() throws Exception {
+		Path kept = Files.writeString(dir.resolve("kept.txt"), "someone's file");
+		Path link = Files.createSymbolicLink(dir.resolve("link.png"), kept);
+		CliRun r = generate(link.toString());
+		assertEquals(0, r.exitCode(), r.err());
+		assertEquals("someone's file", Files.readString(kept));
+		assertTrue(Files.isRegularFile(link, java.nio.file.LinkOption.NOFOLLOW_LINKS), "the link became the PNG");
+	}
 }
