@@ -109,4 +109,13 @@ class CliKillTest {
 		assertEquals(List.of("out.png"), outputs(), "one file, no temporary left");
 		assertEquals(64, sc.fiji.sd.image.ImageFiles.readRgb(dir.resolve("out.png")).dimension(0), "a whole PNG");
 	}
+
+	@Test
+	void interruptedWhileWritingLeavesNothingAtAll() throws Exception {
+		Process p = start("out.png", "--steps", "3", "--batch-count", "12", "--seed", "1");
+		await(this::partFileExists, p);
+		p.destroy(); // SIGTERM, as Ctrl-C's SIGINT: the shutdown hook deletes the run's temporary files
+		assertTrue(p.waitFor(1, TimeUnit.MINUTES));
+		assertEquals(List.of(), outputs());
+	}
 }
