@@ -1,13 +1,9 @@
 package sc.fiji.sd.cli;
 
 import java.io.PrintWriter;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -31,9 +27,6 @@ import sc.fiji.sd.text.ClipTokenizer;
 	description = "Print the CLIP token ids of a prompt as one JSON line: "
 		+ "{\"ids\":[start, ..., end], \"input_ids\":[...77...]}.")
 public class TokenizeCommand implements Callable<Integer> {
-
-	/** The embedded model's tokenizer, relative to the project (or installation) root. */
-	static final Path EMBEDDED_TOKENIZER = Paths.get("models", "tiny-sd-shapes", "tokenizer");
 
 	@Spec
 	CommandSpec spec;
