@@ -114,6 +114,29 @@ final class MemoryStats {
 		}
 	}
 
+	/** Threads of the process, native ones included (ONNX Runtime's pools): "Threads:" of /proc/self/status; -1 if unknown. */
+	static int threads() {
+		try {
+			for (String line : Files.readAllLines(STATUS)) {
+				if (line.startsWith("Threads:")) return Integer.parseInt(line.substring(8).trim());
+			}
+		}
+		catch (IOException | RuntimeException e) {
+			// not Linux
+		}
+		return -1;
+	}
+
+	/** Open file descriptors of the process (entries of /proc/self/fd); -1 if unknown. */
+	static int openFiles() {
+		try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+			return (int) fds.count() - 1; // the listing's own descriptor
+		}
+		catch (IOException | RuntimeException e) {
+			return -1;
+		}
+	}
+
 	private static long statusBytes(String key) {
 		try {
 			for (String line : Files.readAllLines(STATUS)) {

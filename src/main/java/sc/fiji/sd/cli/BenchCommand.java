@@ -1,5 +1,11 @@
 package sc.fiji.sd.cli;
 
+import sc.fiji.sd.bench.Soak;
+import sc.fiji.sd.model.ModelCache;
+import sc.fiji.sd.model.StableDiffusionModel;
+import sc.fiji.sd.pipeline.GenerationRequest;
+import sc.fiji.sd.pipeline.StableDiffusionPipeline;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -64,8 +70,13 @@ class BenchCommand implements Callable<Integer> {
 	@Option(names = "--no-cfg-compare", negatable = false, description = "Skip the batch-2 vs two batch-1 UNet call comparison.")
 	boolean noCfgCompare;
 
+	@Option(names = "--soak", paramLabel = "N", description = "Instead of timing: N generations in this process, reporting "
+		+ "resident memory, open files and threads at the start, middle and end, and their slope per 100 generations.")
+	int soak;
+
 	@Override
 	public Integer call() {
+		if (soak != 0) return soak();
 		if (runs < 1) throw new Main.UsageException("--runs must be at least 1.");
 		if (steps < 1) throw new Main.UsageException("--steps must be at least 1.");
 		Benchmark.Options o = new Benchmark.Options();
@@ -85,6 +96,24 @@ class BenchCommand implements Callable<Integer> {
 		o.runtime = RuntimeOptions.fromSystemProperties();
 		if (optLevel != null) o.runtime = o.runtime.withOptLevel(ExecutionProviders.parseOptLevel(optLevel));
 		BenchReport report = Benchmark.run(o, spec.commandLine().getErr());
+		var out = spec.commandLine().getOut();
+		out.println(report.format());
+		out.flush();
+		return Main.EXIT_OK;
+	}
+
+	private int soak() {
+		if (soak < 2) throw new Main.UsageException("--soak needs at least 2 generations.");
+		GenerationRequest request = GenerationRequest.builder().prompt(prompt).steps(steps).guidance(guidance)
+			.size(width, height).scheduler(scheduler).build();
+		try {
+			request.validate();
+		}
+		catch (sc.fiji.sd.StableDiffusionException e) {
+			throw new Main.UsageException(e.getMessage());
+		}
+		StableDiffusionModel model = ModelCache.shared().get(modelOptions.folder(), modelOptions.device());
+		Soak.Report report = Soak.run(new StableDiffusionPipeline(model), request, soak, spec.commandLine().getErr());
 		var out = spec.commandLine().getOut();
 		out.println(report.format());
 		out.flush();

@@ -14,20 +14,23 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 import sc.fiji.sd.model.ModelCache;
 import sc.fiji.sd.model.StableDiffusionModel;
-import sc.fiji.sd.pipeline.GeneratedImage;
 import sc.fiji.sd.pipeline.GenerationRequest;
+import sc.fiji.sd.pipeline.GeneratedImage;
 import sc.fiji.sd.pipeline.GenerationResult;
 import sc.fiji.sd.pipeline.ProgressListener;
 import sc.fiji.sd.pipeline.StableDiffusionPipeline;
 import sc.fiji.sd.pipeline.StepProgress;
-import sc.fiji.sd.provenance.PngWriter;
 import sc.fiji.sd.provenance.Provenance;
 
 /**
  * What txt2img, img2img and inpaint share: the generation options, loading the model, running with a progress bar,
- * and writing the PNGs (only after the whole run succeeded, so an error never leaves a partial output).
+ * and writing the PNGs as they finish, renamed into place only when the whole run succeeded ({@link OutputSet}), so an
+ * error never leaves a partial output.
  */
 abstract class GenerationCommand implements Callable<Integer> {
+
+	/** Images in one run (one output file each). */
+	static final int MAX_IMAGES = 100_000;
 
 	@Spec
 	CommandSpec spec;
@@ -91,6 +94,25 @@ abstract class GenerationCommand implements Callable<Integer> {
 		GenerationRequest request = prepare(GenerationRequest.builder().mode(mode()).prompt(prompt)
 			.negativePrompt(negative).steps(steps).guidance(guidance).seed(seed).size(width, height)
 			.scheduler(scheduler).batchSize(batch).batchCount(batchCount)).build();
+		try {
+			request.validate(); // every option checked before the model loads: a bad value is a usage error
+		}
+		catch (sc.fiji.sd.StableDiffusionException e) {
+			throw new Main.UsageException(e.getMessage());
+		}
+
+		long count = (long) batch * batchCount;
+		if (count > MAX_IMAGES) {
+			throw new Main.UsageException("--batch × --batch-count is " + count + " images; at most " + MAX_IMAGES
+				+ " in one run.");
+		}
+		OutputSet outputs;
+		try {
+			outputs = new OutputSet(outputFiles(output, (int) count)); // a .png name, never a device or a folder
+		}
+		catch (sc.fiji.sd.StableDiffusionException e) {
+			throw new Main.UsageException(e.getMessage());
+		}
 
 		PrintWriter err = spec.commandLine().getErr();
 		PrintWriter out = spec.commandLine().getOut();
@@ -104,17 +126,18 @@ abstract class GenerationCommand implements Callable<Integer> {
 		List<Path> files;
 		GenerationResult result;
 		ProgressBar bar = new ProgressBar(err, System.console() != null);
-		try (Interrupt interrupt = new Interrupt()) { // Ctrl-C: stop now, write the last finished image
-			bar.cancel = interrupt::requested;
-			result = pipeline.generate(request, bar);
-			if (result.interrupted()) err.println("Interrupted: writing the image(s) of the last finished step.");
-			files = outputFiles(output, result.images().size());
-			for (int i = 0; i < files.size(); i++) {
-				GeneratedImage image = result.images().get(i);
-				PngWriter.write(files.get(i), image.pixels(), Provenance.pngText(parameters(image), sd.info().name()));
-				out.println("Wrote " + files.get(i) + " (seed " + image.seed() + ")");
-			}
+		List<Long> seeds = new ArrayList<>();
+		try (Interrupt interrupt = new Interrupt(); OutputSet set = outputs.open()) {
+			bar.cancel = interrupt::requested; // Ctrl-C: stop now, write the last finished image
+			// Each image is written as it finishes (to a temporary name): memory holds one batch, not the run.
+			result = pipeline.generate(request, bar, image -> {
+				set.write(seeds.size(), image, Provenance.pngText(parameters(image), sd.info().name()));
+				seeds.add(image.seed());
+			});
+			if (result.interrupted()) err.println("Interrupted: kept the image(s) of the last finished step.");
+			files = set.commit(seeds.size());
 		}
+		for (int i = 0; i < files.size(); i++) out.println("Wrote " + files.get(i) + " (seed " + seeds.get(i) + ")");
 		if (verbose.verbose) {
 			err.printf(Locale.ROOT, "%d image(s) in %.1f s, %d UNet calls (%.2f s per step), on %s%n", files.size(),
 				result.seconds(), pipeline.unetCalls(), bar.lastSecondsPerStep, sd.info().provider());

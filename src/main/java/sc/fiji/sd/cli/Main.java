@@ -46,6 +46,7 @@ public class Main implements Runnable {
 		cl.addSubcommand(new ModelsCommand());
 		cl.addSubcommand(new DownloadCommand());
 		cl.setExecutionExceptionHandler(Main::handleExecutionException);
+		cl.setExecutionStrategy(Main::executeReportingErrors);
 		cl.setParameterExceptionHandler(Main::handleParameterException);
 		return cl;
 	}
@@ -55,6 +56,40 @@ public class Main implements Runnable {
 		// No sub-command given: show what there is.
 		spec.commandLine().usage(spec.commandLine().getErr());
 		throw new CommandLine.ParameterException(spec.commandLine(), "Missing command: choose one of the commands above.");
+	}
+
+	/**
+	 * Runs the command; an {@link Error} (picocli lets them through) becomes a message too. Out of memory says what to
+	 * do; the stack trace only with --verbose.
+	 */
+	private static int executeReportingErrors(CommandLine.ParseResult parsed) {
+		try {
+			return new CommandLine.RunLast().execute(parsed);
+		}
+		catch (VirtualMachineError | LinkageError e) {
+			CommandLine cl = parsed.commandSpec().commandLine();
+			PrintWriter err = cl.getErr();
+			boolean verbose = parsed.subcommands().stream().anyMatch(p -> p.hasMatchedOption("--verbose"));
+			err.println("error: " + errorMessage(e, Runtime.getRuntime().maxMemory()));
+			if (verbose) e.printStackTrace(err);
+			err.flush();
+			return EXIT_ERROR;
+		}
+	}
+
+	/** What to tell the user about an {@link Error}. */
+	static String errorMessage(Throwable e, long maxHeapBytes) {
+		if (e instanceof OutOfMemoryError) {
+			return "Out of memory (" + (e.getMessage() == null ? "Java heap" : e.getMessage()) + ", with at most "
+				+ (maxHeapBytes >> 20) + " MB of Java heap). Use a smaller size, fewer images per batch (--batch), "
+				+ "or give Java more memory: java -Xmx8g -jar stable-diffusion.jar ...";
+		}
+		if (e instanceof StackOverflowError) {
+			return "Stack overflow. Run again with a larger stack (java -Xss16m -jar stable-diffusion.jar ...) and "
+				+ "report the problem with --verbose output.";
+		}
+		return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage())
+			+ " (run with --verbose for details)";
 	}
 
 	private static int handleParameterException(CommandLine.ParameterException e, String[] args) {

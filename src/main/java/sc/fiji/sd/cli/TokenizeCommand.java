@@ -1,13 +1,9 @@
 package sc.fiji.sd.cli;
 
 import java.io.PrintWriter;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -19,6 +15,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.model.EmbeddedModel;
 import sc.fiji.sd.text.ClipTokenizer;
 
 /**
@@ -30,9 +27,6 @@ import sc.fiji.sd.text.ClipTokenizer;
 	description = "Print the CLIP token ids of a prompt as one JSON line: "
 		+ "{\"ids\":[start, ..., end], \"input_ids\":[...77...]}.")
 public class TokenizeCommand implements Callable<Integer> {
-
-	/** The embedded model's tokenizer, relative to the project (or installation) root. */
-	static final Path EMBEDDED_TOKENIZER = Paths.get("models", "tiny-sd-shapes", "tokenizer");
 
 	@Spec
 	CommandSpec spec;
@@ -73,27 +67,7 @@ public class TokenizeCommand implements Callable<Integer> {
 				+ ". Give --model the folder of a diffusers model (with tokenizer/vocab.json and "
 				+ "tokenizer/merges.txt).");
 		}
-		List<Path> tried = new ArrayList<>();
-		tried.add(EMBEDDED_TOKENIZER.toAbsolutePath());
-		Path installRoot = installationRoot();
-		if (installRoot != null) tried.add(installRoot.resolve(EMBEDDED_TOKENIZER));
-		for (Path candidate : tried) {
-			if (Files.isDirectory(candidate)) return candidate;
-		}
-		throw new StableDiffusionException("The embedded model's tokenizer was not found (looked in " + tried
-			+ "). Run from the project folder, or give --model DIR.");
-	}
-
-	/** target/stable-diffusion.jar → the project root (the jar's parent's parent); null if unknown. */
-	private static Path installationRoot() {
-		try {
-			Path codeSource = Paths.get(
-				TokenizeCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-			Path parent = codeSource.getParent();
-			return parent == null ? null : parent.getParent();
-		}
-		catch (URISyntaxException | RuntimeException e) {
-			return null; // no code source (e.g. an unusual class loader): only the working directory counts
-		}
+		// The shipped model, from the jar (unpacked to the user's cache) like every other command.
+		return EmbeddedModel.path().resolve("tokenizer");
 	}
 }

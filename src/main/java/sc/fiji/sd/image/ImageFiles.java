@@ -2,10 +2,13 @@ package sc.fiji.sd.image;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.util.Iterator;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 
 import net.imglib2.RandomAccess;
 import net.imglib2.img.Img;
@@ -15,6 +18,9 @@ import sc.fiji.sd.StableDiffusionException;
 
 /** Reads image files (PNG, JPEG, BMP, GIF, TIFF: what the JDK's ImageIO reads) as init images and masks. */
 public final class ImageFiles {
+
+	/** The largest side an input can have: the largest output size (the pipeline's limit). */
+	public static final int MAX_SIDE = 4096;
 
 	private ImageFiles() {}
 
@@ -62,9 +68,10 @@ public final class ImageFiles {
 		}
 		BufferedImage bi;
 		try {
-			bi = ImageIO.read(file.toFile());
+			bi = readChecked(file, what);
 		}
 		catch (IOException | RuntimeException e) {
+			if (e instanceof StableDiffusionException sde) throw sde;
 			throw new StableDiffusionException("Cannot read the " + what + " " + file + ": " + e.getMessage()
 				+ ". Use a PNG, JPEG, BMP, GIF or TIFF file.", e);
 		}
@@ -73,5 +80,31 @@ public final class ImageFiles {
 				+ ": not an image format Java can read. Use a PNG, JPEG, BMP, GIF or TIFF file.");
 		}
 		return bi;
+	}
+
+	/**
+	 * Decodes the first image of {@code file} after reading only its header's size: a small file can declare
+	 * 26000 × 26000 pixels (a decompression bomb) and decoding it would need gigabytes. Null when no reader knows the format.
+	 */
+	private static BufferedImage readChecked(Path file, String what) throws IOException {
+		try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+			if (in == null) return null;
+			Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+			if (!readers.hasNext()) return null;
+			ImageReader reader = readers.next();
+			try {
+				reader.setInput(in, true, true);
+				int w = reader.getWidth(0), h = reader.getHeight(0);
+				if (w > MAX_SIDE || h > MAX_SIDE) {
+					throw new StableDiffusionException("The " + what + " " + file + " is " + w + "x" + h + " pixels; at most "
+						+ MAX_SIDE + "x" + MAX_SIDE + " can be generated. Scale it down first (and check the file: a small "
+						+ "file that declares a huge size is broken or hostile).");
+				}
+				return reader.read(0);
+			}
+			finally {
+				reader.dispose();
+			}
+		}
 	}
 }

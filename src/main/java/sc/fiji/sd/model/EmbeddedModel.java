@@ -17,10 +17,9 @@ import sc.fiji.sd.StableDiffusionException;
 /**
  * The small model shipped with the plugin ({@code models/tiny-sd-shapes}), so everything works offline out of the box.
  * <p>
- * Looked up, in order: the system property {@code sd.embeddedModel}; {@code models/tiny-sd-shapes} under the working
- * directory; next to the jar or classes folder ({@code target/../models}); and finally inside the jar, where Maven
- * packs it as resources — then it is extracted once to a per-user cache folder (re-extracted when a file's size
- * differs) and that folder is returned.
+ * Looked up, in order: the system property {@code sd.embeddedModel}; the classes folder of a development build; inside
+ * the jar, where Maven packs it as resources — then it is extracted once to a per-user cache folder (re-extracted
+ * when a file's size differs) and that folder is returned. Nothing else (see {@link #path()}).
  */
 public final class EmbeddedModel {
 
@@ -29,32 +28,28 @@ public final class EmbeddedModel {
 
 	private EmbeddedModel() {}
 
-	/** The folder of the embedded model. */
+	/**
+	 * The folder of the embedded model: the one the user configured with the system property {@code sd.embeddedModel},
+	 * else the model inside our own code source (the classes folder of a development build, or the jar, unpacked to the
+	 * user's cache folder). Never a {@code models/} folder of the working directory or of a folder above the jar:
+	 * anyone can create {@code /tmp/models}, and a planted model would be used silently.
+	 */
 	public static synchronized Path path() {
 		String override = System.getProperty("sd.embeddedModel");
 		if (override != null && !override.isBlank()) return Paths.get(override);
+		Path found = fromCodeSource(codeSource(), cacheFolder());
+		if (found != null) return found;
+		throw new StableDiffusionException("The embedded model (models/" + NAME + ") was not found inside the plugin's "
+			+ "jar. Reinstall the plugin, or give a model folder.");
+	}
 
-		Path cwd = Paths.get("models", NAME);
-		if (isModel(cwd)) return cwd.toAbsolutePath().normalize();
-
-		Path codeSource = codeSource();
-		if (codeSource != null) {
-			// target/classes or target/stable-diffusion.jar → <project>/models; Fiji.app/jars/x.jar → Fiji.app/models
-			for (Path dir = codeSource.getParent(); dir != null; dir = dir.getParent()) {
-				Path candidate = dir.resolve("models").resolve(NAME);
-				if (isModel(candidate)) return candidate;
-				if (dir.getNameCount() < codeSource.getNameCount() - 3) break;
-			}
-			// Classes folder with the model copied as resources (target/classes/models/…)
-			Path inClasses = codeSource.resolve("models").resolve(NAME);
-			if (Files.isDirectory(codeSource) && isModel(inClasses)) return inClasses;
-			if (Files.isRegularFile(codeSource)) {
-				Path extracted = extractFromJar(codeSource, cacheFolder());
-				if (extracted != null) return extracted;
-			}
-		}
-		throw new StableDiffusionException("The embedded model (models/" + NAME + ") was not found next to the "
-			+ "working directory, the jar, or inside the jar. Reinstall the plugin, or give a model folder.");
+	/** The model inside {@code codeSource} (a classes folder or a jar, then unpacked under {@code cacheRoot}); null if none. */
+	static Path fromCodeSource(Path codeSource, Path cacheRoot) {
+		if (codeSource == null) return null;
+		Path inClasses = codeSource.resolve("models").resolve(NAME);
+		if (Files.isDirectory(codeSource)) return isModel(inClasses) ? inClasses : null;
+		if (Files.isRegularFile(codeSource)) return extractFromJar(codeSource, cacheRoot);
+		return null;
 	}
 
 	static boolean isModel(Path dir) {

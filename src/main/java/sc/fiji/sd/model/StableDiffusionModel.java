@@ -257,7 +257,9 @@ public final class StableDiffusionModel implements AutoCloseable {
 			return e.getAsJsonObject();
 		}
 		catch (IOException | RuntimeException e) {
-			throw new StableDiffusionException("Cannot read " + file + " (" + e.getMessage()
+			Throwable root = e;
+			while (root.getCause() != null && root.getCause().getMessage() != null) root = root.getCause();
+			throw new StableDiffusionException("Cannot read " + file + " (" + root.getMessage()
 				+ "). Fix or replace the file; it must be the JSON written by the ONNX export.", e);
 		}
 	}

@@ -2,9 +2,12 @@ package sc.fiji.sd.onnx;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Properties;
 
 import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtLoggingLevel;
 import sc.fiji.sd.StableDiffusionException;
 
@@ -23,6 +26,7 @@ public final class OnnxEnvironment {
 	public static final String BUILT_AGAINST = builtAgainst();
 
 	private static OrtEnvironment environment;
+	private static OrtLoggingLevel logLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
 	private static StableDiffusionException failure;
 
 	private OnnxEnvironment() {}
@@ -32,8 +36,11 @@ public final class OnnxEnvironment {
 		if (environment != null) return environment;
 		if (failure != null) throw failure;
 		try {
-			OrtEnvironment env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "stable-diffusion");
+			OrtEnvironment env = createOnLargeStack();
 			checkVersion(env.getVersion(), BUILT_AGAINST);
+			// Users of a scientific plugin do not expect usage events naming their model files to be queued.
+			env.setTelemetry(false);
+			NativeFolder.removeAtExit();
 			environment = env;
 			return env;
 		}
@@ -41,12 +48,73 @@ public final class OnnxEnvironment {
 			failure = e;
 			throw e;
 		}
+		catch (OrtException e) {
+			failure = new StableDiffusionException("ONNX Runtime could not be configured: " + e.getMessage(), e);
+			throw failure;
+		}
 		catch (LinkageError | IllegalStateException e) {
 			// UnsatisfiedLinkError (native library of another version already loaded), NoClassDefFoundError or
 			// ExceptionInInitializerError (OnnxRuntime's static initialiser failed), NoSuchMethodError (an older
 			// onnxruntime jar earlier on the class path).
 			failure = conflict(e);
 			throw failure;
+		}
+	}
+
+	/**
+	 * Makes ONNX Runtime's own log lines reach stderr (level WARNING) instead of only fatal ones. Takes effect only
+	 * before the environment is created, which is once per process: the command line calls it for {@code --verbose}.
+	 */
+	public static synchronized void logWarnings(boolean verbose) {
+		if (environment == null) logLevel = verbose ? OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING : OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
+	}
+
+	/**
+	 * Creates the environment on a thread with a stack sized to the process's command line. ONNX Runtime parses
+	 * {@code /proc/self/cmdline} recursively when it creates its environment, about 150 bytes of stack per character,
+	 * so a long {@code --prompt} overflowed the 1 MB main-thread stack and the JVM died with SIGSEGV (exit 139).
+	 */
+	private static OrtEnvironment createOnLargeStack() {
+		OrtEnvironment[] created = new OrtEnvironment[1];
+		Throwable[] thrown = new Throwable[1];
+		Thread t = new Thread(null, () -> {
+			try {
+				created[0] = OrtEnvironment.getEnvironment(logLevel, "stable-diffusion");
+			}
+			catch (Throwable e) {
+				thrown[0] = e;
+			}
+		}, "onnxruntime-environment", stackBytes(commandLineLength()));
+		t.start();
+		boolean interrupted = false;
+		while (true) {
+			try {
+				t.join();
+				break;
+			}
+			catch (InterruptedException e) {
+				interrupted = true; // the native call cannot be abandoned half-way
+			}
+		}
+		if (interrupted) Thread.currentThread().interrupt();
+		if (thrown[0] instanceof RuntimeException r) throw r;
+		if (thrown[0] instanceof Error err) throw err;
+		if (thrown[0] != null) throw new IllegalStateException(thrown[0]);
+		return created[0];
+	}
+
+	/** Stack for parsing a command line of {@code length} bytes: 256 bytes a byte plus 16 MB (reserved, touched only as used). */
+	static long stackBytes(long length) {
+		return (16L << 20) + 256L * Math.max(0, length);
+	}
+
+	/** Bytes of {@code /proc/self/cmdline}; 0 where there is none (not Linux). */
+	static long commandLineLength() {
+		try {
+			return Files.readAllBytes(Path.of("/proc/self/cmdline")).length;
+		}
+		catch (IOException | RuntimeException e) {
+			return 0;
 		}
 	}
 

@@ -102,6 +102,17 @@ public final class GenerationRequest {
 	/** Inpainting: width in pixels of the soft edge used to paste the result into the original. */
 	public int maskFeather() { return maskFeather; }
 
+	/**
+	 * Checks what needs no model (ranges of steps, guidance, strength, feather, batch, seed; sizes positive multiples of
+	 * 8; the sampler name), so a front end can refuse bad values before loading a model.
+	 *
+	 * @throws sc.fiji.sd.StableDiffusionException with a message that names the value and the valid range
+	 */
+	public GenerationRequest validate() {
+		RequestChecks.check(this, RequestChecks.LATENT_FACTOR);
+		return this;
+	}
+
 	public static final class Builder {
 		private Mode mode = Mode.TEXT_TO_IMAGE;
 		private String prompt = "";

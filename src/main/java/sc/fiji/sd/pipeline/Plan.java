@@ -36,23 +36,7 @@ final class Plan {
 	static Plan of(GenerationRequest r, ModelInfo info) {
 		Plan p = new Plan();
 		p.mode = r.mode();
-		if (r.steps() < 1 || r.steps() > 1000) {
-			throw new StableDiffusionException("Steps must be between 1 and 1000, not " + r.steps() + ".");
-		}
-		if (r.batchSize() < 1 || r.batchCount() < 1) {
-			throw new StableDiffusionException("Batch size and batch count must be at least 1 (got " + r.batchSize()
-				+ " and " + r.batchCount() + ").");
-		}
-		if (!(r.guidance() >= 0) || r.guidance() > 100) {
-			throw new StableDiffusionException("Guidance (CFG scale) must be between 0 and 100, not " + r.guidance() + ".");
-		}
-		if (!(r.strength() >= 0 && r.strength() <= 1)) {
-			throw new StableDiffusionException("Strength must be between 0 and 1, not " + r.strength()
-				+ " (0 keeps the input image, 1 ignores it).");
-		}
-		if (r.maskFeather() < 0 || r.maskFeather() > 64) {
-			throw new StableDiffusionException("The mask feather must be between 0 and 64 pixels, not " + r.maskFeather() + ".");
-		}
+		RequestChecks.check(r, info.sizeStep());
 		RandomAccessibleInterval<FloatType> image = r.initImage(), mask = r.mask();
 		if (p.mode == Mode.IMAGE_TO_IMAGE && image == null) {
 			throw new StableDiffusionException("Image to image needs an input image.");
@@ -100,7 +84,7 @@ final class Plan {
 		p.strength = r.strength();
 		// LCM models take guidance through timestep_cond and run no unconditional pass; others do CFG above 1.
 		p.cfg = r.guidance() > 1.0 && !info.lcm();
-		p.seed = r.seed() == GenerationRequest.RANDOM_SEED || r.seed() < 0 ? randomSeed() : r.seed();
+		p.seed = r.seed() == GenerationRequest.RANDOM_SEED ? randomSeed() : r.seed();
 		p.schedulerName = r.scheduler() == null || r.scheduler().isBlank() ? null : r.scheduler().trim();
 		return p;
 	}

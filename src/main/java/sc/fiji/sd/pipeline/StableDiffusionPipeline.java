@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.Map;
 import java.util.Random;
 import java.util.SplittableRandom;
@@ -22,6 +23,7 @@ import sc.fiji.sd.onnx.VaeTiling;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.image.ImageTensors;
 import sc.fiji.sd.image.Masks;
+import sc.fiji.sd.model.MemoryEstimate;
 import sc.fiji.sd.model.ModelInfo;
 import sc.fiji.sd.model.OnnxComponent;
 import sc.fiji.sd.model.StableDiffusionModel;
@@ -52,6 +54,8 @@ public final class StableDiffusionPipeline {
 	private TextEncoder textEncoder; // created on first use: loads the tokenizer
 	private volatile CfgMode cfgMode;
 	private volatile VaeTiling vaeTiling;
+
+	private MemoryEstimate memory;
 
 	public StableDiffusionPipeline(StableDiffusionModel model) {
 		this(model, DefaultSchedulers.forModel(model));
@@ -88,9 +92,20 @@ public final class StableDiffusionPipeline {
 
 	/** Runs a generation. Progress and cancellation go through {@code listener} (may be null). */
 	public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
+		List<GeneratedImage> images = new ArrayList<>();
+		GenerationResult r = generate(request, listener, images::add);
+		return new GenerationResult(images, r.interrupted(), r.seconds());
+	}
+
+	/**
+	 * Runs a generation and hands each image to {@code sink} as soon as it is decoded, keeping none: a front end writes
+	 * them as they finish, so a long batch needs memory for one batch only. The result's image list is empty.
+	 */
+	public GenerationResult generate(GenerationRequest request, ProgressListener listener, Consumer<GeneratedImage> sink) {
 		ProgressListener progress = listener == null ? ProgressListener.NONE : listener;
 		long start = System.nanoTime();
 		Plan plan = Plan.of(request, info);
+		checkMemory(plan);
 		Scheduler probe = schedulers.create(request.scheduler(), new SplittableRandom(0)); // fails early on a bad name
 		if (plan.mode != Mode.TEXT_TO_IMAGE && Start.runsNoStep(plan)) return unchanged(request, plan, probe, start);
 
@@ -100,7 +115,8 @@ public final class StableDiffusionPipeline {
 		NonFinite.checkTextEncoder(text.negative());
 		Source source = plan.mode == Mode.TEXT_TO_IMAGE && !info.inpainting() ? null : source(plan, request, progress);
 
-		List<GeneratedImage> images = new ArrayList<>();
+		List<GeneratedImage> none = List.of();
+		int delivered = 0;
 		int perBatch = request.batchSize();
 		int total = perBatch * request.batchCount();
 		Cancellation cancellation = new Cancellation(); // stops a UNet call in flight when the listener cancels
@@ -111,8 +127,8 @@ public final class StableDiffusionPipeline {
 				long seed = plan.seed + (long) b * perBatch;
 				Batch batch = denoise(plan, unetText, source, seed, b * perBatch, total, progress, cancellation);
 				// Cancelled before a later batch took its first step: the finished images are the result.
-				if (batch.interrupted && batch.stepsDone == 0 && !images.isEmpty()) {
-					return new GenerationResult(images, true, seconds(start));
+				if (batch.interrupted && batch.stepsDone == 0 && delivered > 0) {
+					return new GenerationResult(none, true, seconds(start));
 				}
 				for (int i = 0; i < perBatch; i++) {
 					progress.status("Decoding image " + (b * perBatch + i + 1) + " of " + total);
@@ -123,15 +139,24 @@ public final class StableDiffusionPipeline {
 					String parameters = Provenance.parameters(request.prompt(), plan.cfg ? request.negativePrompt() : "",
 						request.steps(), probe.displayName(), request.guidance(), seed + i, plan.width, plan.height,
 						info.name(), plan.mode == Mode.TEXT_TO_IMAGE ? null : request.strength());
-					images.add(new GeneratedImage(pixels, seed + i, parameters));
+					sink.accept(new GeneratedImage(pixels, seed + i, parameters));
+					delivered++;
 				}
-				if (batch.interrupted) return new GenerationResult(images, true, seconds(start));
+				if (batch.interrupted) return new GenerationResult(none, true, seconds(start));
 			}
 		}
 		catch (OrtException e) {
 			throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
 		}
-		return new GenerationResult(images, false, seconds(start));
+		return new GenerationResult(none, false, seconds(start));
+	}
+
+	/** Refuses, before any work, a size or batch the CPU's memory cannot hold ({@link MemoryEstimate}). */
+	private void checkMemory(Plan plan) {
+		if (!"CPU".equals(info.provider())) return;
+		if (memory == null) memory = MemoryEstimate.of(info.folder());
+		memory.check(plan.width, plan.height, plan.batch, plan.cfg && cfgMode(plan.width, plan.height) == CfgMode.BATCHED,
+			info.sizeStep(), MemoryEstimate.availableBytes(), Plan.MAX_SIZE);
 	}
 
 	/**

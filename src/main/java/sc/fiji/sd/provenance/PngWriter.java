@@ -43,6 +43,7 @@ public final class PngWriter {
 		Path dir = target.getParent();
 		Path tmp = null;
 		try {
+			OutputTarget.checkReplaceable(target); // never a device such as /dev/null, a folder or a pipe
 			if (dir != null) Files.createDirectories(dir);
 			// Not Files.createTempFile: its owner-only permissions would stay on the moved file; a plain new file
 			// gets the user's usual permissions (umask), like any other image they save.
@@ -50,6 +51,7 @@ public final class PngWriter {
 			try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
 				encode(out, rgb, text);
 			}
+			OutputTarget.keepPermissions(target, tmp);
 			try {
 				Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
 			}
@@ -71,6 +73,25 @@ public final class PngWriter {
 					// best effort
 				}
 			}
+		}
+	}
+
+	/**
+	 * Writes a new file {@code file} directly, with no temporary file of its own: for a caller that writes to its own
+	 * temporary name and renames it later. Fails if {@code file} exists.
+	 */
+	public static void writeNew(Path file, RandomAccessibleInterval<FloatType> rgb, Map<String, String> text) {
+		if (rgb.numDimensions() != 3 || rgb.dimension(2) != 3) {
+			throw new IllegalArgumentException("PNG output needs an X × Y × 3 RGB image");
+		}
+		try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE_NEW,
+			StandardOpenOption.WRITE)))
+		{
+			encode(out, rgb, text);
+		}
+		catch (IOException e) {
+			throw new StableDiffusionException("Cannot write " + file + ": " + e.getMessage()
+				+ ". Check that the folder exists, is writable and has space.", e);
 		}
 	}
 

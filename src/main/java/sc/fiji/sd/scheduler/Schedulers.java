@@ -142,6 +142,17 @@ public final class Schedulers {
 		return c == null ? null : c.defaults();
 	}
 
+	/** Whether {@link #create} accepts {@code name} (an A1111 sampler name or a supported diffusers class name). */
+	public static boolean isKnown(String name) {
+		String key = name.trim().replaceAll("\\s+", " ").toLowerCase(Locale.ROOT);
+		if (key.equals("euler ancestral")) return true;
+		for (String n : names())
+			if (n.toLowerCase(Locale.ROOT).equals(key)) return true;
+		for (String className : SchedulerConfig.SUPPORTED_CLASSES)
+			if (className.toLowerCase(Locale.ROOT).equals(key)) return true;
+		return false;
+	}
+
 	/**
 	 * The scheduler {@code name} configured from {@code schedulerConfigJson}. Stochastic samplers (Euler a, DPM++ 2M
 	 * SDE, LCM) get an unseeded generator: use {@link #create(String, SchedulerConfig, RandomGenerator)} for

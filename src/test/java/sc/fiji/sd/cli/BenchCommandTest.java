@@ -37,4 +37,25 @@ class BenchCommandTest {
 		assertEquals(Main.EXIT_ERROR, run.exitCode());
 		assertTrue(run.err().contains("'fastest'") && run.err().contains("basic"), run.err());
 	}
+
+	@Test
+	void soakReportsMemoryFilesAndThreadsAtStartMiddleAndEndWithTheirSlope() {
+		CliRun run = CliRun.of("bench", "--soak", "6", "--steps", "1", "--device", "cpu");
+		assertEquals(0, run.exitCode(), run.err());
+		String[] lines = run.out().strip().split("\n");
+		assertEquals("soak: 6 generations", lines[0].substring(0, lines[0].indexOf(" in ")), run.out());
+		assertTrue(lines[1].matches("after\\s+VmRSS MB\\s+heap MB\\s+open fds\\s+threads"), lines[1]);
+		String[] after = { "0", "3", "6" };
+		for (int i = 0; i < 3; i++) {
+			assertTrue(lines[2 + i].matches(after[i] + "\\s+\\d+\\.\\d\\s+\\d+\\.\\d\\s+\\d+\\s+\\d+"), lines[2 + i]);
+		}
+		assertTrue(lines[5].matches("slope per 100 generations \\(middle to end\\): VmRSS [-+]\\d+\\.\\d\\d MB, open fds "
+			+ "[-+]\\d+\\.\\d\\d, threads [-+]\\d+\\.\\d\\d"), lines[5]);
+		assertTrue(run.err().contains("soak 6 of 6"), run.err());
+	}
+
+	@Test
+	void soakOfOneIsAUsageError() {
+		assertEquals(Main.EXIT_USAGE, CliRun.of("bench", "--soak", "1").exitCode());
+	}
 }

@@ -83,7 +83,7 @@ class CliGenerateTest {
 	void sizeNotAMultipleOfTheStepNamesTheNearestSizes() {
 		Path out = dir.resolve("out.png");
 		CliRun r = CliRun.of("txt2img", "--prompt", "x", "--width", "100", "--output", out.toString());
-		assertEquals(1, r.exitCode());
+		assertEquals(Main.EXIT_USAGE, r.exitCode());
 		assertTrue(r.cleanError(), r.err());
 		assertTrue(r.err().contains("Width 100 is not possible") && r.err().contains("Nearest"), r.err());
 		assertFalse(Files.exists(out));
@@ -93,7 +93,7 @@ class CliGenerateTest {
 	void unknownScheduler() {
 		Path out = dir.resolve("out.png");
 		CliRun r = CliRun.of("txt2img", "--prompt", "x", "--scheduler", "Warp 9", "--output", out.toString());
-		assertEquals(1, r.exitCode());
+		assertEquals(Main.EXIT_USAGE, r.exitCode());
 		assertTrue(r.cleanError(), r.err());
 		assertTrue(r.err().contains("Warp 9") && r.err().contains("Euler a"), r.err());
 		assertFalse(Files.exists(out));

@@ -65,7 +65,7 @@ class TokenizeCommandTest {
 	void modelOptionUsesTheModelsTokenizerFolder(@TempDir Path dir) throws Exception {
 		Path tokenizer = Files.createDirectories(dir.resolve("tokenizer"));
 		for (String file : new String[] { "vocab.json", "merges.txt" }) {
-			Files.copy(TokenizeCommand.EMBEDDED_TOKENIZER.resolve(file), tokenizer.resolve(file));
+			Files.copy(sc.fiji.sd.model.EmbeddedModel.path().resolve("tokenizer").resolve(file), tokenizer.resolve(file));
 		}
 		Files.writeString(tokenizer.resolve("special_tokens_map.json"), "{\"pad_token\": \"!\"}");
 		Result r = run("tokenize", "--model", dir.toString(), "--prompt", "cat");

@@ -78,4 +78,15 @@ class EmbeddedModelTest {
 			else System.setProperty("sd.embeddedModel", old);
 		}
 	}
+
+	@Test
+	void aModelsFolderPlantedNextToTheJarOrAboveItIsIgnored() throws Exception {
+		Path jar = jar("models/tiny-sd-shapes/unet/model.onnx", "shipped", "models/tiny-sd-shapes/model_index.json", "{}");
+		Path planted = dir.resolve("models/tiny-sd-shapes/unet"); // next to plugin.jar (and above the cache)
+		Files.createDirectories(planted);
+		Files.writeString(planted.resolve("model.onnx"), "planted");
+		Path model = EmbeddedModel.fromCodeSource(jar, dir.resolve("cache"));
+		assertTrue(model.startsWith(dir.resolve("cache")), model.toString());
+		assertEquals("shipped", Files.readString(model.resolve("unet/model.onnx")));
+	}
 }

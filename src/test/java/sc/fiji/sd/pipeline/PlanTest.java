@@ -46,6 +46,14 @@ class PlanTest {
 	}
 
 	@Test
+	void onlyMinusOneMeansRandomAndNegativeSizesAreRefused() {
+		assertTrue(failure(GenerationRequest.builder().seed(-5)).contains("Seed -5 is not possible"));
+		assertTrue(failure(GenerationRequest.builder().size(-64, 0)).contains("Width -64 is not possible"));
+		assertTrue(failure(GenerationRequest.builder().scheduler("Eulerish")).contains("Unknown sampler"));
+		assertEquals(null, Plan.of(GenerationRequest.builder().scheduler("").build(), info(4, 0)).schedulerName);
+	}
+
+	@Test
 	void strengthStepsAndBatchAreChecked() {
 		assertTrue(failure(GenerationRequest.builder().strength(1.5)).contains("Strength must be between 0 and 1"));
 		assertTrue(failure(GenerationRequest.builder().strength(Double.NaN)).contains("Strength"));

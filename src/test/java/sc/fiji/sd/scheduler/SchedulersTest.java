@@ -44,6 +44,19 @@ class SchedulersTest {
 	}
 
 	@Test
+	void isKnownAgreesWithCreate() {
+		for (String name : new String[] { "Euler a", " euler  A ", "Euler ancestral", "DPM++ 2M SDE Karras", "LMS Karras",
+			"EulerDiscreteScheduler", "lcm" }) {
+			assertTrue(Schedulers.isKnown(name), name);
+			create(name);
+		}
+		for (String name : new String[] { "Euler a Karras", "DDIM Karras", "Eulerish", "" }) {
+			assertFalse(Schedulers.isKnown(name), name);
+			assertThrows(StableDiffusionException.class, () -> create(name));
+		}
+	}
+
+	@Test
 	void plmsIsPndmWithoutRungeKutta() {
 		Scheduler plms = Schedulers.create("PLMS", SchedulerConfig.defaults(SchedulerConfig.PNDM), null);
 		assertTrue(plms.config().skipPrkSteps());
