@@ -107,7 +107,7 @@ public final class StableDiffusionPipeline {
 		Plan plan = Plan.of(request, info);
 		checkMemory(plan);
 		Scheduler probe = schedulers.create(request.scheduler(), new SplittableRandom(0)); // fails early on a bad name
-		if (plan.mode != Mode.TEXT_TO_IMAGE && Start.runsNoStep(plan)) return unchanged(request, plan, probe, start);
+		if (plan.mode != Mode.TEXT_TO_IMAGE && Start.runsNoStep(plan)) return unchanged(request, plan, probe, start, sink);
 
 		progress.status("Encoding the prompt");
 		TextEncoder.Conditioning text = textEncoder().encode(request.prompt(), request.negativePrompt(), plan.cfg);
@@ -163,16 +163,17 @@ public final class StableDiffusionPipeline {
 	 * Image to image or inpainting where no denoising step runs (strength 0, or {@code steps × strength < 1}): the
 	 * input image itself, every image of the batch, without running any model (the VAE round trip would blur it).
 	 */
-	private GenerationResult unchanged(GenerationRequest request, Plan plan, Scheduler sampler, long start) {
-		List<GeneratedImage> images = new ArrayList<>();
+	private GenerationResult unchanged(GenerationRequest request, Plan plan, Scheduler sampler, long start,
+		Consumer<GeneratedImage> sink)
+	{
 		int total = request.batchSize() * request.batchCount();
 		for (int i = 0; i < total; i++) {
 			String parameters = Provenance.parameters(request.prompt(), plan.cfg ? request.negativePrompt() : "",
 				request.steps(), sampler.displayName(), request.guidance(), plan.seed + i, plan.width, plan.height,
 				info.name(), request.strength());
-			images.add(new GeneratedImage(ImageTensors.copy(request.initImage()), plan.seed + i, parameters));
+			sink.accept(new GeneratedImage(ImageTensors.copy(request.initImage()), plan.seed + i, parameters));
 		}
-		return new GenerationResult(images, false, seconds(start));
+		return new GenerationResult(List.of(), false, seconds(start));
 	}
 
 	/** One batch: the latents after the last finished step, whether the run was cancelled, and steps done. */
