@@ -113,7 +113,8 @@ public final class StableDiffusionPipeline {
 		TextEncoder.Conditioning text = textEncoder().encode(request.prompt(), request.negativePrompt(), plan.cfg);
 		NonFinite.checkTextEncoder(text.prompt());
 		NonFinite.checkTextEncoder(text.negative());
-		Source source = plan.mode == Mode.TEXT_TO_IMAGE && !info.inpainting() ? null : source(plan, request, progress);
+		VaeCodec vae = vae();
+		Source source = plan.mode == Mode.TEXT_TO_IMAGE && !info.inpainting() ? null : source(plan, request, vae, progress);
 
 		List<GeneratedImage> none = List.of();
 		int delivered = 0;
@@ -132,7 +133,7 @@ public final class StableDiffusionPipeline {
 				}
 				for (int i = 0; i < perBatch; i++) {
 					progress.status("Decoding image " + (b * perBatch + i + 1) + " of " + total);
-					Img<FloatType> pixels = decode(batch.latents, i, plan);
+					Img<FloatType> pixels = vae.decode(batch.latents, i, plan.width, plan.height);
 					if (source != null && source.pasteAlpha != null) {
 						pixels = Masks.paste(request.initImage(), pixels, source.pasteAlpha);
 					}
@@ -346,13 +347,13 @@ public final class StableDiffusionPipeline {
 		float[] pasteAlpha; // [H, W] or null
 	}
 
-	private Source source(Plan plan, GenerationRequest request, ProgressListener progress) throws StableDiffusionException {
+	private Source source(Plan plan, GenerationRequest request, VaeCodec vae, ProgressListener progress) throws StableDiffusionException {
 		progress.status("Encoding the input image");
 		Source s = new Source();
 		int w = plan.width, h = plan.height, plane = plan.latentW * plan.latentH;
 		float[] image = request.initImage() == null ? new float[3 * w * h] : ImageTensors.toNchw(request.initImage());
 		NonFinite.checkInputImage(image);
-		if (request.initImage() != null) s.latents = encodeImage(image, w, h);
+		if (request.initImage() != null) s.latents = vae.encode(image, w, h);
 		if (plan.mode == Mode.INPAINT) {
 			float[] binary = Masks.binary(request.mask());
 			s.latentMask = Masks.toLatent(request.mask(), plan.latentW, plan.latentH);
@@ -362,7 +363,7 @@ public final class StableDiffusionPipeline {
 				Masks.maskImageTensor(masked, binary, w, h);
 				s.inpaintChannels = new float[5 * plane];
 				System.arraycopy(s.latentMask, 0, s.inpaintChannels, 0, plane);
-				System.arraycopy(encodeImage(masked, w, h), 0, s.inpaintChannels, plane, 4 * plane);
+				System.arraycopy(vae.encode(masked, w, h), 0, s.inpaintChannels, plane, 4 * plane);
 			}
 		}
 		else if (info.inpainting()) {
@@ -370,85 +371,31 @@ public final class StableDiffusionPipeline {
 			// image is all mid-grey, as AUTOMATIC1111 does.
 			s.inpaintChannels = new float[5 * plane];
 			Arrays.fill(s.inpaintChannels, 0, plane, 1f);
-			System.arraycopy(encodeImage(new float[3 * w * h], w, h), 0, s.inpaintChannels, plane, 4 * plane);
+			System.arraycopy(vae.encode(new float[3 * w * h], w, h), 0, s.inpaintChannels, plane, 4 * plane);
 		}
 		return s;
 	}
 
-	/** VAE encoder: [1, 3, H, W] in [−1, 1] → scaled latents [1, 4, H/8, W/8] (the mean for latent_parameters). */
+	/** The VAE with the tiling set now. */
+	private VaeCodec vae() {
+		return new VaeCodec(model, vaeTiling);
+	}
+
+	/** VAE encoder: [1, 3, H, W] in [−1, 1] → scaled latents [1, 4, H/8, W/8] (tests). */
 	float[] encodeImage(float[] nchw, int width, int height) {
-		if (!vaeTiling.tiles(width / 8, height / 8)) return encodeWhole(nchw, width, height);
-		return TiledVae.encode(nchw, width / 8, height / 8, vaeTiling, this::encodeWhole);
-	}
-
-	/** {@link #encodeImage} in one VAE call. */
-	private float[] encodeWhole(float[] nchw, int width, int height) {
-		OnnxComponent vae = model.vaeEncoder();
-		String in = vae.inputNamed("sample");
-		String out = info.vaeEncoderOutput();
-		int plane = (width / 8) * (height / 8);
-		long[] declared = vae.outputShape(out); // the channels as the export declares them, else the usual 8 or 4
-		int channels = declared.length == 4 && declared[1] > 0 ? (int) declared[1] : "latent_parameters".equals(out) ? 8 : 4;
-		// pinned output, as for the decoder: the arena can then be emptied entirely after the call
-		try (OnnxTensor input = Tensors.create(vae.inputType(in), nchw, new long[] { 1, 3, height, width });
-			Tensors.Reusable output = new Tensors.Reusable(vae.outputType(out),
-				new long[] { 1, channels, height / 8, width / 8 });
-			OrtSession.Result r = vae.run(Map.of(in, input), Map.of(out, output.tensor()), true))
-		{
-			float[] latents = new float[channels * plane];
-			output.get(latents);
-			NonFinite.checkVaeEncoder(latents);
-			// latent_parameters: [mean(4), logvar(4)]; the mean is the first half of the channels
-			float[] mean = Arrays.copyOf(latents, 4 * plane);
-			for (int i = 0; i < mean.length; i++) mean[i] *= (float) info.scalingFactor();
-			return mean;
-		}
-		catch (OrtException e) {
-			throw new IllegalStateException("VAE encoder failed: " + e.getMessage(), e);
-		}
-	}
-
-	/** VAE decoder of image {@code index} of the batch: latents / scale → X × Y × 3 in [0, 1]. */
-	Img<FloatType> decode(float[] latents, int index, Plan plan) {
-		int plane = plan.latentW * plan.latentH;
-		float[] one = new float[4 * plane];
-		for (int i = 0; i < one.length; i++) one[i] = (float) (latents[index * 4 * plane + i] / info.scalingFactor());
-		float[] nchw = vaeTiling.tiles(plan.latentW, plan.latentH)
-			? TiledVae.decode(one, plan.latentW, plan.latentH, vaeTiling, this::decodeWhole)
-			: decodeWhole(one, plan.latentW, plan.latentH);
-		NonFinite.checkVaeDecoder(nchw, index);
-		return ImageTensors.fromNchw(nchw, 0, plan.width, plan.height);
-	}
-
-	/** One VAE decoder call: unscaled latents [1, 4, h, w] → [1, 3, H, W] in about [−1, 1]; width, height in latents. */
-	private float[] decodeWhole(float[] one, int latentW, int latentH) {
-		OnnxComponent vae = model.vaeDecoder();
-		String in = vae.inputNamed("latent_sample");
-		int width = latentW * 8, height = latentH * 8;
-		String out = vae.outputNamed("sample");
-		// the output is pinned (not in the session's arena), so releasing the arena after the call frees all of it
-		try (OnnxTensor input = Tensors.create(vae.inputType(in), one, new long[] { 1, 4, latentH, latentW });
-			Tensors.Reusable output = new Tensors.Reusable(vae.outputType(out), new long[] { 1, 3, height, width });
-			OrtSession.Result r = vae.run(Map.of(in, input), Map.of(out, output.tensor()), true))
-		{
-			float[] nchw = new float[3 * width * height];
-			output.get(nchw);
-			return nchw;
-		}
-		catch (OrtException e) {
-			throw new IllegalStateException("VAE decoder failed: " + e.getMessage(), e);
-		}
+		return vae().encode(nchw, width, height);
 	}
 
 	/** Decodes latents (e.g. from a {@link StepProgress}) for a preview or a test: image {@code index}, X × Y × 3. */
 	public Img<FloatType> decodeLatents(float[] latents, int index, int width, int height) {
-		return decode(latents, index, Plan.forSize(width, height));
+		return vae().decode(latents, index, width, height);
 	}
 
 	/** Encodes an RGB image (X × Y × 3 in [0, 1]) and decodes it again: what image to image at strength 0 returns. */
 	public Img<FloatType> vaeRoundTrip(RandomAccessibleInterval<FloatType> rgb) {
 		int w = (int) rgb.dimension(0), h = (int) rgb.dimension(1);
-		return decode(encodeImage(ImageTensors.toNchw(rgb), w, h), 0, Plan.forSize(w, h));
+		VaeCodec vae = vae();
+		return vae.decode(vae.encode(ImageTensors.toNchw(rgb), w, h), 0, w, h);
 	}
 
 	// ---- the UNet call ----
