@@ -107,14 +107,14 @@ public final class StableDiffusionPipeline {
 		Plan plan = Plan.of(request, info);
 		checkMemory(plan);
 		Scheduler probe = schedulers.create(request.scheduler(), new SplittableRandom(0)); // fails early on a bad name
-		if (plan.mode != Mode.TEXT_TO_IMAGE && Start.runsNoStep(plan)) return unchanged(request, plan, probe, start, sink);
+		if (plan.mode != Mode.TEXT_TO_IMAGE && ImageSource.Start.runsNoStep(plan)) return unchanged(request, plan, probe, start, sink);
 
 		progress.status("Encoding the prompt");
 		TextEncoder.Conditioning text = textEncoder().encode(request.prompt(), request.negativePrompt(), plan.cfg);
 		NonFinite.checkTextEncoder(text.prompt());
 		NonFinite.checkTextEncoder(text.negative());
 		VaeCodec vae = vae();
-		Source source = plan.mode == Mode.TEXT_TO_IMAGE && !info.inpainting() ? null : source(plan, request, vae, progress);
+		ImageSource source = ImageSource.of(plan, request, info, vae, progress);
 
 		List<GeneratedImage> none = List.of();
 		int delivered = 0;
@@ -133,10 +133,7 @@ public final class StableDiffusionPipeline {
 				}
 				for (int i = 0; i < perBatch; i++) {
 					progress.status("Decoding image " + (b * perBatch + i + 1) + " of " + total);
-					Img<FloatType> pixels = vae.decode(batch.latents, i, plan.width, plan.height);
-					if (source != null && source.pasteAlpha != null) {
-						pixels = Masks.paste(request.initImage(), pixels, source.pasteAlpha);
-					}
+					Img<FloatType> pixels = source.paste(vae.decode(batch.latents, i, plan.width, plan.height));
 					String parameters = Provenance.parameters(request.prompt(), plan.cfg ? request.negativePrompt() : "",
 						request.steps(), probe.displayName(), request.guidance(), seed + i, plan.width, plan.height,
 						info.name(), plan.mode == Mode.TEXT_TO_IMAGE ? null : request.strength());
@@ -183,30 +180,22 @@ public final class StableDiffusionPipeline {
 	/**
 	 * The denoising loop for one batch of {@code plan.batch} images with seeds {@code seed, seed + 1, …}.
 	 */
-	private Batch denoise(Plan plan, Conditioned text, Source source, long seed, int firstImage, int totalImages,
+	private Batch denoise(Plan plan, Conditioned text, ImageSource source, long seed, int firstImage, int totalImages,
 		ProgressListener progress, Cancellation cancellation) throws OrtException
 	{
 		int n = plan.batch, plane = plan.latentW * plan.latentH, latentSize = n * 4 * plane;
 		Scheduler scheduler = schedulers.create(plan.schedulerName, new PerImageNoise(seed, n, 4 * plane));
 		scheduler.setTimesteps(plan.steps);
 		double[] timesteps = scheduler.timesteps();
-		float[] noise = noise(seed, n, 4 * plane);
+		ImageSource.Batch start = source.start(scheduler, seed, n);
+		float[] latents = start.latents;
 
-		// Where the loop starts and what it starts from (text to image: pure noise).
-		Start s = Start.of(plan, scheduler.config().stepsOffset(), scheduler.order(), timesteps.length);
-		float[] latents;
-		float[] original = source == null || source.latents == null ? null : repeat(source.latents, n);
-		if (original == null || s.fromPureNoise) latents = scale(noise, scheduler.initNoiseSigma());
-		else if (s.first >= timesteps.length) latents = original.clone(); // strength 0: no denoising at all
-		else latents = scheduler.addNoise(original, noise, timesteps[s.noiseIndex]);
-		boolean blendLatents = plan.mode == Mode.INPAINT && !info.inpainting(); // 4-channel model: legacy blending
-
-		int stepsToRun = timesteps.length - s.first;
+		int stepsToRun = timesteps.length - start.first;
 		long[] latentShape = { n, 4, plan.latentH, plan.latentW };
 		long loopStart = System.nanoTime();
 		try (UnetCall unet = new UnetCall(plan, text, n)) {
-			for (int i = s.first; i < timesteps.length; i++) {
-				if (progress.isCanceled() || cancellation.isCancelled()) return new Batch(latents, true, i - s.first);
+			for (int i = start.first; i < timesteps.length; i++) {
+				if (progress.isCanceled() || cancellation.isCancelled()) return new Batch(latents, true, i - start.first);
 				double t = timesteps[i];
 				float[] modelInput = scheduler.scaleModelInput(latents, t);
 				// the last step hands the UNet's working memory back before the VAE decoder needs its own (a cancelled
@@ -216,16 +205,13 @@ public final class StableDiffusionPipeline {
 					noisePrediction = unet.run(modelInput, t, source, i == timesteps.length - 1, cancellation);
 				}
 				catch (Cancellation.CancelledException e) { // terminated mid-call: the last finished step is the result
-					return new Batch(latents, true, i - s.first);
+					return new Batch(latents, true, i - start.first);
 				}
-				NonFinite.checkUnet(noisePrediction, i - s.first + 1, stepsToRun);
+				NonFinite.checkUnet(noisePrediction, i - start.first + 1, stepsToRun);
 				latents = scheduler.step(noisePrediction, t, latents);
-				NonFinite.checkLatents(latents, scheduler.displayName(), i - s.first + 1, stepsToRun);
-				if (blendLatents) { // keep the unmasked region on the original's noise level for the next step
-					float[] known = i + 1 < timesteps.length ? scheduler.addNoise(original, noise, timesteps[i + 1]) : original;
-					blend(latents, known, source.latentMask, n, plane);
-				}
-				int done = i - s.first + 1;
+				NonFinite.checkLatents(latents, scheduler.displayName(), i - start.first + 1, stepsToRun);
+				start.afterStep(latents, i);
+				int done = i - start.first + 1;
 				progress.stepFinished(new StepProgress(firstImage, totalImages, done, stepsToRun,
 					(System.nanoTime() - loopStart) / 1e9 / done, latents, scheduler.predictedOriginalSample(),
 					latentShape.clone()));
@@ -235,34 +221,6 @@ public final class StableDiffusionPipeline {
 		return new Batch(latents, false, stepsToRun);
 	}
 
-	/**
-	 * Where the loop starts for image to image and inpainting, after diffusers' ONNX img2img pipeline:
-	 * {@code initSteps = min(int(steps × strength) + steps_offset, steps)}, the input is noised to
-	 * {@code timesteps[−initSteps]} and the loop runs from {@code steps − initSteps + steps_offset}. Strength 1 starts
-	 * from pure noise (the input is ignored); no step to run (strength 0) means the input is returned as it is.
-	 */
-	record Start(int first, int noiseIndex, boolean fromPureNoise) {
-		/**
-		 * @param stepsOffset the scheduler config's {@code steps_offset} (1 for SD 1.5)
-		 * @param order timesteps per step: 2 for Heun (diffusers' scheduler.order), else 1
-		 * @param count length of the scheduler's timestep list (PNDM lists one extra at the start)
-		 */
-		/** Image to image or inpainting that runs no denoising step: {@code int(steps × strength) == 0}. */
-		static boolean runsNoStep(Plan plan) {
-			return plan.strength < 1.0 && (int) (plan.steps * plan.strength) == 0;
-		}
-
-		static Start of(Plan plan, int stepsOffset, int order, int count) {
-			if (plan.mode == Mode.TEXT_TO_IMAGE || plan.strength >= 1.0) return new Start(0, 0, true);
-			int runSteps = (int) (plan.steps * plan.strength);
-			if (runSteps == 0) return new Start(count, 0, false); // strength 0: generate returns the input before this
-			int initSteps = Math.min(runSteps + stepsOffset, plan.steps);
-			int first = Math.max(plan.steps - initSteps + stepsOffset, 0) * order;
-			int noiseIndex = Math.max(0, count - initSteps * order);
-			return new Start(Math.min(first, count), noiseIndex, false);
-		}
-	}
-
 	/** Classifier-free guidance: {@code u + g·(c − u)} over the [uncond | cond] halves of the UNet batch. */
 	static void guide(float[] prediction, float guidance, float[] out) {
 		int half = out.length;
@@ -270,29 +228,6 @@ public final class StableDiffusionPipeline {
 			float u = prediction[j];
 			out[j] = u + guidance * (prediction[half + j] - u);
 		}
-	}
-
-	/** Legacy inpainting: {@code latents = known·(1 − mask) + latents·mask} per image. */
-	static void blend(float[] latents, float[] known, float[] latentMask, int images, int plane) {
-		for (int b = 0; b < images; b++) {
-			for (int c = 0; c < 4; c++) {
-				int base = (b * 4 + c) * plane;
-				for (int p = 0; p < plane; p++) {
-					float m = latentMask[p];
-					latents[base + p] = known[base + p] * (1 - m) + latents[base + p] * m;
-				}
-			}
-		}
-	}
-
-	/** Initial noise: image i from {@code new Random(seed + i).nextGaussian()}, NCHW order. */
-	static float[] noise(long seed, int images, int perImage) {
-		float[] out = new float[images * perImage];
-		for (int i = 0; i < images; i++) {
-			Random r = new Random(seed + i);
-			for (int k = 0; k < perImage; k++) out[i * perImage + k] = (float) r.nextGaussian();
-		}
-		return out;
 	}
 
 	/**
@@ -313,12 +248,6 @@ public final class StableDiffusionPipeline {
 		return out;
 	}
 
-	private static float[] scale(float[] v, double s) {
-		float[] out = new float[v.length];
-		for (int i = 0; i < v.length; i++) out[i] = (float) (v[i] * s);
-		return out;
-	}
-
 	private static float[] repeat(float[] one, int times) {
 		float[] out = new float[one.length * times];
 		for (int i = 0; i < times; i++) System.arraycopy(one, 0, out, i * one.length, one.length);
@@ -332,48 +261,6 @@ public final class StableDiffusionPipeline {
 	private synchronized TextEncoder textEncoder() {
 		if (textEncoder == null) textEncoder = new TextEncoder(model);
 		return textEncoder;
-	}
-
-	// ---- image to image and inpainting inputs ----
-
-	/**
-	 * What the init image and mask give the loop: the scaled latents of the image, the mask at latent size, the
-	 * 9-channel UNet's extra input (mask + latents of the masked image), and the pixel-space paste weights.
-	 */
-	private static final class Source {
-		float[] latents; // [1, 4, h, w], scaled
-		float[] latentMask; // [h, w], 0/1
-		float[] inpaintChannels; // [5, h, w]: mask, masked-image latents (9-channel UNet only)
-		float[] pasteAlpha; // [H, W] or null
-	}
-
-	private Source source(Plan plan, GenerationRequest request, VaeCodec vae, ProgressListener progress) throws StableDiffusionException {
-		progress.status("Encoding the input image");
-		Source s = new Source();
-		int w = plan.width, h = plan.height, plane = plan.latentW * plan.latentH;
-		float[] image = request.initImage() == null ? new float[3 * w * h] : ImageTensors.toNchw(request.initImage());
-		NonFinite.checkInputImage(image);
-		if (request.initImage() != null) s.latents = vae.encode(image, w, h);
-		if (plan.mode == Mode.INPAINT) {
-			float[] binary = Masks.binary(request.mask());
-			s.latentMask = Masks.toLatent(request.mask(), plan.latentW, plan.latentH);
-			s.pasteAlpha = Masks.featherInside(binary, w, h, request.maskFeather());
-			if (info.inpainting()) {
-				float[] masked = image.clone();
-				Masks.maskImageTensor(masked, binary, w, h);
-				s.inpaintChannels = new float[5 * plane];
-				System.arraycopy(s.latentMask, 0, s.inpaintChannels, 0, plane);
-				System.arraycopy(vae.encode(masked, w, h), 0, s.inpaintChannels, plane, 4 * plane);
-			}
-		}
-		else if (info.inpainting()) {
-			// An inpainting UNet used for text to image or image to image: everything is "repaint", and the masked
-			// image is all mid-grey, as AUTOMATIC1111 does.
-			s.inpaintChannels = new float[5 * plane];
-			Arrays.fill(s.inpaintChannels, 0, plane, 1f);
-			System.arraycopy(vae.encode(new float[3 * w * h], w, h), 0, s.inpaintChannels, plane, 4 * plane);
-		}
-		return s;
 	}
 
 	/** The VAE with the tiling set now. */
@@ -482,7 +369,7 @@ public final class StableDiffusionPipeline {
 			}
 			if (info.lcm()) {
 				float[] emb = guidanceEmbedding(plan.guidance, info.timestepCondDim());
-				timestepCond = Tensors.create(unet.inputType("timestep_cond"), repeat(emb, callBatch),
+				timestepCond = Tensors.create(unet.inputType("timestep_cond"), ImageSource.repeat(emb, callBatch),
 					new long[] { callBatch, info.timestepCondDim() });
 			}
 			else timestepCond = null;
@@ -493,7 +380,7 @@ public final class StableDiffusionPipeline {
 		 * The noise prediction (guided when CFG) for the scaled model input at timestep t; {@code last}: the batch's
 		 * last step, after which the UNet session releases its working memory.
 		 */
-		float[] run(float[] modelInput, double t, Source source, boolean last, Cancellation cancellation)
+		float[] run(float[] modelInput, double t, ImageSource source, boolean last, Cancellation cancellation)
 			throws OrtException
 		{
 			int channels = info.unetInChannels();
@@ -501,7 +388,7 @@ public final class StableDiffusionPipeline {
 				for (int b = 0; b < images; b++) {
 					int at = ((k * images + b) * channels) * plane;
 					sample.put(at, modelInput, b * 4 * plane, 4 * plane);
-					if (channels == 9) sample.put(at + 4 * plane, source.inpaintChannels, 0, 5 * plane);
+					if (channels == 9) sample.put(at + 4 * plane, source.unetChannels(), 0, 5 * plane);
 				}
 			}
 			// [] (optimum), [B] (diffusers script; also accepts [1] and broadcasts), or a fixed [1]
