@@ -51,7 +51,7 @@ public final class StableDiffusionPipeline {
 	private final SchedulerFactory schedulers;
 	private final AtomicLong unetCalls = new AtomicLong();
 	private final AtomicLong unetSamples = new AtomicLong();
-	private TextEncoder textEncoder; // created on first use: loads the tokenizer
+	private TextConditioning textConditioning; // created on first use: loads the tokenizer
 	private volatile CfgMode cfgMode;
 	private volatile VaeTiling vaeTiling;
 
@@ -110,9 +110,7 @@ public final class StableDiffusionPipeline {
 		if (plan.mode != Mode.TEXT_TO_IMAGE && ImageSource.Start.runsNoStep(plan)) return unchanged(request, plan, probe, start, sink);
 
 		progress.status("Encoding the prompt");
-		TextEncoder.Conditioning text = textEncoder().encode(request.prompt(), request.negativePrompt(), plan.cfg);
-		NonFinite.checkTextEncoder(text.prompt());
-		NonFinite.checkTextEncoder(text.negative());
+		TextEmbeddings text = textConditioning().encode(request.prompt(), request.negativePrompt(), plan.cfg);
 		VaeCodec vae = vae();
 		ImageSource source = ImageSource.of(plan, request, info, vae, progress);
 
@@ -121,12 +119,13 @@ public final class StableDiffusionPipeline {
 		int perBatch = request.batchSize();
 		int total = perBatch * request.batchCount();
 		Cancellation cancellation = new Cancellation(); // stops a UNet call in flight when the listener cancels
-		try (Conditioned unetText = new Conditioned(plan, text, perBatch, cfgMode(plan.width, plan.height) == CfgMode.SEPARATE);
+		UnetBatch shape = UnetBatch.of(model, request, plan, cfgMode(plan.width, plan.height) == CfgMode.SEPARATE);
+		try (TextInputs unetText = new TextInputs(model.unet(), text, shape);
 			CancelWatch watch = new CancelWatch(progress, cancellation))
 		{
 			for (int b = 0; b < request.batchCount(); b++) {
 				long seed = plan.seed + (long) b * perBatch;
-				Batch batch = denoise(plan, unetText, source, seed, b * perBatch, total, progress, cancellation);
+				Batch batch = denoise(plan, shape, unetText, source, seed, b * perBatch, total, progress, cancellation);
 				// Cancelled before a later batch took its first step: the finished images are the result.
 				if (batch.interrupted && batch.stepsDone == 0 && delivered > 0) {
 					return new GenerationResult(none, true, seconds(start));
@@ -180,7 +179,7 @@ public final class StableDiffusionPipeline {
 	/**
 	 * The denoising loop for one batch of {@code plan.batch} images with seeds {@code seed, seed + 1, …}.
 	 */
-	private Batch denoise(Plan plan, Conditioned text, ImageSource source, long seed, int firstImage, int totalImages,
+	private Batch denoise(Plan plan, UnetBatch shape, TextInputs text, ImageSource source, long seed, int firstImage, int totalImages,
 		ProgressListener progress, Cancellation cancellation) throws OrtException
 	{
 		int n = plan.batch, plane = plan.latentW * plan.latentH, latentSize = n * 4 * plane;
@@ -193,7 +192,7 @@ public final class StableDiffusionPipeline {
 		int stepsToRun = timesteps.length - start.first;
 		long[] latentShape = { n, 4, plan.latentH, plan.latentW };
 		long loopStart = System.nanoTime();
-		try (UnetCall unet = new UnetCall(plan, text, n)) {
+		try (UnetCall unet = new UnetCall(plan, shape, text, n)) {
 			for (int i = start.first; i < timesteps.length; i++) {
 				if (progress.isCanceled() || cancellation.isCancelled()) return new Batch(latents, true, i - start.first);
 				double t = timesteps[i];
@@ -258,9 +257,9 @@ public final class StableDiffusionPipeline {
 		return (System.nanoTime() - start) / 1e9;
 	}
 
-	private synchronized TextEncoder textEncoder() {
-		if (textEncoder == null) textEncoder = new TextEncoder(model);
-		return textEncoder;
+	private synchronized TextConditioning textConditioning() {
+		if (textConditioning == null) textConditioning = TextConditioning.forModel(model);
+		return textConditioning;
 	}
 
 	/** The VAE with the tiling set now. */
@@ -288,55 +287,6 @@ public final class StableDiffusionPipeline {
 	// ---- the UNet call ----
 
 	/**
-	 * The text conditioning as the UNet's encoder_hidden_states, one tensor per UNet call of a step: with CFG
-	 * {@code [uncond × B, cond × B]} (batched) or {@code [uncond × B]} and {@code [cond × B]} (separate); without,
-	 * {@code [cond × B]}.
-	 */
-	private final class Conditioned implements AutoCloseable {
-		final List<Tensors.Reusable> hidden = new ArrayList<>();
-
-		Conditioned(Plan plan, TextEncoder.Conditioning text, int images, boolean separate) throws OrtException {
-			OnnxComponent unet = model.unet();
-			String name = unet.inputNamed("encoder_hidden_states");
-			long[] declared = unet.inputShape(name);
-			int tokens = text.tokens();
-			if (declared.length == 3 && declared[1] > 0 && declared[1] < tokens) {
-				tokens = (int) declared[1]; // an export with a fixed 77-token axis: long prompts are cut to the first chunk
-			}
-			try {
-				if (!plan.cfg) add(unet, name, images, tokens, text.width(), text.prompt());
-				else if (separate) {
-					add(unet, name, images, tokens, text.width(), text.negative());
-					add(unet, name, images, tokens, text.width(), text.prompt());
-				}
-				else add(unet, name, images, tokens, text.width(), text.negative(), text.prompt());
-			}
-			catch (OrtException | RuntimeException e) {
-				close();
-				throw e;
-			}
-		}
-
-		/** One tensor holding each of {@code halves} repeated for every image, in order. */
-		private void add(OnnxComponent unet, String name, int images, int tokens, int width, float[]... halves)
-			throws OrtException
-		{
-			int perImage = tokens * width;
-			Tensors.Reusable t = new Tensors.Reusable(unet.inputType(name),
-				new long[] { (long) halves.length * images, tokens, width });
-			hidden.add(t);
-			for (int h = 0; h < halves.length; h++) {
-				for (int i = 0; i < images; i++) t.put((h * images + i) * perImage, halves[h], 0, perImage);
-			}
-		}
-
-		@Override
-		public void close() {
-			hidden.forEach(Tensors.Reusable::close);
-		}
-	}
-
-	/**
 	 * One batch's UNet inputs and outputs, allocated once and refilled each step: the direct buffers behind
 	 * {@code sample} and the pinned {@code out_sample} tensors are reused, so a step allocates no large Java arrays
 	 * besides what the sampler returns. With CFG in separate calls, both calls share {@code sample} and each writes its
@@ -345,7 +295,8 @@ public final class StableDiffusionPipeline {
 	private final class UnetCall implements AutoCloseable {
 		final OnnxComponent unet = model.unet();
 		final Plan plan;
-		final Conditioned text;
+		final TextInputs text;
+		final int calls;
 		final int images, copies, plane, callBatch;
 		final Tensors.Reusable sample;
 		final List<Tensors.Reusable> outputs = new ArrayList<>();
@@ -353,17 +304,18 @@ public final class StableDiffusionPipeline {
 		final String outputName;
 		final float[] prediction;
 
-		UnetCall(Plan plan, Conditioned text, int images) throws OrtException {
+		UnetCall(Plan plan, UnetBatch shape, TextInputs text, int images) throws OrtException {
 			this.plan = plan;
 			this.text = text;
 			this.images = images;
 			this.copies = plan.cfg ? 2 : 1;
 			this.plane = plan.latentW * plan.latentH;
-			this.callBatch = (int) text.hidden.get(0).shape()[0];
+			this.callBatch = shape.callBatch();
+			this.calls = shape.calls().size();
 			sample = new Tensors.Reusable(unet.inputType("sample"),
 				new long[] { callBatch, info.unetInChannels(), plan.latentH, plan.latentW });
 			outputName = unet.outputNamed("out_sample");
-			for (int c = 0; c < text.hidden.size(); c++) {
+			for (int c = 0; c < calls; c++) {
 				outputs.add(new Tensors.Reusable(unet.outputType(outputName),
 					new long[] { callBatch, 4, plan.latentH, plan.latentW }));
 			}
@@ -404,7 +356,7 @@ public final class StableDiffusionPipeline {
 					Map<String, OnnxTensor> inputs = new HashMap<>();
 					inputs.put("sample", sample.tensor());
 					inputs.put("timestep", timestep);
-					inputs.put("encoder_hidden_states", text.hidden.get(c).tensor());
+					inputs.putAll(text.forCall(c));
 					if (timestepCond != null) inputs.put("timestep_cond", timestepCond);
 					Map<String, OnnxValue> pinned = Map.of(outputName, outputs.get(c).tensor());
 					boolean release = last && c == outputs.size() - 1;
