@@ -28,21 +28,21 @@ class DenoisingMathTest {
 	void classifierFreeGuidance() {
 		float[] prediction = { 1, 2, /* cond: */ 3, 0 };
 		float[] out = new float[2];
-		StableDiffusionPipeline.guide(prediction, 7.5f, out);
+		UnetRunner.guide(prediction, 7.5f, out);
 		assertArrayEquals(new float[] { 1 + 7.5f * 2, 2 + 7.5f * -2 }, out);
 	}
 
 	@Test
 	void lcmGuidanceEmbedding() {
-		float[] e = StableDiffusionPipeline.guidanceEmbedding(8.5, 256);
+		float[] e = LcmTimestepCond.guidanceEmbedding(8.5, 256);
 		assertEquals(256, e.length);
 		double w = 7500; // (8.5 − 1) · 1000
 		assertEquals(Math.sin(w), e[0], 1e-3); // frequency 1
 		assertEquals(Math.cos(w), e[128], 1e-3);
 		assertEquals(Math.sin(w / 10000), e[127], 1e-4); // lowest frequency 1/10000
-		float[] none = StableDiffusionPipeline.guidanceEmbedding(1.0, 8);
+		float[] none = LcmTimestepCond.guidanceEmbedding(1.0, 8);
 		assertArrayEquals(new float[] { 0, 0, 0, 0, 1, 1, 1, 1 }, none);
-		assertEquals(0f, StableDiffusionPipeline.guidanceEmbedding(2, 7)[6], "odd widths are zero-padded");
+		assertEquals(0f, LcmTimestepCond.guidanceEmbedding(2, 7)[6], "odd widths are zero-padded");
 	}
 
 	@Test
