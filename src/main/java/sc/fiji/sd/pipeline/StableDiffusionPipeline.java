@@ -23,12 +23,17 @@ import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 import sc.fiji.sd.scheduler.Scheduler;
 
 /**
- * Stable Diffusion on ONNX Runtime: text to image, image to image and inpainting with one denoising loop.
+ * Stable Diffusion on ONNX Runtime: text to image, image to image and inpainting with one denoising loop. This class
+ * orchestrates: plan the request, encode the prompt ({@link TextConditioning}) and the input image
+ * ({@link ImageSource}), then per batch start latents, run the loop (the UNet through {@link UnetRunner}, which feeds
+ * every {@link UnetInput}), decode ({@link VaeCodec}) and hand out the images with their parameters
+ * ({@link ImageParameters}).
  * <p>
  * Reproducibility: the initial noise of image {@code i} of a run is {@code new java.util.Random(seed + i)}
  * {@code .nextGaussian()} drawn in NCHW order (channel, then row, then column); stochastic samplers draw the step noise
  * of image {@code i} from a {@link SplittableRandom} seeded with {@code seed + i} ({@link PerImageNoise}), so every
- * image of a batch replays alone from its seed. The same request and seed give the same pixels on the same machine.
+ * image of a batch replays alone from its seed. The same request and seed give the same pixels on the same machine
+ * ({@code GoldenPixelsTest} holds them).
  * <p>
  * One pipeline per model; {@link #generate} is not meant to run concurrently on one instance.
  */
