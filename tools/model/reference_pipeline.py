@@ -363,6 +363,11 @@ def cases():
     linspace spacing then gives fractional timesteps (249.75, ...), which int64 and fp16 timestep inputs round."""
     out = []
     for name in MODELS:
+        if name == "inpaint9":
+            # Text to image on a 9-channel UNet encodes an all-grey image: a constant VAE input, where GroupNorm sees
+            # zero variance and amplifies rounding (input moved by 1e-3 -> latents by 0.09; ONNX Runtime and numpy
+            # differ by 0.08), so the outcome is implementation-defined noise. Checked with inpainting below instead.
+            continue
         for sched, steps in (("DDIM", 4), ("Euler", 5)):
             out.append(dict(model=name, mode="txt2img", scheduler=sched, steps=steps, seed=11, batch_size=1))
     out.append(dict(model="embedded", mode="txt2img", scheduler="DDIM", steps=3, seed=40, batch_size=2))
