@@ -260,7 +260,99 @@ class Euler:
         return (x + noise * self.sigmas[self._index(t)]).astype(np.float32)
 
 
-SCHEDULERS = {"DDIM": DDIM, "Euler": Euler}  # our A1111 sampler names -> the diffusers class they stand for
+class PLMS:
+    """diffusers PNDMScheduler with skip_prk_steps (A1111's PLMS): linear multistep on the DDIM-style update."""
+    DEFAULTS = dict(num_train_timesteps=1000, beta_start=0.0001, beta_end=0.02, beta_schedule="linear",
+                    trained_betas=None, set_alpha_to_one=False, prediction_type="epsilon",
+                    timestep_spacing="leading", steps_offset=0)
+    init_noise_sigma = 1.0
+
+    def __init__(self, config):
+        self.c = {**self.DEFAULTS, **{k: v for k, v in config.items() if k in self.DEFAULTS}}
+        self.ac = _alphas_cumprod(self.c)
+        self.final = np.float32(1.0) if self.c["set_alpha_to_one"] else self.ac[0]
+
+    def set_timesteps(self, steps):
+        n, spacing = self.c["num_train_timesteps"], self.c["timestep_spacing"]
+        self.ratio = n // steps  # the step to the previous timestep, whatever the spacing (as diffusers)
+        if spacing == "linspace":
+            ts = np.linspace(0, n - 1, steps).round().astype(np.int64)
+        elif spacing == "leading":
+            ts = (np.arange(0, steps) * self.ratio).round().astype(np.int64) + self.c["steps_offset"]
+        else:
+            ts = np.round(np.arange(n, 0, -n / steps))[::-1].astype(np.int64) - 1
+        self.timesteps = np.concatenate([ts[:-1], ts[-2:-1], ts[-1:]])[::-1].copy()
+        self.ets, self.counter, self.cur_sample = [], 0, None
+
+    def scale_model_input(self, x, t):
+        return x
+
+    def step(self, out, t, x):
+        t = int(t)
+        prev = t - self.ratio
+        if self.counter != 1:
+            self.ets = self.ets[-3:] + [out]
+        else:
+            prev, t = t, t + self.ratio
+        e = self.ets
+        if len(e) == 1 and self.counter == 0:
+            self.cur_sample = x
+        elif len(e) == 1 and self.counter == 1:
+            out = (out + e[-1]) / 2
+            x, self.cur_sample = self.cur_sample, None
+        elif len(e) == 2:
+            out = (3 * e[-1] - e[-2]) / 2
+        elif len(e) == 3:
+            out = (23 * e[-1] - 16 * e[-2] + 5 * e[-3]) / 12
+        else:
+            out = (55 * e[-1] - 59 * e[-2] + 37 * e[-3] - 9 * e[-4]) / 24
+        self.counter += 1
+        a = self.ac[t]
+        a_prev = self.ac[prev] if prev >= 0 else self.final
+        b, b_prev = 1 - a, 1 - a_prev
+        if self.c["prediction_type"] == "v_prediction":
+            out = a ** 0.5 * out + b ** 0.5 * x
+        denom = a * b_prev ** 0.5 + (a * b * a_prev) ** 0.5
+        return ((a_prev / a) ** 0.5 * x - (a_prev - a) * out / denom).astype(np.float32)
+
+
+class LCM:
+    """diffusers LCMScheduler (0.27 timesteps); deterministic only for one step (later steps draw noise)."""
+    DEFAULTS = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                    trained_betas=None, original_inference_steps=50, clip_sample=False, clip_sample_range=1.0,
+                    set_alpha_to_one=True, steps_offset=0, prediction_type="epsilon", timestep_scaling=10.0)
+    init_noise_sigma = 1.0
+
+    def __init__(self, config):
+        self.c = {**self.DEFAULTS, **{k: v for k, v in config.items() if k in self.DEFAULTS}}
+        self.ac = _alphas_cumprod(self.c)
+
+    def set_timesteps(self, steps):
+        if steps != 1:
+            raise NotImplementedError("LCM reference: one step (later steps add random noise)")
+        k = self.c["num_train_timesteps"] // self.c["original_inference_steps"]
+        origin = (np.arange(1, self.c["original_inference_steps"] + 1) * k - 1)[::-1]
+        self.timesteps = origin[np.floor(np.linspace(0, len(origin), num=steps, endpoint=False)).astype(np.int64)]
+
+    def scale_model_input(self, x, t):
+        return x
+
+    def step(self, out, t, x):
+        a = self.ac[int(t)]
+        b = 1 - a
+        scaled = float(t) * self.c["timestep_scaling"]
+        c_skip = 0.25 / (scaled ** 2 + 0.25)
+        c_out = scaled / (scaled ** 2 + 0.25) ** 0.5
+        if self.c["prediction_type"] != "epsilon":
+            raise NotImplementedError("LCM reference: epsilon prediction only")
+        x0 = (x - b ** 0.5 * out) / a ** 0.5
+        if self.c["clip_sample"]:
+            x0 = np.clip(x0, -self.c["clip_sample_range"], self.c["clip_sample_range"])
+        return (c_out * x0 + c_skip * x).astype(np.float32)  # the last step: no noise added
+
+
+# our A1111 sampler names -> the diffusers class they stand for
+SCHEDULERS = {"DDIM": DDIM, "Euler": Euler, "PLMS": PLMS, "LCM": LCM}
 
 
 # ----------------------------------------------------------------------------------------------- the pipeline
@@ -359,7 +451,8 @@ MODELS = {"embedded": "models/tiny-sd-shapes", "optimum": "src/test/resources/fi
 
 
 def cases():
-    """Every layout with DDIM and Euler, text to image; image to image and inpainting on some. Euler runs 5 steps:
+    """Every layout with DDIM and Euler, text to image (PLMS and one-step LCM on some); image to image and
+    inpainting on some. Euler runs 5 steps:
     linspace spacing then gives fractional timesteps (249.75, ...), which int64 and fp16 timestep inputs round."""
     out = []
     for name in MODELS:
@@ -371,6 +464,9 @@ def cases():
         for sched, steps in (("DDIM", 4), ("Euler", 5)):
             out.append(dict(model=name, mode="txt2img", scheduler=sched, steps=steps, seed=11, batch_size=1))
     out.append(dict(model="embedded", mode="txt2img", scheduler="DDIM", steps=3, seed=40, batch_size=2))
+    for name in ("embedded", "optimum", "int64-timestep", "fp16", "v-prediction"):  # SD 1.5's default: PLMS
+        out.append(dict(model=name, mode="txt2img", scheduler="PLMS", steps=5, seed=12, batch_size=1))
+    out.append(dict(model="lcm", mode="txt2img", scheduler="LCM", steps=1, seed=13, batch_size=1))
     for name in ("embedded", "optimum"):
         for sched in ("DDIM", "Euler"):
             out.append(dict(model=name, mode="img2img", scheduler=sched, steps=6, seed=7, batch_size=1,
