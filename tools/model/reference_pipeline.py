@@ -416,7 +416,7 @@ def generate(model, case, init_image=None, mask=None):
         if mode == "inpaint" and not inpaint9:
             known = sched.add_noise(original, noise, timesteps[i + 1]) if i + 1 < len(timesteps) else original
             latents = (1 - latent_mask) * known + latent_mask * latents
-        trace["step%d" % i] = latents
+        trace["step%d" % (i - first + 1)] = latents  # after the n-th step run, as StepProgress.step() counts
     images = []
     for b in range(n):
         x = model.vae_decoder(latent_sample=latents[b:b + 1] / sf)["sample"].astype(np.float32)[0]
@@ -501,12 +501,33 @@ def test_images():
     return rgb, mask
 
 
+def compare(trace, dump):
+    """Max |ours - reference| of the latents after each step, per case: where two runs part, and by how much."""
+    for path in sorted(os.listdir(dump)):
+        if not path.endswith(".f32"):
+            continue
+        ref = os.path.join(trace, path[:-4] + ".npy")
+        if not os.path.exists(ref):
+            print(path, "no reference trace")
+            continue
+        r = np.load(ref).reshape(-1)
+        j = np.fromfile(os.path.join(dump, path), "<f4")
+        d = np.abs(r - j).max()
+        print("%-44s max|d| %.2e  max|ref| %6.2f  relative %.1e" % (path[:-4], d, np.abs(r).max(),
+                                                                     d / max(np.abs(r).max(), 1e-12)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(ROOT, "src", "test", "resources", "conformance"))
     ap.add_argument("--only", help="case names containing this text")
     ap.add_argument("--trace", help="folder for .npy dumps of every step's latents")
+    ap.add_argument("--compare", nargs=2, metavar=("TRACE", "JAVA_DUMP"),
+                    help="print per-step latent differences between --trace output and the Java test's dump "
+                         "(mvn test -Dtest=ReferencePipelineConformanceTest -Dsd.conformance.dump=DIR)")
     a = ap.parse_args()
+    if a.compare:
+        return compare(*a.compare)
     os.makedirs(a.out, exist_ok=True)
     rgb, mask = test_images()
     write_png(os.path.join(a.out, "init.png"), rgb)

@@ -8,6 +8,8 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,7 +39,8 @@ import sc.fiji.sd.provenance.PngWriter;
  * semantics in numpy, the ONNX graphs run by a numpy interpreter, not ONNX Runtime) wrote the expected images in
  * {@code src/test/resources/conformance} for every fixture layout and the embedded model, DDIM and Euler, text to
  * image, image to image and inpainting. Ours must agree within 2/255 on every pixel. A disagreement is a bug on one
- * side: compare the latents of each step ({@code reference_pipeline.py --trace DIR}, and {@link StepProgress#latents}).
+ * side: compare the latents of each step ({@code reference_pipeline.py --trace TRACE}, this test with
+ * {@code -Dsd.conformance.dump=DUMP}, then {@code reference_pipeline.py --compare TRACE DUMP}).
  */
 class ReferencePipelineConformanceTest {
 
@@ -79,7 +82,7 @@ class ReferencePipelineConformanceTest {
 	@MethodSource("cases")
 	void agreesWithTheReference(String name, JsonObject c) throws IOException {
 		GenerationRequest request = request(c);
-		GenerationResult result = TestModels.pipeline(c.get("model").getAsString()).generate(request, null);
+		GenerationResult result = TestModels.pipeline(c.get("model").getAsString()).generate(request, dumper(name));
 		JsonArray expected = c.getAsJsonArray("expected");
 		assertEquals(expected.size(), result.images().size());
 		for (int i = 0; i < expected.size(); i++) {
@@ -103,6 +106,29 @@ class ReferencePipelineConformanceTest {
 			assertTrue(worst <= TOLERANCE, name + " image " + i + ": " + over + " values differ by more than "
 				+ TOLERANCE + "/255, worst " + worst + "/255 at (c, y, x) index " + at);
 		}
+	}
+
+	/**
+	 * With {@code -Dsd.conformance.dump=DIR}: each step's latents as little-endian float32 {@code <case>-step<n>.f32}
+	 * (the batch, NCHW), for {@code reference_pipeline.py --compare TRACE DIR}; otherwise no listener.
+	 */
+	static ProgressListener dumper(String name) {
+		String dir = System.getProperty("sd.conformance.dump");
+		if (dir == null) return null;
+		return new ProgressListener() {
+			@Override
+			public void stepFinished(StepProgress p) {
+				ByteBuffer b = ByteBuffer.allocate(4 * p.latents().length).order(ByteOrder.LITTLE_ENDIAN);
+				b.asFloatBuffer().put(p.latents());
+				try {
+					Files.createDirectories(Path.of(dir));
+					Files.write(Path.of(dir, name + "-step" + p.step() + ".f32"), b.array());
+				}
+				catch (IOException e) {
+					throw new UncheckedIOException(e);
+				}
+			}
+		};
 	}
 
 	static GenerationRequest request(JsonObject c) throws IOException {
