@@ -9,9 +9,10 @@ repository, and check_onnx.py already evaluates every operator these exports use
 this file checks is everything around them.
 
 Written from diffusers (0.27) semantics, not from our Java:
-- schedulers as DDIMScheduler / EulerDiscreteScheduler built with ``from_config(scheduler_config.json)``: keys in the
-  file win, absent keys take the *using* class's constructor defaults (DDIM: clip_sample True, set_alpha_to_one True,
-  leading spacing; Euler: linspace spacing); float32 betas and alphas_cumprod as torch computes them;
+- schedulers as DDIMScheduler (eta 0), EulerDiscreteScheduler (no churn), PNDMScheduler with skip_prk_steps (A1111's
+  PLMS) and LCMScheduler (one step: later steps draw noise), built with ``from_config(scheduler_config.json)``: keys in
+  the file win, absent keys take the *using* class's constructor defaults (DDIM: clip_sample True, set_alpha_to_one
+  True, leading spacing; Euler: linspace spacing); float32 betas and alphas_cumprod as torch computes them;
 - text: CLIP ids padded to 77 with the tokenizer's pad token, ``last_hidden_state``; CFG as
   ``uncond + g (cond - uncond)`` over a [uncond, cond] batch when g > 1; LCM-distilled UNets (a ``timestep_cond``
   input) as LatentConsistencyModelPipeline: no CFG, w = g - 1 embedded with get_guidance_scale_embedding;
@@ -167,17 +168,26 @@ def _alphas_cumprod(c):
     return np.cumprod(1.0 - betas.astype(np.float32), dtype=np.float32)
 
 
-class DDIM:
-    """diffusers DDIMScheduler, eta 0."""
-    DEFAULTS = dict(num_train_timesteps=1000, beta_start=0.0001, beta_end=0.02, beta_schedule="linear",
-                    trained_betas=None, clip_sample=True, set_alpha_to_one=True, steps_offset=0,
-                    prediction_type="epsilon", clip_sample_range=1.0, timestep_spacing="leading")
+class _FromConfig:
+    """A scheduler made as diffusers' from_config makes it: the file's keys win, absent ones take this class's
+    constructor DEFAULTS (keys other classes read are ignored)."""
+    DEFAULTS = {}
     init_noise_sigma = 1.0
 
     def __init__(self, config):
         self.c = {**self.DEFAULTS, **{k: v for k, v in config.items() if k in self.DEFAULTS}}
         self.ac = _alphas_cumprod(self.c)
-        self.final = np.float32(1.0) if self.c["set_alpha_to_one"] else self.ac[0]
+        self.final = np.float32(1.0) if self.c.get("set_alpha_to_one") else self.ac[0]
+
+    def scale_model_input(self, x, t):
+        return x
+
+
+class DDIM(_FromConfig):
+    """diffusers DDIMScheduler, eta 0."""
+    DEFAULTS = dict(num_train_timesteps=1000, beta_start=0.0001, beta_end=0.02, beta_schedule="linear",
+                    trained_betas=None, clip_sample=True, set_alpha_to_one=True, steps_offset=0,
+                    prediction_type="epsilon", clip_sample_range=1.0, timestep_spacing="leading")
 
     def set_timesteps(self, steps):
         n, s = self.c["num_train_timesteps"], self.c["timestep_spacing"]
@@ -189,9 +199,6 @@ class DDIM:
         else:  # trailing
             ts = np.round(np.arange(n, 0, -n / steps)).astype(np.int64) - 1
         self.timesteps = ts
-
-    def scale_model_input(self, x, t):
-        return x
 
     def step(self, eps, t, x):
         t = int(t)
@@ -216,17 +223,16 @@ class DDIM:
         return (a ** 0.5 * x + (1 - a) ** 0.5 * noise).astype(np.float32)
 
 
-class Euler:
+class Euler(_FromConfig):
     """diffusers EulerDiscreteScheduler, s_churn 0 (deterministic), linear sigma interpolation."""
     DEFAULTS = dict(num_train_timesteps=1000, beta_start=0.0001, beta_end=0.02, beta_schedule="linear",
                     trained_betas=None, prediction_type="epsilon", interpolation_type="linear",
                     use_karras_sigmas=False, timestep_spacing="linspace", steps_offset=0)
 
     def __init__(self, config):
-        self.c = {**self.DEFAULTS, **{k: v for k, v in config.items() if k in self.DEFAULTS}}
+        super().__init__(config)
         if self.c["use_karras_sigmas"] or self.c["interpolation_type"] != "linear":
             raise NotImplementedError("Euler reference: linear sigmas only")
-        self.ac = _alphas_cumprod(self.c)
 
     def set_timesteps(self, steps):
         n, s = self.c["num_train_timesteps"], self.c["timestep_spacing"]
@@ -267,17 +273,13 @@ class Euler:
         return (x + noise * self.sigmas[self._index(t)]).astype(np.float32)
 
 
-class PLMS:
+class PLMS(_FromConfig):
     """diffusers PNDMScheduler with skip_prk_steps (A1111's PLMS): linear multistep on the DDIM-style update."""
     DEFAULTS = dict(num_train_timesteps=1000, beta_start=0.0001, beta_end=0.02, beta_schedule="linear",
                     trained_betas=None, set_alpha_to_one=False, prediction_type="epsilon",
                     timestep_spacing="leading", steps_offset=0)
-    init_noise_sigma = 1.0
-
-    def __init__(self, config):
-        self.c = {**self.DEFAULTS, **{k: v for k, v in config.items() if k in self.DEFAULTS}}
-        self.ac = _alphas_cumprod(self.c)
-        self.final = np.float32(1.0) if self.c["set_alpha_to_one"] else self.ac[0]
+    # Adams-Bashforth weights of the last 1..4 predictions, newest first
+    WEIGHTS = {2: (3 / 2, -1 / 2), 3: (23 / 12, -16 / 12, 5 / 12), 4: (55 / 24, -59 / 24, 37 / 24, -9 / 24)}
 
     def set_timesteps(self, steps):
         n, spacing = self.c["num_train_timesteps"], self.c["timestep_spacing"]
@@ -291,9 +293,6 @@ class PLMS:
         self.timesteps = np.concatenate([ts[:-1], ts[-2:-1], ts[-1:]])[::-1].copy()
         self.ets, self.counter, self.cur_sample = [], 0, None
 
-    def scale_model_input(self, x, t):
-        return x
-
     def step(self, out, t, x):
         t = int(t)
         prev = t - self.ratio
@@ -301,18 +300,14 @@ class PLMS:
             self.ets = self.ets[-3:] + [out]
         else:
             prev, t = t, t + self.ratio
-        e = self.ets
-        if len(e) == 1 and self.counter == 0:
+        newest_first = self.ets[::-1]
+        if self.counter == 0:  # the first step: a plain step from x, kept to be redone
             self.cur_sample = x
-        elif len(e) == 1 and self.counter == 1:
-            out = (out + e[-1]) / 2
+        elif self.counter == 1:  # redo the first step from its start with the mean of both predictions
+            out = (out + newest_first[0]) / 2
             x, self.cur_sample = self.cur_sample, None
-        elif len(e) == 2:
-            out = (3 * e[-1] - e[-2]) / 2
-        elif len(e) == 3:
-            out = (23 * e[-1] - 16 * e[-2] + 5 * e[-3]) / 12
         else:
-            out = (55 * e[-1] - 59 * e[-2] + 37 * e[-3] - 9 * e[-4]) / 24
+            out = sum(np.float32(w) * e for w, e in zip(self.WEIGHTS[len(newest_first)], newest_first))
         self.counter += 1
         a = self.ac[t]
         a_prev = self.ac[prev] if prev >= 0 else self.final
@@ -323,16 +318,11 @@ class PLMS:
         return ((a_prev / a) ** 0.5 * x - (a_prev - a) * out / denom).astype(np.float32)
 
 
-class LCM:
+class LCM(_FromConfig):
     """diffusers LCMScheduler (0.27 timesteps); deterministic only for one step (later steps draw noise)."""
     DEFAULTS = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                     trained_betas=None, original_inference_steps=50, clip_sample=False, clip_sample_range=1.0,
                     set_alpha_to_one=True, steps_offset=0, prediction_type="epsilon", timestep_scaling=10.0)
-    init_noise_sigma = 1.0
-
-    def __init__(self, config):
-        self.c = {**self.DEFAULTS, **{k: v for k, v in config.items() if k in self.DEFAULTS}}
-        self.ac = _alphas_cumprod(self.c)
 
     def set_timesteps(self, steps):
         if steps != 1:
@@ -340,9 +330,6 @@ class LCM:
         k = self.c["num_train_timesteps"] // self.c["original_inference_steps"]
         origin = (np.arange(1, self.c["original_inference_steps"] + 1) * k - 1)[::-1]
         self.timesteps = origin[np.floor(np.linspace(0, len(origin), num=steps, endpoint=False)).astype(np.int64)]
-
-    def scale_model_input(self, x, t):
-        return x
 
     def step(self, out, t, x):
         a = self.ac[int(t)]
