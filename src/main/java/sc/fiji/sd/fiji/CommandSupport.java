@@ -8,10 +8,10 @@ import org.scijava.log.LogService;
 import ij.IJ;
 import ij.ImagePlus;
 import sc.fiji.sd.StableDiffusionException;
-import sc.fiji.sd.ij1.Generation;
-import sc.fiji.sd.ij1.Generators;
-import sc.fiji.sd.ij1.ImageJProgress;
-import sc.fiji.sd.ij1.Parameters;
+import sc.fiji.sd.imagej.Generation;
+import sc.fiji.sd.imagej.Generators;
+import sc.fiji.sd.imagej.ImageJProgress;
+import sc.fiji.sd.imagej.Parameters;
 
 /** What the Fiji commands share: run the common {@link Generation} path and report problems the SciJava way. */
 final class CommandSupport {

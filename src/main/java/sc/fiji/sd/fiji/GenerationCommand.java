@@ -10,7 +10,7 @@ import org.scijava.thread.ThreadService;
 import org.scijava.ui.UIService;
 
 import ij.ImagePlus;
-import sc.fiji.sd.ij1.Parameters;
+import sc.fiji.sd.imagej.Parameters;
 
 /**
  * What the generation commands (Text to Image, Image to Image, Inpaint) share besides their inputs: the services, the

@@ -8,8 +8,8 @@ import org.scijava.plugin.Plugin;
 import org.scijava.widget.FileWidget;
 
 import ij.ImagePlus;
-import sc.fiji.sd.ij1.Generators;
-import sc.fiji.sd.ij1.Parameters;
+import sc.fiji.sd.imagej.Generators;
+import sc.fiji.sd.imagej.Parameters;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 
 /**

@@ -5,10 +5,10 @@ import org.scijava.service.AbstractService;
 import org.scijava.service.SciJavaService;
 import org.scijava.service.Service;
 
-import sc.fiji.sd.ij1.Generators;
-import sc.fiji.sd.ij1.ImageGenerator;
-import sc.fiji.sd.ij1.Parameters;
-import sc.fiji.sd.ij1.Settings;
+import sc.fiji.sd.imagej.Generators;
+import sc.fiji.sd.imagej.ImageGenerator;
+import sc.fiji.sd.imagej.Parameters;
+import sc.fiji.sd.imagej.Settings;
 
 /**
  * The application's Stable Diffusion models, for the Fiji commands.

@@ -7,8 +7,8 @@ import org.scijava.plugin.Parameter;
 import org.scijava.plugin.Plugin;
 import org.scijava.widget.FileWidget;
 
-import sc.fiji.sd.ij1.Generators;
-import sc.fiji.sd.ij1.Parameters;
+import sc.fiji.sd.imagej.Generators;
+import sc.fiji.sd.imagej.Parameters;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 
 /**

@@ -10,6 +10,10 @@ import ij.Macro;
 import ij.gui.GenericDialog;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
+import sc.fiji.sd.imagej.Generation;
+import sc.fiji.sd.imagej.Generators;
+import sc.fiji.sd.imagej.Parameters;
+import sc.fiji.sd.imagej.Settings;
 
 /**
  * The ImageJ 1 dialogs. Each label's first word is the macro key, the same as the Fiji commands' parameter names:

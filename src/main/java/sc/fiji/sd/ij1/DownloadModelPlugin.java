@@ -10,6 +10,9 @@ import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.hub.DownloadListener;
 import sc.fiji.sd.hub.DownloadPlan;
 import sc.fiji.sd.hub.RepoId;
+import sc.fiji.sd.imagej.Generators;
+import sc.fiji.sd.imagej.ModelDownloads;
+import sc.fiji.sd.imagej.Settings;
 
 /**
  * ImageJ 1.x Plugins › Stable Diffusion › Download Model...: a diffusers ONNX export from the Hugging Face hub into

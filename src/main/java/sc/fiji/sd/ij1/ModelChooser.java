@@ -10,6 +10,7 @@ import java.util.List;
 
 import ij.gui.GenericDialog;
 import sc.fiji.sd.model.ModelCatalog;
+import sc.fiji.sd.imagej.ModelDownloads;
 
 /**
  * A drop-down of the models on this machine (the shipped one, the hub cache's downloads, {@code Fiji.app/models},

@@ -7,6 +7,9 @@ import ij.Macro;
 import ij.gui.GenericDialog;
 import ij.plugin.PlugIn;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.imagej.Generators;
+import sc.fiji.sd.imagej.ModelDownloads;
+import sc.fiji.sd.imagej.Settings;
 
 /**
  * ImageJ 1.x Plugins › Stable Diffusion › Stable Diffusion Settings...: model folder, device and threads (shared with

@@ -15,7 +15,7 @@ import org.scijava.command.CommandService;
 import org.scijava.prefs.PrefService;
 
 import ij.ImagePlus;
-import sc.fiji.sd.ij1.FakeGeneratorAccess;
+import sc.fiji.sd.imagej.FakeGeneratorAccess;
 import sc.fiji.sd.ij1.OutsideSelection;
 
 /**

@@ -8,7 +8,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.scijava.Context;
 
-import sc.fiji.sd.ij1.Settings;
+import sc.fiji.sd.imagej.Settings;
 import sc.fiji.sd.ij1.SmallModel;
 import sc.fiji.sd.model.ModelCache;
 

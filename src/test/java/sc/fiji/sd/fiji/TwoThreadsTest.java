@@ -21,7 +21,7 @@ import org.scijava.command.CommandService;
 import org.scijava.prefs.PrefService;
 
 import ij.ImagePlus;
-import sc.fiji.sd.ij1.Settings;
+import sc.fiji.sd.imagej.Settings;
 import sc.fiji.sd.ij1.SmallModel;
 
 /**

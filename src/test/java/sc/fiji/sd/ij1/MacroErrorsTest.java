@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import sc.fiji.sd.imagej.Settings;
 
 /**
  * Bad macro options end the macro with a message a scientist understands — and never hang on a dialog. Runs the

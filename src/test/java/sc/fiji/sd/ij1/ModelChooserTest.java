@@ -10,6 +10,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 import sc.fiji.sd.model.ModelCatalog;
+import sc.fiji.sd.imagej.ModelDownloads;
 
 /** The Settings drop-down's entries and the model-field values they stand for. */
 class ModelChooserTest {

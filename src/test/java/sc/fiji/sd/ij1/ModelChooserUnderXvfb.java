@@ -21,6 +21,8 @@ import sc.fiji.sd.hub.FakeHub;
 import sc.fiji.sd.hub.HubClient;
 import sc.fiji.sd.hub.RepoId;
 import sc.fiji.sd.model.EmbeddedModel;
+import sc.fiji.sd.imagej.ModelDownloads;
+import sc.fiji.sd.imagej.Settings;
 
 /**
  * The Settings dialog's model drop-down in a real ImageJ 1.x under Xvfb, after a download into the hub cache that

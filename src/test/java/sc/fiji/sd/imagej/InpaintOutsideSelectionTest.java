@@ -1,4 +1,4 @@
-package sc.fiji.sd.ij1;
+package sc.fiji.sd.imagej;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -7,6 +7,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import ij.ImagePlus;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
+import sc.fiji.sd.ij1.OutsideSelection;
 
 /**
  * ImageJ 1.x path: inpainting at the default feather leaves every pixel outside the selection exactly as it was, for

@@ -1,4 +1,4 @@
-package sc.fiji.sd.ij1;
+package sc.fiji.sd.imagej;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,6 +12,7 @@ import ij.ImagePlus;
 import ij.process.ImageProcessor;
 import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
+import sc.fiji.sd.ij1.OutsideSelection;
 
 /**
  * Outpaint with a fake pipeline (white for seed 255): the canvas grows by the sides, every original pixel is kept bit

@@ -1,4 +1,4 @@
-package sc.fiji.sd.ij1;
+package sc.fiji.sd.imagej;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -18,6 +18,7 @@ import ij.process.ByteProcessor;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 import sc.fiji.sd.provenance.PngReader;
+import sc.fiji.sd.ij1.SmallModel;
 
 /** Provenance survives the ways users keep images (TIFF, PNG), and the shared settings behave. */
 class ResultProvenanceTest {

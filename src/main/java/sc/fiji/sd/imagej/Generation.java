@@ -1,4 +1,4 @@
-package sc.fiji.sd.ij1;
+package sc.fiji.sd.imagej;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -153,7 +153,7 @@ public final class Generation {
 	}
 
 	/** A fresh random seed in AUTOMATIC1111's range (0 … 2³² − 1), so users can type it back. */
-	static long drawSeed() {
+	public static long drawSeed() {
 		return ThreadLocalRandom.current().nextLong(1L << 32);
 	}
 
@@ -231,7 +231,7 @@ public final class Generation {
 		return sb.toString();
 	}
 
-	static String modeName(Mode mode) {
+	public static String modeName(Mode mode) {
 		return switch (mode) {
 			case TEXT_TO_IMAGE -> "Text to Image";
 			case IMAGE_TO_IMAGE -> "Image to Image";
