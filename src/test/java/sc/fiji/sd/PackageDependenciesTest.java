@@ -182,6 +182,23 @@ class PackageDependenciesTest {
 		assertEquals(List.of(), layerViolations(Map.of("sc.fiji.sd.ij1", Set.of("sc.fiji.sd.imagej", "sc.fiji.sd.batch"))));
 	}
 
+	/**
+	 * Loaded models are owned by a provider that a front end's lifetime owns (the Fiji service, a command-line run);
+	 * the one static holder is plain ImageJ 1.x's, which has no such lifetime.
+	 */
+	@Test
+	void theOnlyStaticModelStateIsImageJ1sHolder() throws IOException {
+		Pattern staticModel = Pattern.compile("static\\s+(final\\s+)?(volatile\\s+)?(ModelProvider|StableDiffusionModel|"
+			+ "ImageGenerator|Settings)\\s+\\w+\\s*[;=]");
+		List<String> holders = new ArrayList<>();
+		try (Stream<Path> files = Files.walk(SOURCES)) {
+			for (Path file : (Iterable<Path>) files.filter(f -> f.toString().endsWith(".java"))::iterator)
+				if (staticModel.matcher(withoutComments(Files.readString(file, StandardCharsets.UTF_8))).find())
+					holders.add(SOURCES.relativize(file).toString());
+		}
+		assertEquals(List.of("sc/fiji/sd/imagej/ImageJModels.java"), holders);
+	}
+
 	@Test
 	void theCheckFindsCyclesAndOnlyCycles() {
 		assertEquals(List.of(Set.of("a", "b", "c")), cycles(Map.of("a", Set.of("b"), "b", Set.of("c"), "c", Set.of(

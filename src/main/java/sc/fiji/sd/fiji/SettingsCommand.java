@@ -75,7 +75,7 @@ public class SettingsCommand extends ContextCommand {
 			Settings settings = new Settings(model.getPath(), device, threads);
 			settings.modelPath(java.nio.file.Path.of("")); // checks a chosen folder exists
 			sd.apply(settings);
-			diagnostics = Generators.describe(settings);
+			diagnostics = Generators.describe(sd.models(), settings);
 			log.info(diagnostics);
 		}
 		catch (StableDiffusionException e) {

@@ -8,6 +8,7 @@ import ij.gui.GenericDialog;
 import ij.plugin.PlugIn;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.imagej.Generators;
+import sc.fiji.sd.imagej.ImageJModels;
 import sc.fiji.sd.imagej.ModelDownloads;
 import sc.fiji.sd.imagej.Settings;
 
@@ -51,8 +52,8 @@ public class SettingsPlugin implements PlugIn {
 			Settings settings = new Settings(gd.getNextString(), gd.getNextChoice(), (int) gd.getNextNumber());
 			settings.modelPath(java.nio.file.Path.of("")); // checks a chosen folder exists
 			settings.save();
-			if (!settings.equals(old)) Generators.release();
-			IJ.log("Stable Diffusion settings\n" + Generators.describe(settings));
+			if (!settings.equals(old)) ImageJModels.provider().release();
+			IJ.log("Stable Diffusion settings\n" + Generators.describe(ImageJModels.provider(), settings));
 		}
 		catch (StableDiffusionException e) {
 			Plugins.userError(e.getMessage());
