@@ -126,6 +126,15 @@ class CommandsTest {
 		assertTrue(result.getInfoProperty().contains("AI-generated"));
 	}
 
+	/** The core's validator decides, as in ImageJ 1.x and on the command line: only −1 draws a seed. */
+	@Test
+	void aNegativeSeedOtherThanMinusOneCancelsWithTheCoresMessage() throws Exception {
+		CommandModule m = run(TextToImageCommand.class, "prompt", "x", "steps", 3, "seed", -5L);
+		assertTrue(m.isCanceled());
+		assertTrue(m.getCancelReason().contains("Seed -5 is not possible"), m.getCancelReason());
+		assertNull(m.getOutput("result"));
+	}
+
 	@Test
 	void theSchedulerDropDownOffersTheCoreSamplers() {
 		for (var command : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class,

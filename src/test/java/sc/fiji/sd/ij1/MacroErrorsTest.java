@@ -34,6 +34,12 @@ class MacroErrorsTest {
 	}
 
 	@Test
+	void aNegativeSeedOtherThanMinusOne() {
+		String error = errorOf("run(\"Text to Image...\", \"prompt=x seed=-5\");");
+		assertTrue(error.contains("Seed -5 is not possible") && error.contains("-1 for a random one"), error);
+	}
+
+	@Test
 	void anUnknownScheduler() {
 		String error = errorOf("run(\"Text to Image...\", \"prompt=x scheduler=[Euler b]\");");
 		assertTrue(error.contains("Unknown scheduler \"Euler b\"") && error.contains("Euler a"), error);
