@@ -76,11 +76,7 @@ public class ImageToImageCommand extends GenerationCommand {
 
 	@Override
 	public void run() {
-		if (model == null) model = NO_MODEL; // a null input is not recorded, and on replay a chooser would ask for it
-		if (negative == null) negative = "";
-		if (prompt == null) prompt = "";
-		Parameters p = imageParameters(Mode.IMAGE_TO_IMAGE, prompt, negative, steps, guidance, seed, scheduler, strength, batch,
-			output, channels, stack, preview, model, device);
+		Parameters p = parameters(Mode.IMAGE_TO_IMAGE);
 		seed = generate(p, image); // the seed actually used, for the macro recorder
 	}
 }

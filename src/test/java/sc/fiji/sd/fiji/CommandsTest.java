@@ -135,6 +135,23 @@ class CommandsTest {
 		assertNull(m.getOutput("result"));
 	}
 
+	/**
+	 * The commands hand their inputs to the shared code by name (GenerationCommand#parameters): every option input is
+	 * a field of Parameters, with the same type (a folder is its path), so none is silently dropped.
+	 */
+	@Test
+	void everyOptionInputIsAParametersFieldOfTheSameName() throws Exception {
+		for (var command : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class,
+			OutpaintCommand.class))
+			for (ModuleItem<?> input : commands.getCommand(command).inputs()) {
+				if (input.getName().equals("image") || input.getType() == Context.class
+					|| org.scijava.service.Service.class.isAssignableFrom(input.getType())) continue; // not options
+				var field = sc.fiji.sd.imagej.Parameters.class.getField(input.getName());
+				Class<?> expected = input.getType() == java.io.File.class ? String.class : input.getType();
+				assertEquals(expected, field.getType(), command.getSimpleName() + " " + input.getName());
+			}
+	}
+
 	@Test
 	void theSchedulerDropDownOffersTheCoreSamplers() {
 		for (var command : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class,
