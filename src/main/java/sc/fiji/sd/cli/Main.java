@@ -3,8 +3,8 @@ package sc.fiji.sd.cli;
 import java.io.PrintWriter;
 
 import picocli.CommandLine;
-import sc.fiji.sd.model.ModelProvider;
 import picocli.CommandLine.Command;
+import sc.fiji.sd.model.ModelProvider;
 
 /**
  * Command-line entry: {@code java -jar target/stable-diffusion.jar <command> [options]}.

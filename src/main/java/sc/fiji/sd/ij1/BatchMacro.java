@@ -12,9 +12,9 @@ import sc.fiji.sd.batch.BatchResults;
 import sc.fiji.sd.batch.BatchRow;
 import sc.fiji.sd.batch.BatchRunner;
 import sc.fiji.sd.batch.Shard;
-import sc.fiji.sd.model.EmbeddedModel;
 import sc.fiji.sd.imagej.ImageJModels;
 import sc.fiji.sd.imagej.Settings;
+import sc.fiji.sd.model.EmbeddedModel;
 
 /**
  * The CLI's {@code batch} for ImageJ macros (e.g. {@code ImageJ-linux64 --headless -batch}), through the macro

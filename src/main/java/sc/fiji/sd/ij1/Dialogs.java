@@ -9,13 +9,13 @@ import ij.ImagePlus;
 import ij.Macro;
 import ij.gui.GenericDialog;
 import sc.fiji.sd.StableDiffusionException;
-import sc.fiji.sd.pipeline.GenerationRequest;
-import sc.fiji.sd.pipeline.GenerationRequest.Mode;
-import sc.fiji.sd.pipeline.Seeds;
 import sc.fiji.sd.imagej.Generation;
 import sc.fiji.sd.imagej.Generators;
 import sc.fiji.sd.imagej.Parameters;
 import sc.fiji.sd.imagej.Settings;
+import sc.fiji.sd.pipeline.GenerationRequest;
+import sc.fiji.sd.pipeline.GenerationRequest.Mode;
+import sc.fiji.sd.pipeline.Seeds;
 
 /**
  * The ImageJ 1 dialogs. Each label's first word is the macro key, the same as the Fiji commands' parameter names:

@@ -9,8 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 import ij.gui.GenericDialog;
-import sc.fiji.sd.model.ModelCatalog;
 import sc.fiji.sd.imagej.ModelDownloads;
+import sc.fiji.sd.model.ModelCatalog;
 
 /**
  * A drop-down of the models on this machine (the shipped one, the hub cache's downloads, {@code Fiji.app/models},

@@ -11,14 +11,14 @@ import ij.Macro;
 import ij.WindowManager;
 import ij.macro.Interpreter;
 import sc.fiji.sd.StableDiffusionException;
-import sc.fiji.sd.model.ModelProvider;
-import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 import sc.fiji.sd.imagej.Generation;
 import sc.fiji.sd.imagej.Generators;
 import sc.fiji.sd.imagej.ImageJModels;
 import sc.fiji.sd.imagej.ImageJProgress;
 import sc.fiji.sd.imagej.Parameters;
 import sc.fiji.sd.imagej.Settings;
+import sc.fiji.sd.model.ModelProvider;
+import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 
 /**
  * What every ImageJ 1 menu command does around the shared {@link Generation}: take the active image, ask, run,

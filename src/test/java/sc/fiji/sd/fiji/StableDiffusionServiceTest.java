@@ -8,8 +8,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.scijava.Context;
 
-import sc.fiji.sd.imagej.Settings;
 import sc.fiji.sd.ij1.SmallModel;
+import sc.fiji.sd.imagej.Settings;
 
 /** The service keeps one loaded model for the application and frees it when it is no longer wanted. */
 class StableDiffusionServiceTest {

@@ -3,10 +3,10 @@ package sc.fiji.sd.ij1;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.lang.reflect.Method;
 import java.net.MalformedURLException;
 import java.net.URL;
+import java.nio.charset.StandardCharsets;
 
 import net.imagej.patcher.LegacyClassLoader;
 import net.imagej.patcher.LegacyEnvironment;

@@ -20,9 +20,9 @@ import sc.fiji.sd.hub.DownloadListener;
 import sc.fiji.sd.hub.FakeHub;
 import sc.fiji.sd.hub.HubClient;
 import sc.fiji.sd.hub.RepoId;
-import sc.fiji.sd.model.EmbeddedModel;
 import sc.fiji.sd.imagej.ModelDownloads;
 import sc.fiji.sd.imagej.Settings;
+import sc.fiji.sd.model.EmbeddedModel;
 
 /**
  * The Settings dialog's model drop-down in a real ImageJ 1.x under Xvfb, after a download into the hub cache that

@@ -6,8 +6,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import ij.ImagePlus;
-import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 import sc.fiji.sd.ij1.OutsideSelection;
+import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 
 /**
  * ImageJ 1.x path: inpainting at the default feather leaves every pixel outside the selection exactly as it was, for

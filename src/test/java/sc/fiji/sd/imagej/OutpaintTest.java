@@ -10,9 +10,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import ij.ImagePlus;
 import ij.process.ImageProcessor;
+import sc.fiji.sd.ij1.OutsideSelection;
 import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
-import sc.fiji.sd.ij1.OutsideSelection;
 
 /**
  * Outpaint with a fake pipeline (white for seed 255): the canvas grows by the sides, every original pixel is kept bit

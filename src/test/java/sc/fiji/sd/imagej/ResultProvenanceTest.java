@@ -16,10 +16,10 @@ import ij.ImagePlus;
 import ij.io.FileSaver;
 import ij.process.ByteProcessor;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.ij1.SmallModel;
 import sc.fiji.sd.model.ModelProvider;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 import sc.fiji.sd.provenance.PngReader;
-import sc.fiji.sd.ij1.SmallModel;
 
 /** Provenance survives the ways users keep images (TIFF, PNG), and the shared settings behave. */
 class ResultProvenanceTest {
