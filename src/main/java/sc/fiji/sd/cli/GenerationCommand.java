@@ -8,11 +8,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
-import sc.fiji.sd.model.ModelCache;
 import sc.fiji.sd.model.StableDiffusionModel;
 import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.GeneratedImage;
@@ -34,6 +34,10 @@ abstract class GenerationCommand implements Callable<Integer> {
 
 	@Spec
 	CommandSpec spec;
+
+	/** The run, which owns the model provider. */
+	@CommandLine.ParentCommand
+	Main main;
 
 	@Mixin
 	VerboseOption verbose;
@@ -117,7 +121,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 		PrintWriter err = spec.commandLine().getErr();
 		PrintWriter out = spec.commandLine().getOut();
 		Path folder = modelOptions.folder();
-		StableDiffusionModel sd = ModelCache.shared().get(folder, modelOptions.runtimeOptions());
+		StableDiffusionModel sd = main.models().get(folder, modelOptions.runtimeOptions());
 		if (verbose.verbose) {
 			err.print(sd.info().describe());
 			err.printf(Locale.ROOT, "Sessions created in %.1f s%n", sd.loadSeconds());

@@ -25,7 +25,7 @@ import sc.fiji.sd.text.ClipTokenizer;
  * Everything the pipeline needs to know is detected here, from the sessions first (input names, element types,
  * ranks, fixed dimensions) and from the configs second ({@code model_index.json}, component {@code config.json},
  * {@code scheduler/scheduler_config.json}). Load once and reuse: creating the sessions is the slow part
- * ({@link ModelCache} keeps one per process). Close to free the native memory.
+ * ({@link ModelProvider} keeps one per front end). Close to free the native memory.
  */
 public final class StableDiffusionModel implements AutoCloseable {
 

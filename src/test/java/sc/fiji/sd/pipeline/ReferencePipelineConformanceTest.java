@@ -72,7 +72,7 @@ class ReferencePipelineConformanceTest {
 		JsonObject check = manifest().getAsJsonObject("noise_check");
 		JsonArray shape = check.getAsJsonArray("shape");
 		int perImage = shape.get(0).getAsInt() * shape.get(1).getAsInt() * shape.get(2).getAsInt();
-		float[] ours = StableDiffusionPipeline.noise(check.get("seed").getAsLong(), 1, perImage);
+		float[] ours = ImageSource.noise(check.get("seed").getAsLong(), 1, perImage);
 		JsonArray first = check.getAsJsonArray("first");
 		assertFalse(first.isEmpty());
 		for (int i = 0; i < first.size(); i++) assertEquals(first.get(i).getAsFloat(), ours[i], "noise value " + i);

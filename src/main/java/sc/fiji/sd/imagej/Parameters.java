@@ -1,4 +1,4 @@
-package sc.fiji.sd.ij1;
+package sc.fiji.sd.imagej;
 
 import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;

@@ -1,4 +1,4 @@
-package sc.fiji.sd.ij1;
+package sc.fiji.sd.imagej;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -16,6 +16,8 @@ import ij.ImagePlus;
 import ij.io.FileSaver;
 import ij.process.ByteProcessor;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.ij1.SmallModel;
+import sc.fiji.sd.model.ModelProvider;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 import sc.fiji.sd.provenance.PngReader;
 
@@ -91,15 +93,12 @@ class ResultProvenanceTest {
 		p.prompt = "a red circle";
 		p.seed = 1;
 		p.steps = 1;
-		try {
-			ImagePlus imp = new Generation(Generators.open(new Settings(unpacked.toString(), "cpu", 0)))
+		try (ModelProvider models = new ModelProvider()) {
+			ImagePlus imp = new Generation(Generators.open(models, new Settings(unpacked.toString(), "cpu", 0)))
 				.run(p, null, new ImageJProgress(false)).image();
 			assertTrue(imp.getInfoProperty().contains(", Model: tiny-sd-shapes\n")
 				|| imp.getInfoProperty().contains(", Model: tiny-sd-shapes,"), imp.getInfoProperty());
 			assertTrue(!imp.getInfoProperty().contains("b014b8"), imp.getInfoProperty());
-		}
-		finally {
-			Generators.release();
 		}
 	}
 

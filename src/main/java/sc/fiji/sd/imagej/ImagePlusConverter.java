@@ -1,4 +1,4 @@
-package sc.fiji.sd.ij1;
+package sc.fiji.sd.imagej;
 
 import java.awt.Rectangle;
 import java.awt.image.IndexColorModel;

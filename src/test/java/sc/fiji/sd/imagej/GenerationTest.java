@@ -1,4 +1,4 @@
-package sc.fiji.sd.ij1;
+package sc.fiji.sd.imagej;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -158,6 +158,28 @@ class GenerationTest {
 		strength.strength = 1.5;
 		assertThrows(StableDiffusionException.class,
 			() -> generation.run(strength, new ImagePlus("i", new ByteProcessor(8, 8)), new ImageJProgress(false)));
+	}
+
+	/** ImageJ runs the core's validator, so its rules are the command line's: only −1 draws a seed. */
+	@Test
+	void theCoresRulesApplyOnlyMinusOneDrawsASeed() {
+		Parameters minusFive = textToImage("x", -5);
+		String message = assertThrows(StableDiffusionException.class, () -> generation.run(minusFive, null,
+			new ImageJProgress(false))).getMessage();
+		assertTrue(message.contains("Seed -5 is not possible") && message.contains("-1 for a random one"), message);
+		Parameters guidance = textToImage("x", 1);
+		guidance.guidance = 101;
+		assertTrue(assertThrows(StableDiffusionException.class, () -> generation.run(guidance, null,
+			new ImageJProgress(false))).getMessage().contains("Guidance (CFG scale) must be between 0 and 100"));
+		Parameters width = textToImage("x", 1);
+		width.width = -64;
+		assertTrue(assertThrows(StableDiffusionException.class, () -> generation.run(width, null,
+			new ImageJProgress(false))).getMessage().contains("Width -64 is not possible"));
+		assertTrue(fake.requests.isEmpty(), "nothing ran");
+		Parameters random = textToImage("x", -1);
+		generation.run(random, null, new ImageJProgress(false));
+		assertTrue(random.seed >= 0 && random.seed < 1L << 32, "the drawn seed is written back: " + random.seed);
+		assertEquals(random.seed, fake.requests.get(0).seed(), "and is the one the request used");
 	}
 
 	@Test

@@ -1,4 +1,4 @@
-package sc.fiji.sd.ij1;
+package sc.fiji.sd.imagej;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -6,6 +6,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import ij.ImagePlus;
+import sc.fiji.sd.ij1.OutsideSelection;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 
 /**

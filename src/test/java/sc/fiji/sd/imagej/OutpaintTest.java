@@ -1,4 +1,4 @@
-package sc.fiji.sd.ij1;
+package sc.fiji.sd.imagej;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -10,6 +10,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import ij.ImagePlus;
 import ij.process.ImageProcessor;
+import sc.fiji.sd.ij1.OutsideSelection;
 import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 

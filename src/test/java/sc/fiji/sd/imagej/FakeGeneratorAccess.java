@@ -1,4 +1,4 @@
-package sc.fiji.sd.ij1;
+package sc.fiji.sd.imagej;
 
 /** Lets tests in other packages use the package-private {@link FakeGenerator}. */
 public final class FakeGeneratorAccess {

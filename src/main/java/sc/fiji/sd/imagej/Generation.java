@@ -1,9 +1,8 @@
-package sc.fiji.sd.ij1;
+package sc.fiji.sd.imagej;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.ThreadLocalRandom;
 
 import ij.ImagePlus;
 import ij.ImageStack;
@@ -19,6 +18,7 @@ import sc.fiji.sd.pipeline.GeneratedImage;
 import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 import sc.fiji.sd.pipeline.GenerationResult;
+import sc.fiji.sd.pipeline.Seeds;
 
 /**
  * The one code path behind every menu command, in Fiji (SciJava commands) and in plain ImageJ 1.x (PlugIns):
@@ -58,7 +58,7 @@ public final class Generation {
 		}
 		checkInput(p.mode, input);
 		validate(p);
-		if (p.seed < 0) p.seed = drawSeed();
+		p.seed = Seeds.resolve(p.seed);
 		if (p.mode == Mode.TEXT_TO_IMAGE) {
 			GenerationResult r = textToImage(p, progress);
 			if (r.images().isEmpty()) return new Outcome(null, r.interrupted());
@@ -139,25 +139,18 @@ public final class Generation {
 		if (mode == Mode.INPAINT) ImagePlusConverter.roiMask(input);
 	}
 
-	private static void validate(Parameters p) {
-		if (p.steps < 1) throw new StableDiffusionException("Steps must be at least 1 (20 is typical), not " + p.steps + ".");
-		if (p.batch < 1) throw new StableDiffusionException("Batch must be at least 1 image, not " + p.batch + ".");
-		if (p.guidance < 0 || Double.isNaN(p.guidance))
-			throw new StableDiffusionException("Guidance must be 0 or more (7 is typical), not " + p.guidance + ".");
-		if (p.width < 0 || p.height < 0)
-			throw new StableDiffusionException("Width and height must be positive (0 uses the model's own size).");
-		if (p.mode != Mode.TEXT_TO_IMAGE && (p.strength < 0 || p.strength > 1 || Double.isNaN(p.strength)))
-			throw new StableDiffusionException("Strength must be between 0 (keep the image) and 1 (ignore it), not "
-				+ p.strength + ".");
-		if (p.feather < 0) throw new StableDiffusionException("Feather must be 0 or more pixels, not " + p.feather + ".");
+	/**
+	 * The core's rules ({@link GenerationRequest#validate}: the same as the command line's) on the request the options
+	 * map to. Any positive size is resized here to the model's size step, so before a model is known only a size's
+	 * sign is checked; the model's limits follow when the request is planned.
+	 */
+	static void validate(Parameters p) {
+		request(p).size(Math.min(p.width, 0), Math.min(p.height, 0)).maskFeather(p.mode == Mode.INPAINT ? p.feather
+			: 0).build().validate();
 	}
 
-	/** A fresh random seed in AUTOMATIC1111's range (0 … 2³² − 1), so users can type it back. */
-	static long drawSeed() {
-		return ThreadLocalRandom.current().nextLong(1L << 32);
-	}
-
-	private GenerationRequest.Builder request(Parameters p) {
+	/** The request the options map to (sizes, images and mask are added per part). */
+	private static GenerationRequest.Builder request(Parameters p) {
 		return GenerationRequest.builder().mode(p.mode).prompt(p.prompt).negativePrompt(p.negative).steps(p.steps)
 			.guidance(p.guidance).seed(p.seed).scheduler(Generators.schedulerForRequest(p.scheduler)).batchSize(1).batchCount(p.batch).strength(p.strength);
 	}
@@ -231,7 +224,7 @@ public final class Generation {
 		return sb.toString();
 	}
 
-	static String modeName(Mode mode) {
+	public static String modeName(Mode mode) {
 		return switch (mode) {
 			case TEXT_TO_IMAGE -> "Text to Image";
 			case IMAGE_TO_IMAGE -> "Image to Image";

@@ -1,12 +1,10 @@
-package sc.fiji.sd.ij1;
+package sc.fiji.sd.imagej;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Supplier;
 
 import net.imglib2.RandomAccessibleInterval;
 import net.imglib2.type.numeric.real.FloatType;
@@ -14,8 +12,7 @@ import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.hub.HubEnvironment;
 import sc.fiji.sd.hub.ModelLocator;
 import sc.fiji.sd.model.EmbeddedModel;
-import sc.fiji.sd.model.ModelCache;
-import sc.fiji.sd.model.StableDiffusionModel;
+import sc.fiji.sd.model.ModelProvider;
 import sc.fiji.sd.onnx.ExecutionProviders;
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
 import sc.fiji.sd.onnx.RuntimeOptions;
@@ -23,9 +20,8 @@ import sc.fiji.sd.provenance.PngWriter;
 import sc.fiji.sd.scheduler.Schedulers;
 
 /**
- * Where the front ends get a loaded model from, and the sampler names they offer. Models are kept by the core's
- * model cache for the whole application (the Fiji service and the ImageJ 1 plugins share it), so a second run does
- * not reload.
+ * How the ImageJ front ends get a loaded model from their {@link ModelProvider} (the Fiji service's, or plain ImageJ
+ * 1.x's {@link ImageJModels}), and the sampler and device names they offer.
  */
 public final class Generators {
 
@@ -59,49 +55,19 @@ public final class Generators {
 		return new Settings(model.isEmpty() ? saved.modelFolder() : model, device, saved.threads());
 	}
 
-	/** The settings the cached model was loaded with (threads are not part of the cache's key). */
-	private static Settings loadedWith;
-
-	/**
-	 * One generation at a time in the whole application: the cache holds one model, and a second run that needs
-	 * another model (or a Settings change) would release it under the first. Fair, so runs go in the order asked.
-	 */
-	private static final ReentrantLock ONE_AT_A_TIME = new ReentrantLock(true);
-
-	/**
-	 * Runs {@code work} (opening a model and generating with it) while no other thread does; another generation
-	 * waits until this one is finished.
-	 */
-	public static <T> T exclusively(Supplier<T> work) {
-		ONE_AT_A_TIME.lock();
-		try {
-			return work.get();
-		}
-		finally {
-			ONE_AT_A_TIME.unlock();
-		}
+	/** The provider's key for the settings: folder (the shipped model when none), device, threads. */
+	public static ModelProvider.Key key(Settings settings) {
+		Path folder = settings.embeddedModel() ? EmbeddedModel.path() : settings.modelPath(null);
+		return new ModelProvider.Key(folder, RuntimeOptions.fromSystemProperties().withDevice(Device.parse(settings
+			.device())).withThreads(settings.threads()));
 	}
 
-	/** Opens (or takes from the cache) the model the settings name; another model, device or thread count
-	 * releases the previous one first. */
-	public static ImageGenerator open(Settings settings) {
-		return exclusively(() -> {
-			if (loadedWith != null && loadedWith.threads() != settings.threads()) release();
-			Path folder = settings.embeddedModel() ? EmbeddedModel.path() : settings.modelPath(null);
-			StableDiffusionModel model = ModelCache.shared().get(folder, RuntimeOptions.fromSystemProperties()
-				.withDevice(Device.parse(settings.device())).withThreads(settings.threads()));
-			loadedWith = settings;
-			return new PipelineGenerator(model);
-		});
-	}
-
-	/** Releases the cached model and its native memory (after a generation still running has finished). */
-	public static void release() {
-		exclusively(() -> {
-			ModelCache.shared().release();
-			loadedWith = null;
-			return null;
-		});
+	/**
+	 * Opens (or takes from {@code models}) the model the settings name; another model, device or thread count
+	 * releases the previous one first.
+	 */
+	public static ImageGenerator open(ModelProvider models, Settings settings) {
+		return new PipelineGenerator(models.get(key(settings)));
 	}
 
 	/** Choices for the scheduler drop-down: {@link #DEFAULT_SCHEDULER}, then the core's sampler names. */
@@ -123,17 +89,16 @@ public final class Generators {
 	}
 
 	/**
-	 * Text about the settings, the model (loading it), the ONNX Runtime providers and why CUDA is or is not used; a
-	 * model that cannot be loaded is reported in the text, not thrown.
+	 * Text about the settings, the model (loading it into {@code models}), the ONNX Runtime providers and why CUDA is
+	 * or is not used; a model that cannot be loaded is reported in the text, not thrown.
 	 */
-	public static String describe(Settings settings) {
+	public static String describe(ModelProvider models, Settings settings) {
 		StringBuilder sb = new StringBuilder();
 		sb.append("Model folder: ").append(settings.embeddedModel() ? "(the model shipped with the plugin)"
 			: settings.modelFolder()).append("\nDevice: ").append(settings.device()).append("\nThreads: ")
 			.append(settings.threads() == 0 ? "automatic (all processors)" : settings.threads()).append("\n\n");
 		try {
-			open(settings);
-			sb.append(ModelCache.shared().current().info().describe());
+			sb.append(models.get(key(settings)).info().describe());
 		}
 		catch (StableDiffusionException e) {
 			sb.append("The model could not be loaded: ").append(e.getMessage()).append('\n');
