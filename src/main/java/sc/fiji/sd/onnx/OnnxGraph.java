@@ -288,7 +288,10 @@ public final class OnnxGraph {
 			switch ((int) (tag & 7)) {
 				case 0 -> varint();
 				case 1 -> seek(pos + 8);
-				case 2 -> seek(pos + length());
+				case 2 -> {
+					long n = length(); // read before the position: the length's own bytes come first
+					seek(pos + n);
+				}
 				case 5 -> seek(pos + 4);
 				default -> throw new IOException("unsupported wire type " + (tag & 7));
 			}
