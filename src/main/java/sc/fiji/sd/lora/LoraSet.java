@@ -117,9 +117,14 @@ public final class LoraSet implements InitializerOverrides {
 	 * A1111's {@code Lora hashes} value: {@code name: <first 12 hex of the sha256 of the data after the header>}
 	 * (the "addnet" hash A1111 writes for LoRAs), comma-separated.
 	 */
-	public String hashes() {
-		return loras.stream().map(w -> w.lora().name() + ": " + shortHash(w.lora().file()))
-			.collect(Collectors.joining(", "));
+	public static String hashes(LoraSpec spec) {
+		return spec.entries().stream().map(LoraSpec.Entry::file).distinct()
+			.map(f -> Lora.nameOf(f) + ": " + shortHash(f)).collect(Collectors.joining(", "));
+	}
+
+	/** {@code parameters} (A1111's text) with {@code Lora hashes: "…"} added; unchanged without LoRAs. */
+	public static String withHashes(String parameters, LoraSpec spec) {
+		return spec.isEmpty() ? parameters : parameters + ", Lora hashes: \"" + hashes(spec) + "\"";
 	}
 
 	static String shortHash(Path file) {

@@ -2,6 +2,8 @@ package sc.fiji.sd.model;
 
 import java.nio.file.Path;
 
+import sc.fiji.sd.lora.LoraSet;
+import sc.fiji.sd.lora.LoraSpec;
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
 import sc.fiji.sd.onnx.RuntimeOptions;
 
@@ -21,6 +23,7 @@ public final class ModelCache {
 	private StableDiffusionModel model;
 	private Path folder;
 	private RuntimeOptions options;
+	private LoraSpec loras = LoraSpec.NONE;
 
 	/** The process-wide cache. */
 	public static ModelCache shared() {
@@ -40,12 +43,35 @@ public final class ModelCache {
 	 * cached one: any change of folder or options reloads.
 	 */
 	public synchronized StableDiffusionModel get(Path folder, RuntimeOptions options) {
+		return get(folder, options, LoraSpec.NONE);
+	}
+
+	/**
+	 * The model with {@code loras} applied at their weights: sessions are cached by (folder, options, LoRAs and
+	 * weights), so another LoRA set or weight reloads.
+	 */
+	public synchronized StableDiffusionModel get(Path folder, RuntimeOptions options, LoraSpec loras) {
 		Path key = folder.toAbsolutePath().normalize();
-		if (model != null && key.equals(this.folder) && options.equals(this.options)) return model;
+		if (model != null && key.equals(this.folder) && options.equals(this.options) && loras.equals(this.loras)) {
+			return model;
+		}
 		release();
-		model = StableDiffusionModel.load(key, options);
+		if (loras.isEmpty()) model = StableDiffusionModel.load(key, options);
+		else {
+			LoraSet set = new LoraSet(loras);
+			StableDiffusionModel m = StableDiffusionModel.load(key, options, set); // owns the set from here on
+			try {
+				set.checkEveryLoraApplied();
+			}
+			catch (RuntimeException e) {
+				m.close();
+				throw e;
+			}
+			model = m;
+		}
 		this.folder = key;
 		this.options = options;
+		this.loras = loras;
 		return model;
 	}
 
@@ -61,6 +87,7 @@ public final class ModelCache {
 			model = null;
 			folder = null;
 			options = null;
+			loras = LoraSpec.NONE;
 			m.close();
 		}
 	}

@@ -325,6 +325,9 @@ public final class StableDiffusionModel implements AutoCloseable {
 		if (tokenizer == null) tokenizer = ClipTokenizer.load(tokenizerDir);
 		return tokenizer;
 	}
+	/** What replaces the file's weights in the sessions (a LoRA set), or {@link InitializerOverrides#NONE}. */
+	public InitializerOverrides initializerOverrides() { return overrides; }
+
 	/** scheduler/scheduler_config.json, or null when the export has none (SD 1.5's PNDM defaults apply). */
 	public Path schedulerConfig() { return schedulerConfig; }
 
