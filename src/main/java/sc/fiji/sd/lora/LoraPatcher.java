@@ -1,5 +1,6 @@
 package sc.fiji.sd.lora;
 
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -28,8 +29,8 @@ public final class LoraPatcher {
 	/** A weight the graph multiplies by, reachable by module key. */
 	record Target(String initializer, Layout layout) {}
 
-	/** A patched initializer: values in fp32, with the original's shape and element type. */
-	public record Patched(OnnxGraph.Initializer original, float[] values) {}
+	/** A patched initializer: values in fp32 (a direct buffer, handed to ONNX Runtime as is), with the original's shape and element type. */
+	public record Patched(OnnxGraph.Initializer original, FloatBuffer values) {}
 
 	/** One LoRA with the weight it is applied at. */
 	public record Weighted(Lora lora, double weight) {}
@@ -66,7 +67,7 @@ public final class LoraPatcher {
 	 */
 	public static Result patch(OnnxGraph graph, String component, List<Weighted> loras) {
 		Map<String, Target> targets = targets(graph);
-		Map<String, Patched> patched = new LinkedHashMap<>();
+		Map<String, List<Update>> updates = new LinkedHashMap<>(); // by initializer, in file order of the LoRAs
 		Map<Lora, List<String>> unmatched = new LinkedHashMap<>();
 		int matched = 0;
 		for (Weighted w : loras) {
@@ -77,19 +78,24 @@ public final class LoraPatcher {
 					continue;
 				}
 				matched++;
-				Patched p = patched.get(t.initializer());
-				if (p == null) {
-					OnnxGraph.Initializer init = graph.initializers().get(t.initializer());
-					checkShape(w.lora(), m, init, t.layout());
-					p = new Patched(init, OnnxGraph.floats(init));
-					patched.put(t.initializer(), p);
-				}
-				else checkShape(w.lora(), m, p.original(), t.layout());
-				add(p.values(), m, t.layout(), w.weight());
+				checkShape(w.lora(), m, graph.initializers().get(t.initializer()), t.layout());
+				updates.computeIfAbsent(t.initializer(), k -> new ArrayList<>()).add(new Update(m, t.layout(), w.weight()));
 			}
 		}
+		// each weight is read and patched on its own: in parallel, and nothing but the patched weights is kept
+		Map<String, Patched> patched = new LinkedHashMap<>();
+		List<Map.Entry<String, List<Update>>> work = new ArrayList<>(updates.entrySet());
+		List<Patched> done = work.parallelStream().map(e -> {
+			OnnxGraph.Initializer init = graph.initializers().get(e.getKey());
+			FloatBuffer values = OnnxGraph.read(init);
+			for (Update u : e.getValue()) add(values, u.module(), u.layout(), u.weight());
+			return new Patched(init, values);
+		}).toList();
+		for (int i = 0; i < work.size(); i++) patched.put(work.get(i).getKey(), done.get(i));
 		return new Result(patched, unmatched, matched);
 	}
+
+	private record Update(Lora.Module module, Layout layout, double weight) {}
 
 	private static void checkShape(Lora lora, Lora.Module m, OnnxGraph.Initializer init, Layout layout) {
 		long[] d = init.dims();
@@ -106,26 +112,38 @@ public final class LoraPatcher {
 	}
 
 	/** values += weight · (alpha / rank) · up · down, in the initializer's layout. */
-	static void add(float[] values, Lora.Module m, Layout layout, double weight) {
+	static void add(FloatBuffer values, Lora.Module m, Layout layout, double weight) {
 		int rank = m.rank();
 		int out = (int) m.out(), in = (int) m.in();
 		float scale = (float) (weight * m.alpha() / rank);
 		float[] up = m.up(), down = m.down();
-		float[] row = new float[in];
-		for (int o = 0; o < out; o++) {
-			Arrays.fill(row, 0f);
-			for (int r = 0; r < rank; r++) {
-				float u = up[o * rank + r] * scale;
-				if (u == 0f) continue;
-				int base = r * in;
-				for (int i = 0; i < in; i++) row[i] += u * down[base + i];
-			}
-			if (layout == Layout.OUT_IN) {
+		if (layout == Layout.OUT_IN) { // row o of ΔW = Σ_r scale · up[o][r] · down[r][:]
+			float[] row = new float[in];
+			for (int o = 0; o < out; o++) {
+				Arrays.fill(row, 0f);
+				for (int r = 0; r < rank; r++) {
+					float u = up[o * rank + r] * scale;
+					int base = r * in;
+					for (int i = 0; i < in; i++) row[i] += u * down[base + i];
+				}
 				int base = o * in;
-				for (int i = 0; i < in; i++) values[base + i] += row[i];
+				for (int i = 0; i < in; i++) values.put(base + i, values.get(base + i) + row[i]);
 			}
-			else {
-				for (int i = 0; i < in; i++) values[i * out + o] += row[i];
+		}
+		else { // stored transposed: row i of ΔWᵀ = Σ_r scale · down[r][i] · up[:][r]
+			float[] upT = new float[rank * out];
+			for (int o = 0; o < out; o++)
+				for (int r = 0; r < rank; r++) upT[r * out + o] = up[o * rank + r] * scale;
+			float[] row = new float[out];
+			for (int i = 0; i < in; i++) {
+				Arrays.fill(row, 0f);
+				for (int r = 0; r < rank; r++) {
+					float d = down[r * in + i];
+					int base = r * out;
+					for (int o = 0; o < out; o++) row[o] += d * upT[base + o];
+				}
+				int base = i * out;
+				for (int o = 0; o < out; o++) values.put(base + o, values.get(base + o) + row[o]);
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -80,19 +81,20 @@ public final class LoraSet implements InitializerOverrides {
 	/** The patched values in the initializer's own element type (fp16 and bf16 cast back from fp32). */
 	private static OnnxTensor tensor(LoraPatcher.Patched p) throws OrtException {
 		OnnxGraph.Initializer init = p.original();
-		float[] v = p.values();
+		FloatBuffer v = p.values();
 		var env = OnnxEnvironment.get();
-		if (init.dataType() == OnnxGraph.FLOAT) {
-			ByteBuffer b = ByteBuffer.allocateDirect(v.length * 4).order(ByteOrder.nativeOrder());
-			b.asFloatBuffer().put(v);
-			return OnnxTensor.createTensor(env, b, init.dims(), OnnxJavaType.FLOAT);
-		}
-		ByteBuffer b = ByteBuffer.allocateDirect(v.length * 2).order(ByteOrder.nativeOrder());
+		if (init.dataType() == OnnxGraph.FLOAT) return OnnxTensor.createTensor(env, v, init.dims()); // direct: no copy
+		ByteBuffer b = ByteBuffer.allocateDirect(v.capacity() * 2).order(ByteOrder.nativeOrder());
 		boolean bf16 = init.dataType() == OnnxGraph.BFLOAT16;
-		for (float x : v) b.putShort(bf16 ? (short) (Float.floatToIntBits(x) + 0x7fff + ((Float.floatToIntBits(x) >>> 16) & 1) >>> 16)
-			: Fp16.fromFloat(x));
+		for (int i = 0; i < v.capacity(); i++) b.putShort(bf16 ? bfloat16(v.get(i)) : Fp16.fromFloat(v.get(i)));
 		b.rewind();
 		return OnnxTensor.createTensor(env, b, init.dims(), bf16 ? OnnxJavaType.BFLOAT16 : OnnxJavaType.FLOAT16);
+	}
+
+	/** Round to nearest even (finite values; LoRA weights are). */
+	private static short bfloat16(float x) {
+		int bits = Float.floatToRawIntBits(x);
+		return (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16);
 	}
 
 	/**

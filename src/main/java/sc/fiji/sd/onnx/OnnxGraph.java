@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -172,6 +174,49 @@ public final class OnnxGraph {
 
 	/** The initializer's values as floats (FLOAT, FLOAT16 and BFLOAT16 initializers). */
 	public static float[] floats(Initializer init) {
+		FloatBuffer b = read(init);
+		float[] out = new float[b.capacity()];
+		b.get(0, out);
+		return out;
+	}
+
+	/**
+	 * The initializer's values in a direct native-order float buffer: an fp32 initializer's raw bytes are read
+	 * straight into it, so patching a weight needs no copy besides the weight itself.
+	 */
+	public static FloatBuffer read(Initializer init) {
+		if (init.dataType() == FLOAT && init.storage() != Storage.INT32_DATA) {
+			long n = init.elements();
+			if (n > Integer.MAX_VALUE / 4) throw new StableDiffusionException("Initializer " + init.name() + " is too large.");
+			if (init.length() >= 0 && init.length() != n * 4) {
+				throw new StableDiffusionException("Initializer " + init.name() + " holds " + init.length()
+					+ " bytes for " + n + " values; the file is damaged.");
+			}
+			ByteBuffer b = ByteBuffer.allocateDirect((int) n * 4).order(ByteOrder.LITTLE_ENDIAN);
+			try (FileChannel ch = FileChannel.open(init.file())) {
+				if (init.offset() + n * 4 > ch.size()) throw new EOFException(init.file() + " ends before the values of " + init.name());
+				while (b.hasRemaining()) {
+					if (ch.read(b, init.offset() + b.position()) < 0) throw new EOFException("truncated " + init.file());
+				}
+			}
+			catch (IOException e) {
+				throw new StableDiffusionException("Cannot read initializer " + init.name() + " from " + init.file()
+					+ ": " + e.getMessage(), e);
+			}
+			b.rewind();
+			if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) return b.asFloatBuffer();
+			FloatBuffer little = b.asFloatBuffer(), nat = ByteBuffer.allocateDirect((int) n * 4)
+				.order(ByteOrder.nativeOrder()).asFloatBuffer();
+			nat.put(little).rewind();
+			return nat;
+		}
+		float[] values = decode(init);
+		FloatBuffer out = ByteBuffer.allocateDirect(values.length * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+		out.put(values).rewind();
+		return out;
+	}
+
+	private static float[] decode(Initializer init) {
 		long n = init.elements();
 		if (n > Integer.MAX_VALUE / 4) throw new StableDiffusionException("Initializer " + init.name() + " is too large.");
 		int width = switch (init.dataType()) {

@@ -58,9 +58,9 @@ class LoraFilesTest {
 		assertEquals(2, rk.matched());
 		assertEquals(List.of("unet:mid_block_attentions_0_proj_in"), rk.unmatched().get(k), "unmatched keys are named");
 		// kohya alpha 0.5 with rank 1 at weight 1, PEFT alpha = rank at weight 0.5: the same update
-		assertArrayEquals(rk.patched().get("onnx::MatMul_9").values(), rp.patched().get("onnx::MatMul_9").values());
+		assertArrayEquals(array(rk, "onnx::MatMul_9"), array(rp, "onnx::MatMul_9"));
 		float[] base = OnnxGraph.floats(g.initializers().get("onnx::MatMul_9"));
-		float[] patched = rk.patched().get("onnx::MatMul_9").values();
+		float[] patched = array(rk, "onnx::MatMul_9");
 		// ΔW[o][i] = 0.5 · up[o] · down[i]; stored transposed: [i][o]
 		float[] up = T.filled(1, 2, 1).values(), down = T.filled(1, 1, 4).values();
 		for (int i = 0; i < 4; i++)
@@ -127,6 +127,13 @@ class LoraFilesTest {
 		assertEquals(Path.of("C:/x/s.safetensors").toAbsolutePath().normalize(),
 			LoraSpec.parseEntry("C:/x/s.safetensors").file());
 		assertThrows(StableDiffusionException.class, () -> LoraSpec.parseEntry("style.safetensors:strong"));
+	}
+
+	private static float[] array(LoraPatcher.Result r, String initializer) {
+		var b = r.patched().get(initializer).values();
+		float[] a = new float[b.capacity()];
+		b.get(0, a);
+		return a;
 	}
 
 	private static void assertMessage(Path file, String part) {
