@@ -3,7 +3,7 @@
   python3 make_lora_fixture.py [out dir, default src/test/resources/fixtures/lora]
 
 out/base/            the model (no tokenizer/, as every fixture); node names kept, since LoRA keys are matched
-                     through them
+                     through them; unet/ keeps its weights in an external data file (weights.pb)
 out/kohya.safetensors    kohya layout (lora_te_/lora_unet_, lora_down/lora_up, alpha) on every MatMul, Gemm and
                          Conv (1x1 and 3x3) weight of the text encoder and the UNet; fp16 values
 out/peft.safetensors     diffusers/PEFT layout (text_encoder./unet. lora_A/lora_B, no alpha) on every other one;
@@ -129,6 +129,11 @@ def main():
     te, unet, vae = tiny(seed=13)
     base = os.path.join(out, "base")
     export(te, unet, vae, base, with_vae=True)
+    # the base UNet keeps its weights in an external data file (as SD-size exports must), the text encoder inline:
+    # LoRA weights replace initializers of both kinds
+    unet_path = os.path.join(base, "unet", "model.onnx")
+    onnx.save(onnx.load(unet_path), unet_path, save_as_external_data=True, all_tensors_to_one_file=True,
+              location="weights.pb", size_threshold=0)
     ox.write_scheduler(base, None)
     ox.write_json(os.path.join(base, "model_index.json"), ox.model_index())
     te_t = targets(os.path.join(base, "text_encoder", "model.onnx"), te)

@@ -39,6 +39,7 @@ public final class LoraBench {
 		long rssBefore = MemoryStats.rss();
 		MemoryStats.resetPeak();
 		t0 = System.nanoTime();
+		long cpu0 = cpu();
 		try (LoraSet set = new LoraSet(spec)) {
 			print("LoRA read: %.1f s", seconds(t0));
 			long patchedBytes = 0;
@@ -52,8 +53,9 @@ public final class LoraBench {
 				print("%s: %d weights patched (%.0f MB as fp32) in %.1f s", component, w.size(), bytes / 1e6, seconds(t));
 				if (component.equals("unet")) unetWeights = w;
 			}
-			print("patch time total (read + patch): %.1f s; patched weights %.0f MB; extra peak RSS %.0f MB",
-				seconds(t0), patchedBytes / 1e6, (MemoryStats.peakRss() - rssBefore) / 1e6);
+			print("patch time total (read + patch): %.1f s wall, %.1f s of CPU (load average %.1f); patched weights "
+				+ "%.0f MB; extra peak RSS %.0f MB", seconds(t0), (cpu() - cpu0) / 1e9, load(), patchedBytes / 1e6,
+				(MemoryStats.peakRss() - rssBefore) / 1e6);
 			set.warnings().forEach(System.out::println);
 			t0 = System.nanoTime();
 			try (OrtSession patched = sessions.open(unet, SessionMemory.ARENA, unetWeights)) {
@@ -61,6 +63,16 @@ public final class LoraBench {
 					seconds(t0), (MemoryStats.peakRss() - rssBefore) / 1e6);
 			}
 		}
+	}
+
+	/** CPU time of the whole process (all threads), in ns. */
+	private static long cpu() {
+		return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+			.getOperatingSystemMXBean()).getProcessCpuTime();
+	}
+
+	private static double load() {
+		return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
 	}
 
 	private static double seconds(long start) {

@@ -102,6 +102,8 @@ class LoraReferenceTest {
 		var ops = graph.nodes().stream().filter(n -> n.inputs().size() > 1 && result.patched().containsKey(n.inputs().get(1)))
 			.map(n -> n.opType()).distinct().sorted().toList();
 		assertEquals(List.of("Conv", "Gemm", "MatMul"), ops);
+		assertTrue(result.patched().values().stream().allMatch(p -> p.original().external()),
+			"the fixture's UNet weights are in weights.pb: the external-data path is the one tested");
 	}
 
 	static LoraSpec spec(LoraSpec.Entry... entries) {
