@@ -43,10 +43,17 @@ public final class LoraPatcher {
 	/** The module keys of {@code graph}'s weighted nodes (MatMul, Gemm, Conv with an initializer weight). */
 	static Map<String, Target> targets(OnnxGraph graph) {
 		Map<String, Target> targets = new HashMap<>();
+		Map<String, String> castOutputs = new HashMap<>(); // a Cast of an initializer (fp16 weights cast to fp32)
+		for (OnnxGraph.Node node : graph.nodes()) {
+			if (node.opType().equals("Cast") && node.inputs().size() == 1 && node.outputs().size() == 1
+				&& graph.initializers().containsKey(node.inputs().get(0)))
+				castOutputs.put(node.outputs().get(0), node.inputs().get(0));
+		}
 		for (OnnxGraph.Node node : graph.nodes()) {
 			String op = node.opType();
 			if (!(op.equals("MatMul") || op.equals("Gemm") || op.equals("Conv")) || node.inputs().size() < 2) continue;
 			String weight = node.inputs().get(1);
+			weight = castOutputs.getOrDefault(weight, weight);
 			if (!graph.initializers().containsKey(weight)) continue;
 			Layout layout = op.equals("MatMul") || (op.equals("Gemm") && node.attribute("transB", 0) == 0)
 				? Layout.IN_OUT : Layout.OUT_IN;

@@ -21,7 +21,7 @@ import sc.fiji.sd.StableDiffusionException;
  * The nodes and initializers of an ONNX file's main graph, read straight from its protobuf without ONNX Runtime and
  * without reading the weights: an initializer is recorded with where its bytes are (in the file, or in an external
  * data file), and {@link #floats} reads one when asked. Fields (onnx.proto): ModelProto.graph = 7;
- * GraphProto.node = 1, .initializer = 5; NodeProto.input = 1, .name = 3, .op_type = 4, .attribute = 5;
+ * GraphProto.node = 1, .initializer = 5; NodeProto.input = 1, .output = 2, .name = 3, .op_type = 4, .attribute = 5;
  * AttributeProto.name = 1, .i = 3; TensorProto.dims = 1, .data_type = 2, .float_data = 4, .int32_data = 5,
  * .name = 8, .raw_data = 9, .external_data = 13 (key 1, value 2), .data_location = 14.
  */
@@ -30,8 +30,8 @@ public final class OnnxGraph {
 	/** TensorProto.DataType values used here. */
 	public static final int FLOAT = 1, FLOAT16 = 10, BFLOAT16 = 16;
 
-	/** A node: its name, operator, inputs and integer attributes. */
-	public record Node(String name, String opType, List<String> inputs, Map<String, Long> ints) {
+	/** A node: its name, operator, inputs, outputs and integer attributes. */
+	public record Node(String name, String opType, List<String> inputs, List<String> outputs, Map<String, Long> ints) {
 		public long attribute(String name, long otherwise) {
 			return ints.getOrDefault(name, otherwise);
 		}
@@ -101,11 +101,12 @@ public final class OnnxGraph {
 
 	private static Node node(Reader r, long end) throws IOException {
 		String name = "", op = "";
-		List<String> inputs = new ArrayList<>();
+		List<String> inputs = new ArrayList<>(), outputs = new ArrayList<>();
 		Map<String, Long> ints = new LinkedHashMap<>();
 		while (r.position() < end) {
 			long tag = r.varint();
 			if (tag == (1 << 3 | 2)) inputs.add(r.string());
+			else if (tag == (2 << 3 | 2)) outputs.add(r.string());
 			else if (tag == (3 << 3 | 2)) name = r.string();
 			else if (tag == (4 << 3 | 2)) op = r.string();
 			else if (tag == (5 << 3 | 2)) {
@@ -122,7 +123,7 @@ public final class OnnxGraph {
 			}
 			else r.skip(tag);
 		}
-		return new Node(name, op, List.copyOf(inputs), Map.copyOf(ints));
+		return new Node(name, op, List.copyOf(inputs), List.copyOf(outputs), Map.copyOf(ints));
 	}
 
 	private static Initializer initializer(Reader r, long end, Path onnx) throws IOException {

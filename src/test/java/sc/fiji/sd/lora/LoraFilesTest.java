@@ -29,9 +29,9 @@ class LoraFilesTest {
 	private Path sdLikeGraph() throws IOException {
 		Path onnx = tmp.resolve("unet.onnx");
 		TestFiles.onnx(onnx, new String[][] {
-			{ "/down_blocks.0/attentions.0/transformer_blocks.0/attn1/to_q/MatMul", "MatMul", "x", "onnx::MatMul_9" },
-			{ "/down_blocks.0/resnets.0/conv1/Conv", "Conv", "x", "down_blocks.0.resnets.0.conv1.weight" },
-			{ "/text_model/encoder/layers.0/self_attn/q_proj/MatMul", "MatMul", "x", "onnx::MatMul_3" } },
+			{ "/down_blocks.0/attentions.0/transformer_blocks.0/attn1/to_q/MatMul", "MatMul", "y1", "x", "onnx::MatMul_9" },
+			{ "/down_blocks.0/resnets.0/conv1/Conv", "Conv", "y2", "x", "down_blocks.0.resnets.0.conv1.weight" },
+			{ "/text_model/encoder/layers.0/self_attn/q_proj/MatMul", "MatMul", "y3", "x", "onnx::MatMul_3" } },
 			map("onnx::MatMul_9", T.filled(1, 4, 2), "down_blocks.0.resnets.0.conv1.weight", T.filled(1, 2, 4, 3, 3),
 				"onnx::MatMul_3", T.filled(1, 4, 2)));
 		return onnx;
@@ -66,6 +66,33 @@ class LoraFilesTest {
 		for (int i = 0; i < 4; i++)
 			for (int o = 0; o < 2; o++) assertEquals(base[i * 2 + o] + 0.5f * up[o] * down[i], patched[i * 2 + o], 1e-6);
 		assertTrue(rk.patched().containsKey("down_blocks.0.resnets.0.conv1.weight"));
+	}
+
+	@Test
+	void fp16WeightsBehindACastArePatchedInFp32AndCastBack() throws IOException {
+		Path onnx = tmp.resolve("fp16.onnx");
+		float[] base = { 0.5f, -1, 2, 0.25f, 3, -0.75f, 1.5f, 0.125f };
+		TestFiles.onnx(onnx, new String[][] { { "/w_cast", "Cast", "w", "mid_fp16" },
+			{ "/mid_block/attentions.0/proj/MatMul", "MatMul", "y", "x", "w" } }, map("mid_fp16", T.of(base, 4, 2)));
+		Path lora = tmp.resolve("mid.safetensors");
+		float[] down = { 0.1f, 0.2f, 0.3f, 0.4f }, up = { 1, -2 };
+		TestFiles.safetensors(lora, map("lora_unet_mid_block_attentions_0_proj.lora_down.weight", T.of(down, 1, 4),
+			"lora_unet_mid_block_attentions_0_proj.lora_up.weight", T.of(up, 2, 1)));
+		try (LoraSet set = new LoraSet(new LoraSpec(List.of(new LoraSpec.Entry(lora, 0.5))))) {
+			var weights = set.forComponent("unet", onnx);
+			var t = (ai.onnxruntime.OnnxTensor) weights.get("mid_fp16");
+			assertEquals(ai.onnxruntime.OnnxJavaType.FLOAT16, t.getInfo().type);
+			assertArrayEquals(new long[] { 4, 2 }, t.getInfo().getShape());
+			var half = t.getShortBuffer();
+			for (int i = 0; i < 4; i++) {
+				for (int o = 0; o < 2; o++) {
+					float expected = sc.fiji.sd.onnx.Fp16.toFloat(sc.fiji.sd.onnx.Fp16.fromFloat(base[i * 2 + o]))
+						+ 0.5f * up[o] * down[i];
+					assertEquals(sc.fiji.sd.onnx.Fp16.fromFloat(expected), half.get(i * 2 + o), "[" + i + "][" + o + "]");
+				}
+			}
+			set.checkEveryLoraApplied();
+		}
 	}
 
 	@Test

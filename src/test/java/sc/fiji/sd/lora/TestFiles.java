@@ -63,13 +63,16 @@ final class TestFiles {
 		return m;
 	}
 
-	/** A minimal ONNX model: nodes {name, op, input0, weight} and float initializers (raw_data). */
+	/**
+	 * A minimal ONNX model: nodes {name, op, output, inputs…} and initializers in raw_data, FLOAT16 for names ending
+	 * in {@code _fp16}, FLOAT otherwise.
+	 */
 	static void onnx(Path file, String[][] nodes, Map<String, T> initializers) throws IOException {
 		ByteArrayOutputStream graph = new ByteArrayOutputStream();
 		for (String[] n : nodes) {
 			ByteArrayOutputStream node = new ByteArrayOutputStream();
-			field(node, 1, n[2].getBytes(StandardCharsets.UTF_8));
-			field(node, 1, n[3].getBytes(StandardCharsets.UTF_8));
+			for (int i = 3; i < n.length; i++) field(node, 1, n[i].getBytes(StandardCharsets.UTF_8));
+			field(node, 2, n[2].getBytes(StandardCharsets.UTF_8));
 			field(node, 3, n[0].getBytes(StandardCharsets.UTF_8));
 			field(node, 4, n[1].getBytes(StandardCharsets.UTF_8));
 			field(graph, 1, node.toByteArray());
@@ -80,11 +83,16 @@ final class TestFiles {
 				varint(t, 1 << 3);
 				varint(t, d);
 			}
+			boolean half = e.getKey().endsWith("_fp16");
 			varint(t, 2 << 3);
-			varint(t, 1);
+			varint(t, half ? 10 : 1);
 			field(t, 8, e.getKey().getBytes(StandardCharsets.UTF_8));
-			ByteBuffer b = ByteBuffer.allocate(e.getValue().values().length * 4).order(ByteOrder.LITTLE_ENDIAN);
-			for (float v : e.getValue().values()) b.putFloat(v);
+			ByteBuffer b = ByteBuffer.allocate(e.getValue().values().length * (half ? 2 : 4))
+				.order(ByteOrder.LITTLE_ENDIAN);
+			for (float v : e.getValue().values()) {
+				if (half) b.putShort(sc.fiji.sd.onnx.Fp16.fromFloat(v));
+				else b.putFloat(v);
+			}
 			field(t, 9, b.array());
 			field(graph, 5, t.toByteArray());
 		}
