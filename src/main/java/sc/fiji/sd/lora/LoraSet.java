@@ -112,6 +112,23 @@ public final class LoraSet implements InitializerOverrides {
 		}
 	}
 
+	/**
+	 * Refuses a prompt whose {@code <lora:name>} tags name no LoRA applied to the model ({@code applied}, the model's
+	 * {@link sc.fiji.sd.model.StableDiffusionModel#initializerOverrides()}): the tags are taken out of the prompt
+	 * before tokenizing, so a front end that does not load them would drop them without a word.
+	 */
+	public static void checkTagsApplied(String prompt, InitializerOverrides applied) {
+		List<String> loaded = applied instanceof LoraSet set
+			? set.spec.entries().stream().map(e -> Lora.nameOf(e.file())).toList() : List.of();
+		for (var tag : sc.fiji.sd.text.ExtraNetworks.loras(prompt)) {
+			if (!loaded.contains(tag.name())) {
+				throw new StableDiffusionException("The prompt asks for <lora:" + tag.name() + "> but that LoRA is not "
+					+ "loaded with the model. LoRA tags are applied by the command line for now (txt2img --lora-dir DIR); "
+					+ "remove the tag here.");
+			}
+		}
+	}
+
 	/** Modules that matched nothing, one line per LoRA and component (count and first few). */
 	public synchronized List<String> warnings() { return List.copyOf(warnings); }
 
