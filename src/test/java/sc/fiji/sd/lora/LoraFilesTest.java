@@ -98,11 +98,7 @@ class LoraFilesTest {
 	@Test
 	void textEncoderKeysUseTheTextModelPath() throws IOException {
 		OnnxGraph g = OnnxGraph.read(sdLikeGraph());
-		Path kohya = tmp.resolve("te.safetensors");
-		TestFiles.safetensors(kohya, map(
-			"lora_te_text_model_encoder_layers_0_self_attn_q_proj.lora_down.weight", T.filled(1, 1, 4),
-			"lora_te_text_model_encoder_layers_0_self_attn_q_proj.lora_up.weight", T.filled(1, 2, 1)));
-		Lora k = Lora.read(kohya);
+		Lora k = Lora.read(rankOne("te.safetensors", "lora_te_text_model_encoder_layers_0_self_attn_q_proj", 4, 2));
 		assertEquals(1, k.modules("text_encoder").size());
 		assertEquals(1, LoraPatcher.patch(g, "text_encoder", List.of(new LoraPatcher.Weighted(k, 1))).matched());
 	}
@@ -110,10 +106,8 @@ class LoraFilesTest {
 	@Test
 	void aLoraForAnotherWidthIsNamed() throws IOException {
 		OnnxGraph g = OnnxGraph.read(sdLikeGraph());
-		Path wide = tmp.resolve("sdxl-style.safetensors");
-		TestFiles.safetensors(wide, map(
-			"lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q.lora_down.weight", T.filled(1, 1, 8),
-			"lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q.lora_up.weight", T.filled(1, 8, 1)));
+		Path wide = rankOne("sdxl-style.safetensors", "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q",
+			8, 8);
 		var e = assertThrows(StableDiffusionException.class,
 			() -> LoraPatcher.patch(g, "unet", List.of(new LoraPatcher.Weighted(Lora.read(wide), 1))));
 		assertTrue(e.getMessage().contains("sdxl-style") && e.getMessage().contains("8 × 8")
@@ -154,6 +148,14 @@ class LoraFilesTest {
 		assertEquals(Path.of("C:/x/s.safetensors").toAbsolutePath().normalize(),
 			LoraSpec.parseEntry("C:/x/s.safetensors").file());
 		assertThrows(StableDiffusionException.class, () -> LoraSpec.parseEntry("style.safetensors:strong"));
+	}
+
+	/** A kohya LoRA of rank 1 on one module of {@code in} → {@code out} features. */
+	private Path rankOne(String file, String key, int in, int out) throws IOException {
+		Path p = tmp.resolve(file);
+		TestFiles.safetensors(p, map(key + ".lora_down.weight", T.filled(1, 1, in), key + ".lora_up.weight",
+			T.filled(1, out, 1)));
+		return p;
 	}
 
 	private static float[] array(LoraPatcher.Result r, String initializer) {
