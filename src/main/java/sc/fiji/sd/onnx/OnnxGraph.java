@@ -22,7 +22,7 @@ import sc.fiji.sd.StableDiffusionException;
  * without reading the weights: an initializer is recorded with where its bytes are (in the file, or in an external
  * data file), and {@link #floats} reads one when asked. Fields (onnx.proto): ModelProto.graph = 7;
  * GraphProto.node = 1, .initializer = 5; NodeProto.input = 1, .output = 2, .name = 3, .op_type = 4, .attribute = 5;
- * AttributeProto.name = 1, .i = 3; TensorProto.dims = 1, .data_type = 2, .float_data = 4, .int32_data = 5,
+ * AttributeProto.name = 1, .i = 3, .ints = 8; TensorProto.dims = 1, .data_type = 2, .float_data = 4, .int32_data = 5,
  * .name = 8, .raw_data = 9, .external_data = 13 (key 1, value 2), .data_location = 14.
  */
 public final class OnnxGraph {
@@ -30,8 +30,10 @@ public final class OnnxGraph {
 	/** TensorProto.DataType values used here. */
 	public static final int FLOAT = 1, FLOAT16 = 10, BFLOAT16 = 16;
 
-	/** A node: its name, operator, inputs, outputs and integer attributes. */
-	public record Node(String name, String opType, List<String> inputs, List<String> outputs, Map<String, Long> ints) {
+	/** A node: its name, operator, inputs, outputs, integer attributes and integer-list attributes. */
+	public record Node(String name, String opType, List<String> inputs, List<String> outputs, Map<String, Long> ints,
+		Map<String, long[]> intLists)
+	{
 		public long attribute(String name, long otherwise) {
 			return ints.getOrDefault(name, otherwise);
 		}
@@ -103,6 +105,7 @@ public final class OnnxGraph {
 		String name = "", op = "";
 		List<String> inputs = new ArrayList<>(), outputs = new ArrayList<>();
 		Map<String, Long> ints = new LinkedHashMap<>();
+		Map<String, long[]> intLists = new LinkedHashMap<>();
 		while (r.position() < end) {
 			long tag = r.varint();
 			if (tag == (1 << 3 | 2)) inputs.add(r.string());
@@ -113,17 +116,24 @@ public final class OnnxGraph {
 				long aEnd = r.end();
 				String an = null;
 				Long value = null;
+				List<Long> list = new ArrayList<>();
 				while (r.position() < aEnd) {
 					long a = r.varint();
 					if (a == (1 << 3 | 2)) an = r.string();
 					else if (a == (3 << 3)) value = r.varint();
+					else if (a == (8 << 3)) list.add(r.varint()); // repeated int64, unpacked (proto2)
+					else if (a == (8 << 3 | 2)) { // packed
+						long stop = r.end();
+						while (r.position() < stop) list.add(r.varint());
+					}
 					else r.skip(a);
 				}
 				if (an != null && value != null) ints.put(an, value);
+				if (an != null && !list.isEmpty()) intLists.put(an, list.stream().mapToLong(Long::longValue).toArray());
 			}
 			else r.skip(tag);
 		}
-		return new Node(name, op, List.copyOf(inputs), List.copyOf(outputs), Map.copyOf(ints));
+		return new Node(name, op, List.copyOf(inputs), List.copyOf(outputs), Map.copyOf(ints), Map.copyOf(intLists));
 	}
 
 	private static Initializer initializer(Reader r, long end, Path onnx) throws IOException {
