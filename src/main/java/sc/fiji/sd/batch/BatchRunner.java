@@ -87,7 +87,9 @@ public final class BatchRunner {
 			long start = System.nanoTime();
 			GenerationResult result;
 			try {
-				result = pipeline.generate(request(row), null);
+				GenerationRequest request = request(row);
+				sc.fiji.sd.lora.LoraSet.checkTagsApplied(request.prompt(), model.initializerOverrides()); // no silent drop
+				result = pipeline.generate(request, null);
 			}
 			catch (StableDiffusionException e) {
 				throw new StableDiffusionException("Row " + row.index() + " (line " + row.line() + "): " + e.getMessage()

@@ -32,6 +32,7 @@ final class PipelineGenerator implements ImageGenerator {
 
 	@Override
 	public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
+		sc.fiji.sd.lora.LoraSet.checkTagsApplied(request.prompt(), model.initializerOverrides()); // no silent drop
 		return new StableDiffusionPipeline(model).generate(request, listener);
 	}
 }

@@ -5,6 +5,8 @@ import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
+import sc.fiji.sd.lora.LoraSet;
+import sc.fiji.sd.lora.LoraSpec;
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
 import sc.fiji.sd.onnx.RuntimeOptions;
 
@@ -28,11 +30,18 @@ public final class ModelProvider implements AutoCloseable {
 	 *
 	 * @param folder the model folder, absolute and normalised
 	 * @param options device, threads, CFG mode, memory handling
+	 * @param loras the LoRA files and weights patched into the sessions ({@link LoraSpec#NONE}: none)
 	 */
-	public record Key(Path folder, RuntimeOptions options) {
+	public record Key(Path folder, RuntimeOptions options, LoraSpec loras) {
 		public Key {
 			folder = Objects.requireNonNull(folder, "folder").toAbsolutePath().normalize();
 			Objects.requireNonNull(options, "options");
+			Objects.requireNonNull(loras, "loras");
+		}
+
+		/** The key of the model without LoRAs. */
+		public Key(Path folder, RuntimeOptions options) {
+			this(folder, options, LoraSpec.NONE);
 		}
 	}
 
@@ -54,16 +63,35 @@ public final class ModelProvider implements AutoCloseable {
 		return get(new Key(folder, options));
 	}
 
+	/** {@link #get(Key)} of the folder, options and LoRAs (another LoRA set or weight loads anew). */
+	public StableDiffusionModel get(Path folder, RuntimeOptions options, LoraSpec loras) {
+		return get(new Key(folder, options, loras));
+	}
+
 	/** The model for {@code key}, loading it (and closing the previous one) unless it is the one loaded. */
 	public StableDiffusionModel get(Key key) {
 		return exclusively(() -> {
 			if (closed) throw new IllegalStateException("This model provider is closed.");
 			if (model != null && key.equals(this.key)) return model;
 			release();
-			model = StableDiffusionModel.load(key.folder(), key.options());
+			model = load(key);
 			this.key = key;
 			return model;
 		});
+	}
+
+	private static StableDiffusionModel load(Key key) {
+		if (key.loras().isEmpty()) return StableDiffusionModel.load(key.folder(), key.options());
+		LoraSet set = new LoraSet(key.loras());
+		StableDiffusionModel m = StableDiffusionModel.load(key.folder(), key.options(), set); // owns the set from here on
+		try {
+			set.checkEveryLoraApplied();
+		}
+		catch (RuntimeException e) {
+			m.close();
+			throw e;
+		}
+		return m;
 	}
 
 	/** The loaded model, or null. */
