@@ -1,4 +1,4 @@
-package sc.fiji.sd.ij1;
+package sc.fiji.sd.imagej;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
