@@ -101,6 +101,11 @@ public record RuntimeOptions(int threads, Device device, CfgMode cfg, ArenaUse c
 		return new RuntimeOptions(threads, device, cfg, use, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch, vaeTiling);
 	}
 
+	/** With the memory pattern on or off for every session, or null: on exactly where there is no arena. */
+	public RuntimeOptions withMemoryPattern(Boolean on) {
+		return new RuntimeOptions(threads, device, cfg, cpuArena, on, optLevel, ortConfig, cudaConvAlgoSearch, vaeTiling);
+	}
+
 	public RuntimeOptions withOptLevel(OptLevel level) {
 		return new RuntimeOptions(threads, device, cfg, cpuArena, memoryPattern, level, ortConfig, cudaConvAlgoSearch, vaeTiling);
 	}
