@@ -42,46 +42,75 @@ public final class ConfigComparison {
 	 */
 	public record Config(String name, RuntimeOptions runtime, boolean releaseArenas, boolean pipeline, String about) {
 
-		/** {@code name;opt;arena;pattern;threads;release;pipeline;cfg}: what a child process is told. */
+		/**
+		 * {@code name;opt;arena;pattern;threads;release;pipeline;cfg;component=LEVEL,…;optimised-file folder or -}: what
+		 * a child process is told.
+		 */
 		String spec() {
+			StringBuilder levels = new StringBuilder();
+			runtime.componentOptLevels().forEach((k, v) -> levels.append(levels.length() == 0 ? "" : ",").append(k)
+				.append('=').append(v.name()));
 			return String.join(";", name, runtime.optLevel().name(), runtime.cpuArena().name(),
 				String.valueOf(runtime.memoryPattern()), String.valueOf(runtime.threads()), String.valueOf(releaseArenas),
-				String.valueOf(pipeline), runtime.cfg().name());
+				String.valueOf(pipeline), runtime.cfg().name(), levels, runtime.optimizedModels() == null ? "-"
+					: runtime.optimizedModels().toString());
 		}
 
 		static Config parse(String spec) {
 			String[] f = spec.split(";", -1);
 			RuntimeOptions r = RuntimeOptions.DEFAULTS.withDevice(Device.CPU).withOptLevel(OptLevel.valueOf(f[1]))
 				.withCpuArena(ArenaUse.valueOf(f[2])).withMemoryPattern(f[3].equals("null") ? null : Boolean.valueOf(f[3]))
-				.withThreads(Integer.parseInt(f[4])).withCfg(CfgMode.valueOf(f[7]));
+				.withThreads(Integer.parseInt(f[4])).withCfg(CfgMode.valueOf(f[7]))
+				.withOptimizedModels(f[9].equals("-") ? null : Path.of(f[9]));
+			for (String level : f[8].split(",")) {
+				int eq = level.indexOf('=');
+				if (eq > 0) r = r.withOptLevel(level.substring(0, eq), OptLevel.valueOf(level.substring(eq + 1)));
+			}
 			return new Config(f[0], r, Boolean.parseBoolean(f[5]), Boolean.parseBoolean(f[6]), "");
 		}
 	}
 
 	/**
-	 * The configurations compared, by name: ours (today's defaults), the older arena-off setting, EXTENDED and ALL
-	 * with our memory handling, ALL with every arena kept, sd4j's (ALL + arena + memory pattern everywhere, nothing
-	 * released, batched CFG), ours with the VAE's arena kept, ours on one thread; and the pipeline's own generation.
+	 * The configurations compared, by name: ours (today's defaults), the previous defaults (BASIC everywhere), the older
+	 * arena-off setting, EXTENDED and ALL everywhere with our memory handling, ALL through optimised-model files in
+	 * {@code optimizedFiles}, our arenas never emptied, ALL with them never emptied, sd4j's (ALL + arena + memory
+	 * pattern everywhere, nothing released, batched CFG), ours on one thread; and the pipeline's own generation.
+	 * Only "ours", "ours-keep", "ours-1thread" and the pipeline keep optimised files (in {@code optimizedFiles}).
 	 */
-	public static List<Config> configs(int threads) {
-		RuntimeOptions ours = RuntimeOptions.DEFAULTS.withDevice(Device.CPU).withThreads(threads);
+	public static List<Config> configs(int threads, Path optimizedFiles) {
+		RuntimeOptions ours = RuntimeOptions.DEFAULTS.withDevice(Device.CPU).withThreads(threads)
+			.withOptimizedModels(optimizedFiles);
+		RuntimeOptions basic = ours.withOptLevel(OptLevel.BASIC_OPT).withOptimizedModels(null);
 		List<Config> list = new ArrayList<>();
-		list.add(new Config("ours", ours, true, false, "BASIC; arena for UNet and VAE, emptied after use (UNet: after "
-			+ "a batch's last call, VAE: after each call); memory pattern only for the text encoder"));
-		list.add(new Config("basic-noarena", ours.withCpuArena(ArenaUse.NONE), true, false,
+		list.add(new Config("ours", ours, true, false, "today's defaults: " + levels(ours) + "; arena for UNet and VAE, "
+			+ "emptied after use (UNet: after a batch's last call, VAE: after each call); memory pattern only for the "
+			+ "text encoder"));
+		list.add(new Config("basic", basic, true, false, "BASIC everywhere (the defaults of 2026-12-02); our memory handling"));
+		list.add(new Config("basic-noarena", basic.withCpuArena(ArenaUse.NONE), true, false,
 			"BASIC; no arena, memory pattern everywhere (the 2026-12-01 setting)"));
-		list.add(new Config("extended", ours.withOptLevel(OptLevel.EXTENDED_OPT), true, false,
-			"EXTENDED; our memory handling"));
-		list.add(new Config("all", ours.withOptLevel(OptLevel.ALL_OPT), true, false, "ALL; our memory handling"));
+		list.add(new Config("extended", basic.withOptLevel(OptLevel.EXTENDED_OPT), true, false,
+			"EXTENDED everywhere; our memory handling"));
+		list.add(new Config("all", basic.withOptLevel(OptLevel.ALL_OPT), true, false,
+			"ALL everywhere, optimised on every load; our memory handling"));
+		list.add(new Config("all-cached", basic.withOptLevel(OptLevel.ALL_OPT).withOptimizedModels(optimizedFiles), true,
+			false, "ALL everywhere through optimised-model files (written by the first load, read by later ones)"));
 		list.add(new Config("ours-keep", ours, false, false, "as ours, but no arena is ever emptied"));
-		list.add(new Config("all-keep", ours.withOptLevel(OptLevel.ALL_OPT), false, false,
+		list.add(new Config("all-keep", basic.withOptLevel(OptLevel.ALL_OPT), false, false,
 			"ALL; arena for UNet and VAE, never emptied; memory pattern only for the text encoder"));
-		list.add(new Config("sd4j", ours.withOptLevel(OptLevel.ALL_OPT).withCpuArena(ArenaUse.ALL)
+		list.add(new Config("sd4j", basic.withOptLevel(OptLevel.ALL_OPT).withCpuArena(ArenaUse.ALL)
 			.withMemoryPattern(true).withCfg(CfgMode.BATCHED), false, false,
 			"sd4j's: ALL, arena and memory pattern for every session, never emptied, batched CFG"));
 		list.add(new Config("ours-1thread", ours.withThreads(1), true, false, "as ours on 1 intra-op thread"));
 		list.add(new Config("pipeline", ours, true, true, "our generation: the pipeline with the default options"));
 		return list;
+	}
+
+	/** "BASIC, vae_decoder ALL, …" */
+	private static String levels(RuntimeOptions r) {
+		StringBuilder sb = new StringBuilder(r.optLevel().name().replace("_OPT", ""));
+		new java.util.TreeMap<>(r.componentOptLevels()).forEach((k, v) -> sb.append(", ").append(k).append(' ')
+			.append(v.name().replace("_OPT", "")));
+		return sb.toString();
 	}
 
 	/** What to measure. */
@@ -94,6 +123,8 @@ public final class ConfigComparison {
 		/** The java executable and class path of the child processes (default: this JVM's). */
 		public String java = ProcessHandle.current().info().command().orElse("java");
 		public String classPath = System.getProperty("java.class.path");
+		/** Profile the VAE decoder of each configuration with ONNX Runtime's profiler (per-operator times). */
+		public boolean profile;
 		/** Java heap of a child: small, the tensors live in native memory. */
 		public String childHeap = "-Xmx1g";
 	}
@@ -163,10 +194,26 @@ public final class ConfigComparison {
 	/** Runs the comparison; progress lines go to {@code log} (may be null). */
 	public static Result run(Options o, PrintWriter log) {
 		if (o.rounds < 1 || o.calls < 1) throw new IllegalArgumentException("rounds and calls must be at least 1");
+		Path optimizedFiles;
+		try {
+			// fresh for every comparison: the first load of a configuration that keeps optimised files writes them
+			optimizedFiles = java.nio.file.Files.createTempDirectory("sd-compare-optimized");
+		}
+		catch (IOException e) {
+			throw new IllegalStateException("Cannot create a temporary folder: " + e.getMessage(), e);
+		}
+		try {
+			return run(o, log, optimizedFiles);
+		}
+		finally {
+			sc.fiji.sd.onnx.OptimizedModelCache.delete(optimizedFiles);
+		}
+	}
+
+	private static Result run(Options o, PrintWriter log, Path optimizedFiles) {
 		List<Config> configs = new ArrayList<>();
-		for (Config c : configs(o.threads)) if (o.only.isEmpty() || o.only.contains(c.name())) configs.add(c);
-		if (configs.isEmpty()) throw new IllegalArgumentException("No configuration named " + o.only + "; known: "
-			+ configs(o.threads).stream().map(Config::name).toList());
+		for (Config c : configs(o.threads, optimizedFiles)) if (o.only.isEmpty() || o.only.contains(c.name())) configs.add(c);
+		if (configs.isEmpty()) throw new IllegalArgumentException("No configuration named " + o.only);
 		List<Measured> measured = new ArrayList<>();
 		for (Config c : configs) measured.add(new Measured(c));
 		String loadStart = Benchmark.loadAverage();
@@ -196,6 +243,7 @@ public final class ConfigComparison {
 			cmd.add(String.valueOf(o.steps));
 			cmd.add(String.valueOf(o.guidance));
 		}
+		else if (o.profile) cmd.add("--profile");
 		return cmd;
 	}
 
@@ -208,7 +256,13 @@ public final class ConfigComparison {
 			try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
 				for (String line; (line = r.readLine()) != null;) {
 					String[] f = line.split("\t");
-					if (f.length == 3 && f[0].equals("probe")) m.add(f[1], Double.parseDouble(f[2]));
+					if (f.length == 3 && f[0].equals("probe")) {
+						m.add(f[1], Double.parseDouble(f[2]));
+						if (log != null) { // as it comes: a comparison stopped early still shows what it measured
+							log.println("  " + m.config.name() + " " + f[1] + " " + f[2]);
+							log.flush();
+						}
+					}
 					else other.append(line).append('\n');
 				}
 			}
@@ -273,15 +327,16 @@ public final class ConfigComparison {
 		}
 		out.add(String.format(Locale.ROOT, "per configuration (weights %s; memory goal: peak ≤ 1.5 × weights + 1 GB = %s):",
 			BenchReport.mb(weights), BenchReport.mb(limit)));
-		out.add(String.format(Locale.ROOT, "  %-14s %14s %14s %14s %14s %8s  %s", "configuration", "load median",
-			"load min", "RSS after load", "peak RSS", "goal", "child load avg (median)"));
+		out.add(String.format(Locale.ROOT, "  %-14s %14s %14s %14s %14s %14s %8s  %s", "configuration", "load median",
+			"load min", "load max", "RSS after load", "peak RSS", "goal", "child load avg (median)"));
 		for (Measured m : r.measured) {
 			double peak = m.max("rss.peak");
-			out.add(String.format(Locale.ROOT, "  %-14s %14s %14s %14s %14s %8s  %.2f", m.config.name(),
-				BenchReport.time(m.median("load")), BenchReport.time(m.min("load")),
+			out.add(String.format(Locale.ROOT, "  %-14s %14s %14s %14s %14s %14s %8s  %.2f", m.config.name(),
+				BenchReport.time(m.median("load")), BenchReport.time(m.min("load")), BenchReport.time(m.max("load")),
 				BenchReport.mb((long) m.max("rss.afterLoad")), BenchReport.mb((long) peak),
 				Double.isNaN(peak) ? "-" : peak <= limit ? "within" : "OVER", m.median("loadavg")));
 		}
+		if (o.profile) profileLines(r, out);
 		out.add("best floor per stage (fastest median): " + String.join(", ", r.best.entrySet().stream().map(e -> e
 			.getKey() + " " + BenchReport.time(r.bestFloor.get(e.getKey())) + " (" + e.getValue() + ")").toList()));
 		Measured pipeline = r.measured.stream().filter(m -> m.config.pipeline()).findFirst().orElse(null);
@@ -302,6 +357,29 @@ public final class ConfigComparison {
 		}
 	}
 
+	/**
+	 * Where a VAE decode's time goes in each configuration, from ONNX Runtime's profiler (per timed run, the profiler's
+	 * own time included): the run, the kernels, the rest of the run outside the kernels, and the operators taking the
+	 * most time.
+	 */
+	private static void profileLines(Result r, List<String> out) {
+		out.add("VAE decoder by operator (ONNX Runtime profiler, per run, median over rounds):");
+		for (Measured m : r.measured) {
+			if (m.get("profile.run").isEmpty()) continue;
+			double run = m.median("profile.run"), kernels = m.median("profile.kernels");
+			List<Map.Entry<String, Double>> ops = new ArrayList<>();
+			for (String key : m.values.keySet()) {
+				if (key.startsWith("profile.op.")) ops.add(Map.entry(key.substring(11), m.median(key)));
+			}
+			ops.sort(Map.Entry.<String, Double>comparingByValue().reversed());
+			StringBuilder top = new StringBuilder();
+			for (int i = 0; i < Math.min(6, ops.size()); i++) top.append(i == 0 ? "" : ", ").append(ops.get(i).getKey())
+				.append(' ').append(BenchReport.time(ops.get(i).getValue()));
+			out.add(String.format(Locale.ROOT, "  %-14s run %s, kernels %s, outside the kernels %s; %s", m.config.name(),
+				BenchReport.time(run), BenchReport.time(kernels), BenchReport.time(run - kernels), top));
+		}
+	}
+
 	/** The UNet's native size in pixels ({@code sample_size} × 8 of unet/config.json), else 512. */
 	static int nativeSize(Path model) {
 		try {
@@ -316,7 +394,7 @@ public final class ConfigComparison {
 
 	/** Parses configuration names for {@code --configs}. */
 	public static List<String> parseNames(List<String> names) {
-		List<String> known = configs(0).stream().map(Config::name).toList();
+		List<String> known = configs(0, null).stream().map(Config::name).toList();
 		for (String n : names) {
 			if (!known.contains(n)) throw new IllegalArgumentException("Unknown configuration '" + n + "': use "
 				+ String.join(", ", known) + ".");

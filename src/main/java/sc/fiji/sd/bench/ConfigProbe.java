@@ -47,6 +47,8 @@ public final class ConfigProbe {
 	private final Path model;
 	private final int width, height, calls;
 	private final PrintStream out;
+	/** Profile the VAE decoder (ONNX Runtime's profiler). */
+	boolean profile;
 
 	ConfigProbe(ConfigComparison.Config config, Path model, int width, int height, int calls, PrintStream out) {
 		this.config = config;
@@ -62,6 +64,7 @@ public final class ConfigProbe {
 		ConfigComparison.Config config = ConfigComparison.Config.parse(args[0]);
 		ConfigProbe probe = new ConfigProbe(config, Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]),
 			Integer.parseInt(args[4]), System.out);
+		probe.profile = List.of(args).contains("--profile");
 		probe.emit("loadavg", Benchmark.loadAverage().split(" ")[0]);
 		if (config.pipeline()) probe.generations(Integer.parseInt(args[5]), Double.parseDouble(args[6]));
 		else probe.stages();
@@ -90,7 +93,7 @@ public final class ConfigProbe {
 				Path file = model.resolve(c).resolve("model.onnx");
 				if (!Files.isRegularFile(file)) continue;
 				long t = System.nanoTime();
-				open.put(c, sessions.open(file, memory(c)));
+				open.put(c, profile && c.equals("vae_decoder") ? profiled(file, c) : sessions.open(file, memory(c)));
 				double s = since(t);
 				total += s;
 				emit("load." + c, s);
@@ -106,12 +109,50 @@ public final class ConfigProbe {
 				stage(unet, "unet", 2, textWidth, ConfigComparison.UNET2, unetRelease, 1);
 				stage(open.get("vae_decoder"), "vae_decoder", 1, textWidth, ConfigComparison.DECODE,
 					releases("vae_decoder") ? release : null, 1);
+				if (profile) profileSummary(open.get("vae_decoder"));
 				if (open.containsKey("vae_encoder")) stage(open.get("vae_encoder"), "vae_encoder", 1, textWidth,
 					ConfigComparison.ENCODE, releases("vae_encoder") ? release : null, 1);
 			}
 		}
 		finally {
 			for (OrtSession s : open.values()) s.close();
+		}
+	}
+
+	/**
+	 * The VAE decoder with ONNX Runtime's profiler on (its options made as the factory makes them, optimised in memory):
+	 * the profile then says where a decode's time goes, operator by operator.
+	 */
+	private OrtSession profiled(Path file, String component) throws OrtException {
+		try (var o = ExecutionProviders.sessionOptions(config.runtime(), sc.fiji.sd.onnx.ExecutionProviders.Device.CPU,
+			memory(component), component))
+		{
+			o.enableProfiling(Path.of(System.getProperty("java.io.tmpdir"), "sd-profile-" + config.name()).toString());
+			return OnnxEnvironment.get().createSession(file.toString(), o);
+		}
+	}
+
+	/** Emits the profile of the decoder's calls: per operator type, and the runs' time outside the kernels. */
+	private void profileSummary(OrtSession session) throws OrtException {
+		Path file = Path.of(session.endProfiling());
+		try {
+			OrtProfile p = OrtProfile.read(file);
+			int runs = Math.max(1, p.runs());
+			emit("profile.runs", runs);
+			emit("profile.run", p.runSeconds() / runs);
+			emit("profile.kernels", p.kernelSeconds() / runs);
+			p.byOperator().forEach((op, sec) -> emit("profile.op." + op, sec / runs));
+		}
+		catch (java.io.IOException | RuntimeException e) {
+			emit("profile.error", 1);
+		}
+		finally {
+			try {
+				Files.deleteIfExists(file);
+			}
+			catch (java.io.IOException e) {
+				// a temporary file
+			}
 		}
 	}
 

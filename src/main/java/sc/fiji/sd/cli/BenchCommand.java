@@ -84,6 +84,10 @@ class BenchCommand implements Callable<Integer> {
 		+ "child, after a first call (default: ${DEFAULT-VALUE}).")
 	int calls;
 
+	@Option(names = "--profile", description = "With --compare-configs: profile each configuration's VAE decoder with "
+		+ "ONNX Runtime's profiler and report where a decode's time goes, by operator.")
+	boolean profile;
+
 	@Option(names = "--soak", paramLabel = "N", description = "Instead of timing: N generations in this process, reporting "
 		+ "resident memory, open files and threads at the start, middle and end, and their slope per 100 generations.")
 	int soak;
@@ -127,6 +131,7 @@ class BenchCommand implements Callable<Integer> {
 		o.guidance = guidance;
 		o.rounds = runs;
 		o.calls = calls;
+		o.profile = profile;
 		try {
 			o.only = ConfigComparison.parseNames(configs);
 		}

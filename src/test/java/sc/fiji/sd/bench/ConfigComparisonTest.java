@@ -37,7 +37,9 @@ class ConfigComparisonTest {
 	@Test
 	void everyStageOfEveryConfigurationIsMeasuredInAChildProcessAndTheBestIsNamed() {
 		StringWriter progress = new StringWriter();
-		ConfigComparison.Result r = ConfigComparison.run(options("ours", "sd4j", "pipeline"), new PrintWriter(progress));
+		ConfigComparison.Options o = options("ours", "sd4j", "pipeline");
+		o.profile = true;
+		ConfigComparison.Result r = ConfigComparison.run(o, new PrintWriter(progress));
 		String text = r.format();
 		assertEquals(List.of("ours", "sd4j", "pipeline"), r.configs());
 		for (String config : List.of("ours", "sd4j")) {
@@ -58,7 +60,9 @@ class ConfigComparisonTest {
 			.split(" ")[0]).toList();
 		assertEquals(List.of("ours", "sd4j", "pipeline", "sd4j", "pipeline", "ours"), order);
 		assertTrue(text.contains("load average (1, 5, 15 min) at the start: "), text);
-		assertTrue(text.matches("(?s).*\n  sd4j\\s+[0-9.]+ ms\\s+[0-9.]+ ms\\s+[0-9]+ MB\\s+[0-9]+ MB\\s+(within|OVER)\\s+[0-9.]+.*"), text);
+		assertTrue(text.matches("(?s).*\n  sd4j\\s+[0-9.]+ ms\\s+[0-9.]+ ms\\s+[0-9.]+ ms\\s+[0-9]+ MB\\s+[0-9]+ MB\\s+(within|OVER)\\s+[0-9.]+.*"), text);
+		assertTrue(text.matches("(?s).*\n  sd4j\\s+run [0-9.]+ ms, kernels [0-9.]+ ms, outside the kernels -?[0-9.]+ ms; "
+			+ "[A-Za-z]+ [0-9.]+ ms.*"), "the decoder's profile by operator:\n" + text);
 		String last = text.lines().reduce((a, b) -> b).orElseThrow();
 		assertTrue(last.matches("overhead over the best floor: \\d+\\.\\d{3}"), last);
 		assertFalse(Double.isNaN(r.overhead));
@@ -66,7 +70,7 @@ class ConfigComparisonTest {
 
 	@Test
 	void sd4jsConfigurationIsAllWithArenaAndMemoryPatternEverywhereAndBatchedCfg() {
-		ConfigComparison.Config sd4j = ConfigComparison.configs(2).stream().filter(c -> c.name().equals("sd4j"))
+		ConfigComparison.Config sd4j = ConfigComparison.configs(2, null).stream().filter(c -> c.name().equals("sd4j"))
 			.findFirst().orElseThrow();
 		assertEquals(OptLevel.ALL_OPT, sd4j.runtime().optLevel());
 		assertEquals(ArenaUse.ALL, sd4j.runtime().cpuArena());
@@ -77,6 +81,12 @@ class ConfigComparisonTest {
 		ConfigComparison.Config parsed = ConfigComparison.Config.parse(sd4j.spec());
 		assertEquals(sd4j.runtime(), parsed.runtime());
 		assertEquals(sd4j.releaseArenas(), parsed.releaseArenas());
+		assertEquals(null, sd4j.runtime().optimizedModels(), "sd4j optimises on every load");
+		// ours: the defaults, per-component levels and optimised files included, survive the trip to the child
+		ConfigComparison.Config ours = ConfigComparison.configs(2, java.nio.file.Path.of("/tmp/x")).get(0);
+		assertEquals("ours", ours.name());
+		assertEquals(ours.runtime(), ConfigComparison.Config.parse(ours.spec()).runtime());
+		assertEquals(OptLevel.ALL_OPT, ours.runtime().optLevel("vae_decoder"));
 	}
 
 	@Test
