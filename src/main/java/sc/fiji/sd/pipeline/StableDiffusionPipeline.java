@@ -24,6 +24,7 @@ import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.image.ImageTensors;
 import sc.fiji.sd.image.Masks;
 import sc.fiji.sd.model.MemoryEstimate;
+import sc.fiji.sd.onnx.SessionTuning;
 import sc.fiji.sd.model.ModelInfo;
 import sc.fiji.sd.model.OnnxComponent;
 import sc.fiji.sd.model.StableDiffusionModel;
@@ -82,7 +83,21 @@ public final class StableDiffusionPipeline {
 	public CfgMode cfgMode() { return cfgMode; }
 
 	/** The CFG mode a generation of this size runs with on this model's provider (AUTO resolved). */
-	public CfgMode cfgMode(int width, int height) { return cfgMode.resolve(info.provider(), (width / 8) * (height / 8)); }
+	public CfgMode cfgMode(int width, int height) { return cfgMode(width, height, 1); }
+
+	/** As {@link #cfgMode(int, int)} for {@code batch} images per UNet call: batched only where its peak fits. */
+	CfgMode cfgMode(int width, int height, int batch) {
+		int positions = (width / 8) * (height / 8);
+		boolean fits = cfgMode == CfgMode.AUTO && "CPU".equals(info.provider())
+			&& positions > CfgMode.CPU_BATCHED_MAX_POSITIONS && SessionTuning.batchedCfgFits(
+			memory().bytes(width, height, 2 * batch), memory().weightBytes(), MemoryEstimate.availableBytes());
+		return cfgMode.resolve(info.provider(), positions, fits);
+	}
+
+	private MemoryEstimate memory() {
+		if (memory == null) memory = MemoryEstimate.of(info.folder());
+		return memory;
+	}
 
 	/** How many times the UNet ran since this pipeline was made (CFG runs both halves in one call). */
 	public long unetCalls() { return unetCalls.get(); }
@@ -120,7 +135,7 @@ public final class StableDiffusionPipeline {
 		int perBatch = request.batchSize();
 		int total = perBatch * request.batchCount();
 		Cancellation cancellation = new Cancellation(); // stops a UNet call in flight when the listener cancels
-		try (Conditioned unetText = new Conditioned(plan, text, perBatch, cfgMode(plan.width, plan.height) == CfgMode.SEPARATE);
+		try (Conditioned unetText = new Conditioned(plan, text, perBatch, cfgMode(plan.width, plan.height, plan.batch) == CfgMode.SEPARATE);
 			CancelWatch watch = new CancelWatch(progress, cancellation))
 		{
 			for (int b = 0; b < request.batchCount(); b++) {
@@ -154,8 +169,8 @@ public final class StableDiffusionPipeline {
 	/** Refuses, before any work, a size or batch the CPU's memory cannot hold ({@link MemoryEstimate}). */
 	private void checkMemory(Plan plan) {
 		if (!"CPU".equals(info.provider())) return;
-		if (memory == null) memory = MemoryEstimate.of(info.folder());
-		memory.check(plan.width, plan.height, plan.batch, plan.cfg && cfgMode(plan.width, plan.height) == CfgMode.BATCHED,
+		memory().check(plan.width, plan.height, plan.batch, plan.cfg && cfgMode(plan.width, plan.height, plan.batch)
+			== CfgMode.BATCHED,
 			info.sizeStep(), MemoryEstimate.availableBytes(), Plan.MAX_SIZE);
 	}
 

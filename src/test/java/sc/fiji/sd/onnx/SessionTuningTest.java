@@ -156,4 +156,19 @@ class SessionTuningTest {
 			assertEquals(3, s.getNumInputs(), "still opened, optimised in memory");
 		}
 	}
+
+	@Test
+	void cfgIsBatchedAbove384OnlyWhereTheBatchedPeakIsWithinTheGoalAndTheFreeMemory() {
+		long gb = 1L << 30, weights = 4 * gb; // SD 1.5: goal 1.5 × 4 + 1 = 7 GB
+		assertEquals(7 * gb, SessionTuning.memoryGoal(weights));
+		assertTrue(SessionTuning.batchedCfgFits(6 * gb, weights, 20 * gb), "512²: ≈ 6.3 GB estimated");
+		assertFalse(SessionTuning.batchedCfgFits(10 * gb, weights, 20 * gb), "768²: over the goal");
+		assertFalse(SessionTuning.batchedCfgFits(6 * gb, weights, 5 * gb), "not in the free memory");
+		int p512 = 64 * 64, p256 = 32 * 32;
+		assertEquals(CfgMode.BATCHED, CfgMode.AUTO.resolve("CPU", p512, true));
+		assertEquals(CfgMode.SEPARATE, CfgMode.AUTO.resolve("CPU", p512, false));
+		assertEquals(CfgMode.BATCHED, CfgMode.AUTO.resolve("CPU", p256, false), "small sizes batch anyway");
+		assertEquals(CfgMode.BATCHED, CfgMode.AUTO.resolve("CUDA", p512, false));
+		assertEquals(CfgMode.SEPARATE, CfgMode.SEPARATE.resolve("CPU", p256, true), "an explicit mode is kept");
+	}
 }
