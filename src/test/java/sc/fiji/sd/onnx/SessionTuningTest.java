@@ -36,6 +36,12 @@ class SessionTuningTest {
 		return Files.copy(ExecutionProvidersTest.identityModel(), dir.resolve("model.onnx"));
 	}
 
+	/** Where the defaults keep the optimised file of {@code model} at ALL in {@code cacheRoot}. */
+	private static Path entryAtAll(Path model, Path cacheRoot) throws Exception {
+		return new OptimizedModelCache(cacheRoot).entry(model, OptLevel.ALL_OPT, Device.CPU, Map.of(),
+			OnnxEnvironment.get().getVersion());
+	}
+
 	@Test
 	void theVaeRunsAtAllTheTextEncoderAndUnetAtTheBaseLevel() {
 		RuntimeOptions o = RuntimeOptions.DEFAULTS;
@@ -106,11 +112,8 @@ class SessionTuningTest {
 
 	@Test
 	void theFirstLoadAtAllWritesTheOptimisedFileAndLaterLoadsReadIt() throws Exception {
-		Path model = component("vae_decoder");
-		Path cacheRoot = tmp.resolve("cache");
+		Path model = component("vae_decoder"), cacheRoot = tmp.resolve("cache"), entry = entryAtAll(model, cacheRoot);
 		RuntimeOptions o = RuntimeOptions.DEFAULTS.withDevice(Device.CPU).withOptimizedModels(cacheRoot);
-		Path entry = new OptimizedModelCache(cacheRoot).entry(model, OptLevel.ALL_OPT, Device.CPU, Map.of(),
-			OnnxEnvironment.get().getVersion());
 		try (OrtSession s = new SessionFactory(o).open(model, SessionMemory.ARENA)) {
 			assertEquals(3, s.getNumInputs());
 		}
@@ -136,11 +139,8 @@ class SessionTuningTest {
 
 	@Test
 	void aDamagedOptimisedFileIsWrittenAgainAndAnUnwritableCacheOptimisesInMemory() throws Exception {
-		Path model = component("vae_decoder");
-		Path cacheRoot = tmp.resolve("cache");
+		Path model = component("vae_decoder"), cacheRoot = tmp.resolve("cache"), entry = entryAtAll(model, cacheRoot);
 		RuntimeOptions o = RuntimeOptions.DEFAULTS.withDevice(Device.CPU).withOptimizedModels(cacheRoot);
-		Path entry = new OptimizedModelCache(cacheRoot).entry(model, OptLevel.ALL_OPT, Device.CPU, Map.of(),
-			OnnxEnvironment.get().getVersion());
 		Files.createDirectories(entry);
 		Files.writeString(entry.resolve(OptimizedModelCache.MODEL), "not a model");
 		try (OrtSession s = new SessionFactory(o).open(model, SessionMemory.ARENA)) {
