@@ -23,9 +23,10 @@ import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
  * ({@code SessionOptions.setOptimizedModelFilePath}, weights in an external file beside it) into a folder of the
  * user's cache; later loads open that file with graph optimisation off.
  * <p>
- * The folder's name is a hash of what the optimised graph depends on: the model file (contents; for files over
- * 64 MB their size, modification time and first and last 4 MB), the names, sizes and modification times of the
- * files beside it (external weights), the ONNX Runtime version, the level, the device, the session config entries,
+ * The folder's name is a hash of what the optimised graph depends on: the model file and the files beside it
+ * (external weights, configs) by name and contents (for files over 64 MB: size, modification time and first and
+ * last 4 MB, so that a copy of a small model reuses the entry and a multi-GB file is not read on every load), the
+ * ONNX Runtime version, the level, the device, the session config entries,
  * and the CPU (model name and instruction-set flags: ONNX Runtime says files optimised at ALL are only for the machine
  * they were written on). Anything changed gives a new folder. A folder is used only once complete (written under a
  * temporary name, then renamed), so a load that died half way leaves nothing that is read later. Never written next to
@@ -63,7 +64,7 @@ public final class OptimizedModelCache {
 			try (Stream<Path> files = Files.list(dir)) {
 				for (Path p : (Iterable<Path>) files.sorted()::iterator) {
 					if (p.getFileName().equals(model.getFileName()) || !Files.isRegularFile(p)) continue;
-					update(d, "beside", p.getFileName() + ":" + Files.size(p) + ":" + Files.getLastModifiedTime(p).toMillis());
+					update(d, "beside", p.getFileName() + ":" + fileHash(p));
 				}
 			}
 		}

@@ -105,6 +105,13 @@ class SessionTuningTest {
 		Files.writeString(model.resolveSibling("weights.pb"), "external weights");
 		Path withWeights = cache.entry(model, OptLevel.ALL_OPT, Device.CPU, Map.of(), "1.29.0");
 		assertNotEquals(a, withWeights, "the files beside the model (external weights) count");
+		// a copy of the model (same contents, other times) shares the entry: tests and re-extracted models reuse it
+		Path copy = Files.createDirectories(tmp.resolve("copy").resolve("vae_decoder"));
+		Files.copy(model, copy.resolve("model.onnx"));
+		Files.writeString(copy.resolve("weights.pb"), "external weights");
+		Files.setLastModifiedTime(copy.resolve("weights.pb"), java.nio.file.attribute.FileTime.fromMillis(0));
+		assertEquals(withWeights, cache.entry(copy.resolve("model.onnx"), OptLevel.ALL_OPT, Device.CPU, Map.of(),
+			"1.29.0"));
 		Files.write(model, Files.readAllBytes(model), java.nio.file.StandardOpenOption.APPEND);
 		assertNotEquals(withWeights, cache.entry(model, OptLevel.ALL_OPT, Device.CPU, Map.of(), "1.29.0"),
 			"a changed model file");
