@@ -16,6 +16,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 import sc.fiji.sd.bench.BenchReport;
+import sc.fiji.sd.bench.ConfigComparison;
 import sc.fiji.sd.bench.Benchmark;
 import sc.fiji.sd.onnx.ExecutionProviders;
 import sc.fiji.sd.onnx.RuntimeOptions;
@@ -74,6 +75,23 @@ class BenchCommand implements Callable<Integer> {
 	@Option(names = "--no-cfg-compare", negatable = false, description = "Skip the batch-2 vs two batch-1 UNet call comparison.")
 	boolean noCfgCompare;
 
+	@Option(names = "--compare-configs", description = "Instead of one generation: every component under the ONNX Runtime "
+		+ "configurations that matter (graph optimisation, arena and memory pattern, CFG batched or as two calls, threads), "
+		+ "one child process per configuration, --runs rounds alternating them, and our generation over the best floor.")
+	boolean compareConfigs;
+
+	@Option(names = "--configs", split = ",", paramLabel = "NAME", description = "With --compare-configs: only these "
+		+ "configurations (ours, basic-noarena, extended, all, ours-keep, all-keep, sd4j, ours-1thread, pipeline).")
+	List<String> configs = new ArrayList<>();
+
+	@Option(names = "--calls", defaultValue = "2", description = "With --compare-configs: timed calls per stage in each "
+		+ "child, after a first call (default: ${DEFAULT-VALUE}).")
+	int calls;
+
+	@Option(names = "--profile", description = "With --compare-configs: profile each configuration's VAE decoder with "
+		+ "ONNX Runtime's profiler and report where a decode's time goes, by operator.")
+	boolean profile;
+
 	@Option(names = "--soak", paramLabel = "N", description = "Instead of timing: N generations in this process, reporting "
 		+ "resident memory, open files and threads at the start, middle and end, and their slope per 100 generations.")
 	int soak;
@@ -83,6 +101,7 @@ class BenchCommand implements Callable<Integer> {
 		if (soak != 0) return soak();
 		if (runs < 1) throw new Main.UsageException("--runs must be at least 1.");
 		if (steps < 1) throw new Main.UsageException("--steps must be at least 1.");
+		if (compareConfigs) return compareConfigs();
 		Benchmark.Options o = new Benchmark.Options();
 		o.model = modelOptions.folder();
 		o.device = modelOptions.device();
@@ -102,6 +121,30 @@ class BenchCommand implements Callable<Integer> {
 		BenchReport report = Benchmark.run(o, spec.commandLine().getErr());
 		var out = spec.commandLine().getOut();
 		out.println(report.format());
+		out.flush();
+		return Main.EXIT_OK;
+	}
+
+	private int compareConfigs() {
+		if (calls < 1) throw new Main.UsageException("--calls must be at least 1.");
+		ConfigComparison.Options o = new ConfigComparison.Options();
+		o.model = modelOptions.folder();
+		o.width = width;
+		o.height = height;
+		o.steps = steps;
+		o.guidance = guidance;
+		o.rounds = runs;
+		o.calls = calls;
+		o.profile = profile;
+		try {
+			o.only = ConfigComparison.parseNames(configs);
+		}
+		catch (IllegalArgumentException e) {
+			throw new Main.UsageException(e.getMessage());
+		}
+		ConfigComparison.Result result = ConfigComparison.run(o, spec.commandLine().getErr());
+		var out = spec.commandLine().getOut();
+		out.println(result.format());
 		out.flush();
 		return Main.EXIT_OK;
 	}

@@ -87,6 +87,9 @@ public final class MemoryEstimate {
 		return total;
 	}
 
+	/** The size of the model's ONNX files. */
+	public long weightBytes() { return weightBytes; }
+
 	/** Bytes needed for {@code width × height} with {@code unetBatch} samples per UNet call. */
 	public long bytes(int width, int height, int unetBatch) {
 		double n = (double) (width / 8 >> attentionDownsampling) * (height / 8 >> attentionDownsampling);

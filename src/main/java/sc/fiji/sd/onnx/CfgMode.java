@@ -31,7 +31,8 @@ public enum CfgMode {
 	 * generations come out alike (51.5 s batched vs 50.6 s separate; batched steps 3 % faster, but its first step,
 	 * which regrows the arena, slower), while batch-2 holds 1.1 GB more (peak 6.8 GB vs 5.7 GB): the batch-2
 	 * attention scores grow with the square of the positions (2 × 8 heads × 4096² floats = 1 GB at 512 × 512,
-	 * 5.4 GB at 768 × 768). So from 512 × 512 up the halves run one after the other.
+	 * 5.4 GB at 768 × 768). So above this size the halves run one after the other unless the batch-2 peak is
+	 * estimated to fit the memory goal and the free memory ({@link #resolve(String, int, boolean)}).
 	 */
 	public static final int CPU_BATCHED_MAX_POSITIONS = 48 * 48;
 
@@ -43,8 +44,18 @@ public enum CfgMode {
 	 * @param latentPositions latent height × width
 	 */
 	public CfgMode resolve(String provider, int latentPositions) {
+		return resolve(provider, latentPositions, false);
+	}
+
+	/**
+	 * As {@link #resolve(String, int)}, and on the CPU also batched above {@link #CPU_BATCHED_MAX_POSITIONS} when
+	 * {@code batchedFits}: the estimated peak of batch-2 calls is within the memory budget
+	 * ({@link SessionTuning#batchedCfgFits}). A batch-2 call is 6–8 % faster per step than two batch-1 calls at
+	 * 512 × 512 (sd4j's setting), at 1.1 GB more.
+	 */
+	public CfgMode resolve(String provider, int latentPositions, boolean batchedFits) {
 		if (this != AUTO) return this;
 		if ("CUDA".equalsIgnoreCase(provider)) return BATCHED;
-		return latentPositions <= CPU_BATCHED_MAX_POSITIONS ? BATCHED : SEPARATE;
+		return latentPositions <= CPU_BATCHED_MAX_POSITIONS || batchedFits ? BATCHED : SEPARATE;
 	}
 }

@@ -111,8 +111,9 @@ public final class ExecutionProviders {
 	 * <ul>
 	 * <li>Intra-op threads = available processors (unless the options set a number): one UNet call is one big parallel job. Inter-op threads = 1 and
 	 * sequential execution: SD graphs are chains, parallel branches gain nothing and would oversubscribe cores.</li>
-	 * <li>Graph optimisation BASIC: measured on an SD-1.5-size UNet, ALL takes 34 s to create the session, BASIC
-	 * 2.6 s (PERFORMANCE.md).</li>
+	 * <li>Graph optimisation per component ({@link SessionTuning#DEFAULT_OPT_LEVELS}): BASIC for the text encoder and
+	 * the UNet (on an SD-1.5-size UNet ALL takes 34 s to create the session, BASIC 2.6 s), ALL for the VAE; above
+	 * BASIC through an optimised-model file kept in the cache ({@link OptimizedModelCache}) (PERFORMANCE.md).</li>
 	 * <li>Memory, measured on an SD-1.5-size model (PERFORMANCE.md). {@link SessionMemory#ARENA} (the UNet, the VAE
 	 * decoder and encoder): arena on and memory pattern off. The UNet reuses one step's memory in the next; without
 	 * the arena each call maps fresh pages from the kernel, and a step at 256×256 took 26 % longer (9.7 million page
@@ -127,13 +128,23 @@ public final class ExecutionProviders {
 	public static SessionOptions sessionOptions(RuntimeOptions options, Device device, SessionMemory memory)
 		throws OrtException
 	{
+		return sessionOptions(options, device, memory, null);
+	}
+
+	/**
+	 * As {@link #sessionOptions(RuntimeOptions, Device, SessionMemory)}, at the graph optimisation level of
+	 * {@code component} ({@link RuntimeOptions#optLevel(String)}; null: the base level).
+	 */
+	public static SessionOptions sessionOptions(RuntimeOptions options, Device device, SessionMemory memory,
+		String component) throws OrtException
+	{
 		OnnxEnvironment.get();
 		SessionOptions o = new SessionOptions();
 		try {
 			o.setIntraOpNumThreads(options.intraOpThreads());
 			o.setInterOpNumThreads(1);
 			o.setExecutionMode(ExecutionMode.SEQUENTIAL);
-			o.setOptimizationLevel(options.optLevel());
+			o.setOptimizationLevel(component == null ? options.optLevel() : options.optLevel(component));
 			boolean arena = options.cpuArena(memory);
 			o.setCPUArenaAllocator(arena);
 			o.setMemoryPatternOptimization(options.memoryPattern(arena));

@@ -1,5 +1,6 @@
 package sc.fiji.sd.onnx;
 
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -21,9 +22,14 @@ import sc.fiji.sd.onnx.ExecutionProviders.SessionMemory;
  * @param optLevel graph optimisation level
  * @param ortConfig extra session config entries (key → value), e.g. {@code session.disable_prepacking=1}
  * @param cudaConvAlgoSearch cuDNN's convolution algorithm search (HEURISTIC, EXHAUSTIVE, DEFAULT)
+ * @param componentOptLevels graph optimisation level per component ({@code vae_decoder} → ALL…), overriding
+ *        {@code optLevel} for that component
+ * @param optimizedModels where sessions above BASIC keep their optimised model files
+ *        ({@link OptimizedModelCache}), or null: optimise on every load
  */
 public record RuntimeOptions(int threads, Device device, CfgMode cfg, ArenaUse cpuArena, Boolean memoryPattern,
-	OptLevel optLevel, Map<String, String> ortConfig, String cudaConvAlgoSearch, VaeTiling vaeTiling)
+	OptLevel optLevel, Map<String, String> ortConfig, String cudaConvAlgoSearch, VaeTiling vaeTiling,
+	Map<String, OptLevel> componentOptLevels, Path optimizedModels)
 {
 
 	/** Which sessions get ONNX Runtime's CPU arena. */
@@ -47,17 +53,29 @@ public record RuntimeOptions(int threads, Device device, CfgMode cfg, ArenaUse c
 
 	/**
 	 * All processors, device auto, CFG auto, arenas where asked for, memory pattern where there is no arena, graph
-	 * optimisation BASIC, no extra entries, cuDNN heuristic search (ExecutionProviders says why each).
+	 * optimisation per component ({@link SessionTuning#DEFAULT_OPT_LEVELS}: BASIC, ALL for the VAE) with the
+	 * optimised files kept in the user's cache folder, no extra entries, cuDNN heuristic search (ExecutionProviders
+	 * says why each).
 	 */
 	public static final RuntimeOptions DEFAULTS = new RuntimeOptions(0, Device.AUTO, CfgMode.AUTO, ArenaUse.AUTO, null,
-		OptLevel.BASIC_OPT, Map.of(), "HEURISTIC", VaeTiling.DEFAULT);
+		OptLevel.BASIC_OPT, Map.of(), "HEURISTIC", VaeTiling.DEFAULT, SessionTuning.DEFAULT_OPT_LEVELS,
+		OptimizedModelCache.userFolder());
 
 	public RuntimeOptions {
 		threads = Math.max(0, threads);
 		if (device == null || cfg == null || cpuArena == null || optLevel == null || cudaConvAlgoSearch == null
-			|| vaeTiling == null)
-			throw new NullPointerException("only memoryPattern may be null");
+			|| vaeTiling == null || componentOptLevels == null)
+			throw new NullPointerException("only memoryPattern and optimizedModels may be null");
 		ortConfig = Map.copyOf(ortConfig);
+		componentOptLevels = Map.copyOf(componentOptLevels);
+	}
+
+	/** One level for every component, no optimised-model files (the options as they were before per-component levels). */
+	public RuntimeOptions(int threads, Device device, CfgMode cfg, ArenaUse cpuArena, Boolean memoryPattern,
+		OptLevel optLevel, Map<String, String> ortConfig, String cudaConvAlgoSearch, VaeTiling vaeTiling)
+	{
+		this(threads, device, cfg, cpuArena, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch, vaeTiling, Map.of(),
+			null);
 	}
 
 	/**
@@ -67,12 +85,16 @@ public record RuntimeOptions(int threads, Device device, CfgMode cfg, ArenaUse c
 	 */
 	public static RuntimeOptions fromSystemProperties() {
 		String memPattern = System.getProperty("sd.memPattern");
+		String level = System.getProperty("sd.optLevel");
+		String optimized = System.getProperty("sd.optimizedModels");
 		return new RuntimeOptions(DEFAULTS.threads, DEFAULTS.device, CfgMode.parse(System.getProperty("sd.cfg",
 			"auto")), ArenaUse.parse(System.getProperty("sd.cpuArena", "auto")), memPattern == null ? null : Boolean
-				.parseBoolean(memPattern), ExecutionProviders.parseOptLevel(System.getProperty("sd.optLevel", "BASIC")),
+				.parseBoolean(memPattern), level == null ? DEFAULTS.optLevel : ExecutionProviders.parseOptLevel(level),
 			parseConfigEntries(System.getProperty("sd.ort.config", "")), System.getProperty("sd.cuda.convAlgoSearch",
 				DEFAULTS.cudaConvAlgoSearch), VaeTiling.parse(System.getProperty("sd.vaeTiling"), Integer.getInteger(
-					"sd.vaeTile"), Integer.getInteger("sd.vaeTileOverlap"), Integer.getInteger("sd.vaeTileAbove")));
+					"sd.vaeTile"), Integer.getInteger("sd.vaeTileOverlap"), Integer.getInteger("sd.vaeTileAbove")),
+			level == null ? DEFAULTS.componentOptLevels : Map.of(), optimized == null ? DEFAULTS.optimizedModels
+				: optimized.isBlank() || optimized.equalsIgnoreCase("off") ? null : Path.of(optimized));
 	}
 
 	/** {@code key=value,key=value} → entries in order; parts without a key are skipped. */
@@ -86,31 +108,62 @@ public record RuntimeOptions(int threads, Device device, CfgMode cfg, ArenaUse c
 	}
 
 	public RuntimeOptions withThreads(int n) {
-		return new RuntimeOptions(n, device, cfg, cpuArena, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch, vaeTiling);
+		return new RuntimeOptions(n, device, cfg, cpuArena, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch,
+			vaeTiling, componentOptLevels, optimizedModels);
 	}
 
 	public RuntimeOptions withDevice(Device d) {
-		return new RuntimeOptions(threads, d, cfg, cpuArena, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch, vaeTiling);
+		return new RuntimeOptions(threads, d, cfg, cpuArena, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch,
+			vaeTiling, componentOptLevels, optimizedModels);
 	}
 
 	public RuntimeOptions withCfg(CfgMode mode) {
-		return new RuntimeOptions(threads, device, mode, cpuArena, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch, vaeTiling);
+		return new RuntimeOptions(threads, device, mode, cpuArena, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch,
+			vaeTiling, componentOptLevels, optimizedModels);
 	}
 
 	public RuntimeOptions withCpuArena(ArenaUse use) {
-		return new RuntimeOptions(threads, device, cfg, use, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch, vaeTiling);
+		return new RuntimeOptions(threads, device, cfg, use, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch,
+			vaeTiling, componentOptLevels, optimizedModels);
 	}
 
+	/** With the memory pattern on or off for every session, or null: on exactly where there is no arena. */
+	public RuntimeOptions withMemoryPattern(Boolean on) {
+		return new RuntimeOptions(threads, device, cfg, cpuArena, on, optLevel, ortConfig, cudaConvAlgoSearch, vaeTiling,
+			componentOptLevels, optimizedModels);
+	}
+
+	/** One graph optimisation level for every component (the per-component levels are dropped). */
 	public RuntimeOptions withOptLevel(OptLevel level) {
-		return new RuntimeOptions(threads, device, cfg, cpuArena, memoryPattern, level, ortConfig, cudaConvAlgoSearch, vaeTiling);
+		return new RuntimeOptions(threads, device, cfg, cpuArena, memoryPattern, level, ortConfig, cudaConvAlgoSearch,
+			vaeTiling, Map.of(), optimizedModels);
+	}
+
+	/** The level of one component ({@code unet}, {@code vae_decoder}…), the others unchanged. */
+	public RuntimeOptions withOptLevel(String component, OptLevel level) {
+		Map<String, OptLevel> levels = new LinkedHashMap<>(componentOptLevels);
+		levels.put(component, level);
+		return new RuntimeOptions(threads, device, cfg, cpuArena, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch,
+			vaeTiling, levels, optimizedModels);
+	}
+
+	/** Optimised-model files kept in {@code folder}, or with null not kept. */
+	public RuntimeOptions withOptimizedModels(Path folder) {
+		return new RuntimeOptions(threads, device, cfg, cpuArena, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch,
+			vaeTiling, componentOptLevels, folder);
+	}
+
+	public RuntimeOptions withVaeTiling(VaeTiling tiling) {
+		return new RuntimeOptions(threads, device, cfg, cpuArena, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch,
+			tiling, componentOptLevels, optimizedModels);
+	}
+
+	/** The graph optimisation level of a component (its folder name: {@code unet}, {@code vae_decoder}…). */
+	public OptLevel optLevel(String component) {
+		return componentOptLevels.getOrDefault(component, optLevel);
 	}
 
 	/** Whether a session asking for this memory handling gets the CPU arena. */
-	public RuntimeOptions withVaeTiling(VaeTiling tiling) {
-		return new RuntimeOptions(threads, device, cfg, cpuArena, memoryPattern, optLevel, ortConfig, cudaConvAlgoSearch,
-			tiling);
-	}
-
 	public boolean cpuArena(SessionMemory memory) {
 		switch (cpuArena) {
 			case ALL: return true;

@@ -1,5 +1,6 @@
 package sc.fiji.sd.onnx;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -7,6 +8,7 @@ import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.OrtSession.SessionOptions;
+import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
 import sc.fiji.sd.onnx.ExecutionProviders.SessionMemory;
@@ -86,11 +88,66 @@ public final class SessionFactory {
 	private OrtSession create(Path file, Device device, SessionMemory memory,
 		Map<String, ? extends OnnxTensorLike> initializers) throws OrtException
 	{
-		try (SessionOptions sessionOptions = ExecutionProviders.sessionOptions(options, device, memory)) {
+		String component = component(file);
+		OptLevel level = options.optLevel(component);
+		// a patched session (LoRA) is never kept as an optimised file: the file's key knows nothing of the patch
+		if (initializers.isEmpty() && SessionTuning.keepsOptimizedFile(options, level, device)) {
+			OrtSession s = createOptimized(file, device, memory, component, level);
+			if (s != null) return s;
+		}
+		try (SessionOptions sessionOptions = ExecutionProviders.sessionOptions(options, device, memory, component)) {
 			// addInitializer replaces an initializer whether its bytes are inline or in an external data file
 			for (Map.Entry<String, ? extends OnnxTensorLike> e : initializers.entrySet())
 				sessionOptions.addInitializer(e.getKey(), e.getValue());
 			return OnnxEnvironment.get().createSession(file.toString(), sessionOptions);
+		}
+	}
+
+	/** The component a model file belongs to: its folder's name in the diffusers layout ({@code unet/model.onnx}). */
+	static String component(Path file) {
+		Path parent = file.toAbsolutePath().getParent();
+		return parent == null || parent.getFileName() == null ? "" : parent.getFileName().toString();
+	}
+
+	/**
+	 * The session from the cached optimised file (optimisation off, it is done), or optimised now and written there;
+	 * null when the cache cannot be used (unwritable folder, disk full): then the caller optimises in memory.
+	 */
+	private OrtSession createOptimized(Path file, Device device, SessionMemory memory, String component, OptLevel level) {
+		var env = OnnxEnvironment.get();
+		Path entry;
+		try {
+			entry = new OptimizedModelCache(options.optimizedModels()).entry(file, level, device, options.ortConfig(),
+				env.getVersion());
+		}
+		catch (IOException | RuntimeException e) {
+			return null;
+		}
+		Path done = OptimizedModelCache.complete(entry);
+		if (done != null) {
+			try (SessionOptions o = ExecutionProviders.sessionOptions(options.withOptLevel(OptLevel.NO_OPT), device,
+				memory, component))
+			{
+				return env.createSession(done.toString(), o);
+			}
+			catch (OrtException | RuntimeException e) {
+				OptimizedModelCache.delete(entry); // damaged or from another build: written again below
+			}
+		}
+		Path staging = null;
+		try (SessionOptions o = ExecutionProviders.sessionOptions(options, device, memory, component)) {
+			staging = OptimizedModelCache.staging(entry);
+			o.setOptimizedModelFilePath(staging.resolve(OptimizedModelCache.MODEL).toString());
+			// a UNet's weights exceed protobuf's 2 GB: they go to one external file beside the graph
+			o.addConfigEntry("session.optimized_model_external_initializers_file_name", OptimizedModelCache.WEIGHTS);
+			o.addConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "1024");
+			OrtSession s = env.createSession(file.toString(), o);
+			OptimizedModelCache.commit(staging, entry);
+			return s;
+		}
+		catch (IOException | OrtException | RuntimeException e) {
+			OptimizedModelCache.delete(staging);
+			return null;
 		}
 	}
 

@@ -18,6 +18,7 @@ import sc.fiji.sd.model.ModelInfo;
 import sc.fiji.sd.model.StableDiffusionModel;
 import sc.fiji.sd.onnx.Cancellation;
 import sc.fiji.sd.onnx.CfgMode;
+import sc.fiji.sd.onnx.SessionTuning;
 import sc.fiji.sd.onnx.VaeTiling;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 import sc.fiji.sd.scheduler.Scheduler;
@@ -76,7 +77,21 @@ public final class StableDiffusionPipeline {
 	public CfgMode cfgMode() { return cfgMode; }
 
 	/** The CFG mode a generation of this size runs with on this model's provider (AUTO resolved). */
-	public CfgMode cfgMode(int width, int height) { return cfgMode.resolve(info.provider(), (width / 8) * (height / 8)); }
+	public CfgMode cfgMode(int width, int height) { return cfgMode(width, height, 1); }
+
+	/** As {@link #cfgMode(int, int)} for {@code batch} images per UNet call: batched only where its peak fits. */
+	CfgMode cfgMode(int width, int height, int batch) {
+		int positions = (width / 8) * (height / 8);
+		boolean fits = cfgMode == CfgMode.AUTO && "CPU".equals(info.provider())
+			&& positions > CfgMode.CPU_BATCHED_MAX_POSITIONS && SessionTuning.batchedCfgFits(
+			memory().bytes(width, height, 2 * batch), memory().weightBytes(), MemoryEstimate.availableBytes());
+		return cfgMode.resolve(info.provider(), positions, fits);
+	}
+
+	private MemoryEstimate memory() {
+		if (memory == null) memory = MemoryEstimate.of(info.folder());
+		return memory;
+	}
 
 	/** How many times the UNet ran since this pipeline was made (CFG runs both halves in one call). */
 	public long unetCalls() { return unetCalls.get(); }
@@ -116,7 +131,7 @@ public final class StableDiffusionPipeline {
 		TextEmbeddings text = textConditioning().encode(request.prompt(), request.negativePrompt(), plan.cfg);
 		VaeCodec vae = vae();
 		ImageSource source = ImageSource.of(plan, request, info, vae, progress);
-		UnetBatch unetBatch = UnetBatch.of(model, request, plan, cfgMode(plan.width, plan.height) == CfgMode.SEPARATE);
+		UnetBatch unetBatch = UnetBatch.of(model, request, plan, cfgMode(plan.width, plan.height, plan.batch) == CfgMode.SEPARATE);
 
 		List<GeneratedImage> none = List.of();
 		int delivered = 0, perBatch = request.batchSize(), total = perBatch * request.batchCount();
@@ -198,8 +213,8 @@ public final class StableDiffusionPipeline {
 	/** Refuses, before any work, a size or batch the CPU's memory cannot hold ({@link MemoryEstimate}). */
 	private void checkMemory(Plan plan) {
 		if (!"CPU".equals(info.provider())) return;
-		if (memory == null) memory = MemoryEstimate.of(info.folder());
-		memory.check(plan.width, plan.height, plan.batch, plan.cfg && cfgMode(plan.width, plan.height) == CfgMode.BATCHED,
+		memory().check(plan.width, plan.height, plan.batch, plan.cfg && cfgMode(plan.width, plan.height, plan.batch)
+			== CfgMode.BATCHED,
 			info.sizeStep(), MemoryEstimate.availableBytes(), Plan.MAX_SIZE);
 	}
 
