@@ -136,10 +136,12 @@ public final class StableDiffusionPipeline {
 					if (source != null && source.pasteAlpha != null) {
 						pixels = Masks.paste(request.initImage(), pixels, source.pasteAlpha);
 					}
+					int image = b * perBatch + i;
 					String parameters = Provenance.parameters(request.prompt(), plan.cfg ? request.negativePrompt() : "",
-						request.steps(), probe.displayName(), request.guidance(), seed + i, plan.width, plan.height,
-						info.name(), plan.mode == Mode.TEXT_TO_IMAGE ? null : request.strength());
-					sink.accept(new GeneratedImage(pixels, seed + i, parameters));
+						request.steps(), probe.displayName(), request.guidance(), plan.variation.seed(image), plan.width,
+						plan.height, info.name(), plan.mode == Mode.TEXT_TO_IMAGE ? null : request.strength(),
+						plan.variation.parameters(image));
+					sink.accept(new GeneratedImage(pixels, plan.variation.seed(image), parameters));
 					delivered++;
 				}
 				if (batch.interrupted) return new GenerationResult(none, true, seconds(start));
@@ -169,9 +171,9 @@ public final class StableDiffusionPipeline {
 		int total = request.batchSize() * request.batchCount();
 		for (int i = 0; i < total; i++) {
 			String parameters = Provenance.parameters(request.prompt(), plan.cfg ? request.negativePrompt() : "",
-				request.steps(), sampler.displayName(), request.guidance(), plan.seed + i, plan.width, plan.height,
-				info.name(), request.strength());
-			sink.accept(new GeneratedImage(ImageTensors.copy(request.initImage()), plan.seed + i, parameters));
+				request.steps(), sampler.displayName(), request.guidance(), plan.variation.seed(i), plan.width, plan.height,
+				info.name(), request.strength(), plan.variation.parameters(i));
+			sink.accept(new GeneratedImage(ImageTensors.copy(request.initImage()), plan.variation.seed(i), parameters));
 		}
 		return new GenerationResult(List.of(), false, seconds(start));
 	}
@@ -186,10 +188,10 @@ public final class StableDiffusionPipeline {
 		ProgressListener progress, Cancellation cancellation) throws OrtException
 	{
 		int n = plan.batch, plane = plan.latentW * plan.latentH, latentSize = n * 4 * plane;
-		Scheduler scheduler = schedulers.create(plan.schedulerName, new PerImageNoise(seed, n, 4 * plane));
+		Scheduler scheduler = schedulers.create(plan.schedulerName, plan.variation.stepNoise(firstImage, n, 4 * plane));
 		scheduler.setTimesteps(plan.steps);
 		double[] timesteps = scheduler.timesteps();
-		float[] noise = noise(seed, n, 4 * plane);
+		float[] noise = plan.variation.initialNoise(firstImage, n, 4, plan.latentH, plan.latentW);
 
 		// Where the loop starts and what it starts from (text to image: pure noise).
 		Start s = Start.of(plan, scheduler.config().stepsOffset(), scheduler.order(), timesteps.length);
