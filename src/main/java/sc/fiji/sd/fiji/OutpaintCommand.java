@@ -42,6 +42,12 @@ public class OutpaintCommand extends GenerationCommand {
 	@Parameter(label = "Seed (-1 = random)", persist = false)
 	private long seed = -1;
 
+	@Parameter(label = "Subseed (variation seed, -1 = random)", persist = false)
+	private long subseed = -1;
+
+	@Parameter(label = "Variation strength (0 = off)", min = "0", max = "1", stepSize = "0.05")
+	private double variation;
+
 	@Parameter(label = "Left (pixels to add)", min = "0")
 	private int left;
 
@@ -103,6 +109,9 @@ public class OutpaintCommand extends GenerationCommand {
 		p.right = right;
 		p.top = top;
 		p.bottom = bottom;
+		p.subseed = subseed;
+		p.variation = variation;
 		seed = generate(p, image); // the seed actually used, for the macro recorder
+		subseed = p.subseed;
 	}
 }

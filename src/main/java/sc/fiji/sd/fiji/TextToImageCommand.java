@@ -37,6 +37,12 @@ public class TextToImageCommand extends GenerationCommand {
 	@Parameter(label = "Seed (-1 = random)", persist = false)
 	private long seed = -1;
 
+	@Parameter(label = "Subseed (variation seed, -1 = random)", persist = false)
+	private long subseed = -1;
+
+	@Parameter(label = "Variation strength (0 = off)", min = "0", max = "1", stepSize = "0.05")
+	private double variation;
+
 	@Parameter(label = "Width (0 = model size)", min = "0")
 	private int width;
 
@@ -82,6 +88,9 @@ public class TextToImageCommand extends GenerationCommand {
 		p.device = device;
 		p.width = width;
 		p.height = height;
+		p.subseed = subseed;
+		p.variation = variation;
 		seed = generate(p, null); // the seed actually used, for the macro recorder
+		subseed = p.subseed;
 	}
 }

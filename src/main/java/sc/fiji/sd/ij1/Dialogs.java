@@ -13,7 +13,7 @@ import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 
 /**
  * The ImageJ 1 dialogs. Each label's first word is the macro key, the same as the Fiji commands' parameter names:
- * {@code prompt negative steps guidance seed width height scheduler strength batch feather output channels stack
+ * {@code prompt negative steps guidance seed subseed variation width height scheduler strength batch feather output channels stack
  * preview model device}, and for Outpaint {@code left right top bottom}.
  * <p>
  * Under a macro no dialog appears; values come from the options string and missing keys keep the defaults below
@@ -29,7 +29,7 @@ public final class Dialogs {
 	/** Last interactive values per command, shown as defaults next time (not used under macros). */
 	private static final java.util.Map<Mode, Parameters> LAST = new java.util.EnumMap<>(Mode.class);
 
-	private static final List<String> NUMERIC_KEYS = List.of("steps", "guidance", "seed", "width", "height", "strength",
+	private static final List<String> NUMERIC_KEYS = List.of("steps", "guidance", "seed", "subseed", "variation", "width", "height", "strength",
 		"batch", "feather", "threads", "left", "right", "top", "bottom");
 
 	private Dialogs() {}
@@ -64,6 +64,8 @@ public final class Dialogs {
 		gd.addNumericField("Steps", d.steps, 0);
 		gd.addNumericField("Guidance (CFG scale)", d.guidance, 1);
 		gd.addNumericField("Seed", d.seed, 0, 12, "-1 = random");
+		gd.addNumericField("Subseed (variation seed)", d.subseed, 0, 12, "-1 = random");
+		gd.addNumericField("Variation strength", d.variation, 2, 6, "0 = off, 1 = the subseed's image");
 		if (mode == Mode.TEXT_TO_IMAGE) {
 			gd.addNumericField("Width", d.width, 0, 6, "pixels (0 = model size)");
 			gd.addNumericField("Height", d.height, 0, 6, "pixels (0 = model size)");
@@ -106,6 +108,9 @@ public final class Dialogs {
 		boolean randomSeed = false;
 		if (!macro) randomSeed = putDrawnSeedIntoField(gd, 2);
 		p.seed = (long) gd.getNextNumber();
+		boolean randomSubseed = !macro && variationOn(gd, 4) && putDrawnSeedIntoField(gd, 3);
+		p.subseed = (long) gd.getNextNumber();
+		p.variation = gd.getNextNumber();
 		if (mode == Mode.TEXT_TO_IMAGE) {
 			p.width = (int) gd.getNextNumber();
 			p.height = (int) gd.getNextNumber();
@@ -132,6 +137,7 @@ public final class Dialogs {
 		if (!macro) {
 			Parameters remembered = p.copy();
 			if (randomSeed) remembered.seed = -1;
+			if (randomSubseed) remembered.subseed = -1;
 			if (outpaint) lastOutpaint = remembered;
 			else LAST.put(mode, remembered);
 		}
@@ -165,6 +171,18 @@ public final class Dialogs {
 		}
 		field.setText(Long.toString(Generation.drawSeed()));
 		return true;
+	}
+
+	/** True when the {@code index}-th numeric field (the variation strength) is above 0: a subseed is then used. */
+	private static boolean variationOn(GenericDialog gd, int index) {
+		@SuppressWarnings("unchecked")
+		Vector<TextField> fields = gd.getNumericFields();
+		try {
+			return fields != null && fields.size() > index && Double.parseDouble(fields.get(index).getText().trim()) > 0;
+		}
+		catch (NumberFormatException e) {
+			return false; // GenericDialog reports it
+		}
 	}
 
 	/**
@@ -212,6 +230,7 @@ public final class Dialogs {
 			case "seed" -> "seed=42 (or seed=-1 for a random one)";
 			case "width", "height" -> key + "=64";
 			case "strength" -> "strength=0.75";
+			case "variation" -> "variation=0.3";
 			case "feather" -> "feather=4";
 			case "left", "right", "top", "bottom" -> key + "=32";
 			case "threads" -> "threads=4";

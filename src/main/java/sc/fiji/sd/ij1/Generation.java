@@ -59,6 +59,7 @@ public final class Generation {
 		checkInput(p.mode, input);
 		validate(p);
 		if (p.seed < 0) p.seed = drawSeed();
+		if (p.subseed < 0 && p.variation > 0) p.subseed = drawSeed(); // recorded and written as used
 		if (p.mode == Mode.TEXT_TO_IMAGE) {
 			GenerationResult r = textToImage(p, progress);
 			if (r.images().isEmpty()) return new Outcome(null, r.interrupted());
@@ -159,7 +160,8 @@ public final class Generation {
 
 	private GenerationRequest.Builder request(Parameters p) {
 		return GenerationRequest.builder().mode(p.mode).prompt(p.prompt).negativePrompt(p.negative).steps(p.steps)
-			.guidance(p.guidance).seed(p.seed).scheduler(Generators.schedulerForRequest(p.scheduler)).batchSize(1).batchCount(p.batch).strength(p.strength);
+			.guidance(p.guidance).seed(p.seed).scheduler(Generators.schedulerForRequest(p.scheduler)).batchSize(1).batchCount(p.batch).strength(p.strength)
+			.variationSeed(p.subseed).variationStrength(p.variation);
 	}
 
 	private GenerationResult textToImage(Parameters p, ImageJProgress progress) {

@@ -18,6 +18,10 @@ public final class Parameters {
 	public double guidance = 7;
 	/** −1 draws a random seed; {@link Generation#run} replaces it by the seed drawn. */
 	public long seed = GenerationRequest.RANDOM_SEED;
+	/** A1111's variation seed (macro key {@code subseed}); −1 draws one when {@link #variation} is above 0. */
+	public long subseed = GenerationRequest.RANDOM_SEED;
+	/** A1111's variation seed strength (macro key {@code variation}): 0 (off) … 1 (the subseed's image). */
+	public double variation;
 	/** Text to image: output size; 0 means the model's native size. */
 	public int width;
 	public int height;
@@ -79,6 +83,8 @@ public final class Parameters {
 		p.steps = steps;
 		p.guidance = guidance;
 		p.seed = seed;
+		p.subseed = subseed;
+		p.variation = variation;
 		p.width = width;
 		p.height = height;
 		p.scheduler = scheduler;
