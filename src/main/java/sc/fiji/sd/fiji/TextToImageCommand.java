@@ -49,6 +49,15 @@ public class TextToImageCommand extends GenerationCommand {
 	@Parameter(label = "Height (0 = model size)", min = "0")
 	private int height;
 
+	@Parameter(label = "Hires upscale (1 = off)", min = "1", max = "4", stepSize = "0.25")
+	private double hires = 1;
+
+	@Parameter(label = "Hires steps (0 = same as steps)", min = "0")
+	private int hiressteps;
+
+	@Parameter(label = "Hires denoising strength", min = "0", max = "1", stepSize = "0.05")
+	private double hiresstrength = 0.7;
+
 	// Choices must be constants here; CommandsTest checks they are the core's sampler names. (A DynamicCommand could
 	// fill them at run time, but CommandService.run cannot return such a module.)
 	@Parameter(label = "Scheduler (sampler)", choices = {
@@ -88,6 +97,9 @@ public class TextToImageCommand extends GenerationCommand {
 		p.device = device;
 		p.width = width;
 		p.height = height;
+		p.hires = hires;
+		p.hiressteps = hiressteps;
+		p.hiresstrength = hiresstrength;
 		p.subseed = subseed;
 		p.variation = variation;
 		seed = generate(p, null); // the seed actually used, for the macro recorder

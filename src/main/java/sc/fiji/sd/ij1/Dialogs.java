@@ -29,7 +29,7 @@ public final class Dialogs {
 	/** Last interactive values per command, shown as defaults next time (not used under macros). */
 	private static final java.util.Map<Mode, Parameters> LAST = new java.util.EnumMap<>(Mode.class);
 
-	private static final List<String> NUMERIC_KEYS = List.of("steps", "guidance", "seed", "subseed", "variation", "width", "height", "strength",
+	private static final List<String> NUMERIC_KEYS = List.of("steps", "guidance", "seed", "subseed", "variation", "hires", "hiressteps", "hiresstrength", "width", "height", "strength",
 		"batch", "feather", "threads", "left", "right", "top", "bottom");
 
 	private Dialogs() {}
@@ -69,6 +69,9 @@ public final class Dialogs {
 		if (mode == Mode.TEXT_TO_IMAGE) {
 			gd.addNumericField("Width", d.width, 0, 6, "pixels (0 = model size)");
 			gd.addNumericField("Height", d.height, 0, 6, "pixels (0 = model size)");
+			gd.addNumericField("Hires upscale", d.hires, 2, 6, "1 = off (A1111's hires fix)");
+			gd.addNumericField("HiresSteps", d.hiressteps, 0, 6, "0 = same as steps");
+			gd.addNumericField("HiresStrength", d.hiresstrength, 2, 6, "denoising strength of the hires pass");
 		}
 		if (outpaint) {
 			gd.addNumericField("Left", d.left, 0, 6, "pixels to add");
@@ -114,6 +117,9 @@ public final class Dialogs {
 		if (mode == Mode.TEXT_TO_IMAGE) {
 			p.width = (int) gd.getNextNumber();
 			p.height = (int) gd.getNextNumber();
+			p.hires = gd.getNextNumber();
+			p.hiressteps = (int) gd.getNextNumber();
+			p.hiresstrength = gd.getNextNumber();
 		}
 		if (outpaint) {
 			p.outpainting = true;

@@ -169,8 +169,8 @@ public final class Generation {
 		int w = p.width > 0 ? p.width : generator.nativeSize();
 		int h = p.height > 0 ? p.height : generator.nativeSize();
 		int mw = Resize.toMultiple(w, step), mh = Resize.toMultiple(h, step);
-		GenerationResult r = generator.generate(request(p).size(mw, mh).build(), progress);
-		if (mw == w && mh == h) return r;
+		GenerationResult r = generator.generate(request(p).size(mw, mh).build(), p.hiresOptions(), progress);
+		if (mw == w && mh == h || p.hiresOptions().active()) return r; // hires: the upscaled model size as it is
 		return resized(r, w, h);
 	}
 

@@ -27,6 +27,10 @@ public final class Parameters {
 	public int height;
 	/** Sampler name (A1111 style); empty or null means the model's own scheduler. */
 	public String scheduler = "";
+	/** Text to image: A1111's hires fix (macro keys {@code hires hiressteps hiresstrength}); upscale 1 is off. */
+	public double hires = 1;
+	public int hiressteps;
+	public double hiresstrength = sc.fiji.sd.pipeline.HiresFix.Options.OFF.strength();
 	/** Image to image and inpainting: 0 keeps the input, 1 ignores it. */
 	public double strength = 0.75;
 	/** Number of images (each with the next seed). */
@@ -62,6 +66,11 @@ public final class Parameters {
 
 	public Parameters() {}
 
+	/** The hires fix options (text to image), with A1111's pixel upscaler Lanczos. */
+	public sc.fiji.sd.pipeline.HiresFix.Options hiresOptions() {
+		return new sc.fiji.sd.pipeline.HiresFix.Options(hires, hiressteps, hiresstrength, sc.fiji.sd.pipeline.HiresFix.LANCZOS);
+	}
+
 	/** True for Outpaint. */
 	public boolean outpaint() {
 		return outpainting;
@@ -87,6 +96,9 @@ public final class Parameters {
 		p.variation = variation;
 		p.width = width;
 		p.height = height;
+		p.hires = hires;
+		p.hiressteps = hiressteps;
+		p.hiresstrength = hiresstrength;
 		p.scheduler = scheduler;
 		p.strength = strength;
 		p.batch = batch;

@@ -31,6 +31,13 @@ final class PipelineGenerator implements ImageGenerator {
 	}
 
 	@Override
+	public GenerationResult generate(GenerationRequest request, sc.fiji.sd.pipeline.HiresFix.Options hires,
+		ProgressListener listener)
+	{
+		return sc.fiji.sd.pipeline.HiresFix.generate(new StableDiffusionPipeline(model), request, hires, listener);
+	}
+
+	@Override
 	public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
 		return new StableDiffusionPipeline(model).generate(request, listener);
 	}
