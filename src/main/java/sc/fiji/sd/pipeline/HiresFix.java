@@ -122,13 +122,8 @@ public final class HiresFix {
 		}
 		ProgressListener progress = listener == null ? ProgressListener.NONE : listener;
 		long start = System.nanoTime();
-		ModelInfo info = pipeline.model().info();
-		int w = request.width() > 0 ? request.width() : info.nativeSize();
-		int h = request.height() > 0 ? request.height() : info.nativeSize();
-		int tw = target(w, options.scale(), info.sizeStep()), th = target(h, options.scale(), info.sizeStep());
-		Plan.checkSize("Hires width", tw, info.sizeStep());
-		Plan.checkSize("Hires height", th, info.sizeStep());
-		checkMemory(pipeline, info, request, tw, th);
+		int[] size = finalSize(pipeline, request, options, MemoryEstimate.availableBytes());
+		int tw = size[0], th = size[1];
 
 		List<GeneratedImage> first = new ArrayList<>();
 		GenerationResult firstPass = pipeline.generate(request, listener, first::add);
@@ -161,14 +156,23 @@ public final class HiresFix {
 		return NEAREST.equals(upscaler) ? Resize.nearest(rgb, width, height) : Lanczos.resize(rgb, width, height);
 	}
 
-	/** The second pass runs one image at the final size: refused now if the memory cannot hold it (CPU only). */
-	private static void checkMemory(StableDiffusionPipeline pipeline, ModelInfo info, GenerationRequest request,
-		int width, int height)
-	{
-		if (!"CPU".equals(info.provider())) return;
-		boolean cfg = request.guidance() > 1.0 && !info.lcm();
-		MemoryEstimate.of(info.folder()).check(width, height, 1, cfg && pipeline.cfgMode(width, height) == CfgMode.BATCHED,
-			info.sizeStep(), MemoryEstimate.availableBytes(), Plan.MAX_SIZE);
+	/**
+	 * The final size {w, h}, refused when over {@link Plan#MAX_SIZE} or (on the CPU) more than {@code available}
+	 * bytes hold: the second pass runs one image at that size.
+	 */
+	static int[] finalSize(StableDiffusionPipeline pipeline, GenerationRequest request, Options options, long available) {
+		ModelInfo info = pipeline.model().info();
+		int w = request.width() > 0 ? request.width() : info.nativeSize();
+		int h = request.height() > 0 ? request.height() : info.nativeSize();
+		int tw = target(w, options.scale(), info.sizeStep()), th = target(h, options.scale(), info.sizeStep());
+		Plan.checkSize("Hires width", tw, info.sizeStep());
+		Plan.checkSize("Hires height", th, info.sizeStep());
+		if ("CPU".equals(info.provider())) {
+			boolean cfg = request.guidance() > 1.0 && !info.lcm();
+			MemoryEstimate.of(info.folder()).check(tw, th, 1, cfg && pipeline.cfgMode(tw, th) == CfgMode.BATCHED,
+				info.sizeStep(), available, Plan.MAX_SIZE);
+		}
+		return new int[] { tw, th };
 	}
 
 	private static double seconds(long start) {

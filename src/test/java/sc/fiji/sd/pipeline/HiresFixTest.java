@@ -91,6 +91,16 @@ class HiresFixTest {
 		assertEquals(calls, PIPELINE.unetCalls(), "refused before the first pass");
 	}
 
+	/** The memory estimate is for the final size, before the first pass: here with 200 MB available. */
+	@Test
+	void aFinalSizeTheMemoryCannotHoldIsRefused() {
+		HiresFix.Options twice = new HiresFix.Options(2, 0, 0.5, "Lanczos");
+		assertEquals(128, HiresFix.finalSize(PIPELINE, request().build(), twice, Long.MAX_VALUE)[0]);
+		var e = assertThrows(StableDiffusionException.class, () -> HiresFix.finalSize(PIPELINE,
+			request().size(1024, 1024).build(), twice, 200L << 20));
+		assertTrue(e.getMessage().startsWith("2048x2048 needs about "), e.getMessage());
+	}
+
 	private static void assertRefused(HiresFix.Options options, String message) {
 		var e = assertThrows(StableDiffusionException.class, () -> HiresFix.generate(PIPELINE, request().build(),
 			options, null));
