@@ -325,10 +325,11 @@ def param_report(**mods):
 
 
 # ------------------------------------------------------------------------------------------ size reductions (fixtures)
-def compact_graph(path, fp16_min_elements=None):
+def compact_graph(path, fp16_min_elements=None, rename=True):
     """Shortens node and intermediate tensor names (graph inputs, outputs and weight names stay), and stores
     weight tensors with at least fp16_min_elements elements as fp16 behind a Cast (the text encoders'
-    49408-row embedding table). Used for the test fixtures, to keep them small."""
+    49408-row embedding table). Used for the test fixtures, to keep them small. rename=False keeps the names
+    (LoRA keys are matched through node names)."""
     m = onnx.load(path)
     g = m.graph
     keep = {v.name for v in g.input} | {v.name for v in g.output} | {i.name for i in g.initializer}
@@ -341,7 +342,7 @@ def compact_graph(path, fp16_min_elements=None):
             ren[n] = f"t{len(ren)}"
         return ren[n]
 
-    for k, node in enumerate(g.node):
+    for k, node in enumerate(g.node if rename else []):
         node.name = f"n{k}"
         for i, n in enumerate(node.input):
             node.input[i] = r(n)

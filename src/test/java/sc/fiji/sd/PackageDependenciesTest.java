@@ -27,7 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The layering of the sources: no two packages of sc.fiji.sd depend on each other, directly or through others (a
  * cycle makes every package of it one unit: none can be read, tested or replaced alone), and the {@code sd.*} system
- * properties are read in one place. Reads src/main/java: imports and fully qualified names in code, not in comments.
+ * properties are read in one place; front ends do not depend on each other, and the core on none of them. Reads
+ * src/main/java: imports and fully qualified names in code, not in comments.
  */
 class PackageDependenciesTest {
 
@@ -138,6 +139,64 @@ class PackageDependenciesTest {
 					if (cycle.contains(q)) why.append("\n  ").append(p).append(" -> ").append(q);
 		}
 		assertEquals(List.of(), cycles, why.toString());
+	}
+
+	/** The front ends: each talks to the core (and the ImageJ ones to their shared layer), never to another. */
+	static final Set<String> FRONT_ENDS = Set.of("sc.fiji.sd.fiji", "sc.fiji.sd.ij1", "sc.fiji.sd.cli");
+
+	/** The ImageJ code the Fiji commands and the ImageJ 1.x plugins share (conversion, generation, Info, Settings). */
+	static final String SHARED_IMAGEJ = "sc.fiji.sd.imagej";
+
+	/**
+	 * What may not depend on what: a front end on another front end, the shared ImageJ layer on a front end, the core
+	 * (every other package) on a front end or on the ImageJ layer. Each entry says "from -> to".
+	 */
+	static List<String> layerViolations(Map<String, Set<String>> graph) {
+		List<String> wrong = new ArrayList<>();
+		graph.forEach((from, targets) -> {
+			for (String to : targets) {
+				boolean toFrontEnd = FRONT_ENDS.contains(to);
+				boolean core = !FRONT_ENDS.contains(from) && !from.equals(SHARED_IMAGEJ);
+				if (toFrontEnd || (core && to.equals(SHARED_IMAGEJ))) wrong.add(from + " -> " + to);
+			}
+		});
+		return wrong;
+	}
+
+	@Test
+	void frontEndsDoNotLeanOnEachOtherAndTheCoreOnNone() {
+		Map<String, Set<String>> graph = dependencies(SOURCES);
+		assertTrue(graph.keySet().containsAll(FRONT_ENDS) && graph.containsKey(SHARED_IMAGEJ), graph.keySet()
+			.toString());
+		assertEquals(List.of(), layerViolations(graph));
+	}
+
+	@Test
+	void theLayerCheckFindsEachKindOfViolation() {
+		assertEquals(List.of("sc.fiji.sd.fiji -> sc.fiji.sd.ij1"), layerViolations(Map.of("sc.fiji.sd.fiji", Set.of(
+			"sc.fiji.sd.ij1", "sc.fiji.sd.imagej", "sc.fiji.sd.model"))));
+		assertEquals(List.of("sc.fiji.sd.imagej -> sc.fiji.sd.cli"), layerViolations(Map.of("sc.fiji.sd.imagej",
+			Set.of("sc.fiji.sd.cli", "sc.fiji.sd.pipeline"))));
+		assertEquals(List.of("sc.fiji.sd.model -> sc.fiji.sd.imagej"), layerViolations(Map.of("sc.fiji.sd.model",
+			Set.of("sc.fiji.sd.imagej", "sc.fiji.sd.onnx"))));
+		assertEquals(List.of(), layerViolations(Map.of("sc.fiji.sd.ij1", Set.of("sc.fiji.sd.imagej", "sc.fiji.sd.batch"))));
+	}
+
+	/**
+	 * Loaded models are owned by a provider that a front end's lifetime owns (the Fiji service, a command-line run);
+	 * the one static holder is plain ImageJ 1.x's, which has no such lifetime.
+	 */
+	@Test
+	void theOnlyStaticModelStateIsImageJ1sHolder() throws IOException {
+		Pattern staticModel = Pattern.compile("static\\s+(final\\s+)?(volatile\\s+)?(ModelProvider|StableDiffusionModel|"
+			+ "ImageGenerator|Settings)\\s+\\w+\\s*[;=]");
+		List<String> holders = new ArrayList<>();
+		try (Stream<Path> files = Files.walk(SOURCES)) {
+			for (Path file : (Iterable<Path>) files.filter(f -> f.toString().endsWith(".java"))::iterator)
+				if (staticModel.matcher(withoutComments(Files.readString(file, StandardCharsets.UTF_8))).find())
+					holders.add(SOURCES.relativize(file).toString());
+		}
+		assertEquals(List.of("sc/fiji/sd/imagej/ImageJModels.java"), holders);
 	}
 
 	@Test

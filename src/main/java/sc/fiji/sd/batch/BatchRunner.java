@@ -11,7 +11,7 @@ import java.util.Locale;
 
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.image.ImageFiles;
-import sc.fiji.sd.model.ModelCache;
+import sc.fiji.sd.model.ModelProvider;
 import sc.fiji.sd.model.StableDiffusionModel;
 import sc.fiji.sd.pipeline.GeneratedImage;
 import sc.fiji.sd.pipeline.GenerationRequest;
@@ -33,16 +33,19 @@ public final class BatchRunner {
 	/** What a run did. */
 	public record Summary(int rows, int generated, int skipped, int images, Path results) {}
 
+	private final ModelProvider models;
 	private final Path outDir;
 	private final Path defaultModel;
 	private final String device;
 	private final PrintWriter log;
 
 	/**
+	 * @param models where the rows' models are loaded (the caller's: the command line's, ImageJ's)
 	 * @param defaultModel model of rows with no model column
 	 * @param log progress lines (stderr in the CLI)
 	 */
-	public BatchRunner(Path outDir, Path defaultModel, String device, PrintWriter log) {
+	public BatchRunner(ModelProvider models, Path outDir, Path defaultModel, String device, PrintWriter log) {
+		this.models = models;
 		this.outDir = outDir;
 		this.defaultModel = defaultModel;
 		this.device = device;
@@ -75,7 +78,7 @@ public final class BatchRunner {
 				continue;
 			}
 			Path folder = row.model() != null ? row.model() : defaultModel;
-			StableDiffusionModel model = ModelCache.shared().get(folder, device);
+			StableDiffusionModel model = models.get(folder, device);
 			if (model != loaded) {
 				loaded = model;
 				pipeline = new StableDiffusionPipeline(model);
@@ -84,7 +87,9 @@ public final class BatchRunner {
 			long start = System.nanoTime();
 			GenerationResult result;
 			try {
-				result = pipeline.generate(request(row), null);
+				GenerationRequest request = request(row);
+				sc.fiji.sd.lora.LoraSet.checkTagsApplied(request.prompt(), model.initializerOverrides()); // no silent drop
+				result = pipeline.generate(request, null);
 			}
 			catch (StableDiffusionException e) {
 				throw new StableDiffusionException("Row " + row.index() + " (line " + row.line() + "): " + e.getMessage()

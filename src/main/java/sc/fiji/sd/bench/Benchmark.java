@@ -17,7 +17,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.OrtSession.SessionOptions;
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
-import sc.fiji.sd.model.ModelCache;
+import sc.fiji.sd.model.ModelProvider;
 import sc.fiji.sd.model.OnnxComponent;
 import sc.fiji.sd.model.StableDiffusionModel;
 import sc.fiji.sd.onnx.CfgMode;
@@ -102,7 +102,7 @@ public final class Benchmark {
 		OnnxEnvironment.get();
 		double runtimeStart = since(t);
 
-		ModelCache cache = new ModelCache();
+		ModelProvider cache = new ModelProvider();
 		progress("loading %s", o.model);
 		t = System.nanoTime();
 		RuntimeOptions runtime = o.runtime.withDevice(Device.parse(o.device));

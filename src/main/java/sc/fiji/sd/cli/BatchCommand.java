@@ -36,6 +36,10 @@ class BatchCommand implements Callable<Integer> {
 	@Spec
 	CommandSpec spec;
 
+	/** The run, which owns the model provider. */
+	@CommandLine.ParentCommand
+	Main main;
+
 	@Mixin
 	VerboseOption verbose;
 
@@ -94,7 +98,7 @@ class BatchCommand implements Callable<Integer> {
 		catch (BatchManifest.BadManifestException e) {
 			throw new Main.UsageException(e.getMessage());
 		}
-		BatchRunner.Summary s = new BatchRunner(out, modelOptions.folder(), device, err).run(rows, part);
+		BatchRunner.Summary s = new BatchRunner(main.models(), out, modelOptions.folder(), device, err).run(rows, part);
 		stdout.println("Wrote " + s.images() + " image(s) for " + s.generated() + " row(s), skipped " + s.skipped()
 			+ " done row(s); results: " + s.results());
 		stdout.flush();

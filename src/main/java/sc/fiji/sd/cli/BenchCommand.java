@@ -1,7 +1,6 @@
 package sc.fiji.sd.cli;
 
 import sc.fiji.sd.bench.Soak;
-import sc.fiji.sd.model.ModelCache;
 import sc.fiji.sd.model.StableDiffusionModel;
 import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.StableDiffusionPipeline;
@@ -10,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -27,6 +27,10 @@ class BenchCommand implements Callable<Integer> {
 
 	@Spec
 	CommandSpec spec;
+
+	/** The run, which owns the model provider. */
+	@CommandLine.ParentCommand
+	Main main;
 
 	@Mixin
 	VerboseOption verbose;
@@ -112,7 +116,7 @@ class BenchCommand implements Callable<Integer> {
 		catch (sc.fiji.sd.StableDiffusionException e) {
 			throw new Main.UsageException(e.getMessage());
 		}
-		StableDiffusionModel model = ModelCache.shared().get(modelOptions.folder(), modelOptions.device());
+		StableDiffusionModel model = main.models().get(modelOptions.folder(), modelOptions.device());
 		Soak.Report report = Soak.run(new StableDiffusionPipeline(model), request, soak, spec.commandLine().getErr());
 		var out = spec.commandLine().getOut();
 		out.println(report.format());

@@ -9,11 +9,13 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
-import sc.fiji.sd.model.ModelCache;
+import sc.fiji.sd.lora.LoraSet;
+import sc.fiji.sd.lora.LoraSpec;
 import sc.fiji.sd.model.StableDiffusionModel;
 import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.GeneratedImage;
@@ -35,6 +37,10 @@ abstract class GenerationCommand implements Callable<Integer> {
 
 	@Spec
 	CommandSpec spec;
+
+	/** The run, which owns the model provider. */
+	@CommandLine.ParentCommand
+	Main main;
 
 	@Mixin
 	VerboseOption verbose;
@@ -77,6 +83,9 @@ abstract class GenerationCommand implements Callable<Integer> {
 
 	@Mixin
 	ModelOptions modelOptions;
+
+	@Mixin
+	LoraOptions loraOptions = new LoraOptions();
 
 	@Option(names = "--output", defaultValue = "output.png", paramLabel = "FILE.png", description = "Output PNG; several images become FILE-1.png, FILE-2.png… (default: ${DEFAULT-VALUE}).")
 	Path output;
@@ -124,7 +133,9 @@ abstract class GenerationCommand implements Callable<Integer> {
 		PrintWriter err = spec.commandLine().getErr();
 		PrintWriter out = spec.commandLine().getOut();
 		Path folder = modelOptions.folder();
-		StableDiffusionModel sd = ModelCache.shared().get(folder, modelOptions.runtimeOptions());
+		LoraSpec loras = loraOptions.spec(prompt);
+		StableDiffusionModel sd = main.models().get(folder, modelOptions.runtimeOptions(), loras);
+		if (sd.initializerOverrides() instanceof LoraSet set) set.warnings().forEach(err::println);
 		if (verbose.verbose) {
 			err.print(sd.info().describe());
 			err.printf(Locale.ROOT, "Sessions created in %.1f s%n", sd.loadSeconds());
@@ -138,7 +149,8 @@ abstract class GenerationCommand implements Callable<Integer> {
 			bar.cancel = interrupt::requested; // Ctrl-C: stop now, write the last finished image
 			// Each image is written as it finishes (to a temporary name): memory holds one batch, not the run.
 			result = generate(pipeline, request, bar, image -> {
-				set.write(seeds.size(), image, Provenance.pngText(parameters(image), sd.info().name()));
+				set.write(seeds.size(), image,
+					Provenance.pngText(LoraSet.withHashes(parameters(image), loras), sd.info().name()));
 				seeds.add(image.seed());
 			});
 			if (result.interrupted()) err.println("Interrupted: kept the image(s) of the last finished step.");

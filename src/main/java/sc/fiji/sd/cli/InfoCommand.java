@@ -2,11 +2,11 @@ package sc.fiji.sd.cli;
 
 import java.util.concurrent.Callable;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
-import sc.fiji.sd.model.ModelCache;
 import sc.fiji.sd.onnx.ExecutionProviders;
 
 @Command(name = "info", description = "Show what was detected about a model and where it runs.")
@@ -14,6 +14,10 @@ class InfoCommand implements Callable<Integer> {
 
 	@Spec
 	CommandSpec spec;
+
+	/** The run, which owns the model provider. */
+	@CommandLine.ParentCommand
+	Main main;
 
 	@Mixin
 	VerboseOption verbose;
@@ -24,11 +28,11 @@ class InfoCommand implements Callable<Integer> {
 	@Override
 	public Integer call() {
 		var out = spec.commandLine().getOut();
-		var info = ModelCache.shared().get(modelOptions.folder(), modelOptions.runtimeOptions()).info();
+		var m = main.models().get(modelOptions.folder(), modelOptions.runtimeOptions());
+		var info = m.info();
 		out.print(info.describe());
 		out.println(ExecutionProviders.describe());
 		if (verbose.verbose) {
-			var m = ModelCache.shared().current();
 			for (var c : new sc.fiji.sd.model.OnnxComponent[] { m.textEncoder(), m.unet(), m.vaeEncoder(), m.vaeDecoder() }) {
 				if (c != null) out.println(c.name() + ": " + c.signature());
 			}

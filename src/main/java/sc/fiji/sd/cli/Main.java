@@ -4,12 +4,15 @@ import java.io.PrintWriter;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import sc.fiji.sd.model.ModelProvider;
 
 /**
  * Command-line entry: {@code java -jar target/stable-diffusion.jar <command> [options]}.
  * <p>
  * Exit codes: 0 success, 2 usage error (bad or missing option), 1 any other error. Errors are one message on stderr
  * that says what is wrong and what to do; the stack trace only with {@code --verbose}.
+ * <p>
+ * A run owns its model provider: created here, closed (with the model's native memory) when the command ends.
  */
 @Command(name = "stable-diffusion", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
 	description = "Stable Diffusion on ONNX Runtime: text to image, image to image, inpainting, outpainting.",
@@ -23,17 +26,32 @@ public class Main implements Runnable {
 	@CommandLine.Spec
 	CommandLine.Model.CommandSpec spec;
 
+	/** Where the sub-commands load their model (they reach it as their {@code @ParentCommand}). */
+	private final ModelProvider models;
+
+	Main(ModelProvider models) {
+		this.models = models;
+	}
+
+	/** The run's model provider. */
+	ModelProvider models() {
+		return models;
+	}
+
 	public static void main(String[] args) {
 		System.exit(run(args));
 	}
 
 	/** Runs the command line and returns the exit code (tests call this instead of {@link #main}). */
 	public static int run(String... args) {
-		return commandLine().execute(args);
+		try (ModelProvider models = new ModelProvider()) {
+			return commandLine(models).execute(args);
+		}
 	}
 
-	static CommandLine commandLine() {
-		CommandLine cl = new CommandLine(new Main());
+	/** The command line of a run whose models come from {@code models} (the caller closes it). */
+	static CommandLine commandLine(ModelProvider models) {
+		CommandLine cl = new CommandLine(new Main(models));
 		// Sub-commands register here, one line each.
 		cl.addSubcommand(new Txt2ImgCommand());
 		cl.addSubcommand(new Img2ImgCommand());

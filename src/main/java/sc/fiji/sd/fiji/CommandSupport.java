@@ -8,10 +8,9 @@ import org.scijava.log.LogService;
 import ij.IJ;
 import ij.ImagePlus;
 import sc.fiji.sd.StableDiffusionException;
-import sc.fiji.sd.ij1.Generation;
-import sc.fiji.sd.ij1.Generators;
-import sc.fiji.sd.ij1.ImageJProgress;
-import sc.fiji.sd.ij1.Parameters;
+import sc.fiji.sd.imagej.Generation;
+import sc.fiji.sd.imagej.ImageJProgress;
+import sc.fiji.sd.imagej.Parameters;
 
 /** What the Fiji commands share: run the common {@link Generation} path and report problems the SciJava way. */
 final class CommandSupport {
@@ -30,7 +29,7 @@ final class CommandSupport {
 		try {
 			Generation.checkInput(p.outpaint() ? sc.fiji.sd.pipeline.GenerationRequest.Mode.IMAGE_TO_IMAGE : p.mode, input);
 			// One generation at a time (a second one waits): both would share, and could release, the one model.
-			Generation.Outcome outcome = Generators.exclusively(() -> new Generation(sd.generator(p)).run(p, input,
+			Generation.Outcome outcome = sd.models().exclusively(() -> new Generation(sd.generator(p)).run(p, input,
 				progress));
 			if (outcome.interrupted()) log.info("Stable Diffusion: stopped (Esc); kept the last finished image.");
 			return outcome.image();

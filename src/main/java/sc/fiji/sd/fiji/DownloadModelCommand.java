@@ -13,8 +13,8 @@ import org.scijava.plugin.Plugin;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.hub.DownloadListener;
 import sc.fiji.sd.hub.RepoId;
-import sc.fiji.sd.ij1.ModelDownloads;
-import sc.fiji.sd.ij1.Settings;
+import sc.fiji.sd.imagej.ModelDownloads;
+import sc.fiji.sd.imagej.Settings;
 
 /**
  * Plugins › Stable Diffusion › Download Model... in Fiji: a diffusers ONNX export from the Hugging Face hub into its

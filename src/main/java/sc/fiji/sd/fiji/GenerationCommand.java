@@ -1,6 +1,7 @@
 package sc.fiji.sd.fiji;
 
 import java.io.File;
+import java.lang.reflect.Field;
 
 import org.scijava.ItemIO;
 import org.scijava.command.ContextCommand;
@@ -10,7 +11,7 @@ import org.scijava.thread.ThreadService;
 import org.scijava.ui.UIService;
 
 import ij.ImagePlus;
-import sc.fiji.sd.ij1.Parameters;
+import sc.fiji.sd.imagej.Parameters;
 
 /**
  * What the generation commands (Text to Image, Image to Image, Inpaint) share besides their inputs: the services, the
@@ -44,29 +45,41 @@ abstract class GenerationCommand extends ContextCommand {
 	private ImagePlus result;
 
 	/**
-	 * The options Image to Image, Inpaint and Outpaint share, from their inputs (the caller has already replaced null
-	 * texts and model by empty ones, which the recorder then records).
+	 * The command's options as {@link Parameters}: every input whose name is a field of Parameters is copied by name
+	 * (both are the macro keys), so a new option is an input here and a field there, with no mapping code. A null
+	 * prompt, negative prompt or model becomes empty in the input too: a null input is not recorded, and on replay a
+	 * dialog (a folder chooser) would ask for it.
 	 */
-	static Parameters imageParameters(sc.fiji.sd.pipeline.GenerationRequest.Mode mode, String prompt, String negative,
-		int steps, double guidance, long seed, String scheduler, double strength, int batch, String output,
-		String channels, boolean stack, boolean preview, File model, String device) {
+	Parameters parameters(sc.fiji.sd.pipeline.GenerationRequest.Mode mode) {
 		Parameters p = new Parameters(mode);
-		p.prompt = prompt;
-		p.negative = negative;
-		p.steps = steps;
-		p.guidance = guidance;
-		p.seed = seed;
-		p.scheduler = scheduler;
-		p.strength = strength;
-		p.batch = batch;
-		p.output = output;
-		p.channels = channels;
-		p.stack = stack;
-		p.preview = preview;
-		p.model = model.getPath();
-		p.device = device;
+		try {
+			for (Class<?> c = getClass(); c != GenerationCommand.class; c = c.getSuperclass())
+				for (Field input : c.getDeclaredFields()) {
+					if (!input.isAnnotationPresent(Parameter.class)) continue;
+					Field option;
+					try {
+						option = Parameters.class.getField(input.getName());
+					}
+					catch (NoSuchFieldException e) {
+						continue; // the image: not an option
+					}
+					input.setAccessible(true);
+					Object value = input.get(this);
+					if (value == null && EMPTY_WHEN_NULL.contains(input.getName())) {
+						value = input.getType() == File.class ? NO_MODEL : "";
+						input.set(this, value);
+					}
+					option.set(p, value instanceof File file ? file.getPath() : value);
+				}
+		}
+		catch (IllegalAccessException e) {
+			throw new IllegalStateException("The command's inputs cannot be read: " + e, e);
+		}
 		return p;
 	}
+
+	/** The inputs that are recorded empty rather than left null. */
+	private static final java.util.Set<String> EMPTY_WHEN_NULL = java.util.Set.of("prompt", "negative", "model");
 
 	/**
 	 * Runs the generation and sets the result (null, with the command cancelled with the message, on a user error).

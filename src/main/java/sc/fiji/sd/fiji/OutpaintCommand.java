@@ -8,8 +8,8 @@ import org.scijava.plugin.Plugin;
 import org.scijava.widget.FileWidget;
 
 import ij.ImagePlus;
-import sc.fiji.sd.ij1.Generators;
-import sc.fiji.sd.ij1.Parameters;
+import sc.fiji.sd.imagej.Generators;
+import sc.fiji.sd.imagej.Parameters;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 
 /**
@@ -98,19 +98,8 @@ public class OutpaintCommand extends GenerationCommand {
 
 	@Override
 	public void run() {
-		if (model == null) model = NO_MODEL; // a null input is not recorded, and on replay a chooser would ask for it
-		if (negative == null) negative = "";
-		if (prompt == null) prompt = "";
-		Parameters p = imageParameters(Mode.INPAINT, prompt, negative, steps, guidance, seed, scheduler, strength, batch,
-			output, channels, stack, preview, model, device);
-		p.feather = feather;
+		Parameters p = parameters(Mode.INPAINT);
 		p.outpainting = true;
-		p.left = left;
-		p.right = right;
-		p.top = top;
-		p.bottom = bottom;
-		p.subseed = subseed;
-		p.variation = variation;
 		seed = generate(p, image); // the seed actually used, for the macro recorder
 		subseed = p.subseed;
 	}

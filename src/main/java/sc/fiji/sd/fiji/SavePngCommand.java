@@ -11,7 +11,7 @@ import org.scijava.widget.FileWidget;
 
 import ij.ImagePlus;
 import sc.fiji.sd.StableDiffusionException;
-import sc.fiji.sd.ij1.Provenance;
+import sc.fiji.sd.imagej.Provenance;
 
 /**
  * Plugins › Stable Diffusion › Save as PNG with Parameters... in Fiji: the current slice as PNG, with the A1111

@@ -12,9 +12,9 @@ import org.scijava.plugin.Plugin;
 import org.scijava.widget.FileWidget;
 
 import sc.fiji.sd.StableDiffusionException;
-import sc.fiji.sd.ij1.Generators;
-import sc.fiji.sd.ij1.ModelDownloads;
-import sc.fiji.sd.ij1.Settings;
+import sc.fiji.sd.imagej.Generators;
+import sc.fiji.sd.imagej.ModelDownloads;
+import sc.fiji.sd.imagej.Settings;
 
 /**
  * Plugins › Stable Diffusion › Stable Diffusion Settings... in Fiji: the model folder, device and threads (shared with
@@ -75,7 +75,7 @@ public class SettingsCommand extends ContextCommand {
 			Settings settings = new Settings(model.getPath(), device, threads);
 			settings.modelPath(java.nio.file.Path.of("")); // checks a chosen folder exists
 			sd.apply(settings);
-			diagnostics = Generators.describe(settings);
+			diagnostics = Generators.describe(sd.models(), settings);
 			log.info(diagnostics);
 		}
 		catch (StableDiffusionException e) {

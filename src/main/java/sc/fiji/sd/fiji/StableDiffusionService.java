@@ -5,24 +5,36 @@ import org.scijava.service.AbstractService;
 import org.scijava.service.SciJavaService;
 import org.scijava.service.Service;
 
-import sc.fiji.sd.ij1.Generators;
-import sc.fiji.sd.ij1.ImageGenerator;
-import sc.fiji.sd.ij1.Parameters;
-import sc.fiji.sd.ij1.Settings;
+import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.imagej.Generators;
+import sc.fiji.sd.imagej.ImageGenerator;
+import sc.fiji.sd.imagej.Parameters;
+import sc.fiji.sd.imagej.Settings;
+import sc.fiji.sd.model.ModelProvider;
 
 /**
- * The application's Stable Diffusion models, for the Fiji commands.
+ * The application's Stable Diffusion models, for the Fiji commands (which get this service as a {@code @Parameter}).
  * <p>
- * Loaded models live in the core's model cache, which the ImageJ 1 plugins use too, so a model loaded from either
- * menu is reused by both and a second run does not reload. This service releases the native memory when the model
- * or device changes and when the application context is disposed (Fiji quits). Its state is guarded by the same
- * lock as every generation ({@link Generators#exclusively}), so a Settings change waits for a running generation.
+ * The service owns the model provider, as imagej-tensorflow's service owns its model cache: created when the context
+ * starts, closed (freeing the native memory) when it is disposed (Fiji quits). A second run does not reload; a
+ * Settings change releases the old model at once. Its state is guarded by the provider's lock, the one every
+ * generation holds ({@link ModelProvider#exclusively}), so a Settings change waits for a running generation.
  */
 @Plugin(type = Service.class)
 public class StableDiffusionService extends AbstractService implements SciJavaService {
 
-	private Settings loaded;
+	private ModelProvider models;
 	private ImageGenerator override;
+
+	@Override
+	public void initialize() {
+		models = new ModelProvider();
+	}
+
+	/** The provider of this application's loaded model. */
+	public ModelProvider models() {
+		return models;
+	}
 
 	/** The model named by the current settings, loaded on first use. */
 	public ImageGenerator generator() {
@@ -34,23 +46,28 @@ public class StableDiffusionService extends AbstractService implements SciJavaSe
 	 * (see {@link Generators#forRun}); loaded on first use, another one releases the previous.
 	 */
 	public ImageGenerator generator(Parameters run) {
-		return Generators.exclusively(() -> {
-			if (override != null) return override;
-			Settings settings = Generators.forRun(Settings.load(), run);
-			if (loaded != null && !loaded.equals(settings)) Generators.release();
-			ImageGenerator generator = Generators.open(settings);
-			loaded = settings;
-			return generator;
-		});
+		return models.exclusively(() -> override != null ? override : Generators.open(models, Generators.forRun(
+			Settings.load(), run)));
 	}
 
 	/** Saves new settings (shared with the ImageJ 1 plugins); the old model is released when they differ. */
 	public void apply(Settings settings) {
-		Generators.exclusively(() -> {
+		models.exclusively(() -> {
 			settings.save();
-			if (loaded != null && !loaded.equals(settings)) release();
+			ModelProvider.Key loaded = models.currentKey();
+			if (loaded != null && !loaded.equals(keyOrNull(settings))) models.release();
 			return null;
 		});
+	}
+
+	/** The provider's key for the settings, or null when their model folder does not exist (nothing to keep). */
+	private static ModelProvider.Key keyOrNull(Settings settings) {
+		try {
+			return Generators.key(settings);
+		}
+		catch (StableDiffusionException e) {
+			return null;
+		}
 	}
 
 	/**
@@ -58,20 +75,16 @@ public class StableDiffusionService extends AbstractService implements SciJavaSe
 	 * own, tests); null returns to the settings.
 	 */
 	public void setGenerator(ImageGenerator generator) {
-		Generators.exclusively(() -> override = generator);
+		models.exclusively(() -> override = generator);
 	}
 
 	/** Frees the loaded model's memory now; the next run loads it again. */
 	public void release() {
-		Generators.exclusively(() -> {
-			Generators.release();
-			loaded = null;
-			return null;
-		});
+		models.release();
 	}
 
 	@Override
 	public void dispose() {
-		release();
+		models.close();
 	}
 }

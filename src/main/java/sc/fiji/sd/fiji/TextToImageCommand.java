@@ -7,8 +7,8 @@ import org.scijava.plugin.Parameter;
 import org.scijava.plugin.Plugin;
 import org.scijava.widget.FileWidget;
 
-import sc.fiji.sd.ij1.Generators;
-import sc.fiji.sd.ij1.Parameters;
+import sc.fiji.sd.imagej.Generators;
+import sc.fiji.sd.imagej.Parameters;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 
 /**
@@ -81,27 +81,7 @@ public class TextToImageCommand extends GenerationCommand {
 
 	@Override
 	public void run() {
-		Parameters p = new Parameters(Mode.TEXT_TO_IMAGE);
-		p.prompt = prompt == null ? "" : prompt;
-		p.negative = negative == null ? "" : negative;
-		p.steps = steps;
-		p.guidance = guidance;
-		p.seed = seed;
-		p.scheduler = scheduler;
-		p.batch = batch;
-		p.preview = preview;
-		if (model == null) model = NO_MODEL; // a null input is not recorded, and on replay a chooser would ask for it
-		if (negative == null) negative = "";
-		if (prompt == null) prompt = "";
-		p.model = model.getPath();
-		p.device = device;
-		p.width = width;
-		p.height = height;
-		p.hires = hires;
-		p.hiressteps = hiressteps;
-		p.hiresstrength = hiresstrength;
-		p.subseed = subseed;
-		p.variation = variation;
+		Parameters p = parameters(Mode.TEXT_TO_IMAGE);
 		seed = generate(p, null); // the seed actually used, for the macro recorder
 		subseed = p.subseed;
 	}

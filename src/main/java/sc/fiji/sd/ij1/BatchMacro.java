@@ -12,6 +12,8 @@ import sc.fiji.sd.batch.BatchResults;
 import sc.fiji.sd.batch.BatchRow;
 import sc.fiji.sd.batch.BatchRunner;
 import sc.fiji.sd.batch.Shard;
+import sc.fiji.sd.imagej.ImageJModels;
+import sc.fiji.sd.imagej.Settings;
 import sc.fiji.sd.model.EmbeddedModel;
 
 /**
@@ -35,8 +37,8 @@ public final class BatchMacro {
 			Shard part = shard == null || shard.isBlank() ? Shard.fromEnvironment(System.getenv()) : Shard.parse(shard);
 			List<BatchRow> rows = BatchManifest.read(Path.of(manifest));
 			Settings settings = Settings.load();
-			BatchRunner.Summary s = new BatchRunner(Path.of(out), settings.modelPath(EmbeddedModel.path()),
-				settings.device(), new PrintWriter(new LogWriter(), true)).run(rows, part);
+			BatchRunner.Summary s = new BatchRunner(ImageJModels.provider(), Path.of(out), settings.modelPath(
+				EmbeddedModel.path()), settings.device(), new PrintWriter(new LogWriter(), true)).run(rows, part);
 			return s.generated() + " rows generated (" + s.images() + " images), " + s.skipped() + " skipped as done; results: "
 				+ s.results();
 		}

@@ -9,7 +9,13 @@ import ij.ImagePlus;
 import ij.Macro;
 import ij.gui.GenericDialog;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.imagej.Generation;
+import sc.fiji.sd.imagej.Generators;
+import sc.fiji.sd.imagej.Parameters;
+import sc.fiji.sd.imagej.Settings;
+import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
+import sc.fiji.sd.pipeline.Seeds;
 
 /**
  * The ImageJ 1 dialogs. Each label's first word is the macro key, the same as the Fiji commands' parameter names:
@@ -161,8 +167,9 @@ public final class Dialogs {
 	}
 
 	/**
-	 * When the seed field (the {@code index}-th numeric field) says −1, replaces it by a freshly drawn seed so the
-	 * recorder records the seed actually used. Returns true when it did.
+	 * When the seed field (the {@code index}-th numeric field) says −1, replaces it by a seed drawn by the core
+	 * ({@link Seeds#draw}) so the recorder records the seed actually used. Returns true when it did. Any other
+	 * negative seed is left for the core's validator, which refuses it with a message.
 	 */
 	static boolean putDrawnSeedIntoField(GenericDialog gd, int index) {
 		@SuppressWarnings("unchecked")
@@ -170,12 +177,12 @@ public final class Dialogs {
 		if (fields == null || fields.size() <= index) return false;
 		TextField field = fields.get(index);
 		try {
-			if (Double.parseDouble(field.getText().trim()) >= 0) return false;
+			if (Double.parseDouble(field.getText().trim()) != GenerationRequest.RANDOM_SEED) return false;
 		}
 		catch (NumberFormatException e) {
 			return false; // GenericDialog reports it
 		}
-		field.setText(Long.toString(Generation.drawSeed()));
+		field.setText(Long.toString(Seeds.draw()));
 		return true;
 	}
 

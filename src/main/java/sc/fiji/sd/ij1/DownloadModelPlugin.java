@@ -10,6 +10,9 @@ import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.hub.DownloadListener;
 import sc.fiji.sd.hub.DownloadPlan;
 import sc.fiji.sd.hub.RepoId;
+import sc.fiji.sd.imagej.ImageJModels;
+import sc.fiji.sd.imagej.ModelDownloads;
+import sc.fiji.sd.imagej.Settings;
 
 /**
  * ImageJ 1.x Plugins › Stable Diffusion › Download Model...: a diffusers ONNX export from the Hugging Face hub into
@@ -44,7 +47,7 @@ public class DownloadModelPlugin implements PlugIn {
 				Settings chosen = new Settings(id.revision().equals(RepoId.DEFAULT_REVISION) && id.subfolder().isEmpty()
 					? id.repo() : folder.toString(), old.device(), old.threads());
 				chosen.save();
-				if (!chosen.equals(old)) Generators.release();
+				if (!chosen.equals(old)) ImageJModels.provider().release();
 			}
 		}
 		catch (StableDiffusionException e) {

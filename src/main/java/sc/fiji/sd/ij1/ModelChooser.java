@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import ij.gui.GenericDialog;
+import sc.fiji.sd.imagej.ModelDownloads;
 import sc.fiji.sd.model.ModelCatalog;
 
 /**

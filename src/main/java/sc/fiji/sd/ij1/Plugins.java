@@ -11,6 +11,13 @@ import ij.Macro;
 import ij.WindowManager;
 import ij.macro.Interpreter;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.imagej.Generation;
+import sc.fiji.sd.imagej.Generators;
+import sc.fiji.sd.imagej.ImageJModels;
+import sc.fiji.sd.imagej.ImageJProgress;
+import sc.fiji.sd.imagej.Parameters;
+import sc.fiji.sd.imagej.Settings;
+import sc.fiji.sd.model.ModelProvider;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 
 /**
@@ -38,8 +45,9 @@ final class Plugins {
 			ImageJProgress progress = new ImageJProgress(p.preview);
 			Generation.Outcome outcome;
 			try {
-				outcome = Generators.exclusively(() -> new Generation(Generators.open(Generators.forRun(Settings.load(), p)))
-					.run(p, input, progress)); // one generation at a time: they share the one loaded model
+				ModelProvider models = ImageJModels.provider();
+				outcome = models.exclusively(() -> new Generation(Generators.open(models, Generators.forRun(Settings
+					.load(), p))).run(p, input, progress)); // one generation at a time: they share the one loaded model
 			}
 			finally {
 				progress.finish("");

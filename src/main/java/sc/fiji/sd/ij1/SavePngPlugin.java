@@ -9,6 +9,7 @@ import ij.WindowManager;
 import ij.io.SaveDialog;
 import ij.plugin.PlugIn;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.imagej.Provenance;
 
 /**
  * ImageJ 1.x Plugins › Stable Diffusion › Save as PNG with Parameters...: saves the current slice of a result as

@@ -7,6 +7,10 @@ import ij.Macro;
 import ij.gui.GenericDialog;
 import ij.plugin.PlugIn;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.imagej.Generators;
+import sc.fiji.sd.imagej.ImageJModels;
+import sc.fiji.sd.imagej.ModelDownloads;
+import sc.fiji.sd.imagej.Settings;
 
 /**
  * ImageJ 1.x Plugins › Stable Diffusion › Stable Diffusion Settings...: model folder, device and threads (shared with
@@ -48,8 +52,8 @@ public class SettingsPlugin implements PlugIn {
 			Settings settings = new Settings(gd.getNextString(), gd.getNextChoice(), (int) gd.getNextNumber());
 			settings.modelPath(java.nio.file.Path.of("")); // checks a chosen folder exists
 			settings.save();
-			if (!settings.equals(old)) Generators.release();
-			IJ.log("Stable Diffusion settings\n" + Generators.describe(settings));
+			if (!settings.equals(old)) ImageJModels.provider().release();
+			IJ.log("Stable Diffusion settings\n" + Generators.describe(ImageJModels.provider(), settings));
 		}
 		catch (StableDiffusionException e) {
 			Plugins.userError(e.getMessage());

@@ -15,6 +15,7 @@ import ai.onnxruntime.OnnxJavaType;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
 import sc.fiji.sd.onnx.ExecutionProviders.SessionMemory;
+import sc.fiji.sd.onnx.InitializerOverrides;
 import sc.fiji.sd.onnx.RuntimeOptions;
 import sc.fiji.sd.onnx.SessionFactory;
 import sc.fiji.sd.text.ClipTokenizer;
@@ -25,7 +26,7 @@ import sc.fiji.sd.text.ClipTokenizer;
  * Everything the pipeline needs to know is detected here, from the sessions first (input names, element types,
  * ranks, fixed dimensions) and from the configs second ({@code model_index.json}, component {@code config.json},
  * {@code scheduler/scheduler_config.json}). Load once and reuse: creating the sessions is the slow part
- * ({@link ModelCache} keeps one per process). Close to free the native memory.
+ * ({@link ModelProvider} keeps one per front end). Close to free the native memory.
  */
 public final class StableDiffusionModel implements AutoCloseable {
 
@@ -48,6 +49,7 @@ public final class StableDiffusionModel implements AutoCloseable {
 	private double loadSeconds;
 	private RuntimeOptions options;
 	private ClipTokenizer tokenizer;
+	private InitializerOverrides overrides = InitializerOverrides.NONE;
 
 	private StableDiffusionModel(Path folder, OnnxComponent textEncoder, OnnxComponent unet, OnnxComponent vaeEncoder,
 		OnnxComponent vaeDecoder, Path tokenizerDir, Path schedulerConfig, ModelInfo info)
@@ -74,6 +76,26 @@ public final class StableDiffusionModel implements AutoCloseable {
 	 * @throws StableDiffusionException naming the missing or wrong file and what a model folder must contain
 	 */
 	public static StableDiffusionModel load(Path folder, RuntimeOptions options) {
+		return load(folder, options, InitializerOverrides.NONE);
+	}
+
+	/**
+	 * {@link #load(Path, RuntimeOptions)} with {@code overrides} replacing initializers of the components (LoRA-patched
+	 * weights). The model owns {@code overrides} from here on and closes it after its sessions, also when loading fails.
+	 */
+	public static StableDiffusionModel load(Path folder, RuntimeOptions options, InitializerOverrides overrides) {
+		try {
+			StableDiffusionModel model = loadWith(folder, options, overrides);
+			model.overrides = overrides;
+			return model;
+		}
+		catch (RuntimeException e) {
+			overrides.close();
+			throw e;
+		}
+	}
+
+	private static StableDiffusionModel loadWith(Path folder, RuntimeOptions options, InitializerOverrides overrides) {
 		if (folder == null) throw new StableDiffusionException("No model folder given. " + MODEL_FOLDER_HELP);
 		folder = folder.toAbsolutePath().normalize();
 		validate(folder);
@@ -90,11 +112,11 @@ public final class StableDiffusionModel implements AutoCloseable {
 		SessionFactory sessions = new SessionFactory(options);
 		List<OnnxComponent> opened = new ArrayList<>();
 		try {
-			OnnxComponent unet = open(sessions, folder, "unet", opened); // first: on auto, decides CUDA or CPU
-			OnnxComponent textEncoder = open(sessions, folder, "text_encoder", opened);
-			OnnxComponent vaeDecoder = open(sessions, folder, "vae_decoder", opened);
+			OnnxComponent unet = open(sessions, folder, "unet", opened, overrides); // first: on auto, decides CUDA or CPU
+			OnnxComponent textEncoder = open(sessions, folder, "text_encoder", opened, overrides);
+			OnnxComponent vaeDecoder = open(sessions, folder, "vae_decoder", opened, overrides);
 			OnnxComponent vaeEncoder = Files.isRegularFile(folder.resolve("vae_encoder/model.onnx"))
-				? open(sessions, folder, "vae_encoder", opened) : null;
+				? open(sessions, folder, "vae_encoder", opened, overrides) : null;
 
 			String pipelineClass = string(index, "_class_name", "");
 			ModelInfo info = detect(folder, pipelineClass, textEncoder, unet, vaeEncoder, vaeDecoder, textConfig,
@@ -152,12 +174,15 @@ public final class StableDiffusionModel implements AutoCloseable {
 		}
 	}
 
-	private static OnnxComponent open(SessionFactory sessions, Path folder, String component, List<OnnxComponent> opened) {
+	private static OnnxComponent open(SessionFactory sessions, Path folder, String component, List<OnnxComponent> opened,
+		InitializerOverrides overrides)
+	{
 		Path file = folder.resolve(component).resolve("model.onnx");
 		// The pipeline pins the outputs of the UNet and the VAE, so their arenas can be emptied (the UNet's after a
 		// batch's last step, the VAE's after every call); the text encoder allocates its own output (PERFORMANCE.md).
 		SessionMemory memory = component.equals("text_encoder") ? SessionMemory.NO_ARENA : SessionMemory.ARENA;
-		OnnxComponent c = new OnnxComponent(component, file, sessions.open(file, memory), sessions.cpuArena(memory));
+		OnnxComponent c = new OnnxComponent(component, file,
+			sessions.open(file, memory, overrides.forComponent(component, file)), sessions.cpuArena(memory));
 		opened.add(c);
 		return c;
 	}
@@ -300,6 +325,9 @@ public final class StableDiffusionModel implements AutoCloseable {
 		if (tokenizer == null) tokenizer = ClipTokenizer.load(tokenizerDir);
 		return tokenizer;
 	}
+	/** What replaces the file's weights in the sessions (a LoRA set), or {@link InitializerOverrides#NONE}. */
+	public InitializerOverrides initializerOverrides() { return overrides; }
+
 	/** scheduler/scheduler_config.json, or null when the export has none (SD 1.5's PNDM defaults apply). */
 	public Path schedulerConfig() { return schedulerConfig; }
 
@@ -308,5 +336,6 @@ public final class StableDiffusionModel implements AutoCloseable {
 		for (OnnxComponent c : new OnnxComponent[] { unet, textEncoder, vaeDecoder, vaeEncoder }) {
 			if (c != null) c.close();
 		}
+		overrides.close(); // after the sessions that use its tensors
 	}
 }

@@ -1,7 +1,9 @@
 package sc.fiji.sd.onnx;
 
 import java.nio.file.Path;
+import java.util.Map;
 
+import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.OrtSession.SessionOptions;
@@ -48,11 +50,19 @@ public final class SessionFactory {
 
 	/** Opens one ONNX file with the given memory handling. */
 	public OrtSession open(Path modelFile, SessionMemory memory) {
+		return open(modelFile, memory, Map.of());
+	}
+
+	/**
+	 * Opens one ONNX file with the given memory handling, {@code initializers} replacing the file's initializers of
+	 * the same names (LoRA-patched weights); they must stay open as long as the session.
+	 */
+	public OrtSession open(Path modelFile, SessionMemory memory, Map<String, ? extends OnnxTensorLike> initializers) {
 		OnnxEnvironment.get();
 		if (current == Device.CUDA) {
 			try {
 				if (!ExecutionProviders.cudaCompiledIn()) throw new CudaUnavailable(ExecutionProviders.cpuOnlyReason());
-				return create(modelFile, Device.CUDA, memory);
+				return create(modelFile, Device.CUDA, memory, initializers);
 			}
 			catch (OrtException | RuntimeException | LinkageError e) {
 				String reason = e instanceof CudaUnavailable ? e.getMessage() : ExecutionProviders.cudaFailureReason(e);
@@ -64,7 +74,7 @@ public final class SessionFactory {
 			}
 		}
 		try {
-			return create(modelFile, Device.CPU, memory);
+			return create(modelFile, Device.CPU, memory, initializers);
 		}
 		catch (OrtException e) {
 			throw new StableDiffusionException("ONNX Runtime cannot load " + modelFile + ": "
@@ -73,8 +83,13 @@ public final class SessionFactory {
 		}
 	}
 
-	private OrtSession create(Path file, Device device, SessionMemory memory) throws OrtException {
+	private OrtSession create(Path file, Device device, SessionMemory memory,
+		Map<String, ? extends OnnxTensorLike> initializers) throws OrtException
+	{
 		try (SessionOptions sessionOptions = ExecutionProviders.sessionOptions(options, device, memory)) {
+			// addInitializer replaces an initializer whether its bytes are inline or in an external data file
+			for (Map.Entry<String, ? extends OnnxTensorLike> e : initializers.entrySet())
+				sessionOptions.addInitializer(e.getKey(), e.getValue());
 			return OnnxEnvironment.get().createSession(file.toString(), sessionOptions);
 		}
 	}

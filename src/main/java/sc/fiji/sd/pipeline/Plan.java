@@ -1,7 +1,5 @@
 package sc.fiji.sd.pipeline;
 
-import java.security.SecureRandom;
-
 import net.imglib2.RandomAccessibleInterval;
 import net.imglib2.type.numeric.real.FloatType;
 import sc.fiji.sd.StableDiffusionException;
@@ -85,16 +83,10 @@ final class Plan {
 		p.strength = r.strength();
 		// LCM models take guidance through timestep_cond and run no unconditional pass; others do CFG above 1.
 		p.cfg = r.guidance() > 1.0 && !info.lcm();
-		p.seed = r.seed() == GenerationRequest.RANDOM_SEED ? randomSeed() : r.seed();
-		p.variation = new VariationSeeds(p.seed, r.variationSeed() == GenerationRequest.RANDOM_SEED ? randomSeed()
-			: r.variationSeed(), r.variationStrength());
+		p.seed = Seeds.resolve(r.seed());
+		p.variation = new VariationSeeds(p.seed, Seeds.resolve(r.variationSeed()), r.variationStrength());
 		p.schedulerName = r.scheduler() == null || r.scheduler().isBlank() ? null : r.scheduler().trim();
 		return p;
-	}
-
-	/** A random seed in [0, 2³²), as A1111 draws them (fits every front end's integer field). */
-	static long randomSeed() {
-		return new SecureRandom().nextInt() & 0xffffffffL;
 	}
 
 	static void checkSize(String what, int size, int step) {

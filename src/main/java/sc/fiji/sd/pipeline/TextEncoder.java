@@ -21,8 +21,8 @@ import sc.fiji.sd.text.TokenChunk;
  * chunk is rescaled to its original mean), and the chunks are concatenated along the token axis. Prompt and negative
  * prompt are padded to the same number of chunks, so CFG can run them as one batch.
  * <p>
- * The pipeline's text conditioning: it runs the model's text encoder session, so it lives beside the other parts that
- * run sessions; {@code sc.fiji.sd.text} stays pure text processing (tokenizer, prompt syntax, chunks, weights), which
+ * One CLIP text encoder session, for a {@link TextConditioning} (SD 1/2: {@link ClipTextConditioning}; SDXL would run
+ * two). It runs a session, so it lives beside the other parts that run sessions; {@code sc.fiji.sd.text} stays pure text processing (tokenizer, prompt syntax, chunks, weights), which
  * the model may use without an import cycle.
  */
 public final class TextEncoder {
@@ -42,13 +42,24 @@ public final class TextEncoder {
 	private final String hiddenOutput;
 	private final int width;
 
+	/** The model's (SD 1/2) text encoder and its last hidden states. */
 	public TextEncoder(StableDiffusionModel model) {
-		this.encoder = model.textEncoder();
-		this.chunker = new PromptChunker(model.tokenizer());
+		this(model.textEncoder(), new PromptChunker(model.tokenizer()), "last_hidden_state", model.info().textWidth());
+	}
+
+	/**
+	 * Any CLIP text encoder session, read at one output (e.g. SDXL's penultimate {@code hidden_states.N}).
+	 *
+	 * @param hiddenOutput the output to read (the first output when the export has none of that name)
+	 * @param width the hidden states' width
+	 */
+	public TextEncoder(OnnxComponent encoder, PromptChunker chunker, String hiddenOutput, int width) {
+		this.encoder = encoder;
+		this.chunker = chunker;
 		this.idsInput = encoder.inputNamed("input_ids");
 		this.idsType = encoder.inputType(idsInput);
-		this.hiddenOutput = encoder.outputNamed("last_hidden_state");
-		this.width = model.info().textWidth();
+		this.hiddenOutput = encoder.outputNamed(hiddenOutput);
+		this.width = width;
 	}
 
 	public PromptChunker chunker() {

@@ -2,7 +2,6 @@ package sc.fiji.sd.pipeline;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Random;
 import java.util.random.RandomGenerator;
 
 import sc.fiji.sd.StableDiffusionException;
@@ -98,11 +97,11 @@ final class VariationSeeds {
 		return out;
 	}
 
-	/** {@code new Random(seed).nextGaussian()} × n, as the pipeline has always drawn its initial noise. */
+	/** The noise of one seed ({@link ImageSource#noise}: what the pipeline has always drawn), widened to double. */
 	static double[] gaussian(long seed, int n) {
-		Random r = new Random(seed);
+		float[] noise = ImageSource.noise(seed, 1, n);
 		double[] out = new double[n];
-		for (int k = 0; k < n; k++) out[k] = (float) r.nextGaussian(); // float, as the latents have always been
+		for (int k = 0; k < n; k++) out[k] = noise[k];
 		return out;
 	}
 

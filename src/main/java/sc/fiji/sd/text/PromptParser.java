@@ -48,7 +48,7 @@ public final class PromptParser {
 		Deque<Integer> roundBrackets = new ArrayDeque<>();
 		Deque<Integer> squareBrackets = new ArrayDeque<>();
 
-		Matcher m = ATTENTION.matcher(prompt == null ? "" : prompt);
+		Matcher m = ATTENTION.matcher(prompt == null ? "" : ExtraNetworks.strip(prompt)); // <lora:…> is no text
 		while (m.find()) {
 			String token = m.group();
 			Double explicitWeight = m.group(1) == null ? null : parseWeight(m.group(1));

@@ -158,7 +158,7 @@ class BatchCommandTest {
 	@Test
 	void theShardComesFromTheSlurmArrayVariables() throws Exception {
 		Path m = BatchOutputs.manifest(dir, 4, 1), out = dir.resolve("out");
-		var cl = Main.commandLine();
+		var cl = Main.commandLine(CliRun.MODELS);
 		var sw = new java.io.StringWriter();
 		cl.setErr(new java.io.PrintWriter(sw, true));
 		cl.setOut(new java.io.PrintWriter(new java.io.StringWriter(), true));

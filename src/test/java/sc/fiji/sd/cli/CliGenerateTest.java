@@ -13,7 +13,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import net.imglib2.img.array.ArrayImgs;
 import sc.fiji.sd.model.EmbeddedModel;
-import sc.fiji.sd.model.ModelCache;
 import sc.fiji.sd.provenance.PngReader;
 import sc.fiji.sd.provenance.PngWriter;
 
@@ -24,7 +23,7 @@ class CliGenerateTest {
 	Path dir;
 
 	int nativeSize() {
-		return ModelCache.shared().get(EmbeddedModel.path(), "auto").info().nativeSize();
+		return CliRun.MODELS.get(EmbeddedModel.path(), "auto").info().nativeSize();
 	}
 
 	Path png(String name, boolean white) {

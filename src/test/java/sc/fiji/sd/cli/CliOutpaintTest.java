@@ -16,7 +16,6 @@ import net.imglib2.RandomAccess;
 import net.imglib2.img.array.ArrayImgs;
 import net.imglib2.type.numeric.real.FloatType;
 import sc.fiji.sd.model.EmbeddedModel;
-import sc.fiji.sd.model.ModelCache;
 import sc.fiji.sd.provenance.PngReader;
 import sc.fiji.sd.provenance.PngWriter;
 
@@ -28,7 +27,7 @@ class CliOutpaintTest {
 
 	@Test
 	void theCanvasGrowsTheOriginalPixelsAreKeptAndTheParametersSaySo() throws Exception {
-		var info = ModelCache.shared().get(EmbeddedModel.path(), "auto").info();
+		var info = CliRun.MODELS.get(EmbeddedModel.path(), "auto").info();
 		int size = info.nativeSize(), step = info.sizeStep();
 		var image = ArrayImgs.floats(size, size, 3);
 		RandomAccess<FloatType> i = image.randomAccess();

@@ -22,8 +22,8 @@ import org.scijava.command.CommandService;
 import ij.ImagePlus;
 import ij.process.ColorProcessor;
 import sc.fiji.sd.fiji.SavePngCommand;
-import sc.fiji.sd.ij1.Generation;
-import sc.fiji.sd.ij1.Provenance;
+import sc.fiji.sd.imagej.Generation;
+import sc.fiji.sd.imagej.Provenance;
 import sc.fiji.sd.provenance.PngReader;
 
 /**

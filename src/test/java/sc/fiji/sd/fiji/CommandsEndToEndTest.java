@@ -21,9 +21,9 @@ import org.scijava.command.CommandService;
 import org.scijava.prefs.PrefService;
 
 import ij.ImagePlus;
-import sc.fiji.sd.ij1.Generation;
-import sc.fiji.sd.ij1.Settings;
 import sc.fiji.sd.ij1.SmallModel;
+import sc.fiji.sd.imagej.Generation;
+import sc.fiji.sd.imagej.Settings;
 import sc.fiji.sd.provenance.PngReader;
 
 /** The Fiji commands on a real (small, random-weight) model: same seed → same pixels, provenance, PNG, settings. */

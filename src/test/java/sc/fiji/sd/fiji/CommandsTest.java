@@ -30,7 +30,7 @@ import org.scijava.prefs.PrefService;
 import ij.ImagePlus;
 import ij.gui.Roi;
 import ij.process.ByteProcessor;
-import sc.fiji.sd.ij1.FakeGeneratorAccess;
+import sc.fiji.sd.imagej.FakeGeneratorAccess;
 
 /**
  * The Fiji (SciJava) commands, run headless through CommandService in a plain scijava-common Context, with the
@@ -105,9 +105,9 @@ class CommandsTest {
 		for (String key : outpaint)
 			assertTrue(key.matches("[a-z]+"), key);
 		for (var command : List.of(ImageToImageCommand.class, InpaintCommand.class, OutpaintCommand.class)) {
-			assertEquals(List.of(sc.fiji.sd.ij1.Parameters.OUTPUT_CHOICES),
+			assertEquals(List.of(sc.fiji.sd.imagej.Parameters.OUTPUT_CHOICES),
 				commands.getCommand(command).getInput("output", String.class).getChoices(), "the ImageJ 1.x dialog's");
-			assertEquals(List.of(sc.fiji.sd.ij1.Parameters.CHANNELS_CHOICES),
+			assertEquals(List.of(sc.fiji.sd.imagej.Parameters.CHANNELS_CHOICES),
 				commands.getCommand(command).getInput("channels", String.class).getChoices());
 		}
 		// Images are never persisted: a remembered ImagePlus breaks the next run.
@@ -126,11 +126,37 @@ class CommandsTest {
 		assertTrue(result.getInfoProperty().contains("AI-generated"));
 	}
 
+	/** The core's validator decides, as in ImageJ 1.x and on the command line: only −1 draws a seed. */
+	@Test
+	void aNegativeSeedOtherThanMinusOneCancelsWithTheCoresMessage() throws Exception {
+		CommandModule m = run(TextToImageCommand.class, "prompt", "x", "steps", 3, "seed", -5L);
+		assertTrue(m.isCanceled());
+		assertTrue(m.getCancelReason().contains("Seed -5 is not possible"), m.getCancelReason());
+		assertNull(m.getOutput("result"));
+	}
+
+	/**
+	 * The commands hand their inputs to the shared code by name (GenerationCommand#parameters): every option input is
+	 * a field of Parameters, with the same type (a folder is its path), so none is silently dropped.
+	 */
+	@Test
+	void everyOptionInputIsAParametersFieldOfTheSameName() throws Exception {
+		for (var command : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class,
+			OutpaintCommand.class))
+			for (ModuleItem<?> input : commands.getCommand(command).inputs()) {
+				if (input.getName().equals("image") || input.getType() == Context.class
+					|| org.scijava.service.Service.class.isAssignableFrom(input.getType())) continue; // not options
+				var field = sc.fiji.sd.imagej.Parameters.class.getField(input.getName());
+				Class<?> expected = input.getType() == java.io.File.class ? String.class : input.getType();
+				assertEquals(expected, field.getType(), command.getSimpleName() + " " + input.getName());
+			}
+	}
+
 	@Test
 	void theSchedulerDropDownOffersTheCoreSamplers() {
 		for (var command : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class,
 			OutpaintCommand.class))
-			assertEquals(sc.fiji.sd.ij1.Generators.schedulerChoices(),
+			assertEquals(sc.fiji.sd.imagej.Generators.schedulerChoices(),
 				commands.getCommand(command).getInput("scheduler", String.class).getChoices(), command.getSimpleName());
 	}
 
@@ -139,7 +165,7 @@ class CommandsTest {
 		for (var command : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class,
 			OutpaintCommand.class)) {
 			var device = commands.getCommand(command).getInput("device", String.class);
-			assertEquals(List.of(sc.fiji.sd.ij1.Generators.DEVICE_CHOICES), device.getChoices(), command.getSimpleName());
+			assertEquals(List.of(sc.fiji.sd.imagej.Generators.DEVICE_CHOICES), device.getChoices(), command.getSimpleName());
 			assertEquals("default", device.getDefaultValue(), "default: the device chosen in Settings");
 			assertTrue(!commands.getCommand(command).getInput("model").isRequired(), "empty: the model in Settings");
 		}

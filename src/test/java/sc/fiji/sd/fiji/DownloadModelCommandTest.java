@@ -18,7 +18,7 @@ import org.scijava.command.CommandService;
 
 import sc.fiji.sd.hub.FakeHub;
 import sc.fiji.sd.hub.HubEnvironment;
-import sc.fiji.sd.ij1.ModelDownloads;
+import sc.fiji.sd.imagej.ModelDownloads;
 import sc.fiji.sd.model.EmbeddedModel;
 
 /** The Fiji command Download Model..., headless through CommandService, from a local imitation of the hub. */

@@ -21,7 +21,7 @@ import ij.ImagePlus;
 import ij.WindowManager;
 import ij.macro.Interpreter;
 import ij.process.ByteProcessor;
-import sc.fiji.sd.ij1.FakeGeneratorAccess;
+import sc.fiji.sd.imagej.FakeGeneratorAccess;
 
 /**
  * Fiji --headless: no user interface shows a command's output, so the result must be registered with ImageJ 1.x

@@ -15,8 +15,8 @@ import org.scijava.command.CommandService;
 import org.scijava.prefs.PrefService;
 
 import ij.ImagePlus;
-import sc.fiji.sd.ij1.FakeGeneratorAccess;
 import sc.fiji.sd.ij1.OutsideSelection;
+import sc.fiji.sd.imagej.FakeGeneratorAccess;
 
 /**
  * Fiji path (the Inpaint command through CommandService, headless): at the default feather every pixel outside the

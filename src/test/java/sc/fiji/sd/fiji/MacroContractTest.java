@@ -32,9 +32,9 @@ import ij.ImagePlus;
 import ij.Macro;
 import ij.gui.Roi;
 import ij.process.ColorProcessor;
-import sc.fiji.sd.ij1.FakeGeneratorAccess;
-import sc.fiji.sd.ij1.Generation;
-import sc.fiji.sd.ij1.Settings;
+import sc.fiji.sd.imagej.FakeGeneratorAccess;
+import sc.fiji.sd.imagej.Generation;
+import sc.fiji.sd.imagej.Settings;
 
 /**
  * What Fiji's legacy layer does with our commands (REFERENCE §8), checked with scijava-common alone: a macro line

@@ -8,9 +8,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.scijava.Context;
 
-import sc.fiji.sd.ij1.Settings;
 import sc.fiji.sd.ij1.SmallModel;
-import sc.fiji.sd.model.ModelCache;
+import sc.fiji.sd.imagej.Settings;
 
 /** The service keeps one loaded model for the application and frees it when it is no longer wanted. */
 class StableDiffusionServiceTest {
@@ -18,7 +17,6 @@ class StableDiffusionServiceTest {
 	@AfterEach
 	void restoreSettings() {
 		Settings.defaults().save();
-		ModelCache.shared().release();
 	}
 
 	@Test
@@ -27,12 +25,12 @@ class StableDiffusionServiceTest {
 		StableDiffusionService sd = context.service(StableDiffusionService.class);
 		sd.apply(new Settings(SmallModel.folder().toString(), "cpu", 0));
 		sd.generator();
-		var loaded = ModelCache.shared().current();
+		var loaded = sd.models().current();
 		assertNotNull(loaded);
 		sd.generator();
-		assertSame(loaded, ModelCache.shared().current(), "the second run must not reload");
+		assertSame(loaded, sd.models().current(), "the second run must not reload");
 		context.dispose();
-		assertNull(ModelCache.shared().current(), "disposing Fiji's context releases the model");
+		assertNull(sd.models().current(), "disposing Fiji's context releases the model");
 	}
 
 	@Test
@@ -42,11 +40,11 @@ class StableDiffusionServiceTest {
 			StableDiffusionService sd = context.service(StableDiffusionService.class);
 			sd.apply(new Settings(SmallModel.folder().toString(), "cpu", 0));
 			sd.generator();
-			assertNotNull(ModelCache.shared().current());
+			assertNotNull(sd.models().current());
 			sd.apply(new Settings(SmallModel.folder().toString(), "cpu", 1));
-			assertNull(ModelCache.shared().current(), "new settings free the old sessions at once");
+			assertNull(sd.models().current(), "new settings free the old sessions at once");
 			sd.generator();
-			assertNotNull(ModelCache.shared().current());
+			assertNotNull(sd.models().current());
 		}
 		finally {
 			context.dispose();

@@ -21,8 +21,8 @@ import org.scijava.command.CommandService;
 import org.scijava.prefs.PrefService;
 
 import ij.ImagePlus;
-import sc.fiji.sd.ij1.Settings;
 import sc.fiji.sd.ij1.SmallModel;
+import sc.fiji.sd.imagej.Settings;
 
 /**
  * Two Fiji generations started at once from two threads, each with its own model: they run one after the other

@@ -12,6 +12,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import sc.fiji.sd.hub.FakeHub;
+import sc.fiji.sd.imagej.ModelDownloads;
+import sc.fiji.sd.imagej.Parameters;
+import sc.fiji.sd.imagej.Settings;
 import sc.fiji.sd.model.EmbeddedModel;
 import sc.fiji.sd.provenance.PngReader;
 

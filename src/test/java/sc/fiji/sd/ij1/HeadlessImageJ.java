@@ -3,10 +3,10 @@ package sc.fiji.sd.ij1;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.lang.reflect.Method;
 import java.net.MalformedURLException;
 import java.net.URL;
+import java.nio.charset.StandardCharsets;
 
 import net.imagej.patcher.LegacyClassLoader;
 import net.imagej.patcher.LegacyEnvironment;
@@ -14,9 +14,9 @@ import net.imagej.patcher.LegacyEnvironment;
 /**
  * A real, patched, headless ImageJ 1.x for running macros in tests ({@code net.imagej:ij1-patcher}).
  * <p>
- * ImageJ 1 and our front-end classes ({@code sc.fiji.sd.ij1}, {@code sc.fiji.sd.fiji}) are loaded by a class loader
- * of their own, where the patcher can rewrite ImageJ for headless use; everything else (the core, ImgLib2, ONNX
- * Runtime) comes from the test's class loader. Sharing the core matters: ONNX Runtime's native library can be loaded
+ * ImageJ 1 and our front-end classes ({@code sc.fiji.sd.ij1}, {@code sc.fiji.sd.imagej}, {@code sc.fiji.sd.fiji}) are
+ * loaded by a class loader of their own, where the patcher can rewrite ImageJ for headless use; everything else (the
+ * core, ImgLib2, ONNX Runtime) comes from the test's class loader. Sharing the core matters: ONNX Runtime's native library can be loaded
  * only once per JVM, and the model cache is then the same for every test. Nothing here may refer to {@code ij.*}
  * classes directly, or they would be loaded unpatched.
  */
@@ -94,7 +94,8 @@ final class HeadlessImageJ {
 		}
 
 		private static boolean frontEnd(String name) {
-			return name.startsWith("sc.fiji.sd.ij1.") || name.startsWith("sc.fiji.sd.fiji.");
+			return name.startsWith("sc.fiji.sd.ij1.") || name.startsWith("sc.fiji.sd.imagej.")
+				|| name.startsWith("sc.fiji.sd.fiji.");
 		}
 
 		@Override

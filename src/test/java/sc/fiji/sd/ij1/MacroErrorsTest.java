@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import sc.fiji.sd.imagej.Settings;
 
 /**
  * Bad macro options end the macro with a message a scientist understands — and never hang on a dialog. Runs the
@@ -30,6 +31,12 @@ class MacroErrorsTest {
 	void aWordWhereANumberBelongs() {
 		String error = errorOf("run(\"Text to Image...\", \"prompt=[a cat] steps=abc\");");
 		assertTrue(error.contains("steps=abc") && error.contains("steps=20"), error);
+	}
+
+	@Test
+	void aNegativeSeedOtherThanMinusOne() {
+		String error = errorOf("run(\"Text to Image...\", \"prompt=x seed=-5\");");
+		assertTrue(error.contains("Seed -5 is not possible") && error.contains("-1 for a random one"), error);
 	}
 
 	@Test

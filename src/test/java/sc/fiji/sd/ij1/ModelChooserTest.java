@@ -9,6 +9,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
+import sc.fiji.sd.imagej.ModelDownloads;
 import sc.fiji.sd.model.ModelCatalog;
 
 /** The Settings drop-down's entries and the model-field values they stand for. */

@@ -20,6 +20,8 @@ import sc.fiji.sd.hub.DownloadListener;
 import sc.fiji.sd.hub.FakeHub;
 import sc.fiji.sd.hub.HubClient;
 import sc.fiji.sd.hub.RepoId;
+import sc.fiji.sd.imagej.ModelDownloads;
+import sc.fiji.sd.imagej.Settings;
 import sc.fiji.sd.model.EmbeddedModel;
 
 /**

@@ -12,6 +12,7 @@ import ij.process.ColorProcessor;
 import ij.process.FloatProcessor;
 import ij.process.ImageProcessor;
 import ij.process.ShortProcessor;
+import sc.fiji.sd.imagej.ImagePlusConverter;
 
 /**
  * Inputs for the "pixels outside the selection stay exactly as they were" checks, shared by the ImageJ 1.x and Fiji

@@ -14,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import sc.fiji.sd.imagej.Parameters;
+import sc.fiji.sd.imagej.Settings;
 
 /**
  * The plugin in a plain ImageJ 1.x, as a user installs it, under a virtual X display: the menu commands come from

@@ -14,6 +14,7 @@ import ij.Macro;
 import ij.WindowManager;
 import ij.gui.GenericDialog;
 import ij.plugin.frame.Recorder;
+import sc.fiji.sd.imagej.Settings;
 
 /**
  * Records an interactive Text to Image run and replays the recorded line (run by {@link PlainImageJXvfbTest} in a

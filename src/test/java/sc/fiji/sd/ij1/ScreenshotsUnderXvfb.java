@@ -16,6 +16,7 @@ import ij.ImageJ;
 import ij.ImagePlus;
 import ij.WindowManager;
 import ij.gui.GenericDialog;
+import sc.fiji.sd.imagej.Settings;
 
 /**
  * Takes the README screenshots in a real ImageJ 1.x under Xvfb: the Text to Image dialog filled in as a user would,

@@ -85,7 +85,7 @@ class ModelDetectionTest {
 
 	@Test
 	void theCacheKeepsOneModelAndClosesTheOldOne() {
-		ModelCache cache = new ModelCache();
+		ModelProvider cache = new ModelProvider();
 		try {
 			StableDiffusionModel a = cache.get(TestModels.folder("embedded"), "cpu");
 			assertSame(a, cache.get(TestModels.folder("embedded"), "CPU"));

@@ -15,34 +15,34 @@ class DenoisingMathTest {
 
 	@Test
 	void noiseOfImageIComesFromSeedPlusIInNchwOrder() {
-		float[] n = StableDiffusionPipeline.noise(7, 2, 5);
+		float[] n = ImageSource.noise(7, 2, 5);
 		Random first = new Random(7), second = new Random(8);
 		for (int k = 0; k < 5; k++) {
 			assertEquals((float) first.nextGaussian(), n[k]);
 			assertEquals((float) second.nextGaussian(), n[5 + k]);
 		}
-		assertArrayEquals(n, StableDiffusionPipeline.noise(7, 2, 5));
+		assertArrayEquals(n, ImageSource.noise(7, 2, 5));
 	}
 
 	@Test
 	void classifierFreeGuidance() {
 		float[] prediction = { 1, 2, /* cond: */ 3, 0 };
 		float[] out = new float[2];
-		StableDiffusionPipeline.guide(prediction, 7.5f, out);
+		UnetRunner.guide(prediction, 7.5f, out);
 		assertArrayEquals(new float[] { 1 + 7.5f * 2, 2 + 7.5f * -2 }, out);
 	}
 
 	@Test
 	void lcmGuidanceEmbedding() {
-		float[] e = StableDiffusionPipeline.guidanceEmbedding(8.5, 256);
+		float[] e = LcmTimestepCond.guidanceEmbedding(8.5, 256);
 		assertEquals(256, e.length);
 		double w = 7500; // (8.5 − 1) · 1000
 		assertEquals(Math.sin(w), e[0], 1e-3); // frequency 1
 		assertEquals(Math.cos(w), e[128], 1e-3);
 		assertEquals(Math.sin(w / 10000), e[127], 1e-4); // lowest frequency 1/10000
-		float[] none = StableDiffusionPipeline.guidanceEmbedding(1.0, 8);
+		float[] none = LcmTimestepCond.guidanceEmbedding(1.0, 8);
 		assertArrayEquals(new float[] { 0, 0, 0, 0, 1, 1, 1, 1 }, none);
-		assertEquals(0f, StableDiffusionPipeline.guidanceEmbedding(2, 7)[6], "odd widths are zero-padded");
+		assertEquals(0f, LcmTimestepCond.guidanceEmbedding(2, 7)[6], "odd widths are zero-padded");
 	}
 
 	@Test
@@ -50,16 +50,16 @@ class DenoisingMathTest {
 		float[] latents = new float[8], known = new float[8];
 		java.util.Arrays.fill(latents, 5);
 		java.util.Arrays.fill(known, -1);
-		StableDiffusionPipeline.blend(latents, known, new float[] { 1, 0 }, 1, 2);
+		ImageSource.blend(latents, known, new float[] { 1, 0 }, 1, 2);
 		assertArrayEquals(new float[] { 5, -1, 5, -1, 5, -1, 5, -1 }, latents);
 	}
 
-	private static StableDiffusionPipeline.Start start(double strength, int stepsOffset) {
+	private static ImageSource.Start start(double strength, int stepsOffset) {
 		Plan p = Plan.forSize(64, 64);
 		p.mode = Mode.IMAGE_TO_IMAGE;
 		p.steps = 20;
 		p.strength = strength;
-		return StableDiffusionPipeline.Start.of(p, stepsOffset, 1, 20);
+		return ImageSource.Start.of(p, stepsOffset, 1, 20);
 	}
 
 	@Test
@@ -80,7 +80,7 @@ class DenoisingMathTest {
 		p.mode = Mode.INPAINT;
 		p.steps = 10;
 		p.strength = 0.5;
-		var heun = StableDiffusionPipeline.Start.of(p, 0, 2, 19); // Heun: two timesteps per step but the last
+		var heun = ImageSource.Start.of(p, 0, 2, 19); // Heun: two timesteps per step but the last
 		assertEquals(10, heun.first(), "5 of 10 steps left: timesteps[5·2:]");
 		assertEquals(9, heun.noiseIndex());
 	}

@@ -1,0 +1,119 @@
+package sc.fiji.sd.imagej;
+
+import sc.fiji.sd.pipeline.GenerationRequest;
+import sc.fiji.sd.pipeline.GenerationRequest.Mode;
+
+/**
+ * The options of one run as the user sets them in a dialog or a macro: the same names in both front ends and in
+ * recorded macros ({@code run("Text to Image...", "prompt=[...] steps=20 seed=42 ...")}).
+ * <p>
+ * Mutable on purpose: dialogs fill it field by field, and {@link Generation} writes back the seed it actually used.
+ */
+public final class Parameters {
+
+	public Mode mode = Mode.TEXT_TO_IMAGE;
+	public String prompt = "";
+	public String negative = "";
+	public int steps = 20;
+	public double guidance = 7;
+	/** −1 draws a random seed; {@link Generation#run} replaces it by the seed drawn. */
+	public long seed = GenerationRequest.RANDOM_SEED;
+	/** A1111's variation seed (macro key {@code subseed}); −1 draws one when {@link #variation} is above 0. */
+	public long subseed = GenerationRequest.RANDOM_SEED;
+	/** A1111's variation seed strength (macro key {@code variation}): 0 (off) … 1 (the subseed's image). */
+	public double variation;
+	/** Text to image: output size; 0 means the model's native size. */
+	public int width;
+	public int height;
+	/** Sampler name (A1111 style); empty or null means the model's own scheduler. */
+	public String scheduler = "";
+	/** Text to image: A1111's hires fix (macro keys {@code hires hiressteps hiresstrength}); upscale 1 is off. */
+	public double hires = 1;
+	public int hiressteps;
+	public double hiresstrength = sc.fiji.sd.pipeline.HiresFix.Options.OFF.strength();
+	/** Image to image and inpainting: 0 keeps the input, 1 ignores it. */
+	public double strength = 0.75;
+	/** Number of images (each with the next seed). */
+	public int batch = 1;
+	/** Inpainting: soft edge of the selection, in pixels. */
+	public int feather = 4;
+	/** Image to image and inpainting: {@link #SAME_AS_INPUT} (8-, 16-, 32-bit in, the same type out) or {@link #RGB}. */
+	public String output = SAME_AS_INPUT;
+	/** Composite images: {@link #MERGED} (the displayed view, RGB out, as before) or {@link #EACH} channel. */
+	public String channels = MERGED;
+	/** Outpaint (an inpainting of the extended canvas) rather than Inpaint; the sides say how far. */
+	public boolean outpainting;
+	/** Outpainting: pixels added on each side of the canvas (at least one more than 0). */
+	public int left, right, top, bottom;
+	/** Image to image and inpainting on a stack: every slice instead of the current one. */
+	public boolean stack;
+	/** Show a live preview window while generating. */
+	public boolean preview;
+	/** Model folder for this run; empty means the one chosen in Settings (or the shipped model). Recorded macros
+	 * that name it replay with the same model on any machine. */
+	public String model = "";
+	/** Device for this run: {@link Generators#DEFAULT_DEVICE} (the one chosen in Settings), auto, cpu or cuda. */
+	public String device = Generators.DEFAULT_DEVICE;
+
+	public static final String SAME_AS_INPUT = "Same as input";
+	public static final String RGB = "RGB";
+	public static final String MERGED = "merged";
+	public static final String EACH = "each";
+	/** Choices of the output drop-down (macro key {@code output}). */
+	public static final String[] OUTPUT_CHOICES = { SAME_AS_INPUT, RGB };
+	/** Choices of the channels drop-down (macro key {@code channels}). */
+	public static final String[] CHANNELS_CHOICES = { MERGED, EACH };
+
+	public Parameters() {}
+
+	/** The hires fix options (text to image), with A1111's pixel upscaler Lanczos. */
+	public sc.fiji.sd.pipeline.HiresFix.Options hiresOptions() {
+		return new sc.fiji.sd.pipeline.HiresFix.Options(hires, hiressteps, hiresstrength, sc.fiji.sd.pipeline.HiresFix.LANCZOS);
+	}
+
+	/** True for Outpaint. */
+	public boolean outpaint() {
+		return outpainting;
+	}
+
+	/** The sides to extend, for the core's outpainting helpers. */
+	public sc.fiji.sd.image.Outpainting.Sides sides() {
+		return new sc.fiji.sd.image.Outpainting.Sides(left, right, top, bottom);
+	}
+
+	public Parameters(Mode mode) {
+		this.mode = mode;
+	}
+
+	public Parameters copy() {
+		Parameters p = new Parameters(mode);
+		p.prompt = prompt;
+		p.negative = negative;
+		p.steps = steps;
+		p.guidance = guidance;
+		p.seed = seed;
+		p.subseed = subseed;
+		p.variation = variation;
+		p.width = width;
+		p.height = height;
+		p.hires = hires;
+		p.hiressteps = hiressteps;
+		p.hiresstrength = hiresstrength;
+		p.scheduler = scheduler;
+		p.strength = strength;
+		p.batch = batch;
+		p.feather = feather;
+		p.output = output;
+		p.channels = channels;
+		p.outpainting = outpainting;
+		p.left = left;
+		p.right = right;
+		p.top = top;
+		p.bottom = bottom;
+		p.stack = stack;
+		p.preview = preview;
+		p.model = model;
+		p.device = device;
+		return p;
+	}
+}

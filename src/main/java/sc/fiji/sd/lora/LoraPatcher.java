@@ -1,0 +1,157 @@
+package sc.fiji.sd.lora;
+
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.onnx.OnnxGraph;
+
+/**
+ * Applies LoRA updates to the weights of one exported component: W ← W + weight · (alpha / rank) · up · down.
+ * <p>
+ * Modules are found through the graph's node names, not its initializer names: torch.onnx renames a bias-free
+ * Linear's weight to {@code onnx::MatMul_N} and stores it transposed ({@code [in, out]}), but the MatMul node keeps
+ * the module's path ({@code /down_blocks.0/…/attn1/to_q/MatMul} → {@code down_blocks_0_…_attn1_to_q}, the kohya
+ * form). Gemm weights are {@code [out, in]} with {@code transB=1} (else {@code [in, out]}); Conv weights are
+ * {@code [out, in, kh, kw]} and keep their parameter names, which are matched too. fp16 and bf16 weights are patched
+ * in fp32 and stored back in their own type by the caller.
+ */
+public final class LoraPatcher {
+
+	/** How a weight initializer is laid out relative to ΔW {@code [out, in…]}. */
+	enum Layout { OUT_IN, IN_OUT }
+
+	/** A weight the graph multiplies by, reachable by module key. */
+	record Target(String initializer, Layout layout) {}
+
+	/** A patched initializer: values in fp32 (a direct buffer, handed to ONNX Runtime as is), with the original's shape and element type. */
+	public record Patched(OnnxGraph.Initializer original, FloatBuffer values) {}
+
+	/** One LoRA with the weight it is applied at. */
+	public record Weighted(Lora lora, double weight) {}
+
+	/** What patching did: the patched initializers and the modules that matched nothing, per LoRA. */
+	public record Result(Map<String, Patched> patched, Map<Lora, List<String>> unmatched, int matched) {}
+
+	private LoraPatcher() {}
+
+	/** The module keys of {@code graph}'s weighted nodes (MatMul, Gemm, Conv with an initializer weight). */
+	static Map<String, Target> targets(OnnxGraph graph) {
+		Map<String, Target> targets = new HashMap<>();
+		Map<String, String> castOutputs = new HashMap<>(); // a Cast of an initializer (fp16 weights cast to fp32)
+		for (OnnxGraph.Node node : graph.nodes()) {
+			if (node.opType().equals("Cast") && node.inputs().size() == 1 && node.outputs().size() == 1
+				&& graph.initializers().containsKey(node.inputs().get(0)))
+				castOutputs.put(node.outputs().get(0), node.inputs().get(0));
+		}
+		for (OnnxGraph.Node node : graph.nodes()) {
+			String op = node.opType();
+			if (!(op.equals("MatMul") || op.equals("Gemm") || op.equals("Conv")) || node.inputs().size() < 2) continue;
+			String weight = node.inputs().get(1);
+			weight = castOutputs.getOrDefault(weight, weight);
+			if (!graph.initializers().containsKey(weight)) continue;
+			Layout layout = op.equals("MatMul") || (op.equals("Gemm") && node.attribute("transB", 0) == 0)
+				? Layout.IN_OUT : Layout.OUT_IN;
+			Target t = new Target(weight, layout);
+			String name = node.name().startsWith("/") ? node.name().substring(1) : node.name();
+			int slash = name.lastIndexOf('/');
+			if (slash > 0) targets.putIfAbsent(Lora.normalize(name.substring(0, slash)), t);
+			if (weight.endsWith(".weight")) targets.putIfAbsent(Lora.normalize(weight.substring(0, weight.length() - 7)), t);
+		}
+		return targets;
+	}
+
+	/**
+	 * Patches {@code graph} (the export of {@code component}) with every LoRA's modules for that component.
+	 *
+	 * @throws StableDiffusionException when a LoRA's module has another shape than the model's weight (a LoRA for
+	 *         another model family or width)
+	 */
+	public static Result patch(OnnxGraph graph, String component, List<Weighted> loras) {
+		Map<String, Target> targets = targets(graph);
+		Map<String, List<Update>> updates = new LinkedHashMap<>(); // by initializer, in file order of the LoRAs
+		Map<Lora, List<String>> unmatched = new LinkedHashMap<>();
+		int matched = 0;
+		for (Weighted w : loras) {
+			for (Lora.Module m : w.lora().modules(component)) {
+				Target t = targets.get(m.key());
+				if (t == null) {
+					unmatched.computeIfAbsent(w.lora(), k -> new ArrayList<>()).add(m.label());
+					continue;
+				}
+				matched++;
+				checkShape(w.lora(), m, graph.initializers().get(t.initializer()), t.layout());
+				updates.computeIfAbsent(t.initializer(), k -> new ArrayList<>()).add(new Update(m, t.layout(), w.weight()));
+			}
+		}
+		// each weight is read and patched on its own: in parallel, and nothing but the patched weights is kept
+		Map<String, Patched> patched = new LinkedHashMap<>();
+		List<Map.Entry<String, List<Update>>> work = new ArrayList<>(updates.entrySet());
+		List<Patched> done = work.parallelStream().map(e -> {
+			OnnxGraph.Initializer init = graph.initializers().get(e.getKey());
+			FloatBuffer values = OnnxGraph.read(init);
+			for (Update u : e.getValue()) add(values, u.module(), u.layout(), u.weight());
+			return new Patched(init, values);
+		}).toList();
+		for (int i = 0; i < work.size(); i++) patched.put(work.get(i).getKey(), done.get(i));
+		return new Result(patched, unmatched, matched);
+	}
+
+	private record Update(Lora.Module module, Layout layout, double weight) {}
+
+	private static void checkShape(Lora lora, Lora.Module m, OnnxGraph.Initializer init, Layout layout) {
+		long[] d = init.dims();
+		long out = d.length == 0 ? 0 : layout == Layout.OUT_IN ? d[0] : d[d.length - 1];
+		long in = 1;
+		if (layout == Layout.OUT_IN) for (int i = 1; i < d.length; i++) in *= d[i];
+		else in = d.length == 2 ? d[0] : 0;
+		if (out != m.out() || in != m.in()) {
+			throw new StableDiffusionException("LoRA " + lora.name() + " does not fit this model: module " + m.label()
+				+ " changes a weight of " + m.out() + " × " + m.in() + " but the model's (" + init.name() + ") is "
+				+ Arrays.toString(d) + (layout == Layout.IN_OUT ? " (stored transposed)" : "")
+				+ ". The LoRA was made for another model family or width (e.g. SD 1.5 vs SD 2.x vs SDXL).");
+		}
+	}
+
+	/** values += weight · (alpha / rank) · up · down, in the initializer's layout. */
+	static void add(FloatBuffer values, Lora.Module m, Layout layout, double weight) {
+		int rank = m.rank();
+		int out = (int) m.out(), in = (int) m.in();
+		float scale = (float) (weight * m.alpha() / rank);
+		float[] up = m.up(), down = m.down();
+		if (layout == Layout.OUT_IN) { // row o of ΔW = Σ_r scale · up[o][r] · down[r][:]
+			float[] row = new float[in];
+			for (int o = 0; o < out; o++) {
+				Arrays.fill(row, 0f);
+				for (int r = 0; r < rank; r++) {
+					float u = up[o * rank + r] * scale;
+					int base = r * in;
+					for (int i = 0; i < in; i++) row[i] += u * down[base + i];
+				}
+				int base = o * in;
+				for (int i = 0; i < in; i++) values.put(base + i, values.get(base + i) + row[i]);
+			}
+		}
+		else { // stored transposed: row i of ΔWᵀ = Σ_r scale · down[r][i] · up[:][r]
+			float[] upT = new float[rank * out];
+			for (int o = 0; o < out; o++)
+				for (int r = 0; r < rank; r++) upT[r * out + o] = up[o * rank + r] * scale;
+			float[] row = new float[out];
+			for (int i = 0; i < in; i++) {
+				Arrays.fill(row, 0f);
+				for (int r = 0; r < rank; r++) {
+					float d = down[r * in + i];
+					int base = r * out;
+					for (int o = 0; o < out; o++) row[o] += d * upT[base + o];
+				}
+				int base = i * out;
+				for (int o = 0; o < out; o++) values.put(base + o, values.get(base + o) + row[o]);
+			}
+		}
+	}
+}

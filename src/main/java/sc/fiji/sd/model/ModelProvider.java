@@ -1,0 +1,143 @@
+package sc.fiji.sd.model;
+
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+
+import sc.fiji.sd.lora.LoraSet;
+import sc.fiji.sd.lora.LoraSpec;
+import sc.fiji.sd.onnx.ExecutionProviders.Device;
+import sc.fiji.sd.onnx.RuntimeOptions;
+
+/**
+ * The one place a front end gets its loaded model from: keeps one model (SD models take GBs), keyed by everything
+ * that changes its sessions ({@link Key}); asking for another key closes the previous model first.
+ * <p>
+ * Each front end owns one: the Fiji service (created when Fiji starts, closed when it quits), the plain ImageJ 1.x
+ * plugins' process-wide holder, a command-line run. Models handed out are owned by the provider: do not close them;
+ * {@link #release()} frees the memory now, {@link #close()} for good.
+ * <p>
+ * <b>One generation at a time.</b> A generation that runs {@link #exclusively} cannot have its model released or
+ * replaced under it: every method here takes the same fair lock, so a second generation that needs another model
+ * (or a Settings change) waits until the first is finished, in the order asked.
+ */
+public final class ModelProvider implements AutoCloseable {
+
+	/**
+	 * Everything that changes the sessions of a loaded model: a different key loads anew. A record, so that what
+	 * changes sessions later (e.g. the LoRAs applied) is one more field.
+	 *
+	 * @param folder the model folder, absolute and normalised
+	 * @param options device, threads, CFG mode, memory handling
+	 * @param loras the LoRA files and weights patched into the sessions ({@link LoraSpec#NONE}: none)
+	 */
+	public record Key(Path folder, RuntimeOptions options, LoraSpec loras) {
+		public Key {
+			folder = Objects.requireNonNull(folder, "folder").toAbsolutePath().normalize();
+			Objects.requireNonNull(options, "options");
+			Objects.requireNonNull(loras, "loras");
+		}
+
+		/** The key of the model without LoRAs. */
+		public Key(Path folder, RuntimeOptions options) {
+			this(folder, options, LoraSpec.NONE);
+		}
+	}
+
+	private final ReentrantLock lock = new ReentrantLock(true);
+	private StableDiffusionModel model;
+	private Key key;
+	private boolean closed;
+
+	/**
+	 * The model in {@code folder} on {@code device} (auto, cpu or cuda) with the runtime options of the system
+	 * properties; front ends that build their {@link RuntimeOptions} pass them to {@link #get(Path, RuntimeOptions)}.
+	 */
+	public StableDiffusionModel get(Path folder, String device) {
+		return get(folder, RuntimeOptions.fromSystemProperties().withDevice(Device.parse(device)));
+	}
+
+	/** {@link #get(Key)} of the folder and options. */
+	public StableDiffusionModel get(Path folder, RuntimeOptions options) {
+		return get(new Key(folder, options));
+	}
+
+	/** {@link #get(Key)} of the folder, options and LoRAs (another LoRA set or weight loads anew). */
+	public StableDiffusionModel get(Path folder, RuntimeOptions options, LoraSpec loras) {
+		return get(new Key(folder, options, loras));
+	}
+
+	/** The model for {@code key}, loading it (and closing the previous one) unless it is the one loaded. */
+	public StableDiffusionModel get(Key key) {
+		return exclusively(() -> {
+			if (closed) throw new IllegalStateException("This model provider is closed.");
+			if (model != null && key.equals(this.key)) return model;
+			release();
+			model = load(key);
+			this.key = key;
+			return model;
+		});
+	}
+
+	private static StableDiffusionModel load(Key key) {
+		if (key.loras().isEmpty()) return StableDiffusionModel.load(key.folder(), key.options());
+		LoraSet set = new LoraSet(key.loras());
+		StableDiffusionModel m = StableDiffusionModel.load(key.folder(), key.options(), set); // owns the set from here on
+		try {
+			set.checkEveryLoraApplied();
+		}
+		catch (RuntimeException e) {
+			m.close();
+			throw e;
+		}
+		return m;
+	}
+
+	/** The loaded model, or null. */
+	public StableDiffusionModel current() {
+		return exclusively(() -> model);
+	}
+
+	/** The key of the loaded model, or null. */
+	public Key currentKey() {
+		return exclusively(() -> key);
+	}
+
+	/**
+	 * Runs {@code work} (typically: get a model and generate with it) while no other thread uses this provider; a
+	 * release, or another generation, waits until it is finished. Reentrant.
+	 */
+	public <T> T exclusively(Supplier<T> work) {
+		lock.lock();
+		try {
+			return work.get();
+		}
+		finally {
+			lock.unlock();
+		}
+	}
+
+	/** Closes the loaded model, if any (after a generation still running has finished); the next get loads again. */
+	public void release() {
+		exclusively(() -> {
+			if (model != null) {
+				StableDiffusionModel m = model;
+				model = null;
+				key = null;
+				m.close();
+			}
+			return null;
+		});
+	}
+
+	/** Releases the model for good: later {@link #get} calls fail. */
+	@Override
+	public void close() {
+		exclusively(() -> {
+			release();
+			closed = true;
+			return null;
+		});
+	}
+}

@@ -1,0 +1,34 @@
+package sc.fiji.sd.pipeline;
+
+import sc.fiji.sd.pipeline.GenerationRequest.Mode;
+import sc.fiji.sd.provenance.Provenance;
+
+/** The AUTOMATIC1111 "parameters" text of each image of a run (provenance): the request's, with the image's seed. */
+final class ImageParameters {
+
+	private final GenerationRequest request;
+	private final Plan plan;
+	private final String sampler;
+	private final String model;
+
+	/**
+	 * @param sampler the sampler's display name
+	 * @param model the model's name
+	 */
+	ImageParameters(GenerationRequest request, Plan plan, String sampler, String model) {
+		this.request = request;
+		this.plan = plan;
+		this.sampler = sampler;
+		this.model = model;
+	}
+
+	/**
+	 * The text of image {@code image} of the run: its seed and, when varying, its variation seed and strength (the
+	 * negative prompt only when CFG ran; strength only from an image).
+	 */
+	String forImage(int image) {
+		return Provenance.parameters(request.prompt(), plan.cfg ? request.negativePrompt() : "", request.steps(),
+			sampler, request.guidance(), plan.variation.seed(image), plan.width, plan.height, model,
+			plan.mode == Mode.TEXT_TO_IMAGE ? null : request.strength(), plan.variation.parameters(image));
+	}
+}
