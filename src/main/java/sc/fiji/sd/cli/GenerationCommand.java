@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Mixin;
@@ -59,6 +60,12 @@ abstract class GenerationCommand implements Callable<Integer> {
 	@Option(names = "--seed", defaultValue = "-1", description = "Seed; -1 draws a random one, which is printed (default: ${DEFAULT-VALUE}).")
 	long seed;
 
+	@Option(names = "--variation-seed", defaultValue = "-1", description = "A1111's variation seed: its noise is blended into the seed's; -1 draws one (default: ${DEFAULT-VALUE}).")
+	long variationSeed;
+
+	@Option(names = "--variation-strength", defaultValue = "0", description = "How much of the variation seed's noise, 0 (none) … 1 (all) (default: ${DEFAULT-VALUE}).")
+	double variationStrength;
+
 	@Option(names = "--width", defaultValue = "0", description = "Width in pixels, a multiple of the model's size step (default: the model's native size or the image's).")
 	int width;
 
@@ -102,7 +109,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 		}
 		GenerationRequest request = prepare(GenerationRequest.builder().mode(mode()).prompt(prompt)
 			.negativePrompt(negative).steps(steps).guidance(guidance).seed(seed).size(width, height)
-			.scheduler(scheduler).batchSize(batch).batchCount(batchCount)).build();
+			.variationSeed(variationSeed).variationStrength(variationStrength).scheduler(scheduler).batchSize(batch).batchCount(batchCount)).build();
 		try {
 			request.validate(); // every option checked before the model loads: a bad value is a usage error
 		}
@@ -141,7 +148,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 		try (Interrupt interrupt = new Interrupt(); OutputSet set = outputs.open()) {
 			bar.cancel = interrupt::requested; // Ctrl-C: stop now, write the last finished image
 			// Each image is written as it finishes (to a temporary name): memory holds one batch, not the run.
-			result = pipeline.generate(request, bar, image -> {
+			result = generate(pipeline, request, bar, image -> {
 				set.write(seeds.size(), image,
 					Provenance.pngText(LoraSet.withHashes(parameters(image), loras), sd.info().name()));
 				seeds.add(image.seed());
@@ -157,6 +164,13 @@ abstract class GenerationCommand implements Callable<Integer> {
 		out.flush();
 		err.flush();
 		return result.interrupted() ? Interrupt.EXIT_CODE : Main.EXIT_OK;
+	}
+
+	/** Runs the generation; text to image adds the hires fix here. */
+	GenerationResult generate(StableDiffusionPipeline pipeline, GenerationRequest request, ProgressListener progress,
+		Consumer<GeneratedImage> sink)
+	{
+		return pipeline.generate(request, progress, sink);
 	}
 
 	/** {@code out.png} for one image; {@code out-1.png, out-2.png, …} for several. */

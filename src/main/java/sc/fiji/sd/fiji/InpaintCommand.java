@@ -41,6 +41,12 @@ public class InpaintCommand extends GenerationCommand {
 	@Parameter(label = "Seed (-1 = random)", persist = false)
 	private long seed = -1;
 
+	@Parameter(label = "Subseed (variation seed, -1 = random)", persist = false)
+	private long subseed = -1;
+
+	@Parameter(label = "Variation strength (0 = off)", min = "0", max = "1", stepSize = "0.05")
+	private double variation;
+
 	// Choices must be constants here; CommandsTest checks they are the core's sampler names. (A DynamicCommand could
 	// fill them at run time, but CommandService.run cannot return such a module.)
 	@Parameter(label = "Scheduler (sampler)", choices = {
@@ -81,5 +87,6 @@ public class InpaintCommand extends GenerationCommand {
 	public void run() {
 		Parameters p = parameters(Mode.INPAINT);
 		seed = generate(p, image); // the seed actually used, for the macro recorder
+		subseed = p.subseed;
 	}
 }

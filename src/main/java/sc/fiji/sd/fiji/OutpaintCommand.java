@@ -42,6 +42,12 @@ public class OutpaintCommand extends GenerationCommand {
 	@Parameter(label = "Seed (-1 = random)", persist = false)
 	private long seed = -1;
 
+	@Parameter(label = "Subseed (variation seed, -1 = random)", persist = false)
+	private long subseed = -1;
+
+	@Parameter(label = "Variation strength (0 = off)", min = "0", max = "1", stepSize = "0.05")
+	private double variation;
+
 	@Parameter(label = "Left (pixels to add)", min = "0")
 	private int left;
 
@@ -95,5 +101,6 @@ public class OutpaintCommand extends GenerationCommand {
 		Parameters p = parameters(Mode.INPAINT);
 		p.outpainting = true;
 		seed = generate(p, image); // the seed actually used, for the macro recorder
+		subseed = p.subseed;
 	}
 }

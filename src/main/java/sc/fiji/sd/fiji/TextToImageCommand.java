@@ -37,11 +37,26 @@ public class TextToImageCommand extends GenerationCommand {
 	@Parameter(label = "Seed (-1 = random)", persist = false)
 	private long seed = -1;
 
+	@Parameter(label = "Subseed (variation seed, -1 = random)", persist = false)
+	private long subseed = -1;
+
+	@Parameter(label = "Variation strength (0 = off)", min = "0", max = "1", stepSize = "0.05")
+	private double variation;
+
 	@Parameter(label = "Width (0 = model size)", min = "0")
 	private int width;
 
 	@Parameter(label = "Height (0 = model size)", min = "0")
 	private int height;
+
+	@Parameter(label = "Hires upscale (1 = off)", min = "1", max = "4", stepSize = "0.25")
+	private double hires = 1;
+
+	@Parameter(label = "Hires steps (0 = same as steps)", min = "0")
+	private int hiressteps;
+
+	@Parameter(label = "Hires denoising strength", min = "0", max = "1", stepSize = "0.05")
+	private double hiresstrength = 0.7;
 
 	// Choices must be constants here; CommandsTest checks they are the core's sampler names. (A DynamicCommand could
 	// fill them at run time, but CommandService.run cannot return such a module.)
@@ -66,6 +81,8 @@ public class TextToImageCommand extends GenerationCommand {
 
 	@Override
 	public void run() {
-		seed = generate(parameters(Mode.TEXT_TO_IMAGE), null); // the seed actually used, for the macro recorder
+		Parameters p = parameters(Mode.TEXT_TO_IMAGE);
+		seed = generate(p, null); // the seed actually used, for the macro recorder
+		subseed = p.subseed;
 	}
 }

@@ -19,7 +19,7 @@ import sc.fiji.sd.pipeline.Seeds;
 
 /**
  * The ImageJ 1 dialogs. Each label's first word is the macro key, the same as the Fiji commands' parameter names:
- * {@code prompt negative steps guidance seed width height scheduler strength batch feather output channels stack
+ * {@code prompt negative steps guidance seed subseed variation width height scheduler strength batch feather output channels stack
  * preview model device}, and for Outpaint {@code left right top bottom}.
  * <p>
  * Under a macro no dialog appears; values come from the options string and missing keys keep the defaults below
@@ -35,7 +35,7 @@ public final class Dialogs {
 	/** Last interactive values per command, shown as defaults next time (not used under macros). */
 	private static final java.util.Map<Mode, Parameters> LAST = new java.util.EnumMap<>(Mode.class);
 
-	private static final List<String> NUMERIC_KEYS = List.of("steps", "guidance", "seed", "width", "height", "strength",
+	private static final List<String> NUMERIC_KEYS = List.of("steps", "guidance", "seed", "subseed", "variation", "hires", "hiressteps", "hiresstrength", "width", "height", "strength",
 		"batch", "feather", "threads", "left", "right", "top", "bottom");
 
 	private Dialogs() {}
@@ -70,9 +70,14 @@ public final class Dialogs {
 		gd.addNumericField("Steps", d.steps, 0);
 		gd.addNumericField("Guidance (CFG scale)", d.guidance, 1);
 		gd.addNumericField("Seed", d.seed, 0, 12, "-1 = random");
+		gd.addNumericField("Subseed (variation seed)", d.subseed, 0, 12, "-1 = random");
+		gd.addNumericField("Variation strength", d.variation, 2, 6, "0 = off, 1 = the subseed's image");
 		if (mode == Mode.TEXT_TO_IMAGE) {
 			gd.addNumericField("Width", d.width, 0, 6, "pixels (0 = model size)");
 			gd.addNumericField("Height", d.height, 0, 6, "pixels (0 = model size)");
+			gd.addNumericField("Hires upscale", d.hires, 2, 6, "1 = off (A1111's hires fix)");
+			gd.addNumericField("HiresSteps", d.hiressteps, 0, 6, "0 = same as steps");
+			gd.addNumericField("HiresStrength", d.hiresstrength, 2, 6, "denoising strength of the hires pass");
 		}
 		if (outpaint) {
 			gd.addNumericField("Left", d.left, 0, 6, "pixels to add");
@@ -112,9 +117,15 @@ public final class Dialogs {
 		boolean randomSeed = false;
 		if (!macro) randomSeed = putDrawnSeedIntoField(gd, 2);
 		p.seed = (long) gd.getNextNumber();
+		boolean randomSubseed = !macro && variationOn(gd, 4) && putDrawnSeedIntoField(gd, 3);
+		p.subseed = (long) gd.getNextNumber();
+		p.variation = gd.getNextNumber();
 		if (mode == Mode.TEXT_TO_IMAGE) {
 			p.width = (int) gd.getNextNumber();
 			p.height = (int) gd.getNextNumber();
+			p.hires = gd.getNextNumber();
+			p.hiressteps = (int) gd.getNextNumber();
+			p.hiresstrength = gd.getNextNumber();
 		}
 		if (outpaint) {
 			p.outpainting = true;
@@ -138,6 +149,7 @@ public final class Dialogs {
 		if (!macro) {
 			Parameters remembered = p.copy();
 			if (randomSeed) remembered.seed = -1;
+			if (randomSubseed) remembered.subseed = -1;
 			if (outpaint) lastOutpaint = remembered;
 			else LAST.put(mode, remembered);
 		}
@@ -172,6 +184,18 @@ public final class Dialogs {
 		}
 		field.setText(Long.toString(Seeds.draw()));
 		return true;
+	}
+
+	/** True when the {@code index}-th numeric field (the variation strength) is above 0: a subseed is then used. */
+	private static boolean variationOn(GenericDialog gd, int index) {
+		@SuppressWarnings("unchecked")
+		Vector<TextField> fields = gd.getNumericFields();
+		try {
+			return fields != null && fields.size() > index && Double.parseDouble(fields.get(index).getText().trim()) > 0;
+		}
+		catch (NumberFormatException e) {
+			return false; // GenericDialog reports it
+		}
 	}
 
 	/**
@@ -219,6 +243,7 @@ public final class Dialogs {
 			case "seed" -> "seed=42 (or seed=-1 for a random one)";
 			case "width", "height" -> key + "=64";
 			case "strength" -> "strength=0.75";
+			case "variation" -> "variation=0.3";
 			case "feather" -> "feather=4";
 			case "left", "right", "top", "bottom" -> key + "=32";
 			case "threads" -> "threads=4";

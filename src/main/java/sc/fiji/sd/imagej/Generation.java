@@ -59,6 +59,7 @@ public final class Generation {
 		checkInput(p.mode, input);
 		validate(p);
 		p.seed = Seeds.resolve(p.seed);
+		if (p.variation > 0) p.subseed = Seeds.resolve(p.subseed); // recorded and written as used
 		if (p.mode == Mode.TEXT_TO_IMAGE) {
 			GenerationResult r = textToImage(p, progress);
 			if (r.images().isEmpty()) return new Outcome(null, r.interrupted());
@@ -152,7 +153,8 @@ public final class Generation {
 	/** The request the options map to (sizes, images and mask are added per part). */
 	private static GenerationRequest.Builder request(Parameters p) {
 		return GenerationRequest.builder().mode(p.mode).prompt(p.prompt).negativePrompt(p.negative).steps(p.steps)
-			.guidance(p.guidance).seed(p.seed).scheduler(Generators.schedulerForRequest(p.scheduler)).batchSize(1).batchCount(p.batch).strength(p.strength);
+			.guidance(p.guidance).seed(p.seed).scheduler(Generators.schedulerForRequest(p.scheduler)).batchSize(1).batchCount(p.batch).strength(p.strength)
+			.variationSeed(p.subseed).variationStrength(p.variation);
 	}
 
 	private GenerationResult textToImage(Parameters p, ImageJProgress progress) {
@@ -160,8 +162,8 @@ public final class Generation {
 		int w = p.width > 0 ? p.width : generator.nativeSize();
 		int h = p.height > 0 ? p.height : generator.nativeSize();
 		int mw = Resize.toMultiple(w, step), mh = Resize.toMultiple(h, step);
-		GenerationResult r = generator.generate(request(p).size(mw, mh).build(), progress);
-		if (mw == w && mh == h) return r;
+		GenerationResult r = generator.generate(request(p).size(mw, mh).build(), p.hiresOptions(), progress);
+		if (mw == w && mh == h || p.hiresOptions().active()) return r; // hires: the upscaled model size as it is
 		return resized(r, w, h);
 	}
 

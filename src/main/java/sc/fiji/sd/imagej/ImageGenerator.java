@@ -22,4 +22,12 @@ public interface ImageGenerator {
 	String modelName();
 
 	GenerationResult generate(GenerationRequest request, ProgressListener listener);
+
+	/** Text to image with A1111's hires fix ({@link sc.fiji.sd.pipeline.HiresFix}); without it, the plain run. */
+	default GenerationResult generate(GenerationRequest request, sc.fiji.sd.pipeline.HiresFix.Options hires,
+		ProgressListener listener)
+	{
+		if (hires.validate().active()) throw new UnsupportedOperationException("no hires fix in " + modelName());
+		return generate(request, listener);
+	}
 }

@@ -18,11 +18,19 @@ public final class Parameters {
 	public double guidance = 7;
 	/** −1 draws a random seed; {@link Generation#run} replaces it by the seed drawn. */
 	public long seed = GenerationRequest.RANDOM_SEED;
+	/** A1111's variation seed (macro key {@code subseed}); −1 draws one when {@link #variation} is above 0. */
+	public long subseed = GenerationRequest.RANDOM_SEED;
+	/** A1111's variation seed strength (macro key {@code variation}): 0 (off) … 1 (the subseed's image). */
+	public double variation;
 	/** Text to image: output size; 0 means the model's native size. */
 	public int width;
 	public int height;
 	/** Sampler name (A1111 style); empty or null means the model's own scheduler. */
 	public String scheduler = "";
+	/** Text to image: A1111's hires fix (macro keys {@code hires hiressteps hiresstrength}); upscale 1 is off. */
+	public double hires = 1;
+	public int hiressteps;
+	public double hiresstrength = sc.fiji.sd.pipeline.HiresFix.Options.OFF.strength();
 	/** Image to image and inpainting: 0 keeps the input, 1 ignores it. */
 	public double strength = 0.75;
 	/** Number of images (each with the next seed). */
@@ -58,6 +66,11 @@ public final class Parameters {
 
 	public Parameters() {}
 
+	/** The hires fix options (text to image), with A1111's pixel upscaler Lanczos. */
+	public sc.fiji.sd.pipeline.HiresFix.Options hiresOptions() {
+		return new sc.fiji.sd.pipeline.HiresFix.Options(hires, hiressteps, hiresstrength, sc.fiji.sd.pipeline.HiresFix.LANCZOS);
+	}
+
 	/** True for Outpaint. */
 	public boolean outpaint() {
 		return outpainting;
@@ -79,8 +92,13 @@ public final class Parameters {
 		p.steps = steps;
 		p.guidance = guidance;
 		p.seed = seed;
+		p.subseed = subseed;
+		p.variation = variation;
 		p.width = width;
 		p.height = height;
+		p.hires = hires;
+		p.hiressteps = hiressteps;
+		p.hiresstrength = hiresstrength;
 		p.scheduler = scheduler;
 		p.strength = strength;
 		p.batch = batch;

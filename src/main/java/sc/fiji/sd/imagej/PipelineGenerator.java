@@ -31,6 +31,14 @@ final class PipelineGenerator implements ImageGenerator {
 	}
 
 	@Override
+	public GenerationResult generate(GenerationRequest request, sc.fiji.sd.pipeline.HiresFix.Options hires,
+		ProgressListener listener)
+	{
+		sc.fiji.sd.lora.LoraSet.checkTagsApplied(request.prompt(), model.initializerOverrides()); // no silent drop
+		return sc.fiji.sd.pipeline.HiresFix.generate(new StableDiffusionPipeline(model), request, hires, listener);
+	}
+
+	@Override
 	public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
 		sc.fiji.sd.lora.LoraSet.checkTagsApplied(request.prompt(), model.initializerOverrides()); // no silent drop
 		return new StableDiffusionPipeline(model).generate(request, listener);

@@ -34,6 +34,8 @@ public final class GenerationRequest {
 	private final RandomAccessibleInterval<FloatType> initImage;
 	private final RandomAccessibleInterval<FloatType> mask;
 	private final int maskFeather;
+	private final long variationSeed;
+	private final double variationStrength;
 
 	private GenerationRequest(Builder b) {
 		mode = b.mode;
@@ -51,6 +53,8 @@ public final class GenerationRequest {
 		initImage = b.initImage;
 		mask = b.mask;
 		maskFeather = b.maskFeather;
+		variationSeed = b.variationSeed;
+		variationStrength = b.variationStrength;
 	}
 
 	public static Builder builder() {
@@ -74,6 +78,8 @@ public final class GenerationRequest {
 		b.initImage = initImage;
 		b.mask = mask;
 		b.maskFeather = maskFeather;
+		b.variationSeed = variationSeed;
+		b.variationStrength = variationStrength;
 		return b;
 	}
 
@@ -101,6 +107,10 @@ public final class GenerationRequest {
 	public RandomAccessibleInterval<FloatType> mask() { return mask; }
 	/** Inpainting: width in pixels of the soft edge used to paste the result into the original. */
 	public int maskFeather() { return maskFeather; }
+	/** A1111's "Variation seed" of the first image ({@link #RANDOM_SEED} draws one); see {@link VariationSeeds}. */
+	public long variationSeed() { return variationSeed; }
+	/** A1111's "Variation seed strength": 0 (the seed's image, the default) … 1 (the variation seed's noise). */
+	public double variationStrength() { return variationStrength; }
 
 	/**
 	 * Checks what needs no model (ranges of steps, guidance, strength, feather, batch, seed; sizes positive multiples of
@@ -129,6 +139,8 @@ public final class GenerationRequest {
 		private RandomAccessibleInterval<FloatType> initImage;
 		private RandomAccessibleInterval<FloatType> mask;
 		private int maskFeather = 4;
+		private long variationSeed = RANDOM_SEED;
+		private double variationStrength;
 
 		public Builder mode(Mode v) { mode = v; return this; }
 		public Builder prompt(String v) { prompt = v; return this; }
@@ -146,6 +158,8 @@ public final class GenerationRequest {
 		public Builder initImage(RandomAccessibleInterval<FloatType> v) { initImage = v; return this; }
 		public Builder mask(RandomAccessibleInterval<FloatType> v) { mask = v; return this; }
 		public Builder maskFeather(int v) { maskFeather = v; return this; }
+		public Builder variationSeed(long v) { variationSeed = v; return this; }
+		public Builder variationStrength(double v) { variationStrength = v; return this; }
 
 		/** Builds the request; the pipeline validates it against the model (sizes, mode, strength). */
 		public GenerationRequest build() {

@@ -22,10 +22,13 @@ final class ImageParameters {
 		this.model = model;
 	}
 
-	/** The text of the image with this seed (the negative prompt only when CFG ran; strength only from an image). */
-	String forSeed(long seed) {
+	/**
+	 * The text of image {@code image} of the run: its seed and, when varying, its variation seed and strength (the
+	 * negative prompt only when CFG ran; strength only from an image).
+	 */
+	String forImage(int image) {
 		return Provenance.parameters(request.prompt(), plan.cfg ? request.negativePrompt() : "", request.steps(),
-			sampler, request.guidance(), seed, plan.width, plan.height, model,
-			plan.mode == Mode.TEXT_TO_IMAGE ? null : request.strength());
+			sampler, request.guidance(), plan.variation.seed(image), plan.width, plan.height, model,
+			plan.mode == Mode.TEXT_TO_IMAGE ? null : request.strength(), plan.variation.parameters(image));
 	}
 }

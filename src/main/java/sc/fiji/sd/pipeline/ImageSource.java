@@ -20,7 +20,8 @@ import sc.fiji.sd.scheduler.Scheduler;
  * feathered paste of the result into the input.
  * <p>
  * Reproducibility: the initial noise of image {@code i} of a batch is {@code new java.util.Random(seed + i)}
- * {@code .nextGaussian()} drawn in NCHW order (channel, then row, then column).
+ * {@code .nextGaussian()} drawn in NCHW order (channel, then row, then column); with a variation strength above 0 it
+ * is that noise interpolated towards the variation seed's ({@link VariationSeeds}).
  */
 final class ImageSource {
 
@@ -79,9 +80,9 @@ final class ImageSource {
 		return pasteAlpha == null ? pixels : Masks.paste(initImage, pixels, pasteAlpha);
 	}
 
-	/** Where one batch of {@code images} with seeds {@code seed, seed + 1, …} starts, for this scheduler. */
-	Batch start(Scheduler scheduler, long seed, int images) {
-		return new Batch(scheduler, seed, images);
+	/** Where one batch of {@code images}, the run's {@code firstImage} and those after it, starts, for this scheduler. */
+	Batch start(Scheduler scheduler, int firstImage, int images) {
+		return new Batch(scheduler, firstImage, images);
 	}
 
 	/** One batch's start latents and first timestep index, and the legacy inpainting blend after each step. */
@@ -91,10 +92,10 @@ final class ImageSource {
 		private final Scheduler scheduler;
 		private final float[] noise, original;
 
-		private Batch(Scheduler scheduler, long seed, int images) {
+		private Batch(Scheduler scheduler, int firstImage, int images) {
 			this.scheduler = scheduler;
 			double[] timesteps = scheduler.timesteps();
-			noise = noise(seed, images, 4 * plan.latentW * plan.latentH);
+			noise = plan.variation.initialNoise(firstImage, images, 4, plan.latentH, plan.latentW);
 			Start s = Start.of(plan, scheduler.config().stepsOffset(), scheduler.order(), timesteps.length);
 			original = ImageSource.this.latents == null ? null : repeat(ImageSource.this.latents, images);
 			if (original == null || s.fromPureNoise) latents = scale(noise, scheduler.initNoiseSigma());

@@ -30,6 +30,13 @@ final class PerImageNoise implements RandomGenerator {
 		this.perImage = perImage;
 	}
 
+	/** Image {@code k} draws from {@code SplittableRandom(seeds[k])} (variation seeds: one seed for every image). */
+	PerImageNoise(long[] seeds, int perImage) {
+		this.images = new SplittableRandom[seeds.length];
+		for (int k = 0; k < seeds.length; k++) this.images[k] = new SplittableRandom(seeds[k]);
+		this.perImage = perImage;
+	}
+
 	private SplittableRandom next() {
 		return images[(int) ((drawn++ / perImage) % images.length)];
 	}

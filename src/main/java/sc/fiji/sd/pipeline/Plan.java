@@ -21,6 +21,7 @@ final class Plan {
 	long seed;
 	boolean cfg;
 	String schedulerName;
+	VariationSeeds variation;
 
 	static Plan forSize(int width, int height) {
 		Plan p = new Plan();
@@ -83,6 +84,7 @@ final class Plan {
 		// LCM models take guidance through timestep_cond and run no unconditional pass; others do CFG above 1.
 		p.cfg = r.guidance() > 1.0 && !info.lcm();
 		p.seed = Seeds.resolve(r.seed());
+		p.variation = new VariationSeeds(p.seed, Seeds.resolve(r.variationSeed()), r.variationStrength());
 		p.schedulerName = r.scheduler() == null || r.scheduler().isBlank() ? null : r.scheduler().trim();
 		return p;
 	}

@@ -36,6 +36,7 @@ final class RequestChecks {
 		if (r.seed() < GenerationRequest.RANDOM_SEED) {
 			throw new StableDiffusionException("Seed " + r.seed() + " is not possible: use 0 or more, or -1 for a random one.");
 		}
+		VariationSeeds.check(r);
 		checkSize("Width", r.width(), sizeStep);
 		checkSize("Height", r.height(), sizeStep);
 		String scheduler = r.scheduler();

@@ -140,12 +140,11 @@ public final class StableDiffusionPipeline {
 			CancelWatch watch = new CancelWatch(progress, cancellation))
 		{
 			for (int b = 0; b < request.batchCount(); b++) {
-				long seed = plan.seed + (long) b * perBatch;
 				Denoised batch;
 				try (UnetRunner unet = new UnetRunner(model, unetBatch, unetText, source.unetChannels(), unetInputs,
 					this::countUnetCall))
 				{
-					batch = denoise(plan, unet, source, seed, b * perBatch, total, progress, cancellation);
+					batch = denoise(plan, unet, source, b * perBatch, total, progress, cancellation);
 				}
 				// Cancelled before a later batch took its first step: the finished images are the result.
 				if (batch.interrupted && batch.stepsDone == 0 && delivered > 0) {
@@ -154,7 +153,8 @@ public final class StableDiffusionPipeline {
 				for (int i = 0; i < perBatch; i++) {
 					progress.status("Decoding image " + (b * perBatch + i + 1) + " of " + total);
 					Img<FloatType> pixels = source.paste(vae.decode(batch.latents, i, plan.width, plan.height));
-					sink.accept(new GeneratedImage(pixels, seed + i, parameters.forSeed(seed + i)));
+					int image = b * perBatch + i;
+					sink.accept(new GeneratedImage(pixels, plan.variation.seed(image), parameters.forImage(image)));
 					delivered++;
 				}
 				if (batch.interrupted) return new GenerationResult(none, true, seconds(start));
@@ -169,15 +169,15 @@ public final class StableDiffusionPipeline {
 	/** One batch: the latents after the last finished step, whether the run was cancelled, and steps done. */
 	private record Denoised(float[] latents, boolean interrupted, int stepsDone) {}
 
-	/** The denoising loop for one batch of {@code plan.batch} images with seeds {@code seed, seed + 1, …}. */
-	private Denoised denoise(Plan plan, UnetRunner unet, ImageSource source, long seed, int firstImage, int totalImages,
+	/** The denoising loop for one batch of {@code plan.batch} images, the run's {@code firstImage} and those after it. */
+	private Denoised denoise(Plan plan, UnetRunner unet, ImageSource source, int firstImage, int totalImages,
 		ProgressListener progress, Cancellation cancellation) throws OrtException
 	{
 		int n = plan.batch, plane = plan.latentW * plan.latentH;
-		Scheduler scheduler = schedulers.create(plan.schedulerName, new PerImageNoise(seed, n, 4 * plane));
+		Scheduler scheduler = schedulers.create(plan.schedulerName, plan.variation.stepNoise(firstImage, n, 4 * plane));
 		scheduler.setTimesteps(plan.steps);
 		double[] timesteps = scheduler.timesteps();
-		ImageSource.Batch start = source.start(scheduler, seed, n); // pure noise, or the input noised to its start
+		ImageSource.Batch start = source.start(scheduler, firstImage, n); // pure noise, or the input noised to its start
 		float[] latents = start.latents;
 		int stepsToRun = timesteps.length - start.first;
 		long loopStart = System.nanoTime();
@@ -227,8 +227,8 @@ public final class StableDiffusionPipeline {
 	{
 		int total = request.batchSize() * request.batchCount();
 		for (int i = 0; i < total; i++) {
-			sink.accept(new GeneratedImage(ImageTensors.copy(request.initImage()), plan.seed + i,
-				parameters.forSeed(plan.seed + i)));
+			sink.accept(new GeneratedImage(ImageTensors.copy(request.initImage()), plan.variation.seed(i),
+				parameters.forImage(i)));
 		}
 		return new GenerationResult(List.of(), false, seconds(start));
 	}

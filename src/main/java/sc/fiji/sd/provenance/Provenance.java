@@ -16,6 +16,10 @@ public final class Provenance {
 	public static final String AI_GENERATED_KEY = "AI-generated";
 	public static final String SOFTWARE = "Stable Diffusion for Fiji";
 
+	/** Keys A1111 writes between {@code Model} and {@code Denoising strength}. */
+	private static final java.util.Set<String> SEED_KEYS = java.util.Set.of("Variation seed", "Variation seed strength",
+		"Seed resize from");
+
 	private Provenance() {}
 
 	/**
@@ -27,6 +31,18 @@ public final class Provenance {
 	 */
 	public static String parameters(String prompt, String negativePrompt, int steps, String sampler, double cfgScale,
 		long seed, int width, int height, String model, Double denoisingStrength)
+	{
+		return parameters(prompt, negativePrompt, steps, sampler, cfgScale, seed, width, height, model,
+			denoisingStrength, Map.of());
+	}
+
+	/**
+	 * {@link #parameters(String, String, int, String, double, long, int, int, String, Double)} with more
+	 * {@code key: value} pairs in A1111's order: its seed keys ({@code Variation seed}, {@code Variation seed strength},
+	 * {@code Seed resize from}) before {@code Denoising strength}, the others ({@code Hires upscale}, …) after it.
+	 */
+	public static String parameters(String prompt, String negativePrompt, int steps, String sampler, double cfgScale,
+		long seed, int width, int height, String model, Double denoisingStrength, Map<String, String> extra)
 	{
 		StringBuilder sb = new StringBuilder(prompt == null ? "" : prompt);
 		if (negativePrompt != null && !negativePrompt.isEmpty()) sb.append("\nNegative prompt: ").append(negativePrompt);
@@ -44,7 +60,9 @@ public final class Provenance {
 		sb.append(", Seed: ").append(seed);
 		sb.append(", Size: ").append(width).append('x').append(height);
 		sb.append(", Model: ").append(model);
+		extra.forEach((k, v) -> { if (SEED_KEYS.contains(k)) sb.append(", ").append(k).append(": ").append(v); });
 		if (denoisingStrength != null) sb.append(", Denoising strength: ").append(number(denoisingStrength));
+		extra.forEach((k, v) -> { if (!SEED_KEYS.contains(k)) sb.append(", ").append(k).append(": ").append(v); });
 		return sb.toString();
 	}
 
@@ -74,7 +92,7 @@ public final class Provenance {
 	}
 
 	/** 7 → "7", 7.5 → "7.5", 0.6 → "0.6" (A1111 style: no trailing zeros, no exponent). */
-	static String number(double v) {
+	public static String number(double v) {
 		if (v == Math.rint(v) && Math.abs(v) < 1e15) return Long.toString((long) v);
 		return new BigDecimal(Double.toString(v)).stripTrailingZeros().toPlainString().toLowerCase(Locale.ROOT);
 	}

@@ -2,11 +2,13 @@ package sc.fiji.sd.fiji;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
 
 import org.junit.jupiter.api.AfterAll;
@@ -175,5 +177,54 @@ class CommandsEndToEndTest {
 				assertEquals(sp.get(x, y), wider.getProcessor().get(x, y + 5), x + "," + y);
 		assertTrue(wider.getInfoProperty().contains("Outpaint: \"left 0, right 16, top 5, bottom 0\""),
 			wider.getInfoProperty());
+	}
+
+	// ---- variation seeds (subseed, variation) and the hires fix (hires, hiressteps, hiresstrength) ----
+
+	/** Text to Image with a subseed and a variation strength (inputs persist: a test clears them after). */
+	private static CommandModule varied(long subseed, double variation) throws Exception {
+		Map<String, Object> inputs = new HashMap<>(Map.of("prompt", "a red circle", "steps", 2, "seed", 42L, "width",
+			64, "height", 64, "scheduler", "DDIM"));
+		inputs.put("subseed", subseed);
+		inputs.put("variation", variation);
+		CommandModule m = commands.run(TextToImageCommand.class, true, inputs).get();
+		assertNotNull(m.getOutput("result"), "cancelled: " + m.getCancelReason());
+		return m;
+	}
+
+	private static int[] pixelsOf(CommandModule m) {
+		return (int[]) ((ImagePlus) m.getOutput("result")).getProcessor().getPixels();
+	}
+
+	@Test
+	void drawnSubseedIsRecordedAndReplays() throws Exception {
+		context.service(PrefService.class).clear(TextToImageCommand.class); // inputs persist, as in Fiji
+		CommandModule drawn = varied(-1, 0.5);
+		long subseed = (Long) drawn.getInput("subseed");
+		assertTrue(subseed >= 0, "the drawn subseed is written back for the recorder: " + subseed);
+		String parameters = (String) ((ImagePlus) drawn.getOutput("result")).getProperty(Generation.PARAMETERS_PROPERTY);
+		assertTrue(parameters.endsWith("Variation seed: " + subseed + ", Variation seed strength: 0.5"), parameters);
+		assertArrayEquals(pixelsOf(drawn), pixelsOf(varied(subseed, 0.5)));
+		assertFalse(java.util.Arrays.equals(pixelsOf(drawn), pixelsOf(varied(subseed, 0))));
+		assertEquals(-1L, varied(-1, 0).getInput("subseed"), "no subseed drawn while variations are off");
+		context.service(PrefService.class).clear(TextToImageCommand.class);
+	}
+
+	@Test
+	void hiresInputsRunTheHiresFix() throws Exception {
+		context.service(PrefService.class).clear(TextToImageCommand.class);
+		Map<String, Object> inputs = new HashMap<>(Map.of("prompt", "a red circle", "steps", 2, "seed", 42L, "width",
+			64, "height", 64, "scheduler", "DDIM"));
+		inputs.put("hires", 1.5);
+		inputs.put("hiressteps", 2);
+		inputs.put("hiresstrength", 0.5);
+		CommandModule m = commands.run(TextToImageCommand.class, true, inputs).get();
+		context.service(PrefService.class).clear(TextToImageCommand.class); // the other tests run without the fix
+		ImagePlus result = (ImagePlus) m.getOutput("result");
+		assertNotNull(result, "cancelled: " + m.getCancelReason());
+		assertEquals(96, result.getWidth());
+		String parameters = (String) result.getProperty(Generation.PARAMETERS_PROPERTY);
+		assertTrue(parameters.endsWith("Denoising strength: 0.5, Hires upscale: 1.5, Hires steps: 2, Hires upscaler: "
+			+ "Lanczos"), parameters);
 	}
 }

@@ -90,13 +90,13 @@ class CommandsTest {
 		for (ModuleItem<?> item : commands.getCommand(InpaintCommand.class).inputs())
 			if (!item.getType().getName().startsWith("org.scijava") && !item.getType().equals(StableDiffusionService.class))
 				names.add(item.getName());
-		assertEquals(List.of("image", "prompt", "negative", "steps", "guidance", "seed", "scheduler", "strength", "batch",
+		assertEquals(List.of("image", "prompt", "negative", "steps", "guidance", "seed", "subseed", "variation", "scheduler", "strength", "batch",
 			"feather", "output", "channels", "stack", "preview", "model", "device"), names);
 		List<String> outpaint = new java.util.ArrayList<>();
 		for (ModuleItem<?> item : commands.getCommand(OutpaintCommand.class).inputs())
 			if (!item.getType().getName().startsWith("org.scijava") && !item.getType().equals(StableDiffusionService.class))
 				outpaint.add(item.getName());
-		assertEquals(List.of("image", "prompt", "negative", "steps", "guidance", "seed", "left", "right", "top", "bottom",
+		assertEquals(List.of("image", "prompt", "negative", "steps", "guidance", "seed", "subseed", "variation", "left", "right", "top", "bottom",
 			"scheduler", "strength", "batch", "feather", "output", "channels", "stack", "preview", "model", "device"),
 			outpaint);
 		var settings = new TreeSet<String>();

@@ -141,7 +141,8 @@ class PlainImageJXvfbTest {
 		assertTrue(p.waitFor(330, TimeUnit.SECONDS) && p.exitValue() == 0, printed);
 		java.util.regex.Matcher m = java.util.regex.Pattern.compile(
 			"RECORDED run\\(\"Text to Image\\.\\.\\.\", \"prompt=\\[a red circle\\] negative=\\[\\] steps=3 "
-				+ "guidance=7 seed=(\\d+) width=64 height=64 scheduler=default batch=1 model=\\[\\] device=default\"\\);")
+				+ "guidance=7 seed=(\\d+) subseed=-1 variation=0 width=64 height=64 hires=1 hiressteps=0 "
+				+ "hiresstrength=0.70 scheduler=default batch=1 model=\\[\\] device=default\"\\);")
 			.matcher(printed);
 		assertTrue(m.find(), "recorded line with a drawn seed expected in:\n" + printed);
 		assertTrue(printed.contains("TITLE a red circle (seed " + m.group(1) + ")"), printed);

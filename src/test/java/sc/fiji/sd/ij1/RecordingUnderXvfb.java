@@ -40,8 +40,8 @@ public final class RecordingUnderXvfb {
 		@SuppressWarnings("unchecked")
 		var numbers = (java.util.Vector<TextField>) gd.getNumericFields();
 		numbers.get(0).setText("3"); // steps
-		numbers.get(3).setText("64"); // width
-		numbers.get(4).setText("64"); // height
+		numbers.get(5).setText("64"); // width (after seed, subseed, variation)
+		numbers.get(6).setText("64"); // height
 		EventQueue.invokeAndWait(() -> gd.actionPerformed(new ActionEvent(gd.getButtons()[0],
 			ActionEvent.ACTION_PERFORMED, "OK")));
 		user.join(120_000);

@@ -38,8 +38,8 @@ public final class ScreenshotsUnderXvfb {
 		@SuppressWarnings("unchecked")
 		Vector<TextField> numbers = (Vector<TextField>) gd.getNumericFields();
 		numbers.get(2).setText("42"); // seed
-		numbers.get(3).setText("64"); // width and height: the shipped model's size, for any model
-		numbers.get(4).setText("64");
+		numbers.get(5).setText("64"); // width and height (after subseed, variation): the shipped model's size
+		numbers.get(6).setText("64");
 		IJ.wait(800);
 		capture(new File(out, "dialog.png"));
 		EventQueue.invokeAndWait(() -> gd.actionPerformed(new ActionEvent(gd.getButtons()[0],
