@@ -20,4 +20,8 @@ cache=$(mktemp -d)
 HF_HUB_CACHE="$cache" timeout 300 xvfb-run -a -s "-screen 0 1280x720x24" java -Duser.home="$cache" \
   -cp "$ij/ij.jar:$(ls "$ij"/plugins/Stable_Diffusion-*.jar):$ij/plugins/jars/*:target/test-classes" \
   sc.fiji.sd.ij1.ModelChooserUnderXvfb "$out"
+# The same drop-down in the Text to Image dialog (docs/dialog-model-chooser.png).
+HF_HUB_CACHE="$cache" timeout 300 xvfb-run -a -s "-screen 0 1280x1000x24" java -Duser.home="$cache" -Dsd.textToImage=true \
+  -cp "$ij/ij.jar:$(ls "$ij"/plugins/Stable_Diffusion-*.jar):$ij/plugins/jars/*:target/test-classes" \
+  sc.fiji.sd.ij1.ModelChooserUnderXvfb "$out"
 rm -rf "$cache"

@@ -99,10 +99,9 @@ public final class Dialogs {
 		boolean offerStack = input != null && mode != Mode.TEXT_TO_IMAGE && input.getNSlices() * input.getNFrames() > 1;
 		if (offerStack) gd.addCheckbox("Stack (all slices)", d.stack);
 		gd.addCheckbox("Preview while generating", d.preview);
-		// Empty model and device "default": the ones chosen in Settings. The headless dialog has no directory
-		// widget; a text field reads the same macro key.
-		if (headless()) gd.addStringField("Model folder", d.model, 40);
-		else gd.addDirectoryField("Model folder", d.model, 40);
+		// Empty model and device "default": the ones chosen in Settings. The drop-down only fills the field (not a
+		// macro key, not recorded), so it is left out when a macro runs the dialog.
+		ModelChooser.addModelField(gd, "Model folder", d.model, !macro, ModelChooser.AS_IN_SETTINGS);
 		boolean knownDevice = java.util.Arrays.asList(Generators.DEVICE_CHOICES).contains(d.device);
 		gd.addChoice("Device", Generators.DEVICE_CHOICES, knownDevice ? d.device : Generators.DEFAULT_DEVICE);
 		gd.addHelp("https://imagej.net/plugins/stable-diffusion");

@@ -21,13 +21,20 @@ import sc.fiji.sd.model.ModelCatalog;
 public final class ModelChooser {
 
 	public static final String OTHER = "Other folder (type it or browse below)";
+	/** The generation dialogs' entry for an empty model field: the model chosen in Settings. */
+	public static final String AS_IN_SETTINGS = "As in Settings";
 
 	private final List<String> labels = new ArrayList<>();
 	private final List<String> values = new ArrayList<>();
 
-	/** The entries: shipped model, discovered models, other folder. */
+	/** The Settings entries: shipped model, discovered models, other folder. */
 	public ModelChooser(List<ModelCatalog.LocalModel> installed) {
-		labels.add(ModelDownloads.SHIPPED);
+		this(installed, ModelDownloads.SHIPPED);
+	}
+
+	/** The entries: {@code empty} (what an empty field means in that dialog), discovered models, other folder. */
+	public ModelChooser(List<ModelCatalog.LocalModel> installed, String empty) {
+		labels.add(empty);
 		values.add("");
 		for (ModelCatalog.LocalModel m : installed) {
 			if (m.folder().equals(sc.fiji.sd.model.EmbeddedModel.path())) continue;
@@ -62,6 +69,19 @@ public final class ModelChooser {
 		panel.add(choice);
 		gd.addPanel(panel);
 		return choice;
+	}
+
+	/**
+	 * Adds the model field (a folder field; a text field in a headless dialog, which has no folder widget; both read
+	 * the macro key {@code model}) with the drop-down of installed models above it when {@code offer}, whose first
+	 * entry {@code empty} stands for an empty field.
+	 */
+	static void addModelField(GenericDialog gd, String label, String current, boolean offer, String empty) {
+		ModelChooser chooser = offer && !Dialogs.headless() ? new ModelChooser(ModelDownloads.installed(), empty) : null;
+		Choice choice = chooser == null ? null : chooser.addTo(gd, current);
+		if (Dialogs.headless()) gd.addStringField(label, current, 40);
+		else gd.addDirectoryField(label, current, 40);
+		if (chooser != null) chooser.bind(choice, (TextField) gd.getStringFields().lastElement());
 	}
 
 	/** Choosing an entry writes its value into the model field. */

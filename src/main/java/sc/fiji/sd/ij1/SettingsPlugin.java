@@ -37,12 +37,7 @@ public class SettingsPlugin implements PlugIn {
 						+ "(automatic) or a count such as threads=4.");
 			}
 			GenericDialog gd = new GenericDialog("Stable Diffusion Settings");
-			// The headless dialog has no directory widget; a text field reads the same macro key.
-			ModelChooser chooser = Dialogs.headless() || options != null ? null : new ModelChooser(ModelDownloads.installed());
-			java.awt.Choice choice = chooser == null ? null : chooser.addTo(gd, old.modelFolder());
-			if (Dialogs.headless()) gd.addStringField("Model folder", old.modelFolder(), 40);
-			else gd.addDirectoryField("Model folder", old.modelFolder(), 40);
-			if (chooser != null) chooser.bind(choice, (java.awt.TextField) gd.getStringFields().lastElement());
+			ModelChooser.addModelField(gd, "Model folder", old.modelFolder(), options == null, ModelDownloads.SHIPPED);
 			gd.addMessage("Leave the folder empty to use the model shipped with the plugin (tiny-sd-shapes, 64×64);\n"
 				+ "a downloaded model can be named by its repository id (org/name).");
 			gd.addChoice("Device", Settings.DEVICES, old.device());

@@ -61,17 +61,37 @@ class DownloadUnderXvfbTest {
 
 	@Test
 	void theSettingsDropDownListsTheDownloadAndFillsTheModelField() throws Exception {
+		String printed = chooseTheDownload(false);
+		assertTrue(printed.contains("ENTRY " + ModelDownloads.SHIPPED), printed);
+		assertDownloadListedAndChosen(printed);
+	}
+
+	@Test
+	void theTextToImageDropDownListsTheDownloadAndFillsTheModelField() throws Exception {
+		String printed = chooseTheDownload(true);
+		assertTrue(printed.contains("ENTRY " + ModelChooser.AS_IN_SETTINGS + "\n"), "an empty field: the Settings model\n"
+			+ printed);
+		assertTrue(printed.contains("SELECTED " + ModelChooser.AS_IN_SETTINGS + "\n"), "the current (empty) model\n"
+			+ printed);
+		assertDownloadListedAndChosen(printed);
+	}
+
+	/** Runs ModelChooserUnderXvfb on the Settings or the Text to Image dialog; what it printed. */
+	private String chooseTheDownload(boolean textToImage) throws Exception {
 		assumeTrue(PlainImageJXvfbTest.onPath("xvfb-run") && PlainImageJXvfbTest.onPath("timeout"),
 			"xvfb-run or timeout not found: install Xvfb (apt-get install xvfb xauth) to run this test");
 		String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
 		String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
 		ProcessBuilder pb = new ProcessBuilder("timeout", "300", "xvfb-run", "-a", javaBin, "-Xmx1g", "-Duser.home=" + dir,
-			"-cp", cp, ModelChooserUnderXvfb.class.getName()).redirectErrorStream(true);
+			"-Dsd.textToImage=" + textToImage, "-cp", cp, ModelChooserUnderXvfb.class.getName()).redirectErrorStream(true);
 		pb.environment().put("HF_HUB_CACHE", dir.resolve("hub").toString());
 		Process p = pb.start();
 		String printed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
 		assertTrue(p.waitFor(330, TimeUnit.SECONDS) && p.exitValue() == 0, printed);
-		assertTrue(printed.contains("ENTRY " + ModelDownloads.SHIPPED), printed);
+		return printed;
+	}
+
+	private static void assertDownloadListedAndChosen(String printed) {
 		assertTrue(printed.contains("ENTRY " + FakeHub.REPO + "  [other, text to image, float32, "), printed);
 		assertTrue(printed.contains("ENTRY " + ModelChooser.OTHER), printed);
 		assertTrue(printed.contains("FIELD " + FakeHub.REPO + "\n"), "choosing the download names it by id:\n" + printed);

@@ -29,4 +29,15 @@ class ModelChooserTest {
 		assertEquals(ModelDownloads.SHIPPED, chooser.labelFor(""));
 		assertTrue(chooser.labelFor("/elsewhere").equals(ModelChooser.OTHER));
 	}
+
+	@Test
+	void theGenerationDialogsEmptyEntryStandsForTheSettingsModel() {
+		ModelCatalog.LocalModel folder = new ModelCatalog.LocalModel("sd15", null, Path.of("/models/sd15"), "/models",
+			"SD 1.x", "text to image", "float16", 2_100_000_000L);
+		ModelChooser chooser = new ModelChooser(List.of(folder), ModelChooser.AS_IN_SETTINGS);
+		assertEquals(ModelChooser.AS_IN_SETTINGS, chooser.labels().get(0));
+		assertEquals("", chooser.valueFor(ModelChooser.AS_IN_SETTINGS));
+		assertEquals(ModelChooser.AS_IN_SETTINGS, chooser.labelFor(" "));
+		assertEquals(chooser.labels().get(1), chooser.labelFor(Path.of("/models/sd15").toString()));
+	}
 }

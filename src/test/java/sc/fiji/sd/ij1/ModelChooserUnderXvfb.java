@@ -25,7 +25,8 @@ import sc.fiji.sd.imagej.Settings;
 import sc.fiji.sd.model.EmbeddedModel;
 
 /**
- * The Settings dialog's model drop-down in a real ImageJ 1.x under Xvfb, after a download into the hub cache that
+ * The model drop-down of the Settings dialog (of the Text to Image dialog with {@code -Dsd.textToImage=true}) in a
+ * real ImageJ 1.x under Xvfb, after a download into the hub cache that
  * {@code HF_HUB_CACHE} names: prints the entries, picks the download and prints what the model field then holds;
  * with an output folder, also takes the README screenshot. Run by DownloadUnderXvfbTest and
  * {@code src/test/scripts/screenshots.sh}; not a test itself.
@@ -40,12 +41,17 @@ public final class ModelChooserUnderXvfb {
 		new ImageJ();
 		new Settings("", "cpu", 0).save();
 		IJ.wait(1000);
-		Thread user = new Thread(() -> new SettingsPlugin().run(""), "Stable Diffusion Settings...");
+		boolean text = Boolean.getBoolean("sd.textToImage");
+		Thread user = new Thread(() -> {
+			if (text) new TextToImagePlugin().run("");
+			else new SettingsPlugin().run("");
+		}, "Stable Diffusion dialog");
 		user.start();
 		GenericDialog gd = RecordingUnderXvfb.waitForDialog();
-		Choice chooser = find(gd);
-		TextField field = (TextField) gd.getStringFields().get(0);
+		Choice chooser = find(gd, text ? ModelChooser.AS_IN_SETTINGS : ModelDownloads.SHIPPED);
+		TextField field = (TextField) gd.getStringFields().lastElement(); // the model field
 		for (int i = 0; i < chooser.getItemCount(); i++) System.out.println("ENTRY " + chooser.getItem(i));
+		System.out.println("SELECTED " + chooser.getSelectedItem());
 		EventQueue.invokeAndWait(() -> {
 			chooser.select(1);
 			for (var l : chooser.getItemListeners())
@@ -62,7 +68,7 @@ public final class ModelChooserUnderXvfb {
 			});
 			IJ.wait(800);
 			var bounds = gd.getBounds();
-			File png = new File(args[0], "model-chooser.png");
+			File png = new File(args[0], text ? "dialog-model-chooser.png" : "model-chooser.png");
 			ImageIO.write(new java.awt.Robot().createScreenCapture(bounds), "png", png);
 			System.out.println("wrote " + png);
 		}
@@ -72,12 +78,12 @@ public final class ModelChooserUnderXvfb {
 		System.exit(0);
 	}
 
-	private static Choice find(Container c) {
+	private static Choice find(Container c, String first) {
 		for (Component child : c.getComponents()) {
 			if (child instanceof Choice choice && choice.getItemCount() > 0
-				&& choice.getItem(0).equals(ModelDownloads.SHIPPED)) return choice;
+				&& choice.getItem(0).equals(first)) return choice;
 			if (child instanceof Container inner) {
-				Choice found = find(inner);
+				Choice found = find(inner, first);
 				if (found != null) return found;
 			}
 		}
