@@ -34,6 +34,8 @@ public final class GenerationRequest {
 	private final RandomAccessibleInterval<FloatType> initImage;
 	private final RandomAccessibleInterval<FloatType> mask;
 	private final int maskFeather;
+	private final int tileSize;
+	private final int tileOverlap;
 
 	private GenerationRequest(Builder b) {
 		mode = b.mode;
@@ -51,6 +53,8 @@ public final class GenerationRequest {
 		initImage = b.initImage;
 		mask = b.mask;
 		maskFeather = b.maskFeather;
+		tileSize = b.tileSize;
+		tileOverlap = b.tileOverlap;
 	}
 
 	public static Builder builder() {
@@ -74,6 +78,8 @@ public final class GenerationRequest {
 		b.initImage = initImage;
 		b.mask = mask;
 		b.maskFeather = maskFeather;
+		b.tileSize = tileSize;
+		b.tileOverlap = tileOverlap;
 		return b;
 	}
 
@@ -101,6 +107,13 @@ public final class GenerationRequest {
 	public RandomAccessibleInterval<FloatType> mask() { return mask; }
 	/** Inpainting: width in pixels of the soft edge used to paste the result into the original. */
 	public int maskFeather() { return maskFeather; }
+	/**
+	 * Tiled diffusion (MultiDiffusion): the side in pixels of the square tiles the UNet denoises each step, whose
+	 * predictions are averaged where they overlap; 0 (default) runs the UNet on the whole image at once.
+	 */
+	public int tileSize() { return tileSize; }
+	/** Tiled diffusion: how many pixels neighbouring tiles share (a multiple of 8, less than the tile size). */
+	public int tileOverlap() { return tileOverlap; }
 
 	/**
 	 * Checks what needs no model (ranges of steps, guidance, strength, feather, batch, seed; sizes positive multiples of
@@ -129,6 +142,8 @@ public final class GenerationRequest {
 		private RandomAccessibleInterval<FloatType> initImage;
 		private RandomAccessibleInterval<FloatType> mask;
 		private int maskFeather = 4;
+		private int tileSize;
+		private int tileOverlap = 16;
 
 		public Builder mode(Mode v) { mode = v; return this; }
 		public Builder prompt(String v) { prompt = v; return this; }
@@ -146,6 +161,8 @@ public final class GenerationRequest {
 		public Builder initImage(RandomAccessibleInterval<FloatType> v) { initImage = v; return this; }
 		public Builder mask(RandomAccessibleInterval<FloatType> v) { mask = v; return this; }
 		public Builder maskFeather(int v) { maskFeather = v; return this; }
+		public Builder tileSize(int v) { tileSize = v; return this; }
+		public Builder tileOverlap(int v) { tileOverlap = v; return this; }
 
 		/** Builds the request; the pipeline validates it against the model (sizes, mode, strength). */
 		public GenerationRequest build() {

@@ -22,10 +22,14 @@ final class ImageParameters {
 		this.model = model;
 	}
 
-	/** The text of the image with this seed (the negative prompt only when CFG ran; strength only from an image). */
+	/**
+	 * The text of the image with this seed (the negative prompt only when CFG ran; strength only from an image; the
+	 * tile size and overlap in pixels only with tiled diffusion).
+	 */
 	String forSeed(long seed) {
 		return Provenance.parameters(request.prompt(), plan.cfg ? request.negativePrompt() : "", request.steps(),
 			sampler, request.guidance(), seed, plan.width, plan.height, model,
-			plan.mode == Mode.TEXT_TO_IMAGE ? null : request.strength());
+			plan.mode == Mode.TEXT_TO_IMAGE ? null : request.strength())
+			+ (plan.tileW > 0 ? ", Tiled diffusion: " + request.tileSize() + ", Tile overlap: " + request.tileOverlap() : "");
 	}
 }

@@ -21,6 +21,8 @@ final class Plan {
 	long seed;
 	boolean cfg;
 	String schedulerName;
+	/** Tiled diffusion, in latents: tile width and height (0 = off; at most the latent size) and the overlap. */
+	int tileW, tileH, tileOverlap;
 
 	static Plan forSize(int width, int height) {
 		Plan p = new Plan();
@@ -83,8 +85,31 @@ final class Plan {
 		// LCM models take guidance through timestep_cond and run no unconditional pass; others do CFG above 1.
 		p.cfg = r.guidance() > 1.0 && !info.lcm();
 		p.seed = Seeds.resolve(r.seed());
+		if (r.tileSize() > 0) {
+			if (r.tileSize() % info.sizeStep() != 0) {
+				throw new StableDiffusionException("The tile size " + r.tileSize() + " is not possible with this model: "
+					+ "use a multiple of " + info.sizeStep() + ", e.g. its native size " + info.nativeSize() + ".");
+			}
+			p.tileW = Math.min(r.tileSize(), w) / 8;
+			p.tileH = Math.min(r.tileSize(), h) / 8;
+			p.tileOverlap = r.tileOverlap() / 8;
+		}
 		p.schedulerName = r.scheduler() == null || r.scheduler().isBlank() ? null : r.scheduler().trim();
 		return p;
+	}
+
+	/** Whether the UNet runs in tiles (tiled diffusion on and the latent larger than one tile). */
+	boolean tiled() {
+		return tileW > 0 && (tileW < latentW || tileH < latentH);
+	}
+
+	/** Width in pixels of what one UNet call sees: the tile with tiled diffusion, else the image. */
+	int unetWidth() {
+		return tileW > 0 ? tileW * 8 : width;
+	}
+
+	int unetHeight() {
+		return tileH > 0 ? tileH * 8 : height;
 	}
 
 	static void checkSize(String what, int size, int step) {

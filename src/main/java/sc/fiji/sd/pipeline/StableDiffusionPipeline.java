@@ -116,7 +116,8 @@ public final class StableDiffusionPipeline {
 		TextEmbeddings text = textConditioning().encode(request.prompt(), request.negativePrompt(), plan.cfg);
 		VaeCodec vae = vae();
 		ImageSource source = ImageSource.of(plan, request, info, vae, progress);
-		UnetBatch unetBatch = UnetBatch.of(model, request, plan, cfgMode(plan.width, plan.height) == CfgMode.SEPARATE);
+		UnetBatch unetBatch = UnetBatch.of(model, request, plan,
+			cfgMode(plan.unetWidth(), plan.unetHeight()) == CfgMode.SEPARATE);
 
 		List<GeneratedImage> none = List.of();
 		int delivered = 0, perBatch = request.batchSize(), total = perBatch * request.batchCount();
@@ -127,8 +128,10 @@ public final class StableDiffusionPipeline {
 			for (int b = 0; b < request.batchCount(); b++) {
 				long seed = plan.seed + (long) b * perBatch;
 				Denoised batch;
-				try (UnetRunner unet = new UnetRunner(model, unetBatch, unetText, source.unetChannels(), unetInputs,
-					this::countUnetCall))
+				try (NoisePredictor unet = plan.tileW > 0
+					? new TiledUnet(model, unetBatch, plan, unetText, source.unetChannels(), unetInputs,
+						this::countUnetCall, progress)
+					: new UnetRunner(model, unetBatch, unetText, source.unetChannels(), unetInputs, this::countUnetCall))
 				{
 					batch = denoise(plan, unet, source, seed, b * perBatch, total, progress, cancellation);
 				}
@@ -155,7 +158,7 @@ public final class StableDiffusionPipeline {
 	private record Denoised(float[] latents, boolean interrupted, int stepsDone) {}
 
 	/** The denoising loop for one batch of {@code plan.batch} images with seeds {@code seed, seed + 1, …}. */
-	private Denoised denoise(Plan plan, UnetRunner unet, ImageSource source, long seed, int firstImage, int totalImages,
+	private Denoised denoise(Plan plan, NoisePredictor unet, ImageSource source, long seed, int firstImage, int totalImages,
 		ProgressListener progress, Cancellation cancellation) throws OrtException
 	{
 		int n = plan.batch, plane = plan.latentW * plan.latentH;
@@ -165,6 +168,7 @@ public final class StableDiffusionPipeline {
 		ImageSource.Batch start = source.start(scheduler, seed, n); // pure noise, or the input noised to its start
 		float[] latents = start.latents;
 		int stepsToRun = timesteps.length - start.first;
+		unet.runsSteps(start.first, timesteps.length);
 		long loopStart = System.nanoTime();
 		for (int i = start.first; i < timesteps.length; i++) {
 			int done = i - start.first; // steps finished before this one
@@ -195,12 +199,16 @@ public final class StableDiffusionPipeline {
 		unetSamples.addAndGet(samples);
 	}
 
-	/** Refuses, before any work, a size or batch the CPU's memory cannot hold ({@link MemoryEstimate}). */
+	/**
+	 * Refuses, before any work, a size or batch the CPU's memory cannot hold ({@link MemoryEstimate}); with tiled
+	 * diffusion the UNet's attention sees one tile at a time.
+	 */
 	private void checkMemory(Plan plan) {
 		if (!"CPU".equals(info.provider())) return;
 		if (memory == null) memory = MemoryEstimate.of(info.folder());
-		memory.check(plan.width, plan.height, plan.batch, plan.cfg && cfgMode(plan.width, plan.height) == CfgMode.BATCHED,
-			info.sizeStep(), MemoryEstimate.availableBytes(), Plan.MAX_SIZE);
+		memory.check(plan.width, plan.height, plan.unetWidth(), plan.unetHeight(), plan.batch,
+			plan.cfg && cfgMode(plan.unetWidth(), plan.unetHeight()) == CfgMode.BATCHED, info.sizeStep(),
+			MemoryEstimate.availableBytes(), Plan.MAX_SIZE);
 	}
 
 	/**
