@@ -152,7 +152,7 @@ public final class Generation {
 	/** The request the options map to (sizes, images and mask are added per part). */
 	private static GenerationRequest.Builder request(Parameters p) {
 		return GenerationRequest.builder().mode(p.mode).prompt(p.prompt).negativePrompt(p.negative).steps(p.steps)
-			.guidance(p.guidance).seed(p.seed).scheduler(Generators.schedulerForRequest(p.scheduler)).batchSize(1).batchCount(p.batch).strength(p.strength);
+			.guidance(p.guidance).seed(p.seed).scheduler(Generators.schedulerForRequest(p.scheduler)).batchSize(1).batchCount(p.batch).strength(p.strength).tileSize(p.tile);
 	}
 
 	private GenerationResult textToImage(Parameters p, ImageJProgress progress) {
