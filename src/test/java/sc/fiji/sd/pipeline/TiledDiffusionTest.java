@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import net.imglib2.Cursor;
 import net.imglib2.img.Img;
 import net.imglib2.type.numeric.real.FloatType;
+import net.imglib2.view.Views;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 
@@ -94,6 +95,34 @@ class TiledDiffusionTest {
 		Img<FloatType> untiled = pixels(request(TILE, TILE, 0, 0).build());
 		assertSamePixels(untiled, pixels(request(TILE, TILE, TILE, OVERLAP).build()));
 		assertSamePixels(untiled, pixels(request(TILE, TILE, 2 * TILE, OVERLAP).build()), "a tile larger than the image");
+	}
+
+	/** The 9-channel inpainting UNet takes the mask and masked-image latents of each tile too. */
+	@Test
+	void inpaintingWithTheNineChannelUnetRunsInTiles() {
+		int n = TestModels.model("inpaint9").info().nativeSize();
+		var b = request(2 * n, n, 0, 0).mode(Mode.INPAINT).maskFeather(0)
+			.mask(net.imglib2.img.array.ArrayImgs.floats(2 * n, n));
+		Views.interval((Img<FloatType>) b.build().mask(), new long[] { n / 2, 0 }, new long[] { 3 * n / 2 - 1, n - 1 })
+			.forEach(t -> t.set(1f));
+		var pipeline = TestModels.pipeline("inpaint9");
+		Img<FloatType> input = (Img<FloatType>) b.build().initImage();
+		Img<FloatType> tiled = pipeline.generate(b.tileSize(n).tileOverlap(16).build(), null).images().get(0).pixels();
+		var in = input.randomAccess();
+		var out = tiled.randomAccess();
+		for (int y = 0; y < n; y++) {
+			for (int x : new int[] { 0, n / 2 - 1, 3 * n / 2, 2 * n - 1 }) {
+				for (int c = 0; c < 3; c++) {
+					assertEquals(in.setPositionAndGet(x, y, c).get(), out.setPositionAndGet(x, y, c).get(), 0f,
+						"outside the mask the input stays at " + x + "," + y);
+				}
+			}
+		}
+		// one tile: the tile's extra channels are the whole latent's, and the result the untiled run's
+		var one = request(n, n, 0, 0).mode(Mode.INPAINT).mask(net.imglib2.img.array.ArrayImgs.floats(n, n));
+		((Img<FloatType>) one.build().mask()).forEach(t -> t.set(1f));
+		assertSamePixels(pipeline.generate(one.build(), null).images().get(0).pixels(),
+			pipeline.generate(one.tileSize(n).build(), null).images().get(0).pixels());
 	}
 
 	@Test
