@@ -98,11 +98,6 @@ final class Plan {
 		return p;
 	}
 
-	/** Whether the UNet runs in tiles (tiled diffusion on and the latent larger than one tile). */
-	boolean tiled() {
-		return tileW > 0 && (tileW < latentW || tileH < latentH);
-	}
-
 	/** Width in pixels of what one UNet call sees: the tile with tiled diffusion, else the image. */
 	int unetWidth() {
 		return tileW > 0 ? tileW * 8 : width;

@@ -26,8 +26,8 @@ import sc.fiji.sd.scheduler.Scheduler;
  * Stable Diffusion on ONNX Runtime: text to image, image to image and inpainting with one denoising loop. This class
  * orchestrates: plan the request, encode the prompt ({@link TextConditioning}) and the input image
  * ({@link ImageSource}), then per batch start latents, run the loop (the UNet through {@link UnetRunner}, which feeds
- * every {@link UnetInput}), decode ({@link VaeCodec}) and hand out the images with their parameters
- * ({@link ImageParameters}).
+ * every {@link UnetInput}, or in overlapping tiles through {@link TiledUnet}), decode ({@link VaeCodec}) and hand out
+ * the images with their parameters ({@link ImageParameters}).
  * <p>
  * Reproducibility: the initial noise of image {@code i} of a run is {@code new java.util.Random(seed + i)}
  * {@code .nextGaussian()} drawn in NCHW order (channel, then row, then column); stochastic samplers draw the step noise

@@ -17,8 +17,11 @@ import sc.fiji.sd.onnx.Cancellation;
  * The paper averages each tile's {@code x_{t−1}}; this averages the noise predictions and runs one scheduler step on the
  * whole latent. The two agree for every step that is affine in the prediction with coefficients shared by all pixels
  * (DDIM, Euler, Euler a and DDPM, whose step noise is drawn once per pixel, LCM). Multistep samplers (DPM++ 2M, PLMS,
- * UniPC) combine the averaged predictions of earlier steps where the paper would combine each tile's own history: a
- * slight departure from the paper, not a seam, since the same average is taken at every step.
+ * UniPC) keep the averaged predictions of earlier steps where per-tile samplers would keep each tile's own; their step
+ * is linear in that history and the tiles and weights are the same every step, so the average of the tiles' steps is
+ * still this one step. Not so for a sampler that evaluates the UNet at an intermediate point (Heun, DPM2: here the
+ * intermediate latent is averaged too, where per-tile samplers would evaluate each tile at its own) or whose step is
+ * not affine in the prediction (thresholding): a departure from the paper, not a seam.
  * <p>
  * Tiles start every {@code tile − overlap} latents from the top left; the last row and column are moved back to end at
  * the latent's edge, so every pixel is covered and all tiles have the same size. A latent no larger than one tile is one

@@ -147,7 +147,8 @@ class TiledDiffusionTest {
 		});
 		assertFalse(r.interrupted());
 		// 4 × 3 tiles each step
-		int tiles = TiledUnet.starts(W / 8, TILE / 8, OVERLAP / 8).size() * TiledUnet.starts(H / 8, TILE / 8, OVERLAP / 8).size();
+		int tiles = TiledUnet.starts(W / 8, TILE / 8, OVERLAP / 8).size()
+			* TiledUnet.starts(H / 8, TILE / 8, OVERLAP / 8).size();
 		assertEquals(12, tiles);
 		assertTrue(status.contains("step 1/" + steps.get() + ", tile 1/12"), status.toString());
 		assertTrue(status.contains("step " + steps.get() + "/" + steps.get() + ", tile 12/12"), status.toString());
