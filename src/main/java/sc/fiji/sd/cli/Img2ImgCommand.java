@@ -3,6 +3,7 @@ package sc.fiji.sd.cli;
 import java.nio.file.Path;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import sc.fiji.sd.image.ImageFiles;
 import sc.fiji.sd.pipeline.GenerationRequest;
@@ -16,6 +17,9 @@ class Img2ImgCommand extends GenerationCommand {
 	@Option(names = "--strength", defaultValue = "0.75", description = "How much to change, 0 (keep) to 1 (ignore the input) (default: ${DEFAULT-VALUE}).")
 	double strength;
 
+	@Mixin
+	TileOptions tiles = new TileOptions();
+
 	@Override
 	GenerationRequest.Mode mode() {
 		return GenerationRequest.Mode.IMAGE_TO_IMAGE;
@@ -24,7 +28,7 @@ class Img2ImgCommand extends GenerationCommand {
 	@Override
 	GenerationRequest.Builder prepare(GenerationRequest.Builder builder) {
 		checkStrength(strength);
-		return builder.initImage(ImageFiles.readRgb(image)).strength(strength);
+		return tiles.apply(builder).initImage(ImageFiles.readRgb(image)).strength(strength);
 	}
 
 	static void checkStrength(double strength) {

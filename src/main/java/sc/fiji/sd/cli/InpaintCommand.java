@@ -3,6 +3,7 @@ package sc.fiji.sd.cli;
 import java.nio.file.Path;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import sc.fiji.sd.image.ImageFiles;
 import sc.fiji.sd.pipeline.GenerationRequest;
@@ -22,6 +23,9 @@ class InpaintCommand extends GenerationCommand {
 	@Option(names = "--feather", defaultValue = "4", description = "Soft edge inside the mask, in pixels (default: ${DEFAULT-VALUE}).")
 	int feather;
 
+	@Mixin
+	TileOptions tiles = new TileOptions();
+
 	@Override
 	GenerationRequest.Mode mode() {
 		return GenerationRequest.Mode.INPAINT;
@@ -37,6 +41,6 @@ class InpaintCommand extends GenerationCommand {
 				+ " but the image " + image + " is " + rgb.dimension(0) + "x" + rgb.dimension(1)
 				+ ": they must have the same size.");
 		}
-		return builder.initImage(rgb).mask(m).strength(strength).maskFeather(feather);
+		return tiles.apply(builder).initImage(rgb).mask(m).strength(strength).maskFeather(feather);
 	}
 }

@@ -57,6 +57,9 @@ public class ImageToImageCommand extends GenerationCommand {
 	@Parameter(label = "Strength (0 keeps the image, 1 ignores it)", min = "0", max = "1", stepSize = "0.05")
 	private double strength = 0.75;
 
+	@Parameter(label = "Tile (tiled diffusion: pixels, 0 = off)", min = "0", stepSize = "8")
+	private int tile;
+
 	@Parameter(label = "Batch (images)", min = "1")
 	private int batch = 1;
 

@@ -20,7 +20,7 @@ import sc.fiji.sd.pipeline.Seeds;
 /**
  * The ImageJ 1 dialogs. Each label's first word is the macro key, the same as the Fiji commands' parameter names:
  * {@code prompt negative steps guidance seed subseed variation width height scheduler strength batch feather output channels stack
- * preview model device}, and for Outpaint {@code left right top bottom}.
+ * preview model device}, for Outpaint {@code left right top bottom}, for Image to Image {@code tile}.
  * <p>
  * Under a macro no dialog appears; values come from the options string and missing keys keep the defaults below
  * (never the last interactive values, so a macro means the same thing every time).
@@ -35,8 +35,9 @@ public final class Dialogs {
 	/** Last interactive values per command, shown as defaults next time (not used under macros). */
 	private static final java.util.Map<Mode, Parameters> LAST = new java.util.EnumMap<>(Mode.class);
 
-	private static final List<String> NUMERIC_KEYS = List.of("steps", "guidance", "seed", "subseed", "variation", "hires", "hiressteps", "hiresstrength", "width", "height", "strength",
-		"batch", "feather", "threads", "left", "right", "top", "bottom");
+	private static final List<String> NUMERIC_KEYS = List.of("steps", "guidance", "seed", "subseed", "variation", "hires",
+		"hiressteps", "hiresstrength", "width", "height", "strength", "batch", "feather", "threads", "left", "right", "top",
+		"bottom", "tile");
 
 	private Dialogs() {}
 
@@ -89,6 +90,7 @@ public final class Dialogs {
 		String scheduler = schedulers.contains(d.scheduler) ? d.scheduler : Generators.DEFAULT_SCHEDULER;
 		gd.addChoice("Scheduler (sampler)", schedulers.toArray(new String[0]), scheduler);
 		if (mode != Mode.TEXT_TO_IMAGE) gd.addNumericField("Strength", d.strength, 2, 6, "0 keeps the image, 1 ignores it");
+		if (mode == Mode.IMAGE_TO_IMAGE) gd.addNumericField("Tile", d.tile, 0, 6, "pixels (tiled diffusion; 0 = off)");
 		gd.addNumericField("Batch", d.batch, 0, 6, "images (seed, seed+1, ...)");
 		if (mode == Mode.INPAINT) gd.addNumericField("Feather", d.feather, 0, 6, "pixels (soft edge of the selection)");
 		if (mode != Mode.TEXT_TO_IMAGE)
@@ -135,6 +137,7 @@ public final class Dialogs {
 		}
 		p.scheduler = gd.getNextChoice();
 		if (mode != Mode.TEXT_TO_IMAGE) p.strength = gd.getNextNumber();
+		if (mode == Mode.IMAGE_TO_IMAGE) p.tile = (int) gd.getNextNumber();
 		p.batch = (int) gd.getNextNumber();
 		if (mode == Mode.INPAINT) p.feather = (int) gd.getNextNumber();
 		if (mode != Mode.TEXT_TO_IMAGE) p.output = gd.getNextChoice();
@@ -244,6 +247,7 @@ public final class Dialogs {
 			case "strength" -> "strength=0.75";
 			case "variation" -> "variation=0.3";
 			case "feather" -> "feather=4";
+			case "tile" -> "tile=64 (or tile=0 for none)";
 			case "left", "right", "top", "bottom" -> key + "=32";
 			case "threads" -> "threads=4";
 			default -> key + "=1";

@@ -35,6 +35,11 @@ public final class Parameters {
 	public double strength = 0.75;
 	/** Number of images (each with the next seed). */
 	public int batch = 1;
+	/**
+	 * Image to image: tiled diffusion for images larger than the model's size, the tile side in pixels (the overlap is
+	 * the request's default, 16 pixels); 0 = off.
+	 */
+	public int tile;
 	/** Inpainting: soft edge of the selection, in pixels. */
 	public int feather = 4;
 	/** Image to image and inpainting: {@link #SAME_AS_INPUT} (8-, 16-, 32-bit in, the same type out) or {@link #RGB}. */
@@ -102,6 +107,7 @@ public final class Parameters {
 		p.scheduler = scheduler;
 		p.strength = strength;
 		p.batch = batch;
+		p.tile = tile;
 		p.feather = feather;
 		p.output = output;
 		p.channels = channels;

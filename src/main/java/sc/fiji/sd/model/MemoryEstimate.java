@@ -110,8 +110,18 @@ public final class MemoryEstimate {
 	 * size that fits.
 	 */
 	public void check(int width, int height, int batchSize, boolean cfgBatched, int step, long available, int maxSize) {
+		check(width, height, width, height, batchSize, cfgBatched, step, available, maxSize);
+	}
+
+	/**
+	 * As {@link #check(int, int, int, boolean, int, long, int)} for a UNet that sees {@code unetWidth × unetHeight} at a
+	 * time (tiled diffusion: its tiles), which bounds the attention term.
+	 */
+	public void check(int width, int height, int unetWidth, int unetHeight, int batchSize, boolean cfgBatched, int step,
+		long available, int maxSize)
+	{
 		int unetBatch = batchSize * (cfgBatched ? 2 : 1);
-		long need = bytes(width, height, unetBatch);
+		long need = bytes(unetWidth, unetHeight, unetBatch);
 		if (need <= available) return;
 		int largest = largestSquare(step, unetBatch, available, maxSize);
 		throw new StableDiffusionException(String.format(Locale.ROOT, "%dx%d%s needs about %s of memory, but %s is "

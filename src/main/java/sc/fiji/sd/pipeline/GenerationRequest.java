@@ -36,6 +36,8 @@ public final class GenerationRequest {
 	private final int maskFeather;
 	private final long variationSeed;
 	private final double variationStrength;
+	private final int tileSize;
+	private final int tileOverlap;
 
 	private GenerationRequest(Builder b) {
 		mode = b.mode;
@@ -55,6 +57,8 @@ public final class GenerationRequest {
 		maskFeather = b.maskFeather;
 		variationSeed = b.variationSeed;
 		variationStrength = b.variationStrength;
+		tileSize = b.tileSize;
+		tileOverlap = b.tileOverlap;
 	}
 
 	public static Builder builder() {
@@ -80,6 +84,8 @@ public final class GenerationRequest {
 		b.maskFeather = maskFeather;
 		b.variationSeed = variationSeed;
 		b.variationStrength = variationStrength;
+		b.tileSize = tileSize;
+		b.tileOverlap = tileOverlap;
 		return b;
 	}
 
@@ -111,6 +117,13 @@ public final class GenerationRequest {
 	public long variationSeed() { return variationSeed; }
 	/** A1111's "Variation seed strength": 0 (the seed's image, the default) … 1 (the variation seed's noise). */
 	public double variationStrength() { return variationStrength; }
+	/**
+	 * Tiled diffusion (MultiDiffusion): the side in pixels of the square tiles the UNet denoises each step, whose
+	 * predictions are averaged where they overlap; 0 (default) runs the UNet on the whole image at once.
+	 */
+	public int tileSize() { return tileSize; }
+	/** Tiled diffusion: how many pixels neighbouring tiles share (a multiple of 8, less than the tile size). */
+	public int tileOverlap() { return tileOverlap; }
 
 	/**
 	 * Checks what needs no model (ranges of steps, guidance, strength, feather, batch, seed; sizes positive multiples of
@@ -141,6 +154,8 @@ public final class GenerationRequest {
 		private int maskFeather = 4;
 		private long variationSeed = RANDOM_SEED;
 		private double variationStrength;
+		private int tileSize;
+		private int tileOverlap = 16;
 
 		public Builder mode(Mode v) { mode = v; return this; }
 		public Builder prompt(String v) { prompt = v; return this; }
@@ -160,6 +175,8 @@ public final class GenerationRequest {
 		public Builder maskFeather(int v) { maskFeather = v; return this; }
 		public Builder variationSeed(long v) { variationSeed = v; return this; }
 		public Builder variationStrength(double v) { variationStrength = v; return this; }
+		public Builder tileSize(int v) { tileSize = v; return this; }
+		public Builder tileOverlap(int v) { tileOverlap = v; return this; }
 
 		/** Builds the request; the pipeline validates it against the model (sizes, mode, strength). */
 		public GenerationRequest build() {

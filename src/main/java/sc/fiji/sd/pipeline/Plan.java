@@ -22,6 +22,8 @@ final class Plan {
 	boolean cfg;
 	String schedulerName;
 	VariationSeeds variation;
+	/** Tiled diffusion, in latents: tile width and height (0 = off; at most the latent size) and the overlap. */
+	int tileW, tileH, tileOverlap;
 
 	static Plan forSize(int width, int height) {
 		Plan p = new Plan();
@@ -85,8 +87,26 @@ final class Plan {
 		p.cfg = r.guidance() > 1.0 && !info.lcm();
 		p.seed = Seeds.resolve(r.seed());
 		p.variation = new VariationSeeds(p.seed, Seeds.resolve(r.variationSeed()), r.variationStrength());
+		if (r.tileSize() > 0) {
+			if (r.tileSize() % info.sizeStep() != 0) {
+				throw new StableDiffusionException("The tile size " + r.tileSize() + " is not possible with this model: "
+					+ "use a multiple of " + info.sizeStep() + ", e.g. its native size " + info.nativeSize() + ".");
+			}
+			p.tileW = Math.min(r.tileSize(), w) / 8;
+			p.tileH = Math.min(r.tileSize(), h) / 8;
+			p.tileOverlap = r.tileOverlap() / 8;
+		}
 		p.schedulerName = r.scheduler() == null || r.scheduler().isBlank() ? null : r.scheduler().trim();
 		return p;
+	}
+
+	/** Width in pixels of what one UNet call sees: the tile with tiled diffusion, else the image. */
+	int unetWidth() {
+		return tileW > 0 ? tileW * 8 : width;
+	}
+
+	int unetHeight() {
+		return tileH > 0 ? tileH * 8 : height;
 	}
 
 	static void checkSize(String what, int size, int step) {

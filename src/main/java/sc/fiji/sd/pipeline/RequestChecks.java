@@ -37,6 +37,7 @@ final class RequestChecks {
 			throw new StableDiffusionException("Seed " + r.seed() + " is not possible: use 0 or more, or -1 for a random one.");
 		}
 		VariationSeeds.check(r);
+		checkTiles(r.tileSize(), r.tileOverlap());
 		checkSize("Width", r.width(), sizeStep);
 		checkSize("Height", r.height(), sizeStep);
 		String scheduler = r.scheduler();
@@ -54,6 +55,18 @@ final class RequestChecks {
 				+ "nothing) for the model's own size or the input image's.");
 		}
 		Plan.checkSize(what, size, step);
+	}
+
+	/** Tiled diffusion: tiles of 0 (off) or a multiple of 8 pixels, overlapping by a multiple of 8 less than a tile. */
+	private static void checkTiles(int tile, int overlap) {
+		if (tile < 0 || tile % LATENT_FACTOR != 0 || tile > Plan.MAX_SIZE) {
+			throw new StableDiffusionException("The tile size " + tile + " is not possible: use 0 (no tiled diffusion) "
+				+ "or a multiple of 8 up to " + Plan.MAX_SIZE + ", e.g. the model's native size.");
+		}
+		if (tile > 0 && (overlap < 0 || overlap % LATENT_FACTOR != 0 || overlap >= tile)) {
+			throw new StableDiffusionException("The tile overlap " + overlap + " is not possible: use a multiple of 8 "
+				+ "from 0 to " + (tile - LATENT_FACTOR) + " (less than the tile size " + tile + ").");
+		}
 	}
 
 	private static String shorten(String s) {

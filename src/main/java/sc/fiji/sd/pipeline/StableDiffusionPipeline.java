@@ -27,8 +27,8 @@ import sc.fiji.sd.scheduler.Scheduler;
  * Stable Diffusion on ONNX Runtime: text to image, image to image and inpainting with one denoising loop. This class
  * orchestrates: plan the request, encode the prompt ({@link TextConditioning}) and the input image
  * ({@link ImageSource}), then per batch start latents, run the loop (the UNet through {@link UnetRunner}, which feeds
- * every {@link UnetInput}), decode ({@link VaeCodec}) and hand out the images with their parameters
- * ({@link ImageParameters}).
+ * every {@link UnetInput}, or in overlapping tiles through {@link TiledUnet}), decode ({@link VaeCodec}) and hand out
+ * the images with their parameters ({@link ImageParameters}).
  * <p>
  * Reproducibility: the initial noise of image {@code i} of a run is {@code new java.util.Random(seed + i)}
  * {@code .nextGaussian()} drawn in NCHW order (channel, then row, then column); stochastic samplers draw the step noise
@@ -131,7 +131,8 @@ public final class StableDiffusionPipeline {
 		TextEmbeddings text = textConditioning().encode(request.prompt(), request.negativePrompt(), plan.cfg);
 		VaeCodec vae = vae();
 		ImageSource source = ImageSource.of(plan, request, info, vae, progress);
-		UnetBatch unetBatch = UnetBatch.of(model, request, plan, cfgMode(plan.width, plan.height, plan.batch) == CfgMode.SEPARATE);
+		UnetBatch unetBatch = UnetBatch.of(model, request, plan,
+			cfgMode(plan.unetWidth(), plan.unetHeight(), plan.batch) == CfgMode.SEPARATE);
 
 		List<GeneratedImage> none = List.of();
 		int delivered = 0, perBatch = request.batchSize(), total = perBatch * request.batchCount();
@@ -141,8 +142,10 @@ public final class StableDiffusionPipeline {
 		{
 			for (int b = 0; b < request.batchCount(); b++) {
 				Denoised batch;
-				try (UnetRunner unet = new UnetRunner(model, unetBatch, unetText, source.unetChannels(), unetInputs,
-					this::countUnetCall))
+				try (NoisePredictor unet = plan.tileW > 0
+					? new TiledUnet(model, unetBatch, plan, unetText, source.unetChannels(), unetInputs,
+						this::countUnetCall, progress)
+					: new UnetRunner(model, unetBatch, unetText, source.unetChannels(), unetInputs, this::countUnetCall))
 				{
 					batch = denoise(plan, unet, source, b * perBatch, total, progress, cancellation);
 				}
@@ -170,7 +173,7 @@ public final class StableDiffusionPipeline {
 	private record Denoised(float[] latents, boolean interrupted, int stepsDone) {}
 
 	/** The denoising loop for one batch of {@code plan.batch} images, the run's {@code firstImage} and those after it. */
-	private Denoised denoise(Plan plan, UnetRunner unet, ImageSource source, int firstImage, int totalImages,
+	private Denoised denoise(Plan plan, NoisePredictor unet, ImageSource source, int firstImage, int totalImages,
 		ProgressListener progress, Cancellation cancellation) throws OrtException
 	{
 		int n = plan.batch, plane = plan.latentW * plan.latentH;
@@ -180,6 +183,7 @@ public final class StableDiffusionPipeline {
 		ImageSource.Batch start = source.start(scheduler, firstImage, n); // pure noise, or the input noised to its start
 		float[] latents = start.latents;
 		int stepsToRun = timesteps.length - start.first;
+		unet.runsSteps(start.first, timesteps.length);
 		long loopStart = System.nanoTime();
 		for (int i = start.first; i < timesteps.length; i++) {
 			int done = i - start.first; // steps finished before this one
@@ -210,12 +214,15 @@ public final class StableDiffusionPipeline {
 		unetSamples.addAndGet(samples);
 	}
 
-	/** Refuses, before any work, a size or batch the CPU's memory cannot hold ({@link MemoryEstimate}). */
+	/**
+	 * Refuses, before any work, a size or batch the CPU's memory cannot hold ({@link MemoryEstimate}); with tiled
+	 * diffusion the UNet's attention sees one tile at a time.
+	 */
 	private void checkMemory(Plan plan) {
 		if (!"CPU".equals(info.provider())) return;
-		memory().check(plan.width, plan.height, plan.batch, plan.cfg && cfgMode(plan.width, plan.height, plan.batch)
-			== CfgMode.BATCHED,
-			info.sizeStep(), MemoryEstimate.availableBytes(), Plan.MAX_SIZE);
+		memory().check(plan.width, plan.height, plan.unetWidth(), plan.unetHeight(), plan.batch,
+			plan.cfg && cfgMode(plan.unetWidth(), plan.unetHeight(), plan.batch) == CfgMode.BATCHED, info.sizeStep(),
+			MemoryEstimate.availableBytes(), Plan.MAX_SIZE);
 	}
 
 	/**

@@ -29,7 +29,7 @@ import sc.fiji.sd.onnx.Tensors;
  * With CFG in separate calls both calls share {@code sample} and each writes its own output; the prediction has the
  * {@code [negative, prompt]} layout either way.
  */
-final class UnetRunner implements AutoCloseable {
+final class UnetRunner implements NoisePredictor {
 
 	private final OnnxComponent unet;
 	private final UnetBatch batch;
@@ -89,7 +89,8 @@ final class UnetRunner implements AutoCloseable {
 	 *
 	 * @throws Cancellation.CancelledException when cancelled during a call
 	 */
-	float[] predict(int step, double t, float[] latentInput, boolean last, Cancellation cancellation)
+	@Override
+	public float[] predict(int step, double t, float[] latentInput, boolean last, Cancellation cancellation)
 		throws OrtException
 	{
 		for (int k = 0; k < callBatch / images; k++) {

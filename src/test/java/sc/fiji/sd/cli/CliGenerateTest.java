@@ -79,6 +79,22 @@ class CliGenerateTest {
 	}
 
 	@Test
+	void imageToImageInTilesOnAnImageLargerThanTheModel() throws Exception {
+		int s = nativeSize();
+		Path in = dir.resolve("wide.png"), out = dir.resolve("tiled.png");
+		PngWriter.write(in, ArrayImgs.floats(3 * s, 2 * s, 3), Map.of());
+		CliRun r = CliRun.of("img2img", "--prompt", "x", "--image", in.toString(), "--strength", "0.5", "--steps", "2",
+			"--seed", "1", "--tile", String.valueOf(s), "--tile-overlap", "16", "--output", out.toString());
+		assertEquals(0, r.exitCode(), r.err());
+		String parameters = PngReader.readText(out).get("parameters");
+		assertTrue(parameters.endsWith("Tiled diffusion: " + s + ", Tile overlap: 16"), parameters);
+		r = CliRun.of("img2img", "--prompt", "x", "--image", in.toString(), "--tile", String.valueOf(s),
+			"--tile-overlap", String.valueOf(s), "--output", out.toString());
+		assertEquals(Main.EXIT_USAGE, r.exitCode());
+		assertTrue(r.err().contains("The tile overlap " + s + " is not possible"), r.err());
+	}
+
+	@Test
 	void sizeNotAMultipleOfTheStepNamesTheNearestSizes() {
 		Path out = dir.resolve("out.png");
 		CliRun r = CliRun.of("txt2img", "--prompt", "x", "--width", "100", "--output", out.toString());

@@ -96,6 +96,19 @@ class MacroEndToEndTest {
 	}
 
 	@Test
+	void imageToImageTakesTheTileKeyForTiledDiffusion() {
+		run("""
+			newImage("input", "RGB ramp", 128, 64, 1);
+			run("Image to Image...", "prompt=[a blue square] steps=2 seed=3 strength=0.5 tile=64");
+			report("size", "" + getWidth() + "x" + getHeight());
+			report("info", getMetadata("Info"));
+			close("*");
+			""");
+		assertEquals("128x64", result("size"));
+		assertTrue(result("info").contains("Tiled diffusion: 64, Tile overlap: 16"), result("info"));
+	}
+
+	@Test
 	void imageToImageReturnsTheInputSizeAndLeavesTheInputAlone() {
 		run("""
 			newImage("input", "8-bit ramp", 70, 50, 1);

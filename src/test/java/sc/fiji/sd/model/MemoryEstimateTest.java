@@ -48,6 +48,17 @@ class MemoryEstimateTest {
 	}
 
 	@Test
+	void tiledDiffusionBoundsTheAttentionByTheTile() {
+		// the embedded model (64-pixel native size): 512x512 in one piece needs ~700 MB, in 64-pixel tiles the attention
+		// term is a tile's, so 400 MB are enough
+		MemoryEstimate m = MemoryEstimate.of(EmbeddedModel.path());
+		long available = 400L << 20;
+		assertThrows(StableDiffusionException.class, () -> m.check(512, 512, 1, true, 64, available, 4096));
+		assertDoesNotThrow(() -> m.check(512, 512, 64, 64, 1, true, 64, available, 4096));
+		assertTrue(m.bytes(512, 512, 2) > available && m.bytes(64, 64, 2) < available);
+	}
+
+	@Test
 	void headsAndTheFirstAttentionLevelComeFromTheConfig() throws Exception {
 		Files.createDirectories(dir.resolve("unet"));
 		// SDXL-like: no attention in the first block, heads listed per block.

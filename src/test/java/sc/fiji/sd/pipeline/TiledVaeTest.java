@@ -159,13 +159,20 @@ class TiledVaeTest {
 
 	/** Mean |step| across the borders over the mean |step| elsewhere, columns and rows together. */
 	static double seamRatio(Img<FloatType> img, TreeSet<Integer> borders) {
+		return seamRatio(img, borders, borders);
+	}
+
+	/** As above, with the borders across x ({@code columns}) and across y ({@code rows}) apart (any image size). */
+	static double seamRatio(Img<FloatType> img, TreeSet<Integer> columns, TreeSet<Integer> rows) {
 		double borderSum = 0, interiorSum = 0;
 		long borderN = 0, interiorN = 0;
 		RandomAccess<FloatType> a = img.randomAccess(), b = img.randomAccess();
 		for (int axis = 0; axis < 2; axis++) {
 			for (int c = 0; c < 3; c++) {
-				for (int along = 0; along < SIZE; along++) {
-					for (int x = 1; x < SIZE; x++) {
+				int length = (int) img.dimension(axis), across = (int) img.dimension(1 - axis);
+				TreeSet<Integer> borders = axis == 0 ? columns : rows;
+				for (int along = 0; along < across; along++) {
+					for (int x = 1; x < length; x++) {
 						int[] p = axis == 0 ? new int[] { x, along, c } : new int[] { along, x, c };
 						int[] q = axis == 0 ? new int[] { x - 1, along, c } : new int[] { along, x - 1, c };
 						a.setPosition(p);
@@ -200,7 +207,11 @@ class TiledVaeTest {
 
 	/** Smooth colour waves and a few discs: content everywhere, so the interior steps are not all zero. */
 	static Img<FloatType> picture() {
-		Img<FloatType> img = ArrayImgs.floats(SIZE, SIZE, 3);
+		return picture(SIZE, SIZE);
+	}
+
+	static Img<FloatType> picture(int width, int height) {
+		Img<FloatType> img = ArrayImgs.floats(width, height, 3);
 		Cursor<FloatType> c = img.localizingCursor();
 		int[][] discs = { { 60, 70, 30 }, { 170, 90, 40 }, { 110, 190, 45 } };
 		while (c.hasNext()) {
