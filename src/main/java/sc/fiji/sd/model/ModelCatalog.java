@@ -136,14 +136,6 @@ public final class ModelCatalog {
 		}
 	}
 
-	/**
-	 * A model's name for the provenance text and choosers: {@code org/name} for a snapshot in the hub cache
-	 * ({@code models--org--name/snapshots/<commit>[/subfolder]}), else the folder's name.
-	 */
-	public static String displayName(Path folder) {
-		return ModelName.of(folder);
-	}
-
 	static String humanSize(long bytes) {
 		return sc.fiji.sd.hub.DownloadPlan.humanBytes(bytes);
 	}

@@ -59,7 +59,7 @@ class ModelCatalogTest {
 			assertEquals(EmbeddedModel.path(), found.get(1).folder());
 			// A macro's model=[org/name] finds the export inside the snapshot.
 			assertEquals(downloaded, ModelLocator.resolve(FakeHub.REPO, env).orElseThrow());
-			assertEquals(FakeHub.REPO + "/onnx", ModelCatalog.displayName(downloaded));
+			assertEquals(FakeHub.REPO + "/onnx", ModelName.of(downloaded));
 		}
 	}
 }
