@@ -39,7 +39,8 @@ public final class ModelCatalog {
 	{
 		/** One line for a chooser or a listing. */
 		public String label() {
-			return name + "  [" + family + ", " + variant + ", " + weights + ", " + humanSize(bytes) + "]";
+			return name + "  [" + family + ", " + variant + ", " + weights + ", " + sc.fiji.sd.hub.DownloadPlan
+				.humanBytes(bytes) + "]";
 		}
 	}
 
@@ -134,9 +135,5 @@ public final class ModelCatalog {
 		catch (IOException | java.io.UncheckedIOException e) {
 			return 0;
 		}
-	}
-
-	static String humanSize(long bytes) {
-		return sc.fiji.sd.hub.DownloadPlan.humanBytes(bytes);
 	}
 }
