@@ -168,8 +168,8 @@ public final class HiresFix {
 		Plan.checkSize("Hires width", tw, info.sizeStep());
 		Plan.checkSize("Hires height", th, info.sizeStep());
 		if ("CPU".equals(info.provider())) {
-			boolean cfg = request.guidance() > 1.0 && !info.lcm();
-			MemoryEstimate.of(info.folder()).check(tw, th, 1, cfg && pipeline.cfgMode(tw, th) == CfgMode.BATCHED,
+			boolean batchedCfg = Plan.cfg(request, info) && pipeline.cfgMode(tw, th) == CfgMode.BATCHED;
+			MemoryEstimate.of(info.folder()).check(tw, th, 1, batchedCfg,
 				info.sizeStep(), available, Plan.MAX_SIZE);
 		}
 		return new int[] { tw, th };

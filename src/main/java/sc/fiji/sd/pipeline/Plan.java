@@ -25,6 +25,14 @@ final class Plan {
 	/** Tiled diffusion, in latents: tile width and height (0 = off; at most the latent size) and the overlap. */
 	int tileW, tileH, tileOverlap;
 
+	/**
+	 * Whether classifier-free guidance runs: LCM models take guidance through timestep_cond and run no unconditional
+	 * pass; others do CFG above 1.
+	 */
+	static boolean cfg(GenerationRequest r, ModelInfo info) {
+		return r.guidance() > 1.0 && !info.lcm();
+	}
+
 	static Plan forSize(int width, int height) {
 		Plan p = new Plan();
 		p.width = width;
@@ -83,8 +91,7 @@ final class Plan {
 		p.batch = r.batchSize();
 		p.guidance = r.guidance();
 		p.strength = r.strength();
-		// LCM models take guidance through timestep_cond and run no unconditional pass; others do CFG above 1.
-		p.cfg = r.guidance() > 1.0 && !info.lcm();
+		p.cfg = cfg(r, info);
 		p.seed = Seeds.resolve(r.seed());
 		p.variation = new VariationSeeds(p.seed, Seeds.resolve(r.variationSeed()), r.variationStrength());
 		if (r.tileSize() > 0) {

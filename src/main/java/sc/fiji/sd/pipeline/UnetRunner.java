@@ -34,7 +34,6 @@ final class UnetRunner implements NoisePredictor {
 	private final OnnxComponent unet;
 	private final UnetBatch batch;
 	private final TextInputs text;
-	private final float[] extraChannels;
 	private final LongConsumer onCall;
 	private final int images, plane, channels, callBatch;
 	private final List<UnetInput> extraInputs = new ArrayList<>();
@@ -54,7 +53,6 @@ final class UnetRunner implements NoisePredictor {
 		this.unet = model.unet();
 		this.batch = batch;
 		this.text = text;
-		this.extraChannels = extraChannels;
 		this.onCall = onCall;
 		this.images = batch.images();
 		this.plane = batch.latentWidth() * batch.latentHeight();
@@ -67,6 +65,12 @@ final class UnetRunner implements NoisePredictor {
 		try {
 			in = new Tensors.Reusable(unet.inputType("sample"),
 				new long[] { callBatch, channels, batch.latentHeight(), batch.latentWidth() });
+			// the extra channels are the same every step and predict refills only the latents: put them once
+			if (extraChannels != null) {
+				for (int row = 0; row < callBatch; row++) {
+					in.put((row * channels + 4) * plane, extraChannels, 0, (channels - 4) * plane);
+				}
+			}
 			for (int c = 0; c < batch.calls().size(); c++) {
 				outputs.add(new Tensors.Reusable(unet.outputType(outputName), latentShape));
 			}
@@ -95,9 +99,7 @@ final class UnetRunner implements NoisePredictor {
 	{
 		for (int k = 0; k < callBatch / images; k++) {
 			for (int b = 0; b < images; b++) {
-				int at = ((k * images + b) * channels) * plane;
-				sample.put(at, latentInput, b * 4 * plane, 4 * plane);
-				if (extraChannels != null) sample.put(at + 4 * plane, extraChannels, 0, (channels - 4) * plane);
+				sample.put(((k * images + b) * channels) * plane, latentInput, b * 4 * plane, 4 * plane);
 			}
 		}
 		try (OnnxTensor timestep = timestep(t)) {
