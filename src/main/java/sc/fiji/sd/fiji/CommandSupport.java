@@ -27,7 +27,7 @@ final class CommandSupport {
 		ImagePlus input) {
 		ImageJProgress progress = new ImageJProgress(p.preview);
 		try {
-			Generation.checkInput(p.outpaint() ? sc.fiji.sd.pipeline.GenerationRequest.Mode.IMAGE_TO_IMAGE : p.mode, input);
+			Generation.checkInput(p.mode, p.outpaint(), input);
 			// One generation at a time (a second one waits): both would share, and could release, the one model.
 			Generation.Outcome outcome = sd.models().exclusively(() -> new Generation(sd.generator(p)).run(p, input,
 				progress));

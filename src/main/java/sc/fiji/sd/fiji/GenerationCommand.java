@@ -82,14 +82,31 @@ abstract class GenerationCommand extends ContextCommand {
 	private static final java.util.Set<String> EMPTY_WHEN_NULL = java.util.Set.of("prompt", "negative", "model");
 
 	/**
-	 * Runs the generation and sets the result (null, with the command cancelled with the message, on a user error).
-	 *
-	 * @return the seed actually used, for the command to write back into its {@code seed} input before the macro
-	 *         recorder (a post-processor) records it
+	 * Runs the generation, sets the result (null, with the command cancelled with the message, on a user error) and
+	 * writes the seed and subseed actually used back into the {@code seed} and {@code subseed} inputs, before the
+	 * macro recorder (a post-processor) records them, so a recorded line replays to the same pixels.
 	 */
-	long generate(Parameters p, ImagePlus input) {
+	void generate(Parameters p, ImagePlus input) {
 		result = CommandSupport.generate(this, sd, log, p, input);
 		ImageJResults.register(result, ui, threads);
-		return p.seed;
+		setInput("seed", p.seed);
+		setInput("subseed", p.subseed);
+	}
+
+	/** Sets the command's input of that name (a field of the concrete command, like those {@link #parameters} reads). */
+	private void setInput(String name, Object value) {
+		try {
+			for (Class<?> c = getClass(); c != GenerationCommand.class; c = c.getSuperclass())
+				for (Field input : c.getDeclaredFields())
+					if (input.getName().equals(name) && input.isAnnotationPresent(Parameter.class)) {
+						input.setAccessible(true);
+						input.set(this, value);
+						return;
+					}
+		}
+		catch (IllegalAccessException e) {
+			throw new IllegalStateException("The command's input " + name + " cannot be set: " + e, e);
+		}
+		throw new IllegalStateException(getClass().getSimpleName() + " has no input " + name);
 	}
 }

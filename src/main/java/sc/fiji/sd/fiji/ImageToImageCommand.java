@@ -86,7 +86,6 @@ public class ImageToImageCommand extends GenerationCommand {
 	@Override
 	public void run() {
 		Parameters p = parameters(Mode.IMAGE_TO_IMAGE);
-		seed = generate(p, image); // the seed actually used, for the macro recorder
-		subseed = p.subseed;
+		generate(p, image); // writes the seed and subseed used back, for the macro recorder
 	}
 }

@@ -100,7 +100,6 @@ public class OutpaintCommand extends GenerationCommand {
 	public void run() {
 		Parameters p = parameters(Mode.INPAINT);
 		p.outpainting = true;
-		seed = generate(p, image); // the seed actually used, for the macro recorder
-		subseed = p.subseed;
+		generate(p, image); // writes the seed and subseed used back, for the macro recorder
 	}
 }

@@ -82,7 +82,6 @@ public class TextToImageCommand extends GenerationCommand {
 	@Override
 	public void run() {
 		Parameters p = parameters(Mode.TEXT_TO_IMAGE);
-		seed = generate(p, null); // the seed actually used, for the macro recorder
-		subseed = p.subseed;
+		generate(p, null); // writes the seed and subseed used back, for the macro recorder
 	}
 }

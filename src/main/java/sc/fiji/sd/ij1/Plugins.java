@@ -39,7 +39,7 @@ final class Plugins {
 	static void runCommand(Mode mode, boolean outpaint) {
 		try {
 			ImagePlus input = mode == Mode.TEXT_TO_IMAGE ? null : WindowManager.getCurrentImage();
-			Generation.checkInput(outpaint ? Mode.IMAGE_TO_IMAGE : mode, input); // say it before the dialog, not after
+			Generation.checkInput(mode, outpaint, input); // say it before the dialog, not after
 			Parameters p = Dialogs.ask(mode, input, outpaint);
 			if (p == null) return;
 			ImageJProgress progress = new ImageJProgress(p.preview);

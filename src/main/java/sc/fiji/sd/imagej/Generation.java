@@ -53,7 +53,7 @@ public final class Generation {
 	 */
 	public Outcome run(Parameters p, ImagePlus input, ImageJProgress progress) {
 		if (p.outpaint()) {
-			checkInput(Mode.IMAGE_TO_IMAGE, input); // an image, no selection needed
+			checkInput(p.mode, true, input); // an image, no selection needed
 			input = OutpaintCanvas.extend(input, p.sides()); // the new area is the selection to inpaint
 		}
 		checkInput(p.mode, input);
@@ -133,11 +133,20 @@ public final class Generation {
 	 * an area selection for inpainting.
 	 */
 	public static void checkInput(Mode mode, ImagePlus input) {
+		checkInput(mode, false, input);
+	}
+
+	/**
+	 * As {@link #checkInput(Mode, ImagePlus)}; {@code outpaint}: Outpaint... (an inpainting of the extended canvas),
+	 * which needs an image but no selection, and is named so in the message.
+	 */
+	public static void checkInput(Mode mode, boolean outpaint, ImagePlus input) {
 		if (mode == Mode.TEXT_TO_IMAGE) return;
+		String command = outpaint ? "Outpaint" : modeName(mode);
 		if (input == null)
-			throw new StableDiffusionException(modeName(mode) + " works on an image, and none is open. Open an image "
-				+ "and run " + modeName(mode) + "... again.");
-		if (mode == Mode.INPAINT) ImagePlusConverter.roiMask(input);
+			throw new StableDiffusionException(command + " works on an image, and none is open. Open an image "
+				+ "and run " + command + "... again.");
+		if (mode == Mode.INPAINT && !outpaint) ImagePlusConverter.roiMask(input);
 	}
 
 	/**

@@ -75,4 +75,15 @@ class OutpaintTest {
 			() -> new Generation(new FakeGenerator()).run(p, input, new ImageJProgress(false)));
 		assertTrue(e.getMessage().contains("at least one side"), e.getMessage());
 	}
+
+	@Test
+	void noImageNamesOutpaint() {
+		Parameters p = new Parameters(Mode.INPAINT);
+		p.outpainting = true;
+		p.left = 16;
+		var e = assertThrows(sc.fiji.sd.StableDiffusionException.class,
+			() -> new Generation(new FakeGenerator()).run(p, null, new ImageJProgress(false)));
+		assertTrue(e.getMessage().startsWith("Outpaint works on an image") && e.getMessage().contains("run Outpaint..."),
+			"the user ran Outpaint..., not Image to Image...: " + e.getMessage());
+	}
 }
