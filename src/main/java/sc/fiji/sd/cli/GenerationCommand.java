@@ -145,12 +145,13 @@ abstract class GenerationCommand implements Callable<Integer> {
 		GenerationResult result;
 		ProgressBar bar = new ProgressBar(err, System.console() != null);
 		List<Long> seeds = new ArrayList<>();
+		String loraHashes = loras.isEmpty() ? null : LoraSet.hashes(loras); // once: each hash reads a whole LoRA file
 		try (Interrupt interrupt = new Interrupt(); OutputSet set = outputs.open()) {
 			bar.cancel = interrupt::requested; // Ctrl-C: stop now, write the last finished image
 			// Each image is written as it finishes (to a temporary name): memory holds one batch, not the run.
 			result = generate(pipeline, request, bar, image -> {
 				set.write(seeds.size(), image,
-					Provenance.pngText(LoraSet.withHashes(parameters(image), loras), sd.info().name()));
+					Provenance.pngText(LoraSet.withHashes(parameters(image), loraHashes), sd.info().name()));
 				seeds.add(image.seed());
 			});
 			if (result.interrupted()) err.println("Interrupted: kept the image(s) of the last finished step.");

@@ -141,9 +141,12 @@ public final class LoraSet implements InitializerOverrides {
 			.map(f -> Lora.nameOf(f) + ": " + shortHash(f)).collect(Collectors.joining(", "));
 	}
 
-	/** {@code parameters} (A1111's text) with {@code Lora hashes: "…"} added; unchanged without LoRAs. */
-	public static String withHashes(String parameters, LoraSpec spec) {
-		return spec.isEmpty() ? parameters : parameters + ", Lora hashes: \"" + hashes(spec) + "\"";
+	/**
+	 * {@code parameters} (A1111's text) with {@code Lora hashes: "…"} added; unchanged when {@code hashes} is null.
+	 * Take {@code hashes} from {@link #hashes(LoraSpec)} once per run: it reads every LoRA file whole.
+	 */
+	public static String withHashes(String parameters, String hashes) {
+		return hashes == null ? parameters : parameters + ", Lora hashes: \"" + hashes + "\"";
 	}
 
 	static String shortHash(Path file) {
