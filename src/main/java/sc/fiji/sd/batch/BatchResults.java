@@ -4,11 +4,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -24,6 +22,7 @@ import com.google.gson.Gson;
 import com.google.gson.JsonParseException;
 
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.provenance.OutputTarget;
 
 /**
  * The results manifest of a batch: one JSON object per line and image, {@code {"row", "image", "file", "sha256",
@@ -134,12 +133,7 @@ public final class BatchResults {
 				ch.write(StandardCharsets.UTF_8.encode(sb.toString()));
 				ch.force(true); // on disk before the rename makes it the manifest
 			}
-			try {
-				Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-			}
-			catch (AtomicMoveNotSupportedException e) {
-				Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-			}
+			OutputTarget.moveIntoPlace(tmp, target);
 		}
 		catch (IOException e) {
 			throw new StableDiffusionException("Cannot write the results manifest " + target + ": " + e.getMessage()

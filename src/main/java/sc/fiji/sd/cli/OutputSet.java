@@ -1,11 +1,9 @@
 package sc.fiji.sd.cli;
 
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
@@ -100,12 +98,7 @@ final class OutputSet implements AutoCloseable {
 				Path target = targets.get(i), tmp = temporaries.get(i);
 				OutputTarget.checkReplaceable(target); // may have changed while the run went on
 				OutputTarget.keepPermissions(target, tmp);
-				try {
-					Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-				}
-				catch (AtomicMoveNotSupportedException e) {
-					Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-				}
+				OutputTarget.moveIntoPlace(tmp, target);
 				done.add(target);
 			}
 		}

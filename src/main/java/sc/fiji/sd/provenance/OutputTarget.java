@@ -1,8 +1,10 @@
 package sc.fiji.sd.provenance;
 
 import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.util.Locale;
@@ -49,6 +51,16 @@ public final class OutputTarget {
 		if (view == null) return; // not a POSIX file system
 		PosixFileAttributes attributes = view.readAttributes();
 		Files.setPosixFilePermissions(tmp, attributes.permissions());
+	}
+
+	/** Renames {@code tmp} over {@code target}: atomically where the file system can, else a plain replace. */
+	public static void moveIntoPlace(Path tmp, Path target) throws IOException {
+		try {
+			Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+		}
+		catch (AtomicMoveNotSupportedException e) {
+			Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+		}
 	}
 
 	private static String kind(Path p) {
