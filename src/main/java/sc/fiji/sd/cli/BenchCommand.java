@@ -60,7 +60,7 @@ class BenchCommand implements Callable<Integer> {
 	@Option(names = "--prompt", defaultValue = "a red circle on a blue background", description = "Prompt (default: ${DEFAULT-VALUE}).")
 	String prompt;
 
-	@Option(names = "--opt-level", description = "Graph optimisation level for the model's sessions: none, basic, extended, all for every session (default: the per-component defaults: basic, the VAE at all).")
+	@Option(names = "--opt-level", description = "Graph optimisation level for the model's sessions: none, basic, extended, all for every session (default: the per-component defaults: all through an optimised-model file cached on the first load; the UNet and text encoder at basic where no file can be kept).")
 	String optLevel;
 
 	@Option(names = "--compare-opt-levels", split = ",", paramLabel = "LEVEL", description = "Also time UNet session creation and a UNet call at these levels, e.g. basic,extended,all.")

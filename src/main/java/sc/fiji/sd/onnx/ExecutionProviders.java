@@ -111,9 +111,10 @@ public final class ExecutionProviders {
 	 * <ul>
 	 * <li>Intra-op threads = available processors (unless the options set a number): one UNet call is one big parallel job. Inter-op threads = 1 and
 	 * sequential execution: SD graphs are chains, parallel branches gain nothing and would oversubscribe cores.</li>
-	 * <li>Graph optimisation per component ({@link SessionTuning#DEFAULT_OPT_LEVELS}): BASIC for the text encoder and
-	 * the UNet (on an SD-1.5-size UNet ALL takes 34 s to create the session, BASIC 2.6 s), ALL for the VAE; above
-	 * BASIC through an optimised-model file kept in the cache ({@link OptimizedModelCache}) (PERFORMANCE.md).</li>
+	 * <li>Graph optimisation per component ({@link SessionTuning#DEFAULT_OPT_LEVELS}): ALL, through an
+	 * optimised-model file kept in the cache ({@link OptimizedModelCache}), so that only the first load pays for it
+	 * (on an SD-1.5-size UNet ALL takes 34–55 s to create the session, BASIC 2.6 s, the cached file 2.4 s for the whole
+	 * model); without a file the UNet and text encoder run at BASIC (PERFORMANCE.md).</li>
 	 * <li>Memory, measured on an SD-1.5-size model (PERFORMANCE.md). {@link SessionMemory#ARENA} (the UNet, the VAE
 	 * decoder and encoder): arena on and memory pattern off. The UNet reuses one step's memory in the next; without
 	 * the arena each call maps fresh pages from the kernel, and a step at 256×256 took 26 % longer (9.7 million page

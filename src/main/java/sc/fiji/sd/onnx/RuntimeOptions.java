@@ -53,7 +53,7 @@ public record RuntimeOptions(int threads, Device device, CfgMode cfg, ArenaUse c
 
 	/**
 	 * All processors, device auto, CFG auto, arenas where asked for, memory pattern where there is no arena, graph
-	 * optimisation per component ({@link SessionTuning#DEFAULT_OPT_LEVELS}: BASIC, ALL for the VAE) with the
+	 * optimisation per component ({@link SessionTuning#DEFAULT_OPT_LEVELS}: ALL, BASIC where no file can be kept) with the
 	 * optimised files kept in the user's cache folder, no extra entries, cuDNN heuristic search (ExecutionProviders
 	 * says why each).
 	 */

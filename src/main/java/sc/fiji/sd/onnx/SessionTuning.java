@@ -1,6 +1,7 @@
 package sc.fiji.sd.onnx;
 
 import java.util.Map;
+import java.util.Set;
 
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
@@ -15,13 +16,33 @@ public final class SessionTuning {
 	private SessionTuning() {}
 
 	/**
-	 * Graph optimisation per component, by default: the VAE decoder and encoder at ALL (small weights, 50–200 MB, and
-	 * large convolutions, which ALL turns into the CPU's blocked NCHWc layout), the text encoder and the UNet at the
-	 * base level, BASIC: the UNet's call gains little from ALL while ALL repacks its weights into anonymous memory and
-	 * took 34 s to create.
+	 * Graph optimisation per component, by default: ALL for the VAE decoder and encoder, the text encoders and the
+	 * UNet. ALL gives the CPU's blocked NCHWc convolution layouts and fusions: on a quiet machine at 512×512 a UNet
+	 * call took 3.42 s at ALL against 4.12 s at BASIC, the text encoder 62 against 76 ms, and the VAE decodes ~20 %
+	 * faster (PERFORMANCE.md). ALL is expensive to do on every load for large graphs (an SD-1.5 UNet: 55 s, and its
+	 * weights repacked into 2.2 GB of anonymous memory), so apart from the VAE's (small weights) these levels hold only
+	 * through an optimised-model file ({@link #levelWithoutOptimizedFile}).
 	 */
 	public static final Map<String, OptLevel> DEFAULT_OPT_LEVELS = Map.of("vae_decoder", OptLevel.ALL_OPT,
-		"vae_encoder", OptLevel.ALL_OPT);
+		"vae_encoder", OptLevel.ALL_OPT, "unet", OptLevel.ALL_OPT, "text_encoder", OptLevel.ALL_OPT, "text_encoder_2",
+		OptLevel.ALL_OPT);
+
+	/** The components whose default level is worth optimising in memory when no optimised file can be kept. */
+	private static final Set<String> SMALL_COMPONENTS = Set.of("vae_decoder", "vae_encoder");
+
+	/**
+	 * The level of a session that cannot go through an optimised-model file (no cache folder, an unwritable one, the
+	 * GPU, LoRA-patched weights): the level asked for, except that under the default levels the UNet and the text
+	 * encoders drop to BASIC, whose optimisations cost nothing at load. A level set explicitly (bench
+	 * {@code --opt-level}, {@code sd.optLevel}) is kept.
+	 */
+	public static OptLevel levelWithoutOptimizedFile(RuntimeOptions options, String component) {
+		OptLevel level = options.optLevel(component);
+		boolean defaults = options.optLevel() == OptLevel.BASIC_OPT && options.componentOptLevels().equals(
+			DEFAULT_OPT_LEVELS);
+		return defaults && !SMALL_COMPONENTS.contains(component) && rank(level) > rank(OptLevel.BASIC_OPT)
+			? OptLevel.BASIC_OPT : level;
+	}
 
 	/**
 	 * Whether a session at {@code level} on {@code device} is created through an optimised-model file: with a cache
