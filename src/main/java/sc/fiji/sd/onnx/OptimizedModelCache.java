@@ -7,8 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.Map;
@@ -30,7 +32,8 @@ import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
  * and the CPU (model name and instruction-set flags: ONNX Runtime says files optimised at ALL are only for the machine
  * they were written on). Anything changed gives a new folder. A folder is used only once complete (written under a
  * temporary name, then renamed), so a load that died half way leaves nothing that is read later. Never written next to
- * the user's model, whose folder may be read-only or shared.
+ * the user's model, whose folder may be read-only or shared. Entries unused for 30 days are removed when a new entry is
+ * written ({@link #pruneUnused}).
  */
 public final class OptimizedModelCache {
 
@@ -96,6 +99,36 @@ public final class OptimizedModelCache {
 		}
 		catch (IOException e) {
 			delete(staging); // an entry written meanwhile by another process, or no rename: the next load writes again
+		}
+	}
+
+	/** Entries not used for this long are removed when a new one is written: each holds a copy of a model's weights. */
+	static final Duration UNUSED_LIMIT = Duration.ofDays(30);
+
+	/** Marks an entry as used now (its folder's modification time), so that {@link #pruneUnused} keeps it. */
+	public static void markUsed(Path entry) {
+		try {
+			Files.setLastModifiedTime(entry, FileTime.fromMillis(System.currentTimeMillis()));
+		}
+		catch (IOException e) {
+			// a read-only cache: the entry may be pruned by another writer after 30 days and is then written again
+		}
+	}
+
+	/**
+	 * Removes the complete entries that no load has used for {@link #UNUSED_LIMIT} (older models, older ONNX Runtime
+	 * versions), and staging folders of that age left by loads that died: otherwise every model ever loaded keeps a
+	 * multi-GB copy. Called after a new entry is written, so it costs nothing on ordinary loads.
+	 */
+	public void pruneUnused() {
+		long limit = System.currentTimeMillis() - UNUSED_LIMIT.toMillis();
+		try (Stream<Path> entries = Files.list(root)) {
+			for (Path e : (Iterable<Path>) entries::iterator) {
+				if (Files.isDirectory(e) && Files.getLastModifiedTime(e).toMillis() < limit) delete(e);
+			}
+		}
+		catch (IOException e) {
+			// nothing to prune, or no permission: the next writer tries again
 		}
 	}
 

@@ -125,9 +125,13 @@ public final class SessionFactory {
 		catch (IOException | RuntimeException e) {
 			return null;
 		}
+		OptimizedModelCache cache = new OptimizedModelCache(options.optimizedModels());
 		if (OptimizedModelCache.complete(entry) != null) {
 			OrtSession s = openComplete(entry, device, memory, component);
-			if (s != null) return s;
+			if (s != null) {
+				OptimizedModelCache.markUsed(entry);
+				return s;
+			}
 			OptimizedModelCache.delete(entry); // damaged or from another build: written again below
 		}
 		Path staging = null;
@@ -139,6 +143,7 @@ public final class SessionFactory {
 			o.addConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "1024");
 			OrtSession s = env.createSession(file.toString(), o);
 			OptimizedModelCache.commit(staging, entry);
+			cache.pruneUnused();
 			// The session that optimised holds its weights repacked in anonymous memory (2.2 GB more for an SD-1.5
 			// UNet); the written file's session maps them instead, as every later load does: the first load then
 			// costs no more memory than the later ones.

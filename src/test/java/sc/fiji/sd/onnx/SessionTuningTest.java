@@ -161,6 +161,32 @@ class SessionTuningTest {
 	}
 
 	@Test
+	void entriesUnusedFor30DaysAreRemovedWhenANewOneIsWrittenAndUsedOnesAreKept() throws Exception {
+		Path cacheRoot = tmp.resolve("cache");
+		RuntimeOptions o = RuntimeOptions.DEFAULTS.withDevice(Device.CPU).withOptimizedModels(cacheRoot);
+		Path decoder = component("vae_decoder"), decoderEntry = entryAtAll(decoder, cacheRoot);
+		try (OrtSession s = new SessionFactory(o).open(decoder, SessionMemory.ARENA)) {
+			assertEquals(3, s.getNumInputs());
+		}
+		long old = System.currentTimeMillis() - java.time.Duration.ofDays(31).toMillis();
+		Path stale = Files.createDirectories(cacheRoot.resolve("unet-of-a-model-deleted-long-ago"));
+		Files.writeString(stale.resolve(OptimizedModelCache.MODEL), "weights nobody loads any more");
+		Files.setLastModifiedTime(stale, java.nio.file.attribute.FileTime.fromMillis(old));
+		Files.setLastModifiedTime(decoderEntry, java.nio.file.attribute.FileTime.fromMillis(old));
+		// loading the decoder again reads its entry and marks it used
+		try (OrtSession s = new SessionFactory(o).open(decoder, SessionMemory.ARENA)) {
+			assertEquals(3, s.getNumInputs());
+		}
+		assertTrue(Files.exists(stale), "reading an entry prunes nothing");
+		// writing a new entry (the encoder's) prunes what was not used for 30 days
+		try (OrtSession s = new SessionFactory(o).open(component("vae_encoder"), SessionMemory.ARENA)) {
+			assertEquals(3, s.getNumInputs());
+		}
+		assertFalse(Files.exists(stale), "unused for 31 days");
+		assertNotNull(OptimizedModelCache.complete(decoderEntry), "used today, kept");
+	}
+
+	@Test
 	void aDamagedOptimisedFileIsWrittenAgainAndAnUnwritableCacheOptimisesInMemory() throws Exception {
 		Path model = component("vae_decoder"), cacheRoot = tmp.resolve("cache"), entry = entryAtAll(model, cacheRoot);
 		RuntimeOptions o = RuntimeOptions.DEFAULTS.withDevice(Device.CPU).withOptimizedModels(cacheRoot);
