@@ -159,15 +159,26 @@ public final class EmbeddingSet implements InitializerOverrides {
 
 	/**
 	 * A1111's {@code TI hashes} value for the embeddings {@code used}: {@code name: <first 12 hex of the sha256 of
-	 * the whole file>}, comma-separated (colons and commas taken out of names, as A1111 does); null when none.
+	 * the whole file>}, comma-separated in the order used (colons and commas taken out of names, as A1111 does);
+	 * null when none.
 	 */
 	public String hashes(Collection<String> used) {
 		List<String> parts = new ArrayList<>();
-		for (Embedding e : embeddings) {
-			if (!used.contains(e.name())) continue;
-			parts.add(e.name().replace(":", "").replace(",", "") + ": " + fileHash(e.file()).substring(0, 12));
+		for (String name : used) {
+			for (Embedding e : embeddings) {
+				if (e.name().equals(name))
+					parts.add(name.replace(":", "").replace(",", "") + ": " + fileHash(e.file()).substring(0, 12));
+			}
 		}
 		return parts.isEmpty() ? null : String.join(", ", parts);
+	}
+
+	/** {@link #hashes} of the embeddings {@code prompts} use (A1111 syntax; null prompts are skipped). */
+	public String hashesFor(ClipTokenizer tokenizer, String... prompts) {
+		TriggerWords words = triggerWords(tokenizer, Embedding.FIRST_ENCODER);
+		Set<String> used = new LinkedHashSet<>();
+		for (String p : prompts) used.addAll(words.usedIn(p, tokenizer));
+		return hashes(used);
 	}
 
 	/** {@code parameters} with {@code TI hashes: "…"} added; unchanged when {@code hashes} is null. */

@@ -65,7 +65,11 @@ public final class TriggerWords {
 		return m.word().ids();
 	}
 
-	/** The names of the embeddings {@code prompt} (A1111 syntax) uses, in order of first use. */
+	/**
+	 * The names of the embeddings {@code prompt} (A1111 syntax) uses, in order of first use.
+	 *
+	 * @throws StableDiffusionException when it uses a word whose embedding cannot be used (with the reason)
+	 */
 	public Set<String> usedIn(String prompt, ClipTokenizer tokenizer) {
 		Set<String> used = new LinkedHashSet<>();
 		if (words.isEmpty() || prompt == null) return used;
@@ -76,6 +80,7 @@ public final class TriggerWords {
 				Match m = at(tokens, i);
 				if (m == null) i++;
 				else {
+					ids(m);
 					used.add(m.word().name());
 					i += m.length();
 				}
