@@ -38,6 +38,7 @@ public final class LoraSet implements InitializerOverrides {
 	private final List<String> warnings = new ArrayList<>();
 	private final Map<Lora, Integer> matched = new LinkedHashMap<>();
 	private final Map<Lora, List<String>> unmatched = new LinkedHashMap<>();
+	private String hashes;
 
 	/** Reads every file of {@code spec} (headers and LoRA weights). */
 	public LoraSet(LoraSpec spec) {
@@ -124,14 +125,20 @@ public final class LoraSet implements InitializerOverrides {
 		for (var tag : sc.fiji.sd.text.ExtraNetworks.loras(prompt)) {
 			if (!loaded.contains(tag.name())) {
 				throw new StableDiffusionException("The prompt asks for <lora:" + tag.name() + "> but that LoRA is not "
-					+ "loaded with the model. LoRA tags are applied by the command line for now (txt2img --lora-dir DIR); "
-					+ "remove the tag here.");
+					+ "loaded with the model: this way of generating does not apply LoRA tags. Use Text to Image, Image "
+					+ "to Image or Inpaint with the LoRA folder set in Settings, or txt2img --lora-dir DIR.");
 			}
 		}
 	}
 
 	/** Modules that matched nothing, one line per LoRA and component (count and first few). */
 	public synchronized List<String> warnings() { return List.copyOf(warnings); }
+
+	/** {@link #hashes(LoraSpec)} of this set's LoRAs, computed once (each reads a whole LoRA file). */
+	public synchronized String hashes() {
+		if (hashes == null) hashes = hashes(spec);
+		return hashes;
+	}
 
 	/**
 	 * A1111's {@code Lora hashes} value: {@code name: <first 12 hex of the sha256 of the data after the header>}
