@@ -11,13 +11,11 @@ import java.nio.file.Path;
 import java.util.List;
 
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import sc.fiji.sd.lora.EmbeddingSpec;
 import sc.fiji.sd.lora.LoraSpec;
-import sc.fiji.sd.model.EmbeddedModel;
 import sc.fiji.sd.model.ModelProvider;
 import sc.fiji.sd.onnx.RuntimeOptions;
 import sc.fiji.sd.pipeline.TestModels;
@@ -30,25 +28,20 @@ class CliEmbeddingsTest {
 
 	@TempDir
 	static Path dir;
-	static Path model;
-
-	@BeforeAll
-	static void model() throws Exception {
-		model = dir.resolve("model");
-		TestModels.copyTree(CliLoraTest.FIXTURE.resolve("base"), model);
-		TestModels.copyTree(Path.of("models", EmbeddedModel.NAME, "tokenizer"), model.resolve("tokenizer"));
-	}
+	/** The LoRA fixture's base model (width 4), made complete with the shipped tokenizer. */
+	static final Path MODEL = TestModels.folder("lora/base");
 
 	@AfterAll
 	static void release() {
 		CliRun.MODELS.release();
 	}
 
+	/** txt2img on the fixture at guidance 12 (the random model's text effect is small), then {@code more}. */
 	private static CliRun txt2img(Path out, String prompt, String... more) {
-		List<String> args = new java.util.ArrayList<>(List.of("txt2img", "--model", model.toString(), "--device", "cpu",
-			"--prompt", prompt, "--steps", "2", "--seed", "3", "--guidance", "12", "--output", out.toString()));
-		args.addAll(List.of(more));
-		return CliRun.of(args.toArray(String[]::new));
+		String[] common = { "txt2img", "--model", MODEL.toString(), "--device", "cpu", "--steps", "2", "--seed", "3",
+			"--guidance", "12", "--output", out.toString(), "--prompt", prompt };
+		return CliRun.of(java.util.stream.Stream.concat(java.util.Arrays.stream(common), java.util.Arrays.stream(more))
+			.toArray(String[]::new));
 	}
 
 	@Test
@@ -85,9 +78,9 @@ class CliEmbeddingsTest {
 	void sessionsAreCachedByEmbeddings() {
 		try (ModelProvider cache = new ModelProvider()) {
 			RuntimeOptions cpu = RuntimeOptions.DEFAULTS.withDevice(sc.fiji.sd.onnx.ExecutionProviders.Device.CPU);
-			var first = cache.get(model, cpu, LoraSpec.NONE, EmbeddingSpec.ofFolder(EMBEDDINGS));
-			assertSame(first, cache.get(model, cpu, LoraSpec.NONE, EmbeddingSpec.ofFolder(EMBEDDINGS)));
-			assertNotSame(first, cache.get(model, cpu, LoraSpec.NONE, EmbeddingSpec.NONE));
+			var first = cache.get(MODEL, cpu, LoraSpec.NONE, EmbeddingSpec.ofFolder(EMBEDDINGS));
+			assertSame(first, cache.get(MODEL, cpu, LoraSpec.NONE, EmbeddingSpec.ofFolder(EMBEDDINGS)));
+			assertNotSame(first, cache.get(MODEL, cpu, LoraSpec.NONE, EmbeddingSpec.NONE));
 		}
 	}
 }

@@ -45,39 +45,32 @@ class AdaptationsMacroTest {
 		return System.getProperty("sd.test." + key);
 	}
 
+	/**
+	 * Runs {@code prompt}, reports its Info as "info", then {@code other} with the same seed; returns the largest
+	 * pixel difference between the two images.
+	 */
+	private static double differenceBetween(String prompt, String other) {
+		String printed = ij.runMacro(REPORT + textToImage(prompt) + "report(\"info\", getMetadata(\"Info\"));\n"
+			+ "a = getImageID();\n" + textToImage(other) + "b = getImageID();\n"
+			+ "imageCalculator(\"Difference create\", a, b);\n"
+			+ "getStatistics(area, mean, min, max);\nreport(\"difference\", max);\nclose(\"*\");\n");
+		assertTrue(!printed.contains("Macro Error"), printed);
+		return Double.parseDouble(result("difference"));
+	}
+
 	@Test
 	void aLoraTagChangesThePixelsAndTheInfoNamesItsHash() {
-		String printed = ij.runMacro(REPORT + textToImage("a red circle <lora:kohya:1>") + """
-			report("info", getMetadata("Info"));
-			a = getImageID();
-			""" + textToImage("a red circle <lora:kohya:0>") + """
-			b = getImageID();
-			imageCalculator("Difference create", a, b);
-			getStatistics(area, mean, min, max);
-			report("difference", max);
-			close("*");
-			""");
-		assertTrue(!printed.contains("Macro Error"), printed);
+		double d = differenceBetween("a red circle <lora:kohya:1>", "a red circle <lora:kohya:0>");
 		assertTrue(result("info").matches("(?s).*a red circle <lora:kohya:1>\n.*, Lora hashes: \"kohya: [0-9a-f]{12}\".*"),
 			result("info"));
-		assertTrue(Double.parseDouble(result("difference")) > 0, "weight 1 and weight 0 gave the same pixels");
+		assertTrue(d > 0, "weight 1 and weight 0 gave the same pixels");
 	}
 
 	@Test
 	void aTriggerWordChangesThePixelsAndTheInfoNamesItsHash() {
-		String printed = ij.runMacro(REPORT + textToImage("a shapeword circle") + """
-			report("info", getMetadata("Info"));
-			a = getImageID();
-			""" + textToImage("a circle") + """
-			b = getImageID();
-			imageCalculator("Difference create", a, b);
-			getStatistics(area, mean, min, max);
-			report("difference", max);
-			close("*");
-			""");
-		assertTrue(!printed.contains("Macro Error"), printed);
+		double d = differenceBetween("a shapeword circle", "a circle");
 		assertTrue(result("info").matches("(?s).*, TI hashes: \"shapeword: [0-9a-f]{12}\".*"), result("info"));
-		assertTrue(Double.parseDouble(result("difference")) > 0);
+		assertTrue(d > 0, "the embedding changed nothing");
 	}
 
 	@Test
