@@ -9,8 +9,8 @@ import sc.fiji.sd.lora.EmbeddingSet;
 import sc.fiji.sd.lora.EmbeddingSpec;
 import sc.fiji.sd.lora.LoraSet;
 import sc.fiji.sd.lora.LoraSpec;
-import sc.fiji.sd.onnx.InitializerOverrides;
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
+import sc.fiji.sd.onnx.InitializerOverrides;
 import sc.fiji.sd.onnx.RuntimeOptions;
 
 /**

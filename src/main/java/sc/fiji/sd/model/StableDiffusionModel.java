@@ -328,6 +328,7 @@ public final class StableDiffusionModel implements AutoCloseable {
 		if (tokenizer == null) tokenizer = ClipTokenizer.load(tokenizerDir);
 		return tokenizer;
 	}
+
 	/**
 	 * The trigger words of the textual-inversion embeddings added to the text encoder ({@link EmbeddingSet}), or
 	 * {@link TriggerWords#NONE}.
