@@ -11,6 +11,7 @@ import net.imglib2.type.numeric.real.FloatType;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.hub.HubEnvironment;
 import sc.fiji.sd.hub.ModelLocator;
+import sc.fiji.sd.lora.EmbeddingSet;
 import sc.fiji.sd.lora.EmbeddingSpec;
 import sc.fiji.sd.lora.LoraFolder;
 import sc.fiji.sd.lora.LoraSpec;
@@ -125,7 +126,14 @@ public final class Generators {
 			.append("\nEmbeddings folder: ").append(settings.embeddingsFolder().isEmpty() ? "(none)"
 				: settings.embeddingsFolder()).append("\n\n");
 		try {
-			sb.append(models.get(key(settings)).info().describe());
+			var model = models.get(key(settings));
+			sb.append(model.info().describe());
+			EmbeddingSet embeddings = model.initializerOverrides().part(EmbeddingSet.class);
+			if (embeddings != null) {
+				sb.append("Embeddings: ").append(embeddings.embeddings().isEmpty() ? "none" : embeddings).append('\n');
+				embeddings.refused().forEach((name, why) -> sb.append("  not usable: ").append(name).append(": ")
+					.append(why).append('\n'));
+			}
 		}
 		catch (StableDiffusionException e) {
 			sb.append("The model could not be loaded: ").append(e.getMessage()).append('\n');

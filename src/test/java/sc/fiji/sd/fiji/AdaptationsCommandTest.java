@@ -45,6 +45,8 @@ class AdaptationsCommandTest {
 		assertFalse(m.isCanceled(), m.getCancelReason());
 		String text = (String) m.getOutput("diagnostics");
 		assertTrue(text.contains("LoRA folder: " + LORAS) && text.contains("Embeddings folder: " + EMBEDDINGS), text);
+		assertTrue(text.contains("shapeword (A1111, 2 vectors)") && text.contains("not usable: wide: its vectors have "
+			+ "width 8") && text.contains("not usable: pickled: it could not be loaded"), text);
 	}
 
 	@AfterAll
