@@ -14,6 +14,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import sc.fiji.sd.lora.EmbeddingSet;
 import sc.fiji.sd.lora.LoraSet;
 import sc.fiji.sd.lora.LoraSpec;
 import sc.fiji.sd.model.StableDiffusionModel;
@@ -134,9 +135,22 @@ abstract class GenerationCommand implements Callable<Integer> {
 		PrintWriter out = spec.commandLine().getOut();
 		Path folder = modelOptions.folder();
 		LoraSpec loras = loraOptions.spec(prompt);
-		StableDiffusionModel sd = main.models().get(folder, modelOptions.runtimeOptions(), loras);
-		if (sd.initializerOverrides() instanceof LoraSet set) set.warnings().forEach(err::println);
+		StableDiffusionModel sd = main.models().get(folder, modelOptions.runtimeOptions(), loras,
+			loraOptions.embeddings());
+		LoraSet loraSet = sd.initializerOverrides().part(LoraSet.class);
+		if (loraSet != null) loraSet.warnings().forEach(err::println);
+		EmbeddingSet embeddings = sd.initializerOverrides().part(EmbeddingSet.class);
+		// the words the prompts use, checked before the first step (a refused one fails here, not mid-run)
+		String tiHashes;
+		try {
+			tiHashes = embeddings == null ? null : embeddings.hashesFor(sd.tokenizer(), prompt, negative);
+		}
+		catch (sc.fiji.sd.StableDiffusionException e) {
+			throw new Main.UsageException(e.getMessage());
+		}
 		if (verbose.verbose) {
+			if (embeddings != null) err.println("Embeddings: " + embeddings + (embeddings.refused().isEmpty() ? ""
+				: "; not usable: " + String.join(", ", embeddings.refused().keySet())));
 			err.print(sd.info().describe());
 			err.printf(Locale.ROOT, "Sessions created in %.1f s%n", sd.loadSeconds());
 		}
@@ -151,7 +165,8 @@ abstract class GenerationCommand implements Callable<Integer> {
 			// Each image is written as it finishes (to a temporary name): memory holds one batch, not the run.
 			result = generate(pipeline, request, bar, image -> {
 				set.write(seeds.size(), image,
-					Provenance.pngText(LoraSet.withHashes(parameters(image), loraHashes), sd.info().name()));
+					Provenance.pngText(EmbeddingSet.withHashes(LoraSet.withHashes(parameters(image), loraHashes), tiHashes),
+						sd.info().name()));
 				seeds.add(image.seed());
 			});
 			if (result.interrupted()) err.println("Interrupted: kept the image(s) of the last finished step.");

@@ -7,10 +7,14 @@ import java.util.List;
 
 import picocli.CommandLine.Option;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.lora.EmbeddingSpec;
 import sc.fiji.sd.lora.LoraFolder;
 import sc.fiji.sd.lora.LoraSpec;
 
-/** Mixin for the generating sub-commands: {@code --lora FILE[:WEIGHT]} (repeatable) and {@code --lora-dir DIR}. */
+/**
+ * Mixin for the generating sub-commands: {@code --lora FILE[:WEIGHT]} (repeatable), {@code --lora-dir DIR} and
+ * {@code --embeddings DIR} (textual inversion).
+ */
 public class LoraOptions {
 
 	@Option(names = "--lora", paramLabel = "FILE[:WEIGHT]", description = "Apply a LoRA (.safetensors, kohya or "
@@ -20,6 +24,20 @@ public class LoraOptions {
 	@Option(names = "--lora-dir", paramLabel = "DIR", description = "Folder of LoRA files for <lora:name:weight> "
 		+ "tags in the prompt.")
 	Path loraDir;
+
+	@Option(names = "--embeddings", paramLabel = "DIR", description = "Folder of textual-inversion embeddings "
+		+ "(.safetensors): each file's name is a word that prompts can use, as in AUTOMATIC1111.")
+	Path embeddingsDir;
+
+	/** The embeddings of {@code --embeddings}; a missing folder is a usage error (exit code 2). */
+	EmbeddingSpec embeddings() {
+		try {
+			return EmbeddingSpec.ofFolder(embeddingsDir);
+		}
+		catch (StableDiffusionException e) {
+			throw new Main.UsageException(e.getMessage());
+		}
+	}
 
 	/** The LoRAs of the options and of the prompt's tags; a missing file or name is a usage error (exit code 2). */
 	LoraSpec spec(String prompt) {

@@ -73,8 +73,8 @@ public class DownloadModelCommand extends ContextCommand {
 			log.info("Stable Diffusion: " + id.repo() + " is in " + folder);
 			if (use) {
 				Settings old = Settings.load();
-				sd.apply(new Settings(id.revision().equals(RepoId.DEFAULT_REVISION) && id.subfolder().isEmpty()
-					? id.repo() : folder, old.device(), old.threads()));
+				sd.apply(old.withModel(id.revision().equals(RepoId.DEFAULT_REVISION) && id.subfolder().isEmpty()
+					? id.repo() : folder));
 			}
 		}
 		catch (StableDiffusionException e) {

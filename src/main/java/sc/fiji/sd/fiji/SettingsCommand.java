@@ -17,11 +17,13 @@ import sc.fiji.sd.imagej.ModelDownloads;
 import sc.fiji.sd.imagej.Settings;
 
 /**
- * Plugins › Stable Diffusion › Stable Diffusion Settings... in Fiji: the model folder, device and threads (shared with
+ * Plugins › Stable Diffusion › Stable Diffusion Settings... in Fiji: the model folder, device, threads, the LoRA and
+ * embeddings folders (shared with
  * the ImageJ 1 plugins), and a diagnostic text: the model, the ONNX Runtime providers available and why CUDA is or is
  * not used.
  * <p>
- * Macro: {@code run("Stable Diffusion Settings...", "model=/path/to/model device=cpu threads=4");}
+ * Macro: {@code run("Stable Diffusion Settings...", "model=/path/to/model device=cpu threads=4 lora_dir=/path/to/loras
+ * embeddings=/path/to/embeddings");}
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Stable Diffusion>Stable Diffusion Settings...",
 	initializer = "loadSettings")
@@ -46,6 +48,15 @@ public class SettingsCommand extends ContextCommand {
 	@Parameter(label = "Threads (0 = automatic)", min = "0", persist = false)
 	private Integer threads;
 
+	/** Macro key {@code lora_dir}: where {@code <lora:name:weight>} in prompts finds name.safetensors. */
+	@Parameter(label = "LoRA folder (for <lora:name:weight> in prompts; empty: none)",
+		style = FileWidget.DIRECTORY_STYLE, required = false, persist = false)
+	private File lora_dir;
+
+	@Parameter(label = "Embeddings folder (textual inversion; each file name is a word for prompts; empty: none)",
+		style = FileWidget.DIRECTORY_STYLE, required = false, persist = false)
+	private File embeddings;
+
 	@Parameter(label = "Stable Diffusion", type = ItemIO.OUTPUT)
 	private String diagnostics;
 
@@ -58,6 +69,9 @@ public class SettingsCommand extends ContextCommand {
 			// purpose (the shipped model), so it is filled only together with the device.
 			if (model == null) model = s.embeddedModel() ? null : new File(s.modelFolder());
 			device = s.device();
+			// likewise the folders: a macro that gives the device but not a folder means no folder
+			if (lora_dir == null && !s.loraFolder().isEmpty()) lora_dir = new File(s.loraFolder());
+			if (embeddings == null && !s.embeddingsFolder().isEmpty()) embeddings = new File(s.embeddingsFolder());
 		}
 		if (threads == null) threads = s.threads();
 	}
@@ -66,14 +80,18 @@ public class SettingsCommand extends ContextCommand {
 	private void valuesForTheRecorder() {
 		if (model == null) model = new File("");
 		if (threads == null) threads = 0;
+		if (lora_dir == null) lora_dir = new File("");
+		if (embeddings == null) embeddings = new File("");
 	}
 
 	@Override
 	public void run() {
 		valuesForTheRecorder();
 		try {
-			Settings settings = new Settings(model.getPath(), device, threads);
+			Settings settings = new Settings(model.getPath(), device, threads, lora_dir.getPath(), embeddings.getPath());
 			settings.modelPath(java.nio.file.Path.of("")); // checks a chosen folder exists
+			settings.loraPath();
+			settings.embeddingsPath();
 			sd.apply(settings);
 			diagnostics = Generators.describe(sd.models(), settings);
 			log.info(diagnostics);

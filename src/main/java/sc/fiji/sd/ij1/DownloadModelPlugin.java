@@ -44,8 +44,8 @@ public class DownloadModelPlugin implements PlugIn {
 			IJ.log("Stable Diffusion: " + id.repo() + " is in " + folder);
 			if (use) {
 				Settings old = Settings.load();
-				Settings chosen = new Settings(id.revision().equals(RepoId.DEFAULT_REVISION) && id.subfolder().isEmpty()
-					? id.repo() : folder.toString(), old.device(), old.threads());
+				Settings chosen = old.withModel(id.revision().equals(RepoId.DEFAULT_REVISION) && id.subfolder().isEmpty()
+					? id.repo() : folder.toString());
 				chosen.save();
 				if (!chosen.equals(old)) ImageJModels.provider().release();
 			}

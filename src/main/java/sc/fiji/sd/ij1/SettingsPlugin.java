@@ -13,12 +13,13 @@ import sc.fiji.sd.imagej.ModelDownloads;
 import sc.fiji.sd.imagej.Settings;
 
 /**
- * ImageJ 1.x Plugins › Stable Diffusion › Stable Diffusion Settings...: model folder, device and threads (shared with
+ * ImageJ 1.x Plugins › Stable Diffusion › Stable Diffusion Settings...: model folder, device, threads, the LoRA and
+ * embeddings folders (shared with
  * the Fiji command through ImageJ's preferences), then a diagnostic in the Log window: the model, the ONNX Runtime
  * providers available and why CUDA is or is not used.
  * <p>
- * Macro: {@code run("Stable Diffusion Settings...", "model=/path/to/model device=cpu threads=4");} ({@code model=[]}
- * returns to the shipped model).
+ * Macro: {@code run("Stable Diffusion Settings...", "model=/path/to/model device=cpu threads=4 lora_dir=/path/to/loras
+ * embeddings=/path/to/embeddings");} ({@code model=[]} returns to the shipped model, {@code lora_dir=[]} to none).
  */
 public class SettingsPlugin implements PlugIn {
 
@@ -42,10 +43,18 @@ public class SettingsPlugin implements PlugIn {
 				+ "a downloaded model can be named by its repository id (org/name).");
 			gd.addChoice("Device", Settings.DEVICES, old.device());
 			gd.addNumericField("Threads", old.threads(), 0, 4, "0 = automatic");
+			// macro keys lora_dir= and embeddings= (a label's first word, lower-cased; "_" shows as a space)
+			folderField(gd, "LoRA_dir", old.loraFolder());
+			folderField(gd, "Embeddings", old.embeddingsFolder());
+			gd.addMessage("<lora:name:0.8> in a prompt applies name.safetensors of the LoRA folder; an embedding's\n"
+				+ "file name (without .safetensors) is a word that prompts can use. Empty: none.");
 			gd.showDialog();
 			if (gd.wasCanceled()) return;
-			Settings settings = new Settings(gd.getNextString(), gd.getNextChoice(), (int) gd.getNextNumber());
+			Settings settings = new Settings(gd.getNextString(), gd.getNextChoice(), (int) gd.getNextNumber(),
+				gd.getNextString(), gd.getNextString());
 			settings.modelPath(java.nio.file.Path.of("")); // checks a chosen folder exists
+			settings.loraPath();
+			settings.embeddingsPath();
 			settings.save();
 			if (!settings.equals(old)) ImageJModels.provider().release();
 			IJ.log("Stable Diffusion settings\n" + Generators.describe(ImageJModels.provider(), settings));
@@ -57,5 +66,11 @@ public class SettingsPlugin implements PlugIn {
 			if (Macro.MACRO_CANCELED.equals(e.getMessage())) throw e;
 			Plugins.internalError(e);
 		}
+	}
+
+	/** A folder field; a text field in a headless dialog, which has no folder widget (the same macro key). */
+	private static void folderField(GenericDialog gd, String label, String current) {
+		if (Dialogs.headless()) gd.addStringField(label, current, 30);
+		else gd.addDirectoryField(label, current, 30);
 	}
 }

@@ -11,6 +11,10 @@ import net.imglib2.type.numeric.real.FloatType;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.hub.HubEnvironment;
 import sc.fiji.sd.hub.ModelLocator;
+import sc.fiji.sd.lora.EmbeddingSet;
+import sc.fiji.sd.lora.EmbeddingSpec;
+import sc.fiji.sd.lora.LoraFolder;
+import sc.fiji.sd.lora.LoraSpec;
 import sc.fiji.sd.model.EmbeddedModel;
 import sc.fiji.sd.model.ModelProvider;
 import sc.fiji.sd.onnx.ExecutionProviders;
@@ -18,6 +22,7 @@ import sc.fiji.sd.onnx.ExecutionProviders.Device;
 import sc.fiji.sd.onnx.RuntimeOptions;
 import sc.fiji.sd.provenance.PngWriter;
 import sc.fiji.sd.scheduler.Schedulers;
+import sc.fiji.sd.text.ExtraNetworks;
 
 /**
  * How the ImageJ front ends get a loaded model from their {@link ModelProvider} (the Fiji service's, or plain ImageJ
@@ -52,14 +57,26 @@ public final class Generators {
 		}
 		String device = p.device == null || p.device.isBlank() || p.device.trim().equals(DEFAULT_DEVICE)
 			? saved.device() : p.device;
-		return new Settings(model.isEmpty() ? saved.modelFolder() : model, device, saved.threads());
+		return new Settings(model.isEmpty() ? saved.modelFolder() : model, device, saved.threads(), saved.loraFolder(),
+			saved.embeddingsFolder());
 	}
 
-	/** The provider's key for the settings: folder (the shipped model when none), device, threads. */
+	/** The provider's key for the settings: folder (the shipped model when none), device, threads, embeddings. */
 	public static ModelProvider.Key key(Settings settings) {
+		return key(settings, "");
+	}
+
+	/**
+	 * The provider's key for a run of {@code prompt}: the settings' model, device and threads, the LoRAs the prompt's
+	 * {@code <lora:name:weight>} tags name (found in the settings' LoRA folder) and the settings' embeddings.
+	 */
+	public static ModelProvider.Key key(Settings settings, String prompt) {
 		Path folder = settings.embeddedModel() ? EmbeddedModel.path() : settings.modelPath(null);
+		List<LoraSpec.Entry> loras = ExtraNetworks.loras(prompt).isEmpty() ? List.of()
+			: LoraFolder.fromPrompt(prompt, settings.loraPath());
 		return new ModelProvider.Key(folder, RuntimeOptions.fromSystemProperties().withDevice(Device.parse(settings
-			.device())).withThreads(settings.threads()));
+			.device())).withThreads(settings.threads()), new LoraSpec(loras), EmbeddingSpec.ofFolder(settings
+			.embeddingsPath()));
 	}
 
 	/**
@@ -67,7 +84,15 @@ public final class Generators {
 	 * releases the previous one first.
 	 */
 	public static ImageGenerator open(ModelProvider models, Settings settings) {
-		return new PipelineGenerator(models.get(key(settings)));
+		return open(models, settings, "");
+	}
+
+	/**
+	 * {@link #open(ModelProvider, Settings)} with the LoRAs {@code prompt} asks for and the settings' embeddings
+	 * applied; another LoRA set loads the model anew.
+	 */
+	public static ImageGenerator open(ModelProvider models, Settings settings, String prompt) {
+		return new PipelineGenerator(models.get(key(settings, prompt)));
 	}
 
 	/** Choices for the scheduler drop-down: {@link #DEFAULT_SCHEDULER}, then the core's sampler names. */
@@ -96,9 +121,19 @@ public final class Generators {
 		StringBuilder sb = new StringBuilder();
 		sb.append("Model folder: ").append(settings.embeddedModel() ? "(the model shipped with the plugin)"
 			: settings.modelFolder()).append("\nDevice: ").append(settings.device()).append("\nThreads: ")
-			.append(settings.threads() == 0 ? "automatic (all processors)" : settings.threads()).append("\n\n");
+			.append(settings.threads() == 0 ? "automatic (all processors)" : settings.threads())
+			.append("\nLoRA folder: ").append(settings.loraFolder().isEmpty() ? "(none)" : settings.loraFolder())
+			.append("\nEmbeddings folder: ").append(settings.embeddingsFolder().isEmpty() ? "(none)"
+				: settings.embeddingsFolder()).append("\n\n");
 		try {
-			sb.append(models.get(key(settings)).info().describe());
+			var model = models.get(key(settings));
+			sb.append(model.info().describe());
+			EmbeddingSet embeddings = model.initializerOverrides().part(EmbeddingSet.class);
+			if (embeddings != null) {
+				sb.append("Embeddings: ").append(embeddings.embeddings().isEmpty() ? "none" : embeddings).append('\n');
+				embeddings.refused().forEach((name, why) -> sb.append("  not usable: ").append(name).append(": ")
+					.append(why).append('\n'));
+			}
 		}
 		catch (StableDiffusionException e) {
 			sb.append("The model could not be loaded: ").append(e.getMessage()).append('\n');

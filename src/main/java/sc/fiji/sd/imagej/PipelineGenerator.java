@@ -1,6 +1,9 @@
 package sc.fiji.sd.imagej;
 
+import sc.fiji.sd.lora.EmbeddingSet;
+import sc.fiji.sd.lora.LoraSet;
 import sc.fiji.sd.model.StableDiffusionModel;
+import sc.fiji.sd.pipeline.GeneratedImage;
 import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.GenerationResult;
 import sc.fiji.sd.pipeline.ProgressListener;
@@ -34,13 +37,35 @@ final class PipelineGenerator implements ImageGenerator {
 	public GenerationResult generate(GenerationRequest request, sc.fiji.sd.pipeline.HiresFix.Options hires,
 		ProgressListener listener)
 	{
-		sc.fiji.sd.lora.LoraSet.checkTagsApplied(request.prompt(), model.initializerOverrides()); // no silent drop
-		return sc.fiji.sd.pipeline.HiresFix.generate(new StableDiffusionPipeline(model), request, hires, listener);
+		String hashes = check(request);
+		return withHashes(sc.fiji.sd.pipeline.HiresFix.generate(new StableDiffusionPipeline(model), request, hires,
+			listener), hashes);
 	}
 
 	@Override
 	public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
-		sc.fiji.sd.lora.LoraSet.checkTagsApplied(request.prompt(), model.initializerOverrides()); // no silent drop
-		return new StableDiffusionPipeline(model).generate(request, listener);
+		String hashes = check(request);
+		return withHashes(new StableDiffusionPipeline(model).generate(request, listener), hashes);
+	}
+
+	/**
+	 * Refuses LoRA tags the model was not loaded with (no silent drop) and embeddings that cannot be used, before the
+	 * run; returns what A1111 adds to the parameters: {@code Lora hashes} and {@code TI hashes} (null for none).
+	 */
+	private String check(GenerationRequest request) {
+		LoraSet.checkTagsApplied(request.prompt(), model.initializerOverrides());
+		LoraSet loras = model.initializerOverrides().part(LoraSet.class);
+		EmbeddingSet embeddings = model.initializerOverrides().part(EmbeddingSet.class);
+		String ti = embeddings == null ? null
+			: embeddings.hashesFor(model.tokenizer(), request.prompt(), request.negativePrompt());
+		String parameters = EmbeddingSet.withHashes(LoraSet.withHashes("", loras == null ? null : loras.hashes()), ti);
+		return parameters.isEmpty() ? null : parameters;
+	}
+
+	/** The result with {@code hashes} (", Lora hashes: …") appended to each image's parameters. */
+	private static GenerationResult withHashes(GenerationResult r, String hashes) {
+		if (hashes == null) return r;
+		return new GenerationResult(r.images().stream().map(g -> new GeneratedImage(g.pixels(), g.seed(),
+			g.parameters() + hashes)).toList(), r.interrupted(), r.seconds());
 	}
 }

@@ -38,6 +38,7 @@ public final class LoraSet implements InitializerOverrides {
 	private final List<String> warnings = new ArrayList<>();
 	private final Map<Lora, Integer> matched = new LinkedHashMap<>();
 	private final Map<Lora, List<String>> unmatched = new LinkedHashMap<>();
+	private String hashes;
 
 	/** Reads every file of {@code spec} (headers and LoRA weights). */
 	public LoraSet(LoraSpec spec) {
@@ -79,7 +80,7 @@ public final class LoraSet implements InitializerOverrides {
 	}
 
 	/** The patched values in the initializer's own element type (fp16 and bf16 cast back from fp32). */
-	private static OnnxTensor tensor(LoraPatcher.Patched p) throws OrtException {
+	static OnnxTensor tensor(LoraPatcher.Patched p) throws OrtException {
 		OnnxGraph.Initializer init = p.original();
 		FloatBuffer v = p.values();
 		var env = OnnxEnvironment.get();
@@ -118,19 +119,26 @@ public final class LoraSet implements InitializerOverrides {
 	 * before tokenizing, so a front end that does not load them would drop them without a word.
 	 */
 	public static void checkTagsApplied(String prompt, InitializerOverrides applied) {
-		List<String> loaded = applied instanceof LoraSet set
+		LoraSet set = applied.part(LoraSet.class);
+		List<String> loaded = set != null
 			? set.spec.entries().stream().map(e -> Lora.nameOf(e.file())).toList() : List.of();
 		for (var tag : sc.fiji.sd.text.ExtraNetworks.loras(prompt)) {
 			if (!loaded.contains(tag.name())) {
 				throw new StableDiffusionException("The prompt asks for <lora:" + tag.name() + "> but that LoRA is not "
-					+ "loaded with the model. LoRA tags are applied by the command line for now (txt2img --lora-dir DIR); "
-					+ "remove the tag here.");
+					+ "loaded with the model: this way of generating does not apply LoRA tags. Use Text to Image, Image "
+					+ "to Image or Inpaint with the LoRA folder set in Settings, or txt2img --lora-dir DIR.");
 			}
 		}
 	}
 
 	/** Modules that matched nothing, one line per LoRA and component (count and first few). */
 	public synchronized List<String> warnings() { return List.copyOf(warnings); }
+
+	/** {@link #hashes(LoraSpec)} of this set's LoRAs, computed once (each reads a whole LoRA file). */
+	public synchronized String hashes() {
+		if (hashes == null) hashes = hashes(spec);
+		return hashes;
+	}
 
 	/**
 	 * A1111's {@code Lora hashes} value: {@code name: <first 12 hex of the sha256 of the data after the header>}
@@ -154,13 +162,23 @@ public final class LoraSet implements InitializerOverrides {
 			byte[] len = in.readNBytes(8);
 			long header = ByteBuffer.wrap(len).order(ByteOrder.LITTLE_ENDIAN).getLong();
 			in.skipNBytes(header);
+			return sha256(in).substring(0, 12);
+		}
+		catch (IOException e) {
+			throw new StableDiffusionException("Cannot hash " + file + ": " + e.getMessage(), e);
+		}
+	}
+
+	/** The SHA-256 of the rest of {@code in}, in lower-case hex. */
+	static String sha256(InputStream in) throws IOException {
+		try {
 			MessageDigest sha = MessageDigest.getInstance("SHA-256");
 			byte[] buf = new byte[1 << 16];
 			for (int n; (n = in.read(buf)) > 0;) sha.update(buf, 0, n);
-			return HexFormat.of().formatHex(sha.digest()).substring(0, 12);
+			return HexFormat.of().formatHex(sha.digest());
 		}
-		catch (IOException | NoSuchAlgorithmException e) {
-			throw new StableDiffusionException("Cannot hash " + file + ": " + e.getMessage(), e);
+		catch (NoSuchAlgorithmException e) {
+			throw new IllegalStateException("Java without SHA-256", e);
 		}
 	}
 

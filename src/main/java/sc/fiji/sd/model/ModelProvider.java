@@ -5,9 +5,12 @@ import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
+import sc.fiji.sd.lora.EmbeddingSet;
+import sc.fiji.sd.lora.EmbeddingSpec;
 import sc.fiji.sd.lora.LoraSet;
 import sc.fiji.sd.lora.LoraSpec;
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
+import sc.fiji.sd.onnx.InitializerOverrides;
 import sc.fiji.sd.onnx.RuntimeOptions;
 
 /**
@@ -31,12 +34,19 @@ public final class ModelProvider implements AutoCloseable {
 	 * @param folder the model folder, absolute and normalised
 	 * @param options device, threads, CFG mode, memory handling
 	 * @param loras the LoRA files and weights patched into the sessions ({@link LoraSpec#NONE}: none)
+	 * @param embeddings the textual-inversion embeddings added to the text encoder ({@link EmbeddingSpec#NONE}: none)
 	 */
-	public record Key(Path folder, RuntimeOptions options, LoraSpec loras) {
+	public record Key(Path folder, RuntimeOptions options, LoraSpec loras, EmbeddingSpec embeddings) {
 		public Key {
 			folder = Objects.requireNonNull(folder, "folder").toAbsolutePath().normalize();
 			Objects.requireNonNull(options, "options");
 			Objects.requireNonNull(loras, "loras");
+			Objects.requireNonNull(embeddings, "embeddings");
+		}
+
+		/** The key of the model with LoRAs and without embeddings. */
+		public Key(Path folder, RuntimeOptions options, LoraSpec loras) {
+			this(folder, options, loras, EmbeddingSpec.NONE);
 		}
 
 		/** The key of the model without LoRAs. */
@@ -80,12 +90,19 @@ public final class ModelProvider implements AutoCloseable {
 		});
 	}
 
+	/** {@link #get(Key)} of the folder, options, LoRAs and embeddings. */
+	public StableDiffusionModel get(Path folder, RuntimeOptions options, LoraSpec loras, EmbeddingSpec embeddings) {
+		return get(new Key(folder, options, loras, embeddings));
+	}
+
 	private static StableDiffusionModel load(Key key) {
-		if (key.loras().isEmpty()) return StableDiffusionModel.load(key.folder(), key.options());
-		LoraSet set = new LoraSet(key.loras());
-		StableDiffusionModel m = StableDiffusionModel.load(key.folder(), key.options(), set); // owns the set from here on
+		if (key.loras().isEmpty() && key.embeddings().isEmpty()) return StableDiffusionModel.load(key.folder(), key.options());
+		LoraSet set = key.loras().isEmpty() ? null : new LoraSet(key.loras());
+		InitializerOverrides overrides = set == null ? new EmbeddingSet(key.embeddings())
+			: key.embeddings().isEmpty() ? set : InitializerOverrides.both(set, new EmbeddingSet(key.embeddings()));
+		StableDiffusionModel m = StableDiffusionModel.load(key.folder(), key.options(), overrides); // owns them from here on
 		try {
-			set.checkEveryLoraApplied();
+			if (set != null) set.checkEveryLoraApplied();
 		}
 		catch (RuntimeException e) {
 			m.close();

@@ -13,12 +13,15 @@ import com.google.gson.JsonParser;
 
 import ai.onnxruntime.OnnxJavaType;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.lora.Embedding;
+import sc.fiji.sd.lora.EmbeddingSet;
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
 import sc.fiji.sd.onnx.ExecutionProviders.SessionMemory;
 import sc.fiji.sd.onnx.InitializerOverrides;
 import sc.fiji.sd.onnx.RuntimeOptions;
 import sc.fiji.sd.onnx.SessionFactory;
 import sc.fiji.sd.text.ClipTokenizer;
+import sc.fiji.sd.text.TriggerWords;
 
 /**
  * A Stable Diffusion 1.x/2.x model folder (diffusers or optimum ONNX export) with its four ONNX sessions open.
@@ -325,6 +328,16 @@ public final class StableDiffusionModel implements AutoCloseable {
 		if (tokenizer == null) tokenizer = ClipTokenizer.load(tokenizerDir);
 		return tokenizer;
 	}
+
+	/**
+	 * The trigger words of the textual-inversion embeddings added to the text encoder ({@link EmbeddingSet}), or
+	 * {@link TriggerWords#NONE}.
+	 */
+	public TriggerWords triggerWords() {
+		EmbeddingSet set = overrides.part(EmbeddingSet.class);
+		return set == null ? TriggerWords.NONE : set.triggerWords(tokenizer(), Embedding.FIRST_ENCODER);
+	}
+
 	/** What replaces the file's weights in the sessions (a LoRA set), or {@link InitializerOverrides#NONE}. */
 	public InitializerOverrides initializerOverrides() { return overrides; }
 

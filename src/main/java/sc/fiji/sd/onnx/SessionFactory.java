@@ -101,8 +101,18 @@ public final class SessionFactory {
 			// addInitializer replaces an initializer whether its bytes are inline or in an external data file
 			for (Map.Entry<String, ? extends OnnxTensorLike> e : initializers.entrySet())
 				sessionOptions.addInitializer(e.getKey(), e.getValue());
+			// ...but graph optimisation folds a Cast of an initializer (fp16-stored weights) from the file's values,
+			// before the replacement is looked at: the replacement would be ignored without a word
+			if (!initializers.isEmpty() && castsAny(file, initializers.keySet()))
+				sessionOptions.setOptimizationLevel(OptLevel.NO_OPT);
 			return OnnxEnvironment.get().createSession(file.toString(), sessionOptions);
 		}
+	}
+
+	/** Whether a Cast node of {@code file}'s graph reads one of the initializers {@code names}. */
+	static boolean castsAny(Path file, java.util.Set<String> names) {
+		return OnnxGraph.read(file).nodes().stream()
+			.anyMatch(n -> n.opType().equals("Cast") && !n.inputs().isEmpty() && names.contains(n.inputs().get(0)));
 	}
 
 	/** The component a model file belongs to: its folder's name in the diffusers layout ({@code unet/model.onnx}). */

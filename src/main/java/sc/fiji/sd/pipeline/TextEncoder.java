@@ -44,7 +44,8 @@ public final class TextEncoder {
 
 	/** The model's (SD 1/2) text encoder and its last hidden states. */
 	public TextEncoder(StableDiffusionModel model) {
-		this(model.textEncoder(), new PromptChunker(model.tokenizer()), "last_hidden_state", model.info().textWidth());
+		this(model.textEncoder(), new PromptChunker(model.tokenizer(), model.triggerWords()), "last_hidden_state",
+			model.info().textWidth());
 	}
 
 	/**

@@ -5,6 +5,8 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 
+import sc.fiji.sd.StableDiffusionException;
+
 /**
  * Turns a prompt in AUTOMATIC1111 syntax into text-encoder windows of 75 tokens + start/end (77 ids), each token
  * carrying the weight of the fragment it came from. Long prompts become several chunks whose encodings the pipeline
@@ -23,14 +25,24 @@ public final class PromptChunker {
 	private final ClipTokenizer tokenizer;
 	private final int chunkLength;
 	private final int commaToken;
+	private final TriggerWords triggers;
 
 	/** Prompt and negative prompt, padded to the same number of chunks (CFG runs them as one batch). */
 	public record Pair(List<TokenChunk> prompt, List<TokenChunk> negative) {}
 
 	public PromptChunker(ClipTokenizer tokenizer) {
+		this(tokenizer, TriggerWords.NONE);
+	}
+
+	/**
+	 * With textual-inversion embeddings: a trigger word's tokens become its embedding's ids, one per vector, at the
+	 * weight of the fragment; the vectors count toward the chunk and are not split across two (A1111's rule).
+	 */
+	public PromptChunker(ClipTokenizer tokenizer, TriggerWords triggers) {
 		this.tokenizer = tokenizer;
 		this.chunkLength = tokenizer.maxLength() - 2;
 		this.commaToken = tokenizer.tokenId(",</w>");
+		this.triggers = triggers;
 	}
 
 	/** Prompt tokens per chunk, without start and end (75 for CLIP). */
@@ -52,7 +64,9 @@ public final class PromptChunker {
 				continue;
 			}
 			float weight = (float) fragment.weight();
-			for (int token : tokenizer.encode(fragment.text())) {
+			int[] tokens = tokenizer.encode(fragment.text());
+			for (int i = 0; i < tokens.length;) {
+				int token = tokens[i];
 				if (token == commaToken) {
 					b.lastComma = b.size;
 				}
@@ -60,7 +74,20 @@ public final class PromptChunker {
 					b.moveAfterLastCommaToNextChunk();
 				}
 				if (b.size == chunkLength) b.nextChunk();
-				b.add(token, weight);
+				TriggerWords.Match m = triggers.isEmpty() ? null : triggers.at(tokens, i);
+				if (m == null) {
+					b.add(token, weight);
+					i++;
+					continue;
+				}
+				int[] ids = TriggerWords.ids(m);
+				if (ids.length > chunkLength) {
+					throw new StableDiffusionException("The embedding '" + m.word().name() + "' has "
+						+ ids.length + " vectors, more than the " + chunkLength + " tokens of a prompt chunk.");
+				}
+				if (b.size + ids.length > chunkLength) b.nextChunk();
+				for (int id : ids) b.add(id, weight);
+				i += m.length();
 			}
 		}
 		if (b.size > 0 || b.chunks.isEmpty()) b.nextChunk();

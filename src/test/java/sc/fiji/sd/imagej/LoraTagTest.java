@@ -9,7 +9,7 @@ import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.TestModels;
 
-/** Fiji and ImageJ do not load LoRAs yet: a {@code <lora:…>} tag is refused, not dropped from the prompt unseen. */
+/** A model loaded without the LoRA a {@code <lora:…>} tag names refuses the tag: it is not dropped from the prompt unseen. */
 class LoraTagTest {
 
 	@Test

@@ -130,4 +130,56 @@ class PromptChunkerTest {
 		assertEquals(3, reverse.negative().size());
 		assertEquals(List.of(chunker.emptyChunk(), chunker.emptyChunk(), chunker.emptyChunk()), reverse.prompt());
 	}
+	// -- textual inversion: trigger words become their embedding's ids (A1111's sd_hijack_clip rules)
+
+	static TriggerWords triggers(String word, int... ids) {
+		return new TriggerWords(List.of(new TriggerWords.Word(word, tokenizer.encode(word), ids, null)));
+	}
+
+	@Test
+	void aTriggerWordBecomesItsVectorsIdsAtTheFragmentsWeight() {
+		PromptChunker ti = new PromptChunker(tokenizer, triggers("shapeword", 50000, 50001, 50002));
+		TokenChunk chunk = ti.chunk("a (shapeword:1.3) circle").get(0);
+		int a = single("a"), circle = single("circle");
+		assertArrayEquals(new int[] { start, a, 50000, 50001, 50002, circle, end }, Arrays.copyOf(chunk.inputIds(), 7));
+		assertArrayEquals(new float[] { 1, 1, 1.3f, 1.3f, 1.3f, 1, 1 }, Arrays.copyOf(chunk.weights(), 7));
+	}
+
+	@Test
+	void aTriggerThatIsAVocabularyWordIsTheEmbeddingAndTheLongestMatchWins() {
+		var words = new TriggerWords(List.of(new TriggerWords.Word("cat", tokenizer.encode("cat"), new int[] { 50000 }, null),
+			new TriggerWords.Word("cat cat", tokenizer.encode("cat cat"), new int[] { 50001, 50002 }, null)));
+		TokenChunk chunk = new PromptChunker(tokenizer, words).chunk("cat cat cat").get(0);
+		assertArrayEquals(new int[] { start, 50001, 50002, 50000, end }, Arrays.copyOf(chunk.inputIds(), 5));
+	}
+
+	@Test
+	void anEmbeddingsVectorsCountTowardTheChunkAndAreNotSplit() {
+		PromptChunker ti = new PromptChunker(tokenizer, triggers("shapeword", 50000, 50001, 50002));
+		// 73 cats leave 2 places: the 3 vectors go to the next chunk whole
+		List<TokenChunk> chunks = ti.chunk(cats(73) + "shapeword");
+		assertEquals(2, chunks.size());
+		assertEquals(end, chunks.get(0).inputIds()[74]);
+		assertArrayEquals(new int[] { start, 50000, 50001, 50002, end }, Arrays.copyOf(chunks.get(1).inputIds(), 5));
+		// 72 cats leave 3: they fit
+		assertEquals(1, ti.chunk(cats(72) + "shapeword").size());
+	}
+
+	@Test
+	void aTriggerWhoseEmbeddingCannotBeUsedIsRefusedWithTheReason() {
+		var words = new TriggerWords(List.of(new TriggerWords.Word("wide", tokenizer.encode("wide"), null,
+			"its vectors have width 8 and the model's text encoder has width 4.")));
+		PromptChunker ti = new PromptChunker(tokenizer, words);
+		var e = org.junit.jupiter.api.Assertions.assertThrows(sc.fiji.sd.StableDiffusionException.class,
+			() -> ti.chunk("a wide circle"));
+		assertTrue(e.getMessage().contains("'wide'") && e.getMessage().contains("width 8"), e.getMessage());
+		assertEquals(1, ti.chunk("a widescreen circle").size(), "only the word's own tokens match");
+	}
+
+	@Test
+	void theWordsUsedAreFoundInAnyFragment() {
+		var words = triggers("shapeword", 50000);
+		assertEquals(java.util.Set.of("shapeword"), words.usedIn("a [shapeword] BREAK circle", tokenizer));
+		assertTrue(words.usedIn("a circle", tokenizer).isEmpty());
+	}
 }
