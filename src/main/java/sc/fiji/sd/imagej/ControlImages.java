@@ -31,7 +31,7 @@ import sc.fiji.sd.pipeline.ControlNetUnit;
  * ({@code control_type}) at the output size. The source image is only read: its pixels are copied when the run
  * starts, so neither the image nor its selection changes, and closing or editing it mid-run changes nothing.
  * <p>
- * The ControlNet model ({@code control_model}): a folder with {@code model.onnx}; left empty, the folder beside the
+ * The ControlNet model ({@code controlnet}): a folder with {@code model.onnx}; left empty, the folder beside the
  * base model's named {@code <base model folder>-controlnet} (e.g. {@code models/tiny-sd-shapes-controlnet} beside
  * {@code models/tiny-sd-shapes}), where a ControlNet made for that base model is shipped or put by the user.
  */
@@ -114,29 +114,40 @@ public final class ControlImages {
 			return new Control(p, selectionMask(active), "the selection on \"" + active.getTitle() + "\"", true,
 				preprocessor, options, model);
 		}
+		checkSource(control, images);
 		ImagePlus imp = images.byTitle(control);
-		if (imp == null) throw new StableDiffusionException("No open image is titled \"" + control + "\" (control=["
-			+ control + "]). Open it, or choose one of: " + String.join(", ", choices(images))
-			+ " (selection: the current selection as a mask).");
 		boolean labels = preprocessor.nearestResize() && imp.getType() != ImagePlus.COLOR_RGB;
 		var pixels = labels ? foreground(imp) : ImagePlusConverter.toRgb(imp);
 		return new Control(p, pixels, "\"" + imp.getTitle() + "\"", labels, preprocessor, options, model);
 	}
 
-	/** The ControlNet folder: {@code control_model}, or the default beside the base model; checked to exist. */
+	/**
+	 * Checks that {@code control} is none, selection or an open image's title (a dialog run by a macro would
+	 * otherwise only say that it is not one of the choices).
+	 */
+	public static void checkSource(String control, OpenImages images) {
+		String c = control == null ? "" : control.trim();
+		if (c.isEmpty() || c.equalsIgnoreCase(NONE) || c.equalsIgnoreCase(SELECTION) || images.byTitle(c) != null)
+			return;
+		throw new StableDiffusionException("No open image is titled \"" + c + "\" (control=[" + c + "]). Open it, "
+			+ "or choose one of: " + String.join(", ", choices(images)) + " (selection: the current selection as a "
+			+ "mask).");
+	}
+
+	/** The ControlNet folder: {@code controlnet}, or the default beside the base model; checked to exist. */
 	static Path model(Parameters p, Path baseModel) {
-		String given = p.control_model == null ? "" : p.control_model.trim();
+		String given = p.controlnet == null ? "" : p.controlnet.trim();
 		if (given.isEmpty()) {
 			Path folder = defaultModel(baseModel);
 			if (folder == null || !Files.exists(folder))
 				throw new StableDiffusionException("No ControlNet is given and there is none beside the model"
 					+ (folder == null ? "" : " (looked for " + folder + ")") + ". Give the folder of a ControlNet "
-					+ "export (with model.onnx) made for this base model as control_model=[folder].");
+					+ "export (with model.onnx) made for this base model as controlnet=[folder].");
 			return folder;
 		}
 		Path folder = ModelLocator.resolve(given, HubEnvironment.fromSystem()).orElse(Path.of(given));
 		if (!Files.exists(folder))
-			throw new StableDiffusionException("The ControlNet folder " + folder + " (control_model=) does not exist. "
+			throw new StableDiffusionException("The ControlNet folder " + folder + " (controlnet=) does not exist. "
 				+ "Give the folder of a ControlNet export (with model.onnx), or leave it empty for the one beside the "
 				+ "model" + (defaultModel(baseModel) == null ? "" : " (" + defaultModel(baseModel) + ")") + ".");
 		return folder;

@@ -64,7 +64,7 @@ class ControlImagesTest {
 		p.seed = 3;
 		p.steps = 2;
 		p.control = control;
-		p.control_model = Files.createDirectories(dir.resolve("cn")).toString();
+		p.controlnet = Files.createDirectories(dir.resolve("cn")).toString();
 		return p;
 	}
 
@@ -108,7 +108,7 @@ class ControlImagesTest {
 		float[] expected = ImagePlusConverter.roiMask(photo).update(null).getCurrentStorageArray();
 		for (int c = 0; c < 3; c++)
 			assertArrayEquals(expected, plane(unit.image(), c), "channel " + c + ": the selection mask");
-		assertEquals(Path.of(p.control_model), unit.model());
+		assertEquals(Path.of(p.controlnet), unit.model());
 		assertEquals("none", unit.module());
 		assertEquals(0.8, unit.scale());
 		assertEquals(0.1, unit.start());
@@ -211,11 +211,11 @@ class ControlImagesTest {
 		assertTrue(assertThrows(StableDiffusionException.class, () -> run(window, null)).getMessage().contains(
 			"0 ≤ start < end ≤ 1"));
 		Parameters model = textToImage("blobs");
-		model.control_model = dir.resolve("missing").toString();
+		model.controlnet = dir.resolve("missing").toString();
 		assertTrue(assertThrows(StableDiffusionException.class, () -> run(model, null)).getMessage().contains(
-			"The ControlNet folder " + dir.resolve("missing") + " (control_model=) does not exist"));
+			"The ControlNet folder " + dir.resolve("missing") + " (controlnet=) does not exist"));
 		Parameters none = textToImage("blobs");
-		none.control_model = "";
+		none.controlnet = "";
 		assertTrue(assertThrows(StableDiffusionException.class, () -> run(none, null)).getMessage().contains(
 			"No ControlNet is given"));
 		assertTrue(fake.requests.isEmpty(), "nothing generated");
@@ -227,7 +227,7 @@ class ControlImagesTest {
 		assertEquals(dir.resolve("models/tiny-sd-shapes-controlnet"), ControlImages.defaultModel(base));
 		Files.createDirectories(ControlImages.defaultModel(base));
 		Parameters p = textToImage("none");
-		p.control_model = " ";
+		p.controlnet = " ";
 		assertEquals(ControlImages.defaultModel(base), ControlImages.model(p, base));
 	}
 }
