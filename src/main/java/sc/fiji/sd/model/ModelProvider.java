@@ -1,6 +1,7 @@
 package sc.fiji.sd.model;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
@@ -8,6 +9,7 @@ import java.util.function.Supplier;
 import sc.fiji.sd.lora.LoraSet;
 import sc.fiji.sd.lora.LoraSpec;
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
+import sc.fiji.sd.onnx.InitializerOverrides;
 import sc.fiji.sd.onnx.RuntimeOptions;
 
 /**
@@ -31,12 +33,19 @@ public final class ModelProvider implements AutoCloseable {
 	 * @param folder the model folder, absolute and normalised
 	 * @param options device, threads, CFG mode, memory handling
 	 * @param loras the LoRA files and weights patched into the sessions ({@link LoraSpec#NONE}: none)
+	 * @param controlNets the ControlNets whose sessions open with the model, in order (none: the plain UNet)
 	 */
-	public record Key(Path folder, RuntimeOptions options, LoraSpec loras) {
+	public record Key(Path folder, RuntimeOptions options, LoraSpec loras, List<Path> controlNets) {
 		public Key {
 			folder = Objects.requireNonNull(folder, "folder").toAbsolutePath().normalize();
 			Objects.requireNonNull(options, "options");
 			Objects.requireNonNull(loras, "loras");
+			controlNets = controlNets.stream().map(ControlNetModel::normalize).toList();
+		}
+
+		/** The key of the model with LoRAs, without ControlNets. */
+		public Key(Path folder, RuntimeOptions options, LoraSpec loras) {
+			this(folder, options, loras, List.of());
 		}
 
 		/** The key of the model without LoRAs. */
@@ -81,9 +90,12 @@ public final class ModelProvider implements AutoCloseable {
 	}
 
 	private static StableDiffusionModel load(Key key) {
-		if (key.loras().isEmpty()) return StableDiffusionModel.load(key.folder(), key.options());
+		if (key.loras().isEmpty()) {
+			return StableDiffusionModel.load(key.folder(), key.options(), InitializerOverrides.NONE, key.controlNets());
+		}
 		LoraSet set = new LoraSet(key.loras());
-		StableDiffusionModel m = StableDiffusionModel.load(key.folder(), key.options(), set); // owns the set from here on
+		// owns the set from here on
+		StableDiffusionModel m = StableDiffusionModel.load(key.folder(), key.options(), set, key.controlNets());
 		try {
 			set.checkEveryLoraApplied();
 		}
