@@ -3,12 +3,10 @@ package sc.fiji.sd.ij1;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * ControlNet through the real ImageJ 1.x macro interpreter (headless, ij1-patcher): a selection drawn by the macro
@@ -19,10 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 class ControlNetMacroTest {
 
 	private static HeadlessImageJ ij;
-	private static Path controlNet;
-
-	@TempDir
-	static Path dir;
+	/** The random-weight fixtures in OnnxStack's split layout: a base with controlnet/model.onnx, and its ControlNet. */
+	private static Path base, controlNet;
 
 	private static final String REPORT = "function report(key, value) { call(\"java.lang.System.setProperty\", "
 		+ "\"sd.test.\" + key, \"\" + value); }\n";
@@ -30,7 +26,8 @@ class ControlNetMacroTest {
 	@BeforeAll
 	static void startImageJWithASmallModel() throws Exception {
 		ij = HeadlessImageJ.shared();
-		controlNet = Files.createDirectories(dir.resolve("controlnet"));
+		base = SmallModel.folder("controlnet");
+		controlNet = sc.fiji.sd.pipeline.TestModels.controlNet("controlnet-scale").toAbsolutePath();
 		String printed = ij.runMacro("run(\"Stable Diffusion Settings...\", \"model=[" + SmallModel.folder()
 			+ "] device=cpu threads=0\");");
 		assertTrue(printed.contains("Native size"), printed);
@@ -55,7 +52,7 @@ class ControlNetMacroTest {
 
 	private String textToImage(String extra) {
 		return "run(\"Text to Image...\", \"prompt=[a red circle] steps=2 seed=11 width=64 height=64 scheduler=DDIM "
-			+ "control=[selection] controlnet=[" + controlNet + "] " + extra + "\");\n";
+			+ "control=[selection] controlnet=[" + controlNet + "] " + extra + " model=[" + base + "]\");\n";
 	}
 
 	@Test
@@ -84,6 +81,12 @@ class ControlNetMacroTest {
 			imageCalculator("Difference create", first, second);
 			getStatistics(area, mean, min, max);
 			report("replay difference", max);
+			selectImage(first);
+			report("info", getMetadata("Info"));
+			""" + textToImage("").replace("control=[selection]", "control=none") + """
+			imageCalculator("Difference create", first, getImageID());
+			getStatistics(area, mean, min, max);
+			report("control difference", max);
 			close("*");
 			""");
 		assertEquals("a red circle (seed 11)", result("title"), "the result is the current image after the run");
@@ -91,6 +94,7 @@ class ControlNetMacroTest {
 		assertEquals("0", result("mask difference"), "the control image is the selection, white on black");
 		assertEquals("1 0", result("selection kept"), "the specimen keeps its oval and its pixels");
 		assertEquals("0", result("replay difference"), "the same line gives the same pixels");
+		assertTrue(Double.parseDouble(result("control difference")) > 0, "the ControlNet acts on the pixels");
 	}
 
 	@Test
