@@ -1,0 +1,89 @@
+package sc.fiji.sd.ij1;
+
+import java.awt.Choice;
+import java.awt.EventQueue;
+import java.awt.TextField;
+import java.awt.event.ActionEvent;
+import java.util.Arrays;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import ij.IJ;
+import ij.ImagePlus;
+import ij.Macro;
+import ij.WindowManager;
+import ij.gui.GenericDialog;
+import ij.gui.OvalRoi;
+import ij.plugin.frame.Recorder;
+import ij.process.ByteProcessor;
+import sc.fiji.sd.imagej.Settings;
+
+/**
+ * Records an interactive Text to Image run whose control image is the selection of an open image, then replays the
+ * recorded line on that image (run by {@link ControlNetRecordingTest} in a JVM of its own under Xvfb). The "user"
+ * draws an oval on "specimen", opens Text to Image, picks {@code selection} in the Control drop-down, types the
+ * ControlNet's folder and clicks OK. Prints RECORDED, TITLE, SELECTION and IDENTICAL lines.
+ *
+ * @see RecordingUnderXvfb the same without ControlNet
+ */
+public final class ControlNetRecordingUnderXvfb {
+
+	/** Arguments: the base model folder (with controlnet/model.onnx), the ControlNet folder. */
+	public static void main(String[] args) throws Exception {
+		new Settings(args[0], "cpu", 0).save();
+		ImagePlus specimen = new ImagePlus("specimen", new ByteProcessor(64, 64));
+		specimen.show();
+		specimen.setRoi(new OvalRoi(12, 20, 36, 24));
+		IJ.wait(500);
+		Recorder recorder = new Recorder(false);
+		Thread user = new Thread(() -> {
+			Recorder.setCommand("Text to Image...");
+			new TextToImagePlugin().run("");
+			Recorder.saveCommand();
+		}, "Text to Image...");
+		user.start();
+		GenericDialog gd = RecordingUnderXvfb.waitForDialog();
+		@SuppressWarnings("unchecked")
+		var strings = (java.util.Vector<TextField>) gd.getStringFields();
+		strings.get(0).setText("a red circle");
+		strings.get(2).setText(args[1]); // the ControlNet folder (after prompt and negative prompt)
+		@SuppressWarnings("unchecked")
+		var numbers = (java.util.Vector<TextField>) gd.getNumericFields();
+		numbers.get(0).setText("2"); // steps
+		numbers.get(5).setText("64"); // width (after seed, subseed, variation)
+		numbers.get(6).setText("64"); // height
+		@SuppressWarnings("unchecked")
+		var choices = (java.util.Vector<Choice>) gd.getChoices();
+		EventQueue.invokeAndWait(() -> {
+			choices.get(1).select("selection"); // after the scheduler
+			gd.actionPerformed(new ActionEvent(gd.getButtons()[0], ActionEvent.ACTION_PERFORMED, "OK"));
+		});
+		user.join(120_000);
+		ImagePlus first = WindowManager.getCurrentImage();
+		String recorded = recorder.getText();
+		System.out.println("RECORDED " + recorded.strip());
+		System.out.println("TITLE " + (first == null ? null : first.getTitle()));
+		System.out.println("SELECTION " + (specimen.getRoi() == null ? null : specimen.getRoi().getBounds()));
+
+		Matcher m = Pattern.compile("run\\(\"Text to Image\\.\\.\\.\", \"(.*)\"\\);").matcher(recorded);
+		if (!m.find()) {
+			System.out.println("IDENTICAL no recorded line");
+			System.exit(0);
+		}
+		String options = m.group(1);
+		Thread replay = new Thread(() -> {
+			IJ.selectWindow("specimen"); // as a recorded selectImage("specimen") would, before the line
+			IJ.wait(500);
+			Macro.setOptions(options);
+			new TextToImagePlugin().run("");
+			Macro.setOptions(null);
+		}, "Run$_replay");
+		replay.start();
+		replay.join(120_000);
+		ImagePlus second = WindowManager.getCurrentImage();
+		boolean identical = second != null && second != first && second != specimen && Arrays.equals((int[]) first
+			.getProcessor().getPixels(), (int[]) second.getProcessor().getPixels());
+		System.out.println("IDENTICAL " + identical + " (" + (second == null ? null : second.getTitle()) + ")");
+		System.exit(0);
+	}
+}
