@@ -57,9 +57,19 @@ public final class Generators {
 
 	/** The provider's key for the settings: folder (the shipped model when none), device, threads. */
 	public static ModelProvider.Key key(Settings settings) {
+		return key(settings, null);
+	}
+
+	/**
+	 * The key for one run: with the run's ControlNet ({@link ControlImages#model}) when it asks for one, whose
+	 * session opens with the model (then its UNet is the one that takes the ControlNet's residuals).
+	 */
+	static ModelProvider.Key key(Settings settings, Parameters run) {
 		Path folder = settings.embeddedModel() ? EmbeddedModel.path() : settings.modelPath(null);
+		List<Path> controlNets = run != null && ControlImages.requested(run) ? List.of(ControlImages.model(run, folder))
+			: List.of();
 		return new ModelProvider.Key(folder, RuntimeOptions.fromSystemProperties().withDevice(Device.parse(settings
-			.device())).withThreads(settings.threads()));
+			.device())).withThreads(settings.threads()), sc.fiji.sd.lora.LoraSpec.NONE, controlNets);
 	}
 
 	/**
@@ -67,7 +77,12 @@ public final class Generators {
 	 * releases the previous one first.
 	 */
 	public static ImageGenerator open(ModelProvider models, Settings settings) {
-		return new PipelineGenerator(models.get(key(settings)));
+		return open(models, settings, null);
+	}
+
+	/** As {@link #open(ModelProvider, Settings)}, with the ControlNet the run asks for (null: none). */
+	public static ImageGenerator open(ModelProvider models, Settings settings, Parameters run) {
+		return new PipelineGenerator(models.get(key(settings, run)));
 	}
 
 	/** Choices for the scheduler drop-down: {@link #DEFAULT_SCHEDULER}, then the core's sampler names. */
