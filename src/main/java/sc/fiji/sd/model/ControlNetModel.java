@@ -47,12 +47,17 @@ public final class ControlNetModel implements AutoCloseable {
 	/** Whether it scales its residuals itself ({@code conditioning_scale}); otherwise the caller multiplies them. */
 	public boolean scalesItself() { return component.hasInput(SCALE_INPUT); }
 
-	/** A display name: the folder's (or the file's) name. */
+	/** A display name: the folder's name (the folder's of a model.onnx given as a file). */
 	public String name() {
-		Path name = source.getFileName();
-		String s = name == null ? source.toString() : name.toString();
-		return s.endsWith(".onnx") && source.getParent() != null && source.getParent().getFileName() != null
-			? source.getParent().getFileName().toString() : s;
+		return name(source);
+	}
+
+	/** The display name of the ControlNet at {@code path}: its folder's name, for a .onnx file its parent's. */
+	public static String name(Path path) {
+		Path p = normalize(path), file = p.getFileName();
+		if (file == null) return p.toString();
+		boolean onnx = file.toString().endsWith(".onnx") && p.getParent() != null && p.getParent().getFileName() != null;
+		return onnx ? p.getParent().getFileName().toString() : file.toString();
 	}
 
 	/** The residual inputs of a UNet (none: it is not a ControlNet UNet). */
