@@ -118,8 +118,13 @@ class ControlNetCommandTest {
 		Interpreter.batchMode = true;
 		Interpreter.addBatchModeImage(source);
 		try {
-			int[] controlled = pixels(run(TextToImageCommand.class, "control", "square source", "control_type",
-				"canny", "show_control", true));
+			CommandModule first = run(TextToImageCommand.class, "control", "square source", "control_type", "canny",
+				"show_control", true);
+			int[] controlled = pixels(first);
+			String parameters = (String) ((ImagePlus) first.getOutput("result")).getProperty(
+				sc.fiji.sd.imagej.Generation.PARAMETERS_PROPERTY);
+			assertTrue(parameters.contains("ControlNet 0: \"Module: canny, Model: controlnet-scale, Weight: 1"),
+				parameters);
 			ImagePlus shown = WindowManager.getImage("Control (canny) of square source");
 			assertNotNull(shown, "show_control opens the preprocessed control image");
 			assertEquals(64, shown.getWidth(), "at the output size (96 → 64, said in the Log)");

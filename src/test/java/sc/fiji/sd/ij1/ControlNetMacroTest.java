@@ -95,6 +95,10 @@ class ControlNetMacroTest {
 		assertEquals("1 0", result("selection kept"), "the specimen keeps its oval and its pixels");
 		assertEquals("0", result("replay difference"), "the same line gives the same pixels");
 		assertTrue(Double.parseDouble(result("control difference")) > 0, "the ControlNet acts on the pixels");
+		String info = result("info");
+		assertTrue(info.contains("ControlNet 0: \"Module: none, Model: controlnet-scale, Weight: 1, Resize Mode: Just "
+			+ "Resize") && info.contains("Guidance Start: 0, Guidance End: 1"), "Info shows A1111's ControlNet line: "
+			+ info);
 	}
 
 	@Test
