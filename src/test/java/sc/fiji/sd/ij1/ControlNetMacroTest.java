@@ -102,6 +102,21 @@ class ControlNetMacroTest {
 	}
 
 	@Test
+	void anOpenImageOfAnotherSizeIsResizedAndTheLogSaysSo() {
+		String printed = run("""
+			newImage("drawing", "8-bit white", 100, 80, 1);
+			setColor(0);
+			drawLine(10, 40, 90, 40);
+			""" + textToImage("control_type=scribble_xdog").replace("control=[selection]", "control=[drawing]") + """
+			report("title", getTitle());
+			close("*");
+			""");
+		assertEquals("a red circle (seed 11)", result("title"));
+		assertTrue(printed.contains("the control image (\"drawing\") is 100×80; it was resized to 64×64, the size of "
+			+ "the output"), printed);
+	}
+
+	@Test
 	void controlSelectionWithoutASelection() {
 		String error = errorOf("newImage(\"plain\", \"8-bit black\", 64, 64, 1);\n" + textToImage(""));
 		assertTrue(error.contains("control=[selection]") && error.contains("\"plain\", which has none"), error);
