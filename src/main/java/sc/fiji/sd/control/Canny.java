@@ -11,21 +11,15 @@ import net.imglib2.type.numeric.real.FloatType;
  * thresholds mean the same here), non-maximum suppression along the gradient direction in four sectors, and
  * hysteresis: a pixel above {@code high} is an edge, one above {@code low} is an edge when 8-connected to one.
  */
-final class Canny implements ControlPreprocessor {
+final class Canny extends NamedPreprocessor {
 
 	static final String NAME = "canny";
 	private static final float[] BINOMIAL = { 1 / 16f, 4 / 16f, 6 / 16f, 4 / 16f, 1 / 16f };
 	/** tan 22.5° and tan 67.5°: the borders of the horizontal, diagonal and vertical sectors. */
 	private static final double TAN_22_5 = Math.tan(Math.toRadians(22.5)), TAN_67_5 = Math.tan(Math.toRadians(67.5));
 
-	@Override
-	public String name() {
-		return NAME;
-	}
-
-	@Override
-	public String description() {
-		return "edges (white on black), thresholds control_low and control_high";
+	Canny() {
+		super(NAME, "edges (white on black), thresholds control_low and control_high");
 	}
 
 	@Override

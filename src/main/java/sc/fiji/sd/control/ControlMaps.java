@@ -1,6 +1,5 @@
 package sc.fiji.sd.control;
 
-import net.imglib2.RandomAccess;
 import net.imglib2.RandomAccessibleInterval;
 import net.imglib2.img.array.ArrayImg;
 import net.imglib2.img.array.ArrayImgs;
@@ -22,19 +21,12 @@ final class ControlMaps {
 		if (rgb.numDimensions() != 3 || rgb.dimension(2) != 3)
 			throw new StableDiffusionException("A control image must be X × Y × 3 (R, G, B), not "
 				+ java.util.Arrays.toString(rgb.dimensionsAsLongArray()) + ".");
-		int w = (int) rgb.dimension(0), h = (int) rgb.dimension(1);
-		float[][] out = new float[3][w * h];
-		RandomAccess<FloatType> ra = Views.zeroMin(rgb).randomAccess();
-		for (int c = 0; c < 3; c++) {
-			ra.setPosition(c, 2);
-			for (int y = 0; y < h; y++) {
-				ra.setPosition(y, 1);
-				for (int x = 0; x < w; x++) {
-					ra.setPosition(x, 0);
-					out[c][y * w + x] = ra.get().get();
-				}
-			}
-		}
+		int n = (int) (rgb.dimension(0) * rgb.dimension(1));
+		float[][] out = new float[3][n];
+		var cursor = Views.flatIterable(rgb).cursor(); // x fastest, then y, then the channel
+		for (float[] plane : out)
+			for (int i = 0; i < n; i++)
+				plane[i] = cursor.next().get();
 		return out;
 	}
 

@@ -6,18 +6,12 @@ import net.imglib2.img.basictypeaccess.array.FloatArray;
 import net.imglib2.type.numeric.real.FloatType;
 
 /** 1 − v in each channel: black lines on white (a drawing, a scan) become the white-on-black lines ControlNets read. */
-final class Invert implements ControlPreprocessor {
+final class Invert extends NamedPreprocessor {
 
 	static final String NAME = "invert";
 
-	@Override
-	public String name() {
-		return NAME;
-	}
-
-	@Override
-	public String description() {
-		return "1 − value (black lines on white → white on black)";
+	Invert() {
+		super(NAME, "1 − value (black lines on white → white on black)");
 	}
 
 	@Override

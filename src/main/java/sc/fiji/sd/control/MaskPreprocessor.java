@@ -10,18 +10,12 @@ import net.imglib2.type.numeric.real.FloatType;
  * label (1, 2, 3…) becomes white and only the background (0) stays black. Front ends hand label images in with their
  * raw values, not through a display range that could map label 1 to black.
  */
-final class MaskPreprocessor implements ControlPreprocessor {
+final class MaskPreprocessor extends NamedPreprocessor {
 
 	static final String NAME = "mask";
 
-	@Override
-	public String name() {
-		return NAME;
-	}
-
-	@Override
-	public String description() {
-		return "binary or label image → white objects on black (any non-zero value)";
+	MaskPreprocessor() {
+		super(NAME, "binary or label image → white objects on black (any non-zero value)");
 	}
 
 	@Override

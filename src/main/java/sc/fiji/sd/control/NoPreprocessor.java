@@ -6,18 +6,12 @@ import net.imglib2.img.basictypeaccess.array.FloatArray;
 import net.imglib2.type.numeric.real.FloatType;
 
 /** The image as it is: for control images made elsewhere (Find Edges, a drawn mask, another tool's output). */
-final class NoPreprocessor implements ControlPreprocessor {
+final class NoPreprocessor extends NamedPreprocessor {
 
 	static final String NAME = "none";
 
-	@Override
-	public String name() {
-		return NAME;
-	}
-
-	@Override
-	public String description() {
-		return "the image as it is";
+	NoPreprocessor() {
+		super(NAME, "the image as it is");
 	}
 
 	@Override

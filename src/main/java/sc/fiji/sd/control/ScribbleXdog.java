@@ -11,20 +11,14 @@ import net.imglib2.type.numeric.real.FloatType;
  * than the narrow one by more than half the threshold 32 (the extension's default): a thin dark line on a lighter
  * surround. Flat areas, bright lines and wide dark areas give black.
  */
-final class ScribbleXdog implements ControlPreprocessor {
+final class ScribbleXdog extends NamedPreprocessor {
 
 	static final String NAME = "scribble_xdog";
 	static final float THRESHOLD = 32;
 	private static final float[] NARROW = ControlMaps.gaussian(0.5), WIDE = ControlMaps.gaussian(5);
 
-	@Override
-	public String name() {
-		return NAME;
-	}
-
-	@Override
-	public String description() {
-		return "dark strokes of a sketch → white scribbles (difference of Gaussians, as A1111's scribble_xdog)";
+	ScribbleXdog() {
+		super(NAME, "dark strokes of a sketch → white scribbles (difference of Gaussians, as A1111's scribble_xdog)");
 	}
 
 	@Override

@@ -20,34 +20,14 @@ class ControlNetMacroTest {
 	/** The random-weight fixtures in OnnxStack's split layout: a base with controlnet/model.onnx, and its ControlNet. */
 	private static Path base, controlNet;
 
-	private static final String REPORT = "function report(key, value) { call(\"java.lang.System.setProperty\", "
-		+ "\"sd.test.\" + key, \"\" + value); }\n";
-
 	@BeforeAll
-	static void startImageJWithASmallModel() throws Exception {
+	static void startImageJWithASmallModel() {
 		ij = HeadlessImageJ.shared();
 		base = SmallModel.folder("controlnet");
 		controlNet = sc.fiji.sd.pipeline.TestModels.controlNet("controlnet-scale").toAbsolutePath();
 		String printed = ij.runMacro("run(\"Stable Diffusion Settings...\", \"model=[" + SmallModel.folder()
 			+ "] device=cpu threads=0\");");
 		assertTrue(printed.contains("Native size"), printed);
-	}
-
-	private static String run(String macro) {
-		String printed = ij.runMacro(REPORT + macro);
-		assertTrue(!printed.contains("Macro Error"), printed);
-		return printed;
-	}
-
-	private static String result(String key) {
-		return System.getProperty("sd.test." + key);
-	}
-
-	private static String errorOf(String macro) {
-		String printed = ij.runMacro(macro);
-		int start = printed.indexOf("Macro Error: ");
-		assertTrue(start >= 0, "expected a macro error from: " + macro + "\nbut it printed: " + printed);
-		return printed.substring(start);
 	}
 
 	private String textToImage(String extra) {
@@ -57,7 +37,7 @@ class ControlNetMacroTest {
 
 	@Test
 	void theSelectionIsTheControlImageShownAsItsOwnWindowAndTheLineReplaysToTheSamePixels() {
-		run("""
+		ij.runReporting("""
 			newImage("specimen", "8-bit black", 64, 64, 1);
 			makeOval(12, 20, 36, 24);
 			""" + textToImage("show_control") + """
@@ -89,13 +69,13 @@ class ControlNetMacroTest {
 			report("control difference", max);
 			close("*");
 			""");
-		assertEquals("a red circle (seed 11)", result("title"), "the result is the current image after the run");
-		assertEquals("64x64 24", result("control"));
-		assertEquals("0", result("mask difference"), "the control image is the selection, white on black");
-		assertEquals("1 0", result("selection kept"), "the specimen keeps its oval and its pixels");
-		assertEquals("0", result("replay difference"), "the same line gives the same pixels");
-		assertTrue(Double.parseDouble(result("control difference")) > 0, "the ControlNet acts on the pixels");
-		String info = result("info");
+		assertEquals("a red circle (seed 11)", HeadlessImageJ.reported("title"), "the result is the current image after the run");
+		assertEquals("64x64 24", HeadlessImageJ.reported("control"));
+		assertEquals("0", HeadlessImageJ.reported("mask difference"), "the control image is the selection, white on black");
+		assertEquals("1 0", HeadlessImageJ.reported("selection kept"), "the specimen keeps its oval and its pixels");
+		assertEquals("0", HeadlessImageJ.reported("replay difference"), "the same line gives the same pixels");
+		assertTrue(Double.parseDouble(HeadlessImageJ.reported("control difference")) > 0, "the ControlNet acts on the pixels");
+		String info = HeadlessImageJ.reported("info");
 		assertTrue(info.contains("ControlNet 0: \"Module: none, Model: controlnet-scale, Weight: 1, Resize Mode: Just "
 			+ "Resize") && info.contains("Guidance Start: 0, Guidance End: 1"), "Info shows A1111's ControlNet line: "
 			+ info);
@@ -103,7 +83,7 @@ class ControlNetMacroTest {
 
 	@Test
 	void anOpenImageOfAnotherSizeIsResizedAndTheLogSaysSo() {
-		String printed = run("""
+		String printed = ij.runReporting("""
 			newImage("drawing", "8-bit white", 100, 80, 1);
 			setColor(0);
 			drawLine(10, 40, 90, 40);
@@ -111,20 +91,20 @@ class ControlNetMacroTest {
 			report("title", getTitle());
 			close("*");
 			""");
-		assertEquals("a red circle (seed 11)", result("title"));
+		assertEquals("a red circle (seed 11)", HeadlessImageJ.reported("title"));
 		assertTrue(printed.contains("the control image (\"drawing\") is 100×80; it was resized to 64×64, the size of "
 			+ "the output"), printed);
 	}
 
 	@Test
 	void controlSelectionWithoutASelection() {
-		String error = errorOf("newImage(\"plain\", \"8-bit black\", 64, 64, 1);\n" + textToImage(""));
+		String error = ij.errorOf("newImage(\"plain\", \"8-bit black\", 64, 64, 1);\n" + textToImage(""));
 		assertTrue(error.contains("control=[selection]") && error.contains("\"plain\", which has none"), error);
 	}
 
 	@Test
 	void anUnknownControlImage() {
-		String error = errorOf("newImage(\"blobs\", \"8-bit black\", 64, 64, 1);\n"
+		String error = ij.errorOf("newImage(\"blobs\", \"8-bit black\", 64, 64, 1);\n"
 			+ "run(\"Text to Image...\", \"prompt=x seed=1 control=[blobz]\");");
 		assertTrue(error.contains("No open image is titled \"blobz\"") && error.contains("none, selection, blobs"),
 			error);
@@ -132,13 +112,13 @@ class ControlNetMacroTest {
 
 	@Test
 	void anUnknownControlType() {
-		String error = errorOf("run(\"Text to Image...\", \"prompt=x seed=1 control_type=depth\");");
+		String error = ij.errorOf("run(\"Text to Image...\", \"prompt=x seed=1 control_type=depth\");");
 		assertTrue(error.contains("Unknown control_type \"depth\"") && error.contains("canny"), error);
 	}
 
 	@Test
 	void aControlScaleThatIsNotANumber() {
-		String error = errorOf("run(\"Text to Image...\", \"prompt=x seed=1 control_scale=strong\");");
+		String error = ij.errorOf("run(\"Text to Image...\", \"prompt=x seed=1 control_scale=strong\");");
 		assertTrue(error.contains("control_scale=strong") && error.contains("control_scale=1"), error);
 	}
 }

@@ -5,12 +5,9 @@ import java.awt.EventQueue;
 import java.awt.TextField;
 import java.awt.event.ActionEvent;
 import java.util.Arrays;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import ij.IJ;
 import ij.ImagePlus;
-import ij.Macro;
 import ij.WindowManager;
 import ij.gui.GenericDialog;
 import ij.gui.OvalRoi;
@@ -36,12 +33,7 @@ public final class ControlNetRecordingUnderXvfb {
 		specimen.setRoi(new OvalRoi(12, 20, 36, 24));
 		IJ.wait(500);
 		Recorder recorder = new Recorder(false);
-		Thread user = new Thread(() -> {
-			Recorder.setCommand("Text to Image...");
-			new TextToImagePlugin().run("");
-			Recorder.saveCommand();
-		}, "Text to Image...");
-		user.start();
+		Thread user = RecordingUnderXvfb.startRecordedTextToImage();
 		GenericDialog gd = RecordingUnderXvfb.waitForDialog();
 		@SuppressWarnings("unchecked")
 		var strings = (java.util.Vector<TextField>) gd.getStringFields();
@@ -65,22 +57,15 @@ public final class ControlNetRecordingUnderXvfb {
 		System.out.println("TITLE " + (first == null ? null : first.getTitle()));
 		System.out.println("SELECTION " + (specimen.getRoi() == null ? null : specimen.getRoi().getBounds()));
 
-		Matcher m = Pattern.compile("run\\(\"Text to Image\\.\\.\\.\", \"(.*)\"\\);").matcher(recorded);
-		if (!m.find()) {
+		String options = RecordingUnderXvfb.recordedOptions(recorded);
+		if (options == null) {
 			System.out.println("IDENTICAL no recorded line");
 			System.exit(0);
 		}
-		String options = m.group(1);
-		Thread replay = new Thread(() -> {
+		ImagePlus second = RecordingUnderXvfb.replay(options, () -> {
 			IJ.selectWindow("specimen"); // as a recorded selectImage("specimen") would, before the line
 			IJ.wait(500);
-			Macro.setOptions(options);
-			new TextToImagePlugin().run("");
-			Macro.setOptions(null);
-		}, "Run$_replay");
-		replay.start();
-		replay.join(120_000);
-		ImagePlus second = WindowManager.getCurrentImage();
+		});
 		boolean identical = second != null && second != first && second != specimen && Arrays.equals((int[]) first
 			.getProcessor().getPixels(), (int[]) second.getProcessor().getPixels());
 		System.out.println("IDENTICAL " + identical + " (" + (second == null ? null : second.getTitle()) + ")");
