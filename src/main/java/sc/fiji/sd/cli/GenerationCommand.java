@@ -10,12 +10,14 @@ import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 
 import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 import sc.fiji.sd.lora.LoraSet;
 import sc.fiji.sd.lora.LoraSpec;
+import sc.fiji.sd.model.ModelProvider;
 import sc.fiji.sd.model.StableDiffusionModel;
 import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.GeneratedImage;
@@ -87,6 +89,9 @@ abstract class GenerationCommand implements Callable<Integer> {
 	@Mixin
 	LoraOptions loraOptions = new LoraOptions();
 
+	@ArgGroup(exclusive = false, multiplicity = "0..*", heading = "ControlNet (repeat the group for several):%n")
+	List<ControlNetOptions> controlNets = new ArrayList<>();
+
 	@Option(names = "--output", defaultValue = "output.png", paramLabel = "FILE.png", description = "Output PNG; several images become FILE-1.png, FILE-2.png… (default: ${DEFAULT-VALUE}).")
 	Path output;
 
@@ -109,7 +114,8 @@ abstract class GenerationCommand implements Callable<Integer> {
 		}
 		GenerationRequest request = prepare(GenerationRequest.builder().mode(mode()).prompt(prompt)
 			.negativePrompt(negative).steps(steps).guidance(guidance).seed(seed).size(width, height)
-			.variationSeed(variationSeed).variationStrength(variationStrength).scheduler(scheduler).batchSize(batch).batchCount(batchCount)).build();
+			.variationSeed(variationSeed).variationStrength(variationStrength).scheduler(scheduler).batchSize(batch).batchCount(batchCount))
+			.controls(ControlNetOptions.read(controlNets)).build();
 		try {
 			request.validate(); // every option checked before the model loads: a bad value is a usage error
 		}
@@ -134,7 +140,9 @@ abstract class GenerationCommand implements Callable<Integer> {
 		PrintWriter out = spec.commandLine().getOut();
 		Path folder = modelOptions.folder();
 		LoraSpec loras = loraOptions.spec(prompt);
-		StableDiffusionModel sd = main.models().get(folder, modelOptions.runtimeOptions(), loras);
+		StableDiffusionModel sd = main.models().get(new ModelProvider.Key(folder, modelOptions.runtimeOptions(), loras,
+			ControlNetOptions.folders(controlNets)));
+		request = ControlNetOptions.preprocessed(controlNets, request, sd.info().nativeSize(), err::println);
 		if (sd.initializerOverrides() instanceof LoraSet set) set.warnings().forEach(err::println);
 		if (verbose.verbose) {
 			err.print(sd.info().describe());
