@@ -172,16 +172,20 @@ public final class Dialogs {
 		String[] sources = ControlImages.choices(ControlImages.OpenImages.IMAGEJ);
 		String[] types = ControlPreprocessors.names().toArray(new String[0]);
 		gd.addChoice("Control (ControlNet image)", sources, choice(sources, d.control));
-		gd.addChoice("Control_type (preprocessor)", types, choice(types, d.control_type));
-		gd.addStringField("ControlNet (folder)", d.controlnet, 30);
+		gd.addToSameRow(); // four rows for nine fields: the dialog must still fit a laptop screen
+		gd.addChoice("Control_type", types, choice(types, d.control_type));
+		gd.addStringField("ControlNet (empty: <model>" + ControlImages.MODEL_SUFFIX + ")", d.controlnet,
+			30);
+		gd.addNumericField("Control_scale", d.control_scale, 2, 5, "");
 		gd.addToSameRow();
-		gd.addMessage("empty: <model folder>" + ControlImages.MODEL_SUFFIX);
-		gd.addNumericField("Control_scale", d.control_scale, 2, 6, "weight (0 = no effect)");
-		gd.addNumericField("Control_start", d.control_start, 2, 6, "fraction of the steps");
-		gd.addNumericField("Control_end", d.control_end, 2, 6, "fraction of the steps");
-		gd.addNumericField("Control_low", d.control_low, 0, 6, "canny thresholds (0-255)");
-		gd.addNumericField("Control_high", d.control_high, 0, 6, "");
-		gd.addCheckbox("Show_control (the preprocessed control image)", d.show_control);
+		gd.addNumericField("Control_start", d.control_start, 2, 5, "");
+		gd.addToSameRow();
+		gd.addNumericField("Control_end", d.control_end, 2, 5, "(fractions of the steps)");
+		gd.addNumericField("Control_low", d.control_low, 0, 5, "");
+		gd.addToSameRow();
+		gd.addNumericField("Control_high", d.control_high, 0, 5, "(canny, 0-255)");
+		gd.addToSameRow();
+		gd.addCheckbox("Show_control image", d.show_control);
 	}
 
 	private static void readControlFields(GenericDialog gd, Parameters p) {
