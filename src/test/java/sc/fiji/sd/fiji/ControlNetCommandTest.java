@@ -169,6 +169,17 @@ class ControlNetCommandTest {
 		assertNull(m.getOutput("result"));
 	}
 
+	@Test
+	void aControlNetMadeForAnotherBaseIsNamedWithTheBase() throws Exception {
+		File wide = TestModels.controlNet("controlnet-wide").toAbsolutePath().toFile();
+		CommandModule m = run(ImageToImageCommand.class, "image", photoWithOval(), "control", "selection",
+			"controlnet", wide);
+		assertTrue(m.isCanceled());
+		assertTrue(m.getCancelReason().contains("was made for another base model") && m.getCancelReason().contains(
+			"controlnet-wide"), m.getCancelReason());
+		assertNull(m.getOutput("result"));
+	}
+
 	/** A ControlNet asked for with a 9-channel inpainting UNet: one clear message, no result, the input untouched. */
 	@Test
 	void aNineChannelInpaintingModelRefusesTheControlNet(@TempDir Path dir) throws Exception {
