@@ -10,10 +10,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import net.imglib2.RandomAccess;
 import net.imglib2.RandomAccessibleInterval;
 import net.imglib2.type.numeric.real.FloatType;
-import net.imglib2.view.Views;
 
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
@@ -21,6 +19,7 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.image.ImageTensors;
 import sc.fiji.sd.image.Lanczos;
 import sc.fiji.sd.model.ControlNetModel;
 import sc.fiji.sd.model.StableDiffusionModel;
@@ -65,7 +64,7 @@ final class ControlNetResiduals implements UnetInput {
 		try {
 			for (ControlNetUnit u : batch.request().controls()) {
 				ControlNetModel net = loaded(model, u.model());
-				float[] nchw = unitRange(resized(u.image(), batch.width(), batch.height()));
+				float[] nchw = ImageTensors.toUnitNchw(resized(u.image(), batch.width(), batch.height()));
 				OnnxTensor image = Tensors.create(net.component().inputType("controlnet_cond"),
 					ImageSource.repeat(nchw, rows), new long[] { rows, 3, batch.height(), batch.width() });
 				units.add(new Unit(net, u, image));
@@ -124,24 +123,6 @@ final class ControlNetResiduals implements UnetInput {
 	{
 		if (image.dimension(0) == width && image.dimension(1) == height) return image;
 		return Lanczos.resize(image, width, height); // as diffusers' control image processor (PIL Lanczos)
-	}
-
-	/** X × Y × 3 in [0, 1] → [3, H, W] in [0, 1]: diffusers feeds ControlNets the image without [−1, 1] scaling. */
-	static float[] unitRange(RandomAccessibleInterval<FloatType> rgb) {
-		int w = (int) rgb.dimension(0), h = (int) rgb.dimension(1), plane = w * h;
-		float[] out = new float[3 * plane];
-		RandomAccess<FloatType> ra = Views.zeroMin(rgb).randomAccess();
-		for (int c = 0; c < 3; c++) {
-			ra.setPosition(c, 2);
-			for (int y = 0; y < h; y++) {
-				ra.setPosition(y, 1);
-				for (int x = 0; x < w; x++) {
-					ra.setPosition(x, 0);
-					out[c * plane + y * w + x] = ra.get().get();
-				}
-			}
-		}
-		return out;
 	}
 
 	/** diffusers' {@code controlnet_keep}: whether a unit acts at step {@code i} of the {@code n} the loop runs. */
