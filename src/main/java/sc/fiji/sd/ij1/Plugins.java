@@ -11,6 +11,7 @@ import ij.Macro;
 import ij.WindowManager;
 import ij.macro.Interpreter;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.imagej.ControlImages;
 import sc.fiji.sd.imagej.Generation;
 import sc.fiji.sd.imagej.Generators;
 import sc.fiji.sd.imagej.ImageJModels;
@@ -42,6 +43,7 @@ final class Plugins {
 			Generation.checkInput(mode, outpaint, input); // say it before the dialog, not after
 			Parameters p = Dialogs.ask(mode, input, outpaint);
 			if (p == null) return;
+			ControlImages.check(p, input); // before the model (and its ControlNet) loads
 			ImageJProgress progress = new ImageJProgress(p.preview);
 			Generation.Outcome outcome;
 			try {

@@ -104,21 +104,40 @@ public final class ControlImages {
 	 */
 	static Control read(Parameters p, ImagePlus input, OpenImages images, Path baseModel) {
 		if (!requested(p)) return null;
+		ImagePlus source = source(p, input, images);
 		ControlPreprocessor preprocessor = ControlPreprocessors.get(p.control_type);
 		ControlOptions options = new ControlOptions(p.control_low, p.control_high);
-		options.validate();
-		String control = p.control.trim();
 		Path model = model(p, baseModel);
+		if (p.control.trim().equalsIgnoreCase(SELECTION))
+			return new Control(p, selectionMask(source), "the selection on \"" + source.getTitle() + "\"", true,
+				preprocessor, options, model);
+		boolean labels = preprocessor.nearestResize() && source.getType() != ImagePlus.COLOR_RGB;
+		var pixels = labels ? foreground(source) : ImagePlusConverter.toRgb(source);
+		return new Control(p, pixels, "\"" + source.getTitle() + "\"", labels, preprocessor, options, model);
+	}
+
+	/**
+	 * The checks that need no model, for the front ends to make before one loads (which can take a minute): the
+	 * control image is there (a selection, an open image), the preprocessor is known, its thresholds make sense.
+	 *
+	 * @param input the command's image, else null (the active image gives the selection)
+	 */
+	public static void check(Parameters p, ImagePlus input) {
+		if (requested(p)) source(p, input, OpenImages.IMAGEJ);
+	}
+
+	/** The image the control comes from, checked (with the options that need no model); its selection checked too. */
+	private static ImagePlus source(Parameters p, ImagePlus input, OpenImages images) {
+		ControlPreprocessors.get(p.control_type);
+		new ControlOptions(p.control_low, p.control_high).validate();
+		String control = p.control.trim();
 		if (control.equalsIgnoreCase(SELECTION)) {
 			ImagePlus active = input != null ? input : images.current();
-			return new Control(p, selectionMask(active), "the selection on \"" + active.getTitle() + "\"", true,
-				preprocessor, options, model);
+			checkSelection(active);
+			return active;
 		}
 		checkSource(control, images);
-		ImagePlus imp = images.byTitle(control);
-		boolean labels = preprocessor.nearestResize() && imp.getType() != ImagePlus.COLOR_RGB;
-		var pixels = labels ? foreground(imp) : ImagePlusConverter.toRgb(imp);
-		return new Control(p, pixels, "\"" + imp.getTitle() + "\"", labels, preprocessor, options, model);
+		return images.byTitle(control);
 	}
 
 	/**
@@ -153,8 +172,13 @@ public final class ControlImages {
 		return folder;
 	}
 
-	/** The area selection of {@code imp} as X × Y × 3, white (1) inside, black outside. */
+	/** The area selection of {@code imp} (checked) as X × Y × 3, white (1) inside, black outside. */
 	private static ArrayImg<FloatType, FloatArray> selectionMask(ImagePlus imp) {
+		float[] mask = ImagePlusConverter.roiMask(imp).update(null).getCurrentStorageArray();
+		return grey(mask, imp.getWidth(), imp.getHeight());
+	}
+
+	private static void checkSelection(ImagePlus imp) {
 		if (imp == null) throw new StableDiffusionException("control=[selection] uses the selection of the active "
 			+ "image, and no image is open. Open an image, draw a selection (e.g. makeOval) and run the command again.");
 		Roi roi = imp.getRoi();
@@ -163,8 +187,6 @@ public final class ControlImages {
 				+ imp.getTitle() + "\", which has " + (roi == null ? "none" : "a " + roi.getTypeAsString()
 					.toLowerCase(Locale.ROOT) + " selection, not an area") + ". Draw an area (rectangle, oval, polygon "
 				+ "or freehand, e.g. makeOval(...)), or choose an image as the control.");
-		float[] mask = ImagePlusConverter.roiMask(imp).update(null).getCurrentStorageArray();
-		return grey(mask, imp.getWidth(), imp.getHeight());
 	}
 
 	/**

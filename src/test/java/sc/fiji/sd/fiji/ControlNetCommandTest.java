@@ -158,6 +158,10 @@ class ControlNetCommandTest {
 		CommandModule m = run(ImageToImageCommand.class, "image", plain, "control", "selection");
 		assertTrue(m.getCancelReason().contains("\"plain\", which has none"), m.getCancelReason());
 		assertNull(m.getOutput("result"));
+		// Said before any model loads: this base cannot take a ControlNet, but the missing selection comes first.
+		m = run(ImageToImageCommand.class, "image", plain, "control", "selection", "model", SmallModel.folder()
+			.toFile());
+		assertTrue(m.getCancelReason().contains("\"plain\", which has none"), m.getCancelReason());
 	}
 
 	@Test

@@ -100,6 +100,10 @@ class ControlNetMacroTest {
 	void controlSelectionWithoutASelection() {
 		String error = ij.errorOf("newImage(\"plain\", \"8-bit black\", 64, 64, 1);\n" + textToImage(""));
 		assertTrue(error.contains("control=[selection]") && error.contains("\"plain\", which has none"), error);
+		// Said before the model loads: a base without controlnet/model.onnx would otherwise be the message.
+		error = ij.errorOf("newImage(\"plain\", \"8-bit black\", 64, 64, 1);\n" + textToImage("").replace(base
+			.toString(), SmallModel.folder().toString()));
+		assertTrue(error.contains("\"plain\", which has none"), error);
 	}
 
 	@Test
