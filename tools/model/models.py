@@ -293,7 +293,7 @@ class UNet(nn.Module):
         self.conv_norm_out = group_norm(ch[0], g)
         self.conv_out = nn.Conv2d(ch[0], cfg["out_channels"], 3, padding=1)
 
-    def forward(self, sample, timestep, encoder_hidden_states, timestep_cond=None):
+    def time_embedding(self, sample, timestep, timestep_cond=None):
         if timestep.dim() == 0:
             timestep = timestep[None]
         timestep = timestep.float().expand(sample.shape[0])
@@ -302,9 +302,11 @@ class UNet(nn.Module):
         t = t.to(sample.dtype)
         if self.cond_proj is not None and timestep_cond is not None:
             t = t + self.cond_proj(timestep_cond)
-        emb = self.time_linear_2(F.silu(self.time_linear_1(t)))
-        ctx = encoder_hidden_states
-        x = self.conv_in(sample)
+        return self.time_linear_2(F.silu(self.time_linear_1(t)))
+
+    def down_and_mid(self, x, emb, ctx):
+        """The encoder half from conv_in's output: (the skip connections, the mid block's output). A ControlNet
+        (controlnet.py) runs the same half of its own copy."""
         skips = [x]
         for blk in self.down:
             for j, res in enumerate(blk.resnets):
@@ -318,6 +320,19 @@ class UNet(nn.Module):
         x = self.mid_res1(x, emb)
         x = self.mid_attn(x, ctx)
         x = self.mid_res2(x, emb)
+        return skips, x
+
+    def forward(self, sample, timestep, encoder_hidden_states, timestep_cond=None, down_residuals=None,
+                mid_residual=None):
+        """down_residuals / mid_residual: a ControlNet's outputs, added to the skips and the mid block's output
+        (diffusers' down_block_additional_residuals, mid_block_additional_residual)."""
+        emb = self.time_embedding(sample, timestep, timestep_cond)
+        ctx = encoder_hidden_states
+        skips, x = self.down_and_mid(self.conv_in(sample), emb, ctx)
+        if down_residuals is not None:
+            skips = [s + r for s, r in zip(skips, down_residuals)]
+        if mid_residual is not None:
+            x = x + mid_residual
         for blk in self.up:
             for j, res in enumerate(blk.resnets):
                 x = res(torch.cat([x, skips.pop()], dim=1), emb)

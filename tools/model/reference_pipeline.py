@@ -60,7 +60,7 @@ from java_random import gaussian_noise
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
-NP_TYPE = {1: np.float32, 10: np.float16, 6: np.int32, 7: np.int64}
+NP_TYPE = {1: np.float32, 10: np.float16, 6: np.int32, 7: np.int64, 11: np.float64}
 
 
 # ----------------------------------------------------------------------------------------------- model folder
@@ -107,6 +107,8 @@ class Model:
         cast = next((n for n in self.unet.proto.graph.node if n.op_type == "Cast" and n.output[0] == w), None)
         self.unet_in_channels = weights[cast.input[0] if cast is not None else w].dims[1]
         self.lcm = "timestep_cond" in self.unet.inputs
+        residual_unet = os.path.join(folder, "controlnet", "model.onnx")
+        self.controlnet_unet = Graph(residual_unet) if os.path.exists(residual_unet) else None
         self.family = "sdxl" if "text_embeds" in self.unet.inputs else "sd1"
 
 
@@ -360,6 +362,7 @@ def generate(model, case, init_image=None, mask=None):
     timesteps = sched.timesteps
     prompts = {"prompt": [case["prompt"]] * n, "negative": [case["negative_prompt"]] * n}
     hidden, extra, cfg = LAYOUTS[model.family](model, prompts, guidance)
+    controls = case.get("controls", [])
     noise = gaussian_noise(case["seed"], n, (4, lh, lw))
     sf = np.float32(model.scaling_factor)
 
@@ -388,13 +391,19 @@ def generate(model, case, init_image=None, mask=None):
         latents = sched.add_noise(original, noise, timesteps[-init_timestep])
         first = max(case["steps"] - init_timestep + offset, 0)
     trace = {"noise": noise}
+    keep = controlnet_keep(controls, len(timesteps) - first)
     for i in range(first, len(timesteps)):
         t = timesteps[i]
         x = np.concatenate([latents, latents]) if cfg else latents
         x = sched.scale_model_input(x, t)
         if extra_channels is not None:
             x = np.concatenate([x, np.repeat(extra_channels, x.shape[0], axis=0)], axis=1)
-        out = model.unet(sample=x, timestep=np.array([t] * x.shape[0]), encoder_hidden_states=hidden, **extra)
+        ts = np.array([t] * x.shape[0])
+        if controls:
+            residuals = controlnet_residuals(controls, keep[i - first], x, ts, hidden)
+            out = model.controlnet_unet(sample=x, timestep=ts, encoder_hidden_states=hidden, **residuals)
+        else:
+            out = model.unet(sample=x, timestep=ts, encoder_hidden_states=hidden, **extra)
         out = out["out_sample"].astype(np.float32)
         if cfg:
             u, c = out[:n], out[n:]
@@ -413,6 +422,31 @@ def generate(model, case, init_image=None, mask=None):
             v = np.where(keep, init_image.transpose(2, 0, 1), v)
         images.append(np.round(v * 255).astype(np.uint8).transpose(1, 2, 0))
     return np.stack(images), trace
+
+
+def controlnet_keep(controls, n):
+    """diffusers' controlnet_keep: per step i of the n run and per ControlNet, 0 outside [start, end] (fractions)."""
+    return [[1.0 - float(i / n < c["start"] or (i + 1) / n > c["end"]) for c in controls] for i in range(n)]
+
+
+def controlnet_residuals(controls, keep, x, ts, hidden):
+    """StableDiffusionControlNetPipeline, guess mode off: every ControlNet sees the same sample, timestep and text
+    (both CFG halves), the control image repeated for every row; residuals times scale * keep, summed over the
+    ControlNets (MultiControlNetModel). A ControlNet with a conditioning_scale input scales them itself."""
+    total = {}
+    for c, k in zip(controls, keep):
+        scale = c["scale"] * k
+        cond = np.repeat(c["cond"], x.shape[0], axis=0)
+        net = c["graph"]
+        if "conditioning_scale" in net.inputs:
+            out = net(sample=x, timestep=ts, encoder_hidden_states=hidden, controlnet_cond=cond,
+                      conditioning_scale=np.array([scale], np.float64))
+        else:
+            out = {n: v.astype(np.float32) * np.float32(scale) for n, v in
+                   net(sample=x, timestep=ts, encoder_hidden_states=hidden, controlnet_cond=cond).items()}
+        for n, v in out.items():
+            total[n] = total[n] + v.astype(np.float32) if n in total else v.astype(np.float32)
+    return total
 
 
 def encode(model, image):
@@ -441,7 +475,8 @@ SIZE = 64
 MODELS = {"embedded": "models/tiny-sd-shapes", "optimum": "src/test/resources/fixtures/optimum",
           "int64-timestep": "src/test/resources/fixtures/int64-timestep", "fp16": "src/test/resources/fixtures/fp16",
           "inpaint9": "src/test/resources/fixtures/inpaint9", "lcm": "src/test/resources/fixtures/lcm",
-          "v-prediction": "src/test/resources/fixtures/v-prediction"}
+          "v-prediction": "src/test/resources/fixtures/v-prediction", "controlnet": "src/test/resources/fixtures/controlnet"}
+CONTROLNETS = {n: "src/test/resources/fixtures/" + n for n in ("controlnet-scale", "controlnet-noscale")}
 
 
 def cases():
@@ -450,6 +485,8 @@ def cases():
     linspace spacing then gives fractional timesteps (249.75, ...), which int64 and fp16 timestep inputs round."""
     out = []
     for name in MODELS:
+        if name == "controlnet":
+            continue  # with ControlNets below
         if name == "inpaint9":
             # Text to image on a 9-channel UNet encodes an all-grey image: a constant VAE input, where GroupNorm sees
             # zero variance and amplifies rounding (input moved by 1e-3 -> latents by 0.09; ONNX Runtime and numpy
@@ -470,11 +507,28 @@ def cases():
     for sched in ("DDIM", "Euler"):
         out.append(dict(model="inpaint9", mode="inpaint", scheduler=sched, steps=4, seed=9, batch_size=1,
                         strength=1.0))
+    # ControlNet (OnnxStack's split layout): each variant alone, two stacked, a guidance window, image to image
+    unit = lambda net, image, scale, start=0.0, end=1.0: dict(model=net, image=image, scale=scale, start=start, end=end)
+    cn = dict(model="controlnet", mode="txt2img")
+    out.append(dict(cn, scheduler="DDIM", steps=4, seed=14, batch_size=2, tag="scale",
+                    controls=[unit("controlnet-scale", "control-a.png", 0.8)]))
+    out.append(dict(cn, scheduler="Euler", steps=5, seed=15, batch_size=1, tag="noscale",
+                    controls=[unit("controlnet-noscale", "control-a.png", 1.3)]))
+    out.append(dict(cn, scheduler="DDIM", steps=4, seed=16, batch_size=1, tag="stacked",
+                    controls=[unit("controlnet-scale", "control-a.png", 0.6),
+                              unit("controlnet-noscale", "control-b.png", 0.9)]))
+    out.append(dict(cn, scheduler="DDIM", steps=6, seed=17, batch_size=1, tag="window",
+                    controls=[unit("controlnet-noscale", "control-b.png", 1.0, 0.2, 0.7)]))
+    out.append(dict(model="controlnet", mode="img2img", scheduler="Euler", steps=6, seed=18, batch_size=1,
+                    strength=0.7, tag="window",
+                    controls=[unit("controlnet-scale", "control-a.png", 1.2, 0.0, 0.6)]))
     for c in out:
         c.setdefault("strength", 1.0)
         c.update(prompt="a red circle on a blue background", negative_prompt="blurry", guidance=6.0,
                  width=SIZE, height=SIZE, mask_feather=0)
         c["name"] = "%s-%s-%s-%d" % (c["model"], c["mode"], c["scheduler"].lower(), c["batch_size"])
+        if "tag" in c:
+            c["name"] += "-" + c.pop("tag")
     return out
 
 
@@ -486,6 +540,16 @@ def test_images():
     mask = np.zeros((SIZE, SIZE), np.uint8)
     mask[8:40, 24:56] = 255
     return rgb, mask
+
+
+def control_images():
+    """Two control images (uint8 RGB): a white disc on black (a mask, as ControlNet's mask module makes) and thin
+    white diagonal lines (as edges)."""
+    y, x = np.mgrid[0:SIZE, 0:SIZE]
+    disc = ((x - 36) ** 2 + (y - 28) ** 2 < 18 ** 2) * 255
+    lines = (((x + 2 * y) % 16) < 2) * 255
+    return {"control-a.png": np.repeat(disc[..., None], 3, 2).astype(np.uint8),
+            "control-b.png": np.stack([lines, lines // 2, lines], -1).astype(np.uint8)}
 
 
 def compare(trace, dump):
@@ -519,6 +583,11 @@ def main():
     rgb, mask = test_images()
     write_png(os.path.join(a.out, "init.png"), rgb)
     write_grey_png(os.path.join(a.out, "mask.png"), mask)
+    controls = {}
+    for f, img in control_images().items():
+        write_png(os.path.join(a.out, f), img)  # as diffusers' control image processor: RGB / 255, NCHW, no resize
+        controls[f] = (img.astype(np.float32) / np.float32(255)).transpose(2, 0, 1)[None]
+    nets = {}
     init_image = rgb.astype(np.float32) / np.float32(255)
     mask_f = mask.astype(np.float32) / np.float32(255)
     tokenizer = os.path.join(ROOT, "models", "tiny-sd-shapes", "tokenizer")
@@ -532,8 +601,14 @@ def main():
         if c["model"] not in loaded:
             loaded[c["model"]] = Model(os.path.join(ROOT, MODELS[c["model"]]), tokenizer)
         m = loaded[c["model"]]
+        run = dict(c)
+        if "controls" in c:
+            for u in c["controls"]:
+                if u["model"] not in nets:
+                    nets[u["model"]] = Graph(os.path.join(ROOT, CONTROLNETS[u["model"]], "model.onnx"))
+            run["controls"] = [dict(u, graph=nets[u["model"]], cond=controls[u["image"]]) for u in c["controls"]]
         fromimg = c["mode"] != "txt2img"
-        images, trace = generate(m, c, init_image if fromimg else None, mask_f if c["mode"] == "inpaint" else None)
+        images, trace = generate(m, run, init_image if fromimg else None, mask_f if c["mode"] == "inpaint" else None)
         c["expected"] = []
         for i, img in enumerate(images):
             f = "%s-%d.png" % (c["name"], i)

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
 
+import net.imglib2.RandomAccessibleInterval;
 import net.imglib2.img.array.ArrayImgs;
 import net.imglib2.type.numeric.real.FloatType;
 
@@ -17,6 +18,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.OrtSession.SessionOptions;
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
+import sc.fiji.sd.lora.LoraSpec;
 import sc.fiji.sd.model.ModelProvider;
 import sc.fiji.sd.model.OnnxComponent;
 import sc.fiji.sd.model.StableDiffusionModel;
@@ -26,6 +28,7 @@ import sc.fiji.sd.onnx.ExecutionProviders.Device;
 import sc.fiji.sd.onnx.ExecutionProviders.SessionMemory;
 import sc.fiji.sd.onnx.OnnxEnvironment;
 import sc.fiji.sd.onnx.RuntimeOptions;
+import sc.fiji.sd.pipeline.ControlNetUnit;
 import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.ProgressListener;
 import sc.fiji.sd.pipeline.StableDiffusionPipeline;
@@ -69,6 +72,10 @@ public final class Benchmark {
 		public List<OptLevel> optLevels = new ArrayList<>();
 		/** Also measure writing and loading an optimised UNet model file (setOptimizedModelFilePath). */
 		public boolean optimizedCache;
+		/** ControlNets (OnnxStack's layout) guiding the generations: their cost per step is reported (empty: none). */
+		public List<Path> controlNets = new ArrayList<>();
+		/** The control image of every ControlNet, X × Y × 3 in [0, 1] (null: a white disc on black). */
+		public RandomAccessibleInterval<FloatType> controlImage;
 	}
 
 	private final Options o;
@@ -78,6 +85,19 @@ public final class Benchmark {
 	private Benchmark(Options options, PrintWriter log) {
 		this.o = options;
 		this.log = log;
+	}
+
+	/** A white disc on black filling the middle of a width × height RGB image: the default control image. */
+	static RandomAccessibleInterval<FloatType> disc(int width, int height) {
+		var img = ArrayImgs.floats(width, height, 3);
+		double r = Math.min(width, height) / 3.0;
+		var c = img.localizingCursor();
+		while (c.hasNext()) {
+			c.fwd();
+			double dx = c.getDoublePosition(0) - width / 2.0, dy = c.getDoublePosition(1) - height / 2.0;
+			c.get().set(dx * dx + dy * dy < r * r ? 1f : 0f);
+		}
+		return img;
 	}
 
 	/** Runs the benchmark; progress lines go to {@code log} (may be null). */
@@ -106,20 +126,25 @@ public final class Benchmark {
 		progress("loading %s", o.model);
 		t = System.nanoTime();
 		RuntimeOptions runtime = o.runtime.withDevice(Device.parse(o.device));
-		StableDiffusionModel model = cache.get(o.model, runtime);
+		ModelProvider.Key key = new ModelProvider.Key(o.model, runtime, LoraSpec.NONE, o.controlNets);
+		StableDiffusionModel model = cache.get(key);
 		double coldLoad = since(t);
 		t = System.nanoTime();
-		boolean reloaded = cache.get(o.model, runtime) != model;
+		boolean reloaded = cache.get(key) != model;
 		double cachedGet = since(t);
 		long rssAfterLoad = MemoryStats.rss();
 		long weights = weightBytes(model.folder());
 
-		GenerationRequest request = GenerationRequest.builder().prompt(o.prompt).negativePrompt(o.negative)
-			.steps(o.steps).guidance(o.guidance).seed(o.seed).size(o.width, o.height).scheduler(o.scheduler).build();
-		StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
-		pipeline.setCfgMode(o.cfgMode);
 		var info = model.info();
 		int width = o.width > 0 ? o.width : info.nativeSize(), height = o.height > 0 ? o.height : info.nativeSize();
+		GenerationRequest.Builder builder = GenerationRequest.builder().prompt(o.prompt).negativePrompt(o.negative)
+			.steps(o.steps).guidance(o.guidance).seed(o.seed).size(o.width, o.height).scheduler(o.scheduler);
+		for (Path net : o.controlNets) {
+			builder.control(new ControlNetUnit(net, o.controlImage != null ? o.controlImage : disc(width, height), "none"));
+		}
+		GenerationRequest request = builder.build();
+		StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
+		pipeline.setCfgMode(o.cfgMode);
 
 		report.header(String.format(Locale.ROOT, "bench: %s (%s), %s on %s%s, ONNX Runtime %s, %d CPU threads, graph optimisation %s",
 			info.name(), info.unetType(), info.device(), info.provider(),
@@ -133,7 +158,7 @@ public final class Benchmark {
 		StepTimer steps = new StepTimer();
 		List<Double> generation = new ArrayList<>(), floor = new ArrayList<>(), text = new ArrayList<>(),
 			unetCall = new ArrayList<>(), unetTotal = new ArrayList<>(), decode = new ArrayList<>(),
-			other = new ArrayList<>();
+			other = new ArrayList<>(), controlNetCall = new ArrayList<>(), controlNetStep = new ArrayList<>();
 		List<Long> rssAfterRun = new ArrayList<>();
 		long unetCallsBefore, callsPerGeneration;
 		List<RecordedCall> recorded;
@@ -182,7 +207,10 @@ public final class Benchmark {
 					calls.of("unet").forEach(n -> unetCall.add(n / 1e9));
 					unetTotal.add(calls.total("unet") / 1e9);
 					decode.add(calls.total("vae_decoder") / 1e9);
-					double sessions = (calls.total("text_encoder") + calls.total("unet") + calls.total("vae_decoder")) / 1e9;
+					calls.of(CallRecorder.CONTROLNET).forEach(n -> controlNetCall.add(n / 1e9));
+					if (!o.controlNets.isEmpty()) controlNetStep.add(calls.total(CallRecorder.CONTROLNET) / 1e9 / o.steps);
+					double sessions = (calls.total("text_encoder") + calls.total("unet") + calls.total("vae_decoder")
+						+ calls.total(CallRecorder.CONTROLNET)) / 1e9;
 					other.add(g - sessions);
 					floor.add(replay(prepared));
 				}
@@ -214,6 +242,8 @@ public final class Benchmark {
 			report.add("UNet call", unetCall);
 			report.add("UNet step (call + sampler, steps 2..n)", steps.stepSeconds);
 			report.add("UNet, all steps (per generation)", unetTotal);
+			report.add("ControlNet call", controlNetCall);
+			report.add("ControlNet per step (all ControlNets)", controlNetStep);
 			report.add("VAE decode (per generation)", decode);
 			report.add("VAE encode, first call", firstEncode);
 			report.add("VAE encode (one image)", encode);
@@ -243,6 +273,11 @@ public final class Benchmark {
 					? " (auto on " + info.provider() + ")" : "") + ": "
 					+ (pipeline.cfgMode(width, height) == CfgMode.SEPARATE ? "two batch-" + unetBatch + " calls per step"
 						: "one batch-" + unetBatch + " call per step"));
+		if (!o.controlNets.isEmpty()) {
+			report.note("ControlNet: %d ControlNet(s), %d calls per generation (one per ControlNet and UNet call)",
+				o.controlNets.size(), recorded.stream().filter(c -> c.component.name().equals(CallRecorder.CONTROLNET))
+					.count());
+		}
 		report.note("first generation by stage: %s", firstByStage);
 		report.note("second generation reloaded sessions: %s (model cache get: %s)", reloaded ? "YES" : "no",
 			BenchReport.time(cachedGet));

@@ -16,6 +16,9 @@ import sc.fiji.sd.model.StableDiffusionModel;
  */
 final class CallRecorder implements OnnxComponent.CallListener, AutoCloseable {
 
+	/** The component name of every ControlNet's calls (their times are summed under it). */
+	static final String CONTROLNET = "controlnet";
+
 	private final StableDiffusionModel model;
 	/** Per component name: the durations of its calls since {@link #clear()}, in ns. */
 	final Map<String, List<Long>> nanos = new LinkedHashMap<>();
@@ -31,6 +34,7 @@ final class CallRecorder implements OnnxComponent.CallListener, AutoCloseable {
 		List<OnnxComponent> list = new ArrayList<>();
 		for (OnnxComponent c : new OnnxComponent[] { model.textEncoder(), model.unet(), model.vaeEncoder(),
 			model.vaeDecoder() }) if (c != null) list.add(c);
+		model.controlNets().forEach(net -> list.add(net.component()));
 		return list;
 	}
 

@@ -5,6 +5,7 @@ import sc.fiji.sd.model.StableDiffusionModel;
 import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.StableDiffusionPipeline;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -18,6 +19,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import sc.fiji.sd.bench.BenchReport;
 import sc.fiji.sd.bench.ConfigComparison;
 import sc.fiji.sd.bench.Benchmark;
+import sc.fiji.sd.image.ImageFiles;
 import sc.fiji.sd.onnx.ExecutionProviders;
 import sc.fiji.sd.onnx.RuntimeOptions;
 
@@ -92,6 +94,14 @@ class BenchCommand implements Callable<Integer> {
 		+ "ONNX Runtime's profiler and report where a decode's time goes, by operator.")
 	boolean profile;
 
+	@Option(names = "--controlnet", paramLabel = "DIR", description = "Also run this ControlNet (OnnxStack's layout; "
+		+ "the model needs controlnet/model.onnx) and report its cost per step; repeat for several.")
+	List<Path> controlNets = new ArrayList<>();
+
+	@Option(names = "--control", paramLabel = "IMAGE", description = "Control image for every --controlnet (default: a "
+		+ "white disc on black at the output size).")
+	Path control;
+
 	@Option(names = "--soak", paramLabel = "N", description = "Instead of timing: N generations in this process, reporting "
 		+ "resident memory, open files and threads at the start, middle and end, and their slope per 100 generations.")
 	int soak;
@@ -116,6 +126,15 @@ class BenchCommand implements Callable<Integer> {
 		o.cfgMode = sc.fiji.sd.onnx.CfgMode.parse(cfg);
 		o.optimizedCache = optimizedCache;
 		for (String level : compareLevels) o.optLevels.add(ExecutionProviders.parseOptLevel(level));
+		o.controlNets = controlNets;
+		if (control != null) {
+			try {
+				o.controlImage = ImageFiles.readRgb(control);
+			}
+			catch (sc.fiji.sd.StableDiffusionException e) {
+				throw new Main.UsageException(e.getMessage());
+			}
+		}
 		o.runtime = RuntimeOptions.fromSystemProperties();
 		if (optLevel != null) o.runtime = o.runtime.withOptLevel(ExecutionProviders.parseOptLevel(optLevel));
 		BenchReport report = Benchmark.run(o, spec.commandLine().getErr());

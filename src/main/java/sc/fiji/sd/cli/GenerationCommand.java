@@ -10,6 +10,7 @@ import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 
 import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -17,6 +18,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import sc.fiji.sd.lora.EmbeddingSet;
 import sc.fiji.sd.lora.LoraSet;
 import sc.fiji.sd.lora.LoraSpec;
+import sc.fiji.sd.model.ModelProvider;
 import sc.fiji.sd.model.StableDiffusionModel;
 import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.GeneratedImage;
@@ -88,6 +90,9 @@ abstract class GenerationCommand implements Callable<Integer> {
 	@Mixin
 	LoraOptions loraOptions = new LoraOptions();
 
+	@ArgGroup(exclusive = false, multiplicity = "0..*", heading = "ControlNet (repeat the group for several):%n")
+	List<ControlNetOptions> controlNets = new ArrayList<>();
+
 	@Option(names = "--output", defaultValue = "output.png", paramLabel = "FILE.png", description = "Output PNG; several images become FILE-1.png, FILE-2.png… (default: ${DEFAULT-VALUE}).")
 	Path output;
 
@@ -110,7 +115,8 @@ abstract class GenerationCommand implements Callable<Integer> {
 		}
 		GenerationRequest request = prepare(GenerationRequest.builder().mode(mode()).prompt(prompt)
 			.negativePrompt(negative).steps(steps).guidance(guidance).seed(seed).size(width, height)
-			.variationSeed(variationSeed).variationStrength(variationStrength).scheduler(scheduler).batchSize(batch).batchCount(batchCount)).build();
+			.variationSeed(variationSeed).variationStrength(variationStrength).scheduler(scheduler).batchSize(batch).batchCount(batchCount))
+			.controls(ControlNetOptions.read(controlNets)).build();
 		try {
 			request.validate(); // every option checked before the model loads: a bad value is a usage error
 		}
@@ -135,8 +141,9 @@ abstract class GenerationCommand implements Callable<Integer> {
 		PrintWriter out = spec.commandLine().getOut();
 		Path folder = modelOptions.folder();
 		LoraSpec loras = loraOptions.spec(prompt);
-		StableDiffusionModel sd = main.models().get(folder, modelOptions.runtimeOptions(), loras,
-			loraOptions.embeddings());
+		StableDiffusionModel sd = main.models().get(new ModelProvider.Key(folder, modelOptions.runtimeOptions(), loras,
+			loraOptions.embeddings(), ControlNetOptions.folders(controlNets)));
+		request = ControlNetOptions.preprocessed(controlNets, request, sd.info().nativeSize(), err::println);
 		LoraSet loraSet = sd.initializerOverrides().part(LoraSet.class);
 		if (loraSet != null) loraSet.warnings().forEach(err::println);
 		EmbeddingSet embeddings = sd.initializerOverrides().part(EmbeddingSet.class);

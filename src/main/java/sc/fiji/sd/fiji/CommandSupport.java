@@ -8,6 +8,7 @@ import org.scijava.log.LogService;
 import ij.IJ;
 import ij.ImagePlus;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.imagej.ControlImages;
 import sc.fiji.sd.imagej.Generation;
 import sc.fiji.sd.imagej.ImageJProgress;
 import sc.fiji.sd.imagej.Parameters;
@@ -28,6 +29,7 @@ final class CommandSupport {
 		ImageJProgress progress = new ImageJProgress(p.preview);
 		try {
 			Generation.checkInput(p.mode, p.outpaint(), input);
+			ControlImages.check(p, input); // before the model (and its ControlNet) loads
 			// One generation at a time (a second one waits): both would share, and could release, the one model.
 			Generation.Outcome outcome = sd.models().exclusively(() -> new Generation(sd.generator(p)).run(p, input,
 				progress));

@@ -8,6 +8,9 @@ import org.scijava.plugin.Plugin;
 import org.scijava.widget.FileWidget;
 
 import ij.ImagePlus;
+import sc.fiji.sd.control.ControlOptions;
+import sc.fiji.sd.control.ControlPreprocessors;
+import sc.fiji.sd.imagej.ControlImages;
 import sc.fiji.sd.imagej.Generators;
 import sc.fiji.sd.imagej.Parameters;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
@@ -74,6 +77,36 @@ public class InpaintCommand extends GenerationCommand {
 
 	@Parameter(label = "Preview while generating", required = false)
 	private boolean preview;
+
+	// ControlNet (the same keys as the ImageJ 1.x dialog): control is "none", "selection" (the active image's) or an
+	// open image's title; a free text here, since the titles change at run time.
+	@Parameter(label = "Control (none, selection, or an image title)", required = false, persist = false)
+	private String control = ControlImages.NONE;
+
+	@Parameter(label = "Control type (preprocessor)", choices = { "none", "canny", "invert", "mask", "scribble_xdog" })
+	private String control_type = ControlPreprocessors.DEFAULT;
+
+	@Parameter(label = "ControlNet (folder; empty: <model folder>-controlnet)",
+		style = FileWidget.DIRECTORY_STYLE, required = false, persist = false)
+	private File controlnet = NO_MODEL;
+
+	@Parameter(label = "Control scale (weight)", min = "0", stepSize = "0.1")
+	private double control_scale = 1;
+
+	@Parameter(label = "Control start (fraction of the steps)", min = "0", max = "1", stepSize = "0.05")
+	private double control_start = 0;
+
+	@Parameter(label = "Control end (fraction of the steps)", min = "0", max = "1", stepSize = "0.05")
+	private double control_end = 1;
+
+	@Parameter(label = "Control low (canny threshold, 0-255)", min = "0", max = "255")
+	private double control_low = ControlOptions.DEFAULT_LOW;
+
+	@Parameter(label = "Control high (canny threshold, 0-255)", min = "0", max = "255")
+	private double control_high = ControlOptions.DEFAULT_HIGH;
+
+	@Parameter(label = "Show control (the preprocessed control image)", required = false)
+	private boolean show_control;
 
 	@Parameter(label = "Model folder (empty: the one in Settings)", style = FileWidget.DIRECTORY_STYLE,
 		required = false, persist = false)

@@ -9,6 +9,8 @@ import ij.ImagePlus;
 import ij.Macro;
 import ij.gui.GenericDialog;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.control.ControlPreprocessors;
+import sc.fiji.sd.imagej.ControlImages;
 import sc.fiji.sd.imagej.Generation;
 import sc.fiji.sd.imagej.Generators;
 import sc.fiji.sd.imagej.Parameters;
@@ -20,7 +22,8 @@ import sc.fiji.sd.pipeline.Seeds;
 /**
  * The ImageJ 1 dialogs. Each label's first word is the macro key, the same as the Fiji commands' parameter names:
  * {@code prompt negative steps guidance seed subseed variation width height scheduler strength batch feather output channels stack
- * preview model device}, for Outpaint {@code left right top bottom}, for Image to Image {@code tile}.
+ * preview model device}, the ControlNet's {@code control control_type controlnet control_scale control_start
+ * control_end control_low control_high show_control} (not for Outpaint), for Outpaint {@code left right top bottom}, for Image to Image {@code tile}.
  * <p>
  * Under a macro no dialog appears; values come from the options string and missing keys keep the defaults below
  * (never the last interactive values, so a macro means the same thing every time).
@@ -37,7 +40,7 @@ public final class Dialogs {
 
 	private static final List<String> NUMERIC_KEYS = List.of("steps", "guidance", "seed", "subseed", "variation", "hires",
 		"hiressteps", "hiresstrength", "width", "height", "strength", "batch", "feather", "threads", "left", "right", "top",
-		"bottom", "tile");
+		"bottom", "tile", "control_scale", "control_start", "control_end", "control_low", "control_high");
 
 	private Dialogs() {}
 
@@ -101,6 +104,8 @@ public final class Dialogs {
 		boolean offerStack = input != null && mode != Mode.TEXT_TO_IMAGE && input.getNSlices() * input.getNFrames() > 1;
 		if (offerStack) gd.addCheckbox("Stack (all slices)", d.stack);
 		gd.addCheckbox("Preview while generating", d.preview);
+		boolean offerControl = !outpaint; // Outpaint's canvas exists only once the command runs
+		if (offerControl) addControlFields(gd, d);
 		// Empty model and device "default": the ones chosen in Settings. The drop-down only fills the field (not a
 		// macro key, not recorded), so it is left out when a macro runs the dialog.
 		ModelChooser.addModelField(gd, "Model folder", d.model, !macro, ModelChooser.AS_IN_SETTINGS);
@@ -144,6 +149,7 @@ public final class Dialogs {
 		if (offerChannels) p.channels = gd.getNextChoice();
 		p.stack = offerStack && gd.getNextBoolean();
 		p.preview = gd.getNextBoolean();
+		if (offerControl) readControlFields(gd, p);
 		p.model = gd.getNextString();
 		p.device = gd.getNextChoice();
 		if (gd.invalidNumber()) throw new StableDiffusionException("A number field has a value that is not a number: "
@@ -156,6 +162,42 @@ public final class Dialogs {
 			else LAST.put(mode, remembered);
 		}
 		return p;
+	}
+
+	/**
+	 * The ControlNet fields (macro keys {@code control control_type controlnet control_scale control_start
+	 * control_end control_low control_high show_control}; GenericDialog shows the underscores as spaces).
+	 */
+	private static void addControlFields(GenericDialog gd, Parameters d) {
+		String[] sources = ControlImages.choices(ControlImages.OpenImages.IMAGEJ);
+		String[] types = ControlPreprocessors.names().toArray(new String[0]);
+		gd.addChoice("Control (ControlNet image)", sources, choice(sources, d.control));
+		gd.addToSameRow(); // four rows for nine fields: the dialog must still fit a laptop screen
+		gd.addChoice("Control_type", types, choice(types, d.control_type));
+		gd.addStringField("ControlNet (empty: <model>" + ControlImages.MODEL_SUFFIX + ")", d.controlnet,
+			30);
+		gd.addNumericField("Control_scale", d.control_scale, 2, 5, "");
+		gd.addToSameRow();
+		gd.addNumericField("Control_start", d.control_start, 2, 5, "");
+		gd.addToSameRow();
+		gd.addNumericField("Control_end", d.control_end, 2, 5, "(fractions of the steps)");
+		gd.addNumericField("Control_low", d.control_low, 0, 5, "");
+		gd.addToSameRow();
+		gd.addNumericField("Control_high", d.control_high, 0, 5, "(canny, 0-255)");
+		gd.addToSameRow();
+		gd.addCheckbox("Show_control image", d.show_control);
+	}
+
+	private static void readControlFields(GenericDialog gd, Parameters p) {
+		p.control = gd.getNextChoice();
+		p.control_type = gd.getNextChoice();
+		p.controlnet = gd.getNextString();
+		p.control_scale = gd.getNextNumber();
+		p.control_start = gd.getNextNumber();
+		p.control_end = gd.getNextNumber();
+		p.control_low = gd.getNextNumber();
+		p.control_high = gd.getNextNumber();
+		p.show_control = gd.getNextBoolean();
 	}
 
 	/** Outpaint's defaults: strength 1 (the new area has nothing worth keeping); the sides start at 0 (none). */
@@ -224,6 +266,9 @@ public final class Dialogs {
 				+ "scheduler=[Euler a]).");
 		checkChoice(options, "output", Parameters.OUTPUT_CHOICES, "output=[Same as input] or output=RGB");
 		checkChoice(options, "channels", Parameters.CHANNELS_CHOICES, "channels=each or channels=merged");
+		checkChoice(options, "control_type", ControlPreprocessors.names().toArray(new String[0]), "control_type=canny");
+		String control = Macro.getValue(options, "control", null);
+		if (control != null && !control.startsWith("&")) ControlImages.checkSource(control, ControlImages.OpenImages.IMAGEJ);
 		String device = Macro.getValue(options, "device", null);
 		if (device != null && !device.startsWith("&") && !java.util.Arrays.asList(Generators.DEVICE_CHOICES).contains(device))
 			throw new StableDiffusionException("Unknown device \"" + device + "\". Choose one of: "
@@ -250,6 +295,10 @@ public final class Dialogs {
 			case "tile" -> "tile=64 (or tile=0 for none)";
 			case "left", "right", "top", "bottom" -> key + "=32";
 			case "threads" -> "threads=4";
+			case "control_scale" -> "control_scale=1";
+			case "control_start", "control_end" -> key + "=0.5";
+			case "control_low" -> "control_low=100";
+			case "control_high" -> "control_high=200";
 			default -> key + "=1";
 		};
 	}

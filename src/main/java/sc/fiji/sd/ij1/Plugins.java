@@ -11,6 +11,7 @@ import ij.Macro;
 import ij.WindowManager;
 import ij.macro.Interpreter;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.imagej.ControlImages;
 import sc.fiji.sd.imagej.Generation;
 import sc.fiji.sd.imagej.Generators;
 import sc.fiji.sd.imagej.ImageJModels;
@@ -42,12 +43,13 @@ final class Plugins {
 			Generation.checkInput(mode, outpaint, input); // say it before the dialog, not after
 			Parameters p = Dialogs.ask(mode, input, outpaint);
 			if (p == null) return;
+			ControlImages.check(p, input); // before the model (and its ControlNet) loads
 			ImageJProgress progress = new ImageJProgress(p.preview);
 			Generation.Outcome outcome;
 			try {
 				ModelProvider models = ImageJModels.provider();
 				outcome = models.exclusively(() -> new Generation(Generators.open(models, Generators.forRun(Settings
-					.load(), p), p.prompt)).run(p, input, progress)); // one generation at a time: they share the one loaded model
+					.load(), p), p)).run(p, input, progress)); // one generation at a time: they share the one loaded model
 			}
 			finally {
 				progress.finish("");

@@ -22,6 +22,23 @@ public final class ImageTensors {
 
 	/** Writes {@code rgb} (X × Y × 3, [0, 1]) as image {@code index} of an NCHW tensor {@code out} in [−1, 1]. */
 	public static void toNchw(RandomAccessibleInterval<FloatType> rgb, float[] out, int index) {
+		toNchw(rgb, out, index, 2f, -1f);
+	}
+
+	/**
+	 * A [3, H, W] array in [0, 1] (the values as they are) from an X × Y × 3 image in [0, 1]: what ControlNets take as
+	 * their control image (diffusers does not scale it to [−1, 1]).
+	 */
+	public static float[] toUnitNchw(RandomAccessibleInterval<FloatType> rgb) {
+		float[] out = new float[3 * (int) rgb.dimension(0) * (int) rgb.dimension(1)];
+		toNchw(rgb, out, 0, 1f, 0f);
+		return out;
+	}
+
+	/** Image {@code index} of {@code out} as {@code v · scale + offset}, NCHW. */
+	private static void toNchw(RandomAccessibleInterval<FloatType> rgb, float[] out, int index, float scale,
+		float offset)
+	{
 		checkRgb(rgb, "image");
 		int w = (int) rgb.dimension(0), h = (int) rgb.dimension(1);
 		int plane = w * h, base = index * 3 * plane;
@@ -32,7 +49,7 @@ public final class ImageTensors {
 				ra.setPosition(y, 1);
 				for (int x = 0; x < w; x++) {
 					ra.setPosition(x, 0);
-					out[base + c * plane + y * w + x] = ra.get().get() * 2f - 1f;
+					out[base + c * plane + y * w + x] = ra.get().get() * scale + offset;
 				}
 			}
 		}

@@ -37,9 +37,16 @@ public final class Generation {
 	public static final String AI_GENERATED = "AI-generated image (Stable Diffusion for Fiji)";
 
 	private final ImageGenerator generator;
+	private final ControlImages.OpenImages images;
 
 	public Generation(ImageGenerator generator) {
+		this(generator, ControlImages.OpenImages.IMAGEJ);
+	}
+
+	/** {@code images}: where a control image is found by title, and the active image for its selection. */
+	Generation(ImageGenerator generator, ControlImages.OpenImages images) {
 		this.generator = generator;
+		this.images = images;
 	}
 
 	/** The result of a run: the image (null when nothing finished) and whether Esc stopped it. */
@@ -57,11 +64,12 @@ public final class Generation {
 			input = OutpaintCanvas.extend(input, p.sides()); // the new area is the selection to inpaint
 		}
 		checkInput(p.mode, input);
-		validate(p);
+		ControlImages.Control control = ControlImages.read(p, input, images, generator.modelFolder());
+		validate(p, control);
 		p.seed = Seeds.resolve(p.seed);
 		if (p.variation > 0) p.subseed = Seeds.resolve(p.subseed); // recorded and written as used
 		if (p.mode == Mode.TEXT_TO_IMAGE) {
-			GenerationResult r = textToImage(p, progress);
+			GenerationResult r = textToImage(p, control, progress);
 			if (r.images().isEmpty()) return new Outcome(null, r.interrupted());
 			return new Outcome(toImagePlus(p, r.images()), r.interrupted());
 		}
@@ -85,7 +93,7 @@ public final class Generation {
 				var position = positions.get(i);
 				var rgb = typed ? GreyLevels.toGreyRgb(input, channels[c], position)
 					: ImagePlusConverter.toRgb(input, position);
-				GenerationResult r = imageToImage(p, rgb, mask, progress);
+				GenerationResult r = imageToImage(p, rgb, mask, control, progress);
 				interrupted = r.interrupted();
 				List<GeneratedImage> done = new ArrayList<>();
 				List<ij.process.ImageProcessor> typedDone = new ArrayList<>();
@@ -154,9 +162,11 @@ public final class Generation {
 	 * map to. Any positive size is resized here to the model's size step, so before a model is known only a size's
 	 * sign is checked; the model's limits follow when the request is planned.
 	 */
-	static void validate(Parameters p) {
-		request(p).size(Math.min(p.width, 0), Math.min(p.height, 0)).maskFeather(p.mode == Mode.INPAINT ? p.feather
-			: 0).build().validate();
+	static void validate(Parameters p, ControlImages.Control control) {
+		var request = request(p).size(Math.min(p.width, 0), Math.min(p.height, 0)).maskFeather(p.mode == Mode.INPAINT
+			? p.feather : 0);
+		if (control != null) request.control(control.forChecks()); // scale and window, named as the core names them
+		request.build().validate();
 	}
 
 	/** The request the options map to (sizes, images and mask are added per part). */
@@ -166,18 +176,20 @@ public final class Generation {
 			.variationSeed(p.subseed).variationStrength(p.variation).tileSize(p.tile);
 	}
 
-	private GenerationResult textToImage(Parameters p, ImageJProgress progress) {
+	private GenerationResult textToImage(Parameters p, ControlImages.Control control, ImageJProgress progress) {
 		int step = generator.sizeStep();
 		int w = p.width > 0 ? p.width : generator.nativeSize();
 		int h = p.height > 0 ? p.height : generator.nativeSize();
 		int mw = Resize.toMultiple(w, step), mh = Resize.toMultiple(h, step);
-		GenerationResult r = generator.generate(request(p).size(mw, mh).build(), p.hiresOptions(), progress);
+		var request = request(p).size(mw, mh);
+		if (control != null) request.control(control.unit(mw, mh));
+		GenerationResult r = generator.generate(request.build(), p.hiresOptions(), progress);
 		if (mw == w && mh == h || p.hiresOptions().active()) return r; // hires: the upscaled model size as it is
 		return resized(r, w, h);
 	}
 
 	private GenerationResult imageToImage(Parameters p, ArrayImg<FloatType, FloatArray> rgb,
-		ArrayImg<FloatType, FloatArray> mask, ImageJProgress progress) {
+		ArrayImg<FloatType, FloatArray> mask, ControlImages.Control control, ImageJProgress progress) {
 		int step = generator.sizeStep();
 		int w = (int) rgb.dimension(0), h = (int) rgb.dimension(1);
 		int mw = Resize.toMultiple(w, step), mh = Resize.toMultiple(h, step);
@@ -185,6 +197,7 @@ public final class Generation {
 		var builder = request(p).size(mw, mh).initImage(resize ? Resize.bilinear(rgb, mw, mh) : rgb);
 		// The pipeline pastes through the hard mask (feather 0) at its size; the soft edge is made below, once.
 		if (mask != null) builder.mask(resize ? Resize.nearest(mask, mw, mh) : mask).maskFeather(0);
+		if (control != null) builder.control(control.unit(mw, mh)); // the model's size, as the init image
 		GenerationResult r = generator.generate(builder.build(), progress);
 		return resize ? resized(r, w, h) : r; // the caller pastes into the original, at the user's resolution
 	}

@@ -63,20 +63,25 @@ public final class Generators {
 
 	/** The provider's key for the settings: folder (the shipped model when none), device, threads, embeddings. */
 	public static ModelProvider.Key key(Settings settings) {
-		return key(settings, "");
+		return key(settings, null);
 	}
 
 	/**
-	 * The provider's key for a run of {@code prompt}: the settings' model, device and threads, the LoRAs the prompt's
-	 * {@code <lora:name:weight>} tags name (found in the settings' LoRA folder) and the settings' embeddings.
+	 * The provider's key for one run: the settings' model, device and threads, the LoRAs the run's prompt names in
+	 * {@code <lora:name:weight>} tags (found in the settings' LoRA folder), the settings' embeddings, and the run's
+	 * ControlNet ({@link ControlImages#model}) when it asks for one, whose session opens with the model (then its UNet
+	 * is the one that takes the ControlNet's residuals). {@code run} null: none of the run's.
 	 */
-	public static ModelProvider.Key key(Settings settings, String prompt) {
+	static ModelProvider.Key key(Settings settings, Parameters run) {
 		Path folder = settings.embeddedModel() ? EmbeddedModel.path() : settings.modelPath(null);
+		String prompt = run == null || run.prompt == null ? "" : run.prompt;
 		List<LoraSpec.Entry> loras = ExtraNetworks.loras(prompt).isEmpty() ? List.of()
 			: LoraFolder.fromPrompt(prompt, settings.loraPath());
+		List<Path> controlNets = run != null && ControlImages.requested(run) ? List.of(ControlImages.model(run, folder))
+			: List.of();
 		return new ModelProvider.Key(folder, RuntimeOptions.fromSystemProperties().withDevice(Device.parse(settings
 			.device())).withThreads(settings.threads()), new LoraSpec(loras), EmbeddingSpec.ofFolder(settings
-			.embeddingsPath()));
+			.embeddingsPath()), controlNets);
 	}
 
 	/**
@@ -84,15 +89,15 @@ public final class Generators {
 	 * releases the previous one first.
 	 */
 	public static ImageGenerator open(ModelProvider models, Settings settings) {
-		return open(models, settings, "");
+		return open(models, settings, null);
 	}
 
 	/**
-	 * {@link #open(ModelProvider, Settings)} with the LoRAs {@code prompt} asks for and the settings' embeddings
-	 * applied; another LoRA set loads the model anew.
+	 * {@link #open(ModelProvider, Settings)} for one run: with the LoRAs its prompt asks for, the settings' embeddings
+	 * and the ControlNet it asks for ({@code run} null: none); another set loads the model anew.
 	 */
-	public static ImageGenerator open(ModelProvider models, Settings settings, String prompt) {
-		return new PipelineGenerator(models.get(key(settings, prompt)));
+	public static ImageGenerator open(ModelProvider models, Settings settings, Parameters run) {
+		return new PipelineGenerator(models.get(key(settings, run)));
 	}
 
 	/** Choices for the scheduler drop-down: {@link #DEFAULT_SCHEDULER}, then the core's sampler names. */

@@ -23,6 +23,11 @@ public interface ImageGenerator {
 
 	GenerationResult generate(GenerationRequest request, ProgressListener listener);
 
+	/** The model's folder (the default ControlNet lies beside it); null when there is none. */
+	default java.nio.file.Path modelFolder() {
+		return null;
+	}
+
 	/** Text to image with A1111's hires fix ({@link sc.fiji.sd.pipeline.HiresFix}); without it, the plain run. */
 	default GenerationResult generate(GenerationRequest request, sc.fiji.sd.pipeline.HiresFix.Options hires,
 		ProgressListener listener)

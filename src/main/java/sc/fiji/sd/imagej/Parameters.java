@@ -59,6 +59,28 @@ public final class Parameters {
 	public String model = "";
 	/** Device for this run: {@link Generators#DEFAULT_DEVICE} (the one chosen in Settings), auto, cpu or cuda. */
 	public String device = Generators.DEFAULT_DEVICE;
+	/**
+	 * ControlNet: where the control image comes from ({@link ControlImages}): {@link ControlImages#NONE}, the current
+	 * selection as a white-on-black mask ({@link ControlImages#SELECTION}), or the title of an open image (its
+	 * displayed slice). Macro keys {@code control control_type controlnet control_scale control_start control_end
+	 * control_low control_high show_control}.
+	 */
+	public String control = ControlImages.NONE;
+	/** The preprocessor ({@code sc.fiji.sd.control.ControlPreprocessors}): none, canny, invert, mask, scribble_xdog. */
+	public String control_type = sc.fiji.sd.control.ControlPreprocessors.DEFAULT;
+	/**
+	 * The ControlNet's folder (macro key {@code controlnet}, as the command line's {@code --controlnet}; not
+	 * "control_model": ImageJ's Macro.getValue would also read that as {@code model=}, since an underscore is no
+	 * letter); empty: {@link ControlImages#defaultModel} (beside the base model's folder).
+	 */
+	public String controlnet = "";
+	/** How strongly it acts (A1111's weight); from when to when (fractions of the steps). */
+	public double control_scale = 1, control_start = 0, control_end = 1;
+	/** Canny's thresholds (0–255). */
+	public double control_low = sc.fiji.sd.control.ControlOptions.DEFAULT_LOW,
+		control_high = sc.fiji.sd.control.ControlOptions.DEFAULT_HIGH;
+	/** Open the preprocessed control image as its own window (what the model sees). */
+	public boolean show_control;
 
 	public static final String SAME_AS_INPUT = "Same as input";
 	public static final String RGB = "RGB";
@@ -120,6 +142,15 @@ public final class Parameters {
 		p.preview = preview;
 		p.model = model;
 		p.device = device;
+		p.control = control;
+		p.control_type = control_type;
+		p.controlnet = controlnet;
+		p.control_scale = control_scale;
+		p.control_start = control_start;
+		p.control_end = control_end;
+		p.control_low = control_low;
+		p.control_high = control_high;
+		p.show_control = show_control;
 		return p;
 	}
 }

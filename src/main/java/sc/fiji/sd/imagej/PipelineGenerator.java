@@ -34,6 +34,11 @@ final class PipelineGenerator implements ImageGenerator {
 	}
 
 	@Override
+	public java.nio.file.Path modelFolder() {
+		return model.folder();
+	}
+
+	@Override
 	public GenerationResult generate(GenerationRequest request, sc.fiji.sd.pipeline.HiresFix.Options hires,
 		ProgressListener listener)
 	{

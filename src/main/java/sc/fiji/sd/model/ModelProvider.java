@@ -1,6 +1,7 @@
 package sc.fiji.sd.model;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
@@ -35,18 +36,32 @@ public final class ModelProvider implements AutoCloseable {
 	 * @param options device, threads, CFG mode, memory handling
 	 * @param loras the LoRA files and weights patched into the sessions ({@link LoraSpec#NONE}: none)
 	 * @param embeddings the textual-inversion embeddings added to the text encoder ({@link EmbeddingSpec#NONE}: none)
+	 * @param controlNets the ControlNets whose sessions open with the model, in order (none: the plain UNet)
 	 */
-	public record Key(Path folder, RuntimeOptions options, LoraSpec loras, EmbeddingSpec embeddings) {
+	public record Key(Path folder, RuntimeOptions options, LoraSpec loras, EmbeddingSpec embeddings,
+		List<Path> controlNets)
+	{
 		public Key {
 			folder = Objects.requireNonNull(folder, "folder").toAbsolutePath().normalize();
 			Objects.requireNonNull(options, "options");
 			Objects.requireNonNull(loras, "loras");
 			Objects.requireNonNull(embeddings, "embeddings");
+			controlNets = controlNets.stream().map(ControlNetModel::normalize).toList();
 		}
 
-		/** The key of the model with LoRAs and without embeddings. */
+		/** The key of the model with LoRAs and embeddings, without ControlNets. */
+		public Key(Path folder, RuntimeOptions options, LoraSpec loras, EmbeddingSpec embeddings) {
+			this(folder, options, loras, embeddings, List.of());
+		}
+
+		/** The key of the model with LoRAs and ControlNets, without embeddings. */
+		public Key(Path folder, RuntimeOptions options, LoraSpec loras, List<Path> controlNets) {
+			this(folder, options, loras, EmbeddingSpec.NONE, controlNets);
+		}
+
+		/** The key of the model with LoRAs, without embeddings or ControlNets. */
 		public Key(Path folder, RuntimeOptions options, LoraSpec loras) {
-			this(folder, options, loras, EmbeddingSpec.NONE);
+			this(folder, options, loras, EmbeddingSpec.NONE, List.of());
 		}
 
 		/** The key of the model without LoRAs. */
@@ -96,11 +111,14 @@ public final class ModelProvider implements AutoCloseable {
 	}
 
 	private static StableDiffusionModel load(Key key) {
-		if (key.loras().isEmpty() && key.embeddings().isEmpty()) return StableDiffusionModel.load(key.folder(), key.options());
+		if (key.loras().isEmpty() && key.embeddings().isEmpty()) {
+			return StableDiffusionModel.load(key.folder(), key.options(), InitializerOverrides.NONE, key.controlNets());
+		}
 		LoraSet set = key.loras().isEmpty() ? null : new LoraSet(key.loras());
 		InitializerOverrides overrides = set == null ? new EmbeddingSet(key.embeddings())
 			: key.embeddings().isEmpty() ? set : InitializerOverrides.both(set, new EmbeddingSet(key.embeddings()));
-		StableDiffusionModel m = StableDiffusionModel.load(key.folder(), key.options(), overrides); // owns them from here on
+		// owns them from here on
+		StableDiffusionModel m = StableDiffusionModel.load(key.folder(), key.options(), overrides, key.controlNets());
 		try {
 			if (set != null) set.checkEveryLoraApplied();
 		}

@@ -119,6 +119,22 @@ public final class OnnxComponent implements AutoCloseable {
 	public OrtSession.Result run(Map<String, ? extends OnnxTensorLike> inputs, Map<String, ? extends OnnxValue> pinned,
 		boolean releaseMemory, Cancellation cancellation) throws OrtException
 	{
+		return run(inputs, Set.of(), pinned, releaseMemory, cancellation);
+	}
+
+	/**
+	 * As {@link #run(Map, Set)}, stoppable while it runs ({@link #run(Map, Map, boolean, Cancellation)}): for outputs
+	 * whose shape is known only after the call (a ControlNet's residuals).
+	 */
+	public OrtSession.Result run(Map<String, ? extends OnnxTensorLike> inputs, Set<String> requestedOutputs,
+		Cancellation cancellation) throws OrtException
+	{
+		return run(inputs, requestedOutputs, Map.of(), false, cancellation);
+	}
+
+	private OrtSession.Result run(Map<String, ? extends OnnxTensorLike> inputs, Set<String> requestedOutputs,
+		Map<String, ? extends OnnxValue> pinned, boolean releaseMemory, Cancellation cancellation) throws OrtException
+	{
 		boolean release = releaseMemory && releaseArena != null;
 		try (OrtSession.RunOptions options = release ? ExecutionProviders.releaseArenaOptions()
 			: new OrtSession.RunOptions())
@@ -127,7 +143,7 @@ public final class OnnxComponent implements AutoCloseable {
 			try {
 				CallListener l = listener;
 				long start = l == null ? 0 : System.nanoTime();
-				OrtSession.Result r = session.run(inputs, Set.of(), pinned, options);
+				OrtSession.Result r = session.run(inputs, requestedOutputs, pinned, options);
 				if (l != null) l.called(this, inputs, r, System.nanoTime() - start, release);
 				return r;
 			}

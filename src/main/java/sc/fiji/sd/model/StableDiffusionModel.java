@@ -53,6 +53,7 @@ public final class StableDiffusionModel implements AutoCloseable {
 	private RuntimeOptions options;
 	private ClipTokenizer tokenizer;
 	private InitializerOverrides overrides = InitializerOverrides.NONE;
+	private List<ControlNetModel> controlNets = List.of();
 
 	private StableDiffusionModel(Path folder, OnnxComponent textEncoder, OnnxComponent unet, OnnxComponent vaeEncoder,
 		OnnxComponent vaeDecoder, Path tokenizerDir, Path schedulerConfig, ModelInfo info)
@@ -87,8 +88,19 @@ public final class StableDiffusionModel implements AutoCloseable {
 	 * weights). The model owns {@code overrides} from here on and closes it after its sessions, also when loading fails.
 	 */
 	public static StableDiffusionModel load(Path folder, RuntimeOptions options, InitializerOverrides overrides) {
+		return load(folder, options, overrides, List.of());
+	}
+
+	/**
+	 * {@link #load(Path, RuntimeOptions, InitializerOverrides)} for generations guided by {@code controlNets}
+	 * (OnnxStack's split layout; none: the plain model): the UNet is then the folder's {@code controlnet/model.onnx},
+	 * which takes the ControlNets' residuals, and each ControlNet's session opens with the model, checked against it.
+	 */
+	public static StableDiffusionModel load(Path folder, RuntimeOptions options, InitializerOverrides overrides,
+		List<Path> controlNets)
+	{
 		try {
-			StableDiffusionModel model = loadWith(folder, options, overrides);
+			StableDiffusionModel model = loadWith(folder, options, overrides, controlNets);
 			model.overrides = overrides;
 			return model;
 		}
@@ -98,10 +110,13 @@ public final class StableDiffusionModel implements AutoCloseable {
 		}
 	}
 
-	private static StableDiffusionModel loadWith(Path folder, RuntimeOptions options, InitializerOverrides overrides) {
+	private static StableDiffusionModel loadWith(Path folder, RuntimeOptions options, InitializerOverrides overrides,
+		List<Path> controlNets)
+	{
 		if (folder == null) throw new StableDiffusionException("No model folder given. " + MODEL_FOLDER_HELP);
 		folder = folder.toAbsolutePath().normalize();
 		validate(folder);
+		if (!controlNets.isEmpty()) ControlNetModel.checkBaseFolder(folder);
 		long start = System.nanoTime();
 
 		JsonObject index = readJson(folder.resolve("model_index.json"));
@@ -115,11 +130,13 @@ public final class StableDiffusionModel implements AutoCloseable {
 		SessionFactory sessions = new SessionFactory(options);
 		List<OnnxComponent> opened = new ArrayList<>();
 		try {
-			OnnxComponent unet = open(sessions, folder, "unet", opened, overrides); // first: on auto, decides CUDA or CPU
-			OnnxComponent textEncoder = open(sessions, folder, "text_encoder", opened, overrides);
-			OnnxComponent vaeDecoder = open(sessions, folder, "vae_decoder", opened, overrides);
+			// first: on auto, decides CUDA or CPU; with ControlNets the UNet that takes their residuals (same weights)
+			OnnxComponent unet = open(sessions, folder, "unet", controlNets.isEmpty() ? "unet" : "controlnet", opened,
+				overrides);
+			OnnxComponent textEncoder = open(sessions, folder, "text_encoder", "text_encoder", opened, overrides);
+			OnnxComponent vaeDecoder = open(sessions, folder, "vae_decoder", "vae_decoder", opened, overrides);
 			OnnxComponent vaeEncoder = Files.isRegularFile(folder.resolve("vae_encoder/model.onnx"))
-				? open(sessions, folder, "vae_encoder", opened, overrides) : null;
+				? open(sessions, folder, "vae_encoder", "vae_encoder", opened, overrides) : null;
 
 			String pipelineClass = string(index, "_class_name", "");
 			ModelInfo info = detect(folder, pipelineClass, textEncoder, unet, vaeEncoder, vaeDecoder, textConfig,
@@ -127,6 +144,18 @@ public final class StableDiffusionModel implements AutoCloseable {
 			StableDiffusionModel model = new StableDiffusionModel(folder, textEncoder, unet, vaeEncoder, vaeDecoder,
 				folder.resolve("tokenizer"), Files.isRegularFile(schedulerFile) ? schedulerFile : null, info);
 			model.options = options;
+			if (!controlNets.isEmpty()) {
+				ControlNetModel.checkBaseUnet(info, unet);
+				List<ControlNetModel> nets = new ArrayList<>();
+				try {
+					for (Path p : controlNets) nets.add(ControlNetModel.open(sessions, p, info, unet));
+				}
+				catch (RuntimeException e) {
+					nets.forEach(ControlNetModel::close);
+					throw e;
+				}
+				model.controlNets = List.copyOf(nets);
+			}
 			model.loadSeconds = (System.nanoTime() - start) / 1e9;
 			return model;
 		}
@@ -177,10 +206,11 @@ public final class StableDiffusionModel implements AutoCloseable {
 		}
 	}
 
-	private static OnnxComponent open(SessionFactory sessions, Path folder, String component, List<OnnxComponent> opened,
-		InitializerOverrides overrides)
+	/** Opens {@code subfolder}/model.onnx as {@code component} (the ControlNet UNet is the "unet", also for LoRAs). */
+	private static OnnxComponent open(SessionFactory sessions, Path folder, String component, String subfolder,
+		List<OnnxComponent> opened, InitializerOverrides overrides)
 	{
-		Path file = folder.resolve(component).resolve("model.onnx");
+		Path file = folder.resolve(subfolder).resolve("model.onnx");
 		// The pipeline pins the outputs of the UNet and the VAE, so their arenas can be emptied (the UNet's after a
 		// batch's last step, the VAE's after every call); the text encoder allocates its own output (PERFORMANCE.md).
 		SessionMemory memory = component.equals("text_encoder") ? SessionMemory.NO_ARENA : SessionMemory.ARENA;
@@ -341,6 +371,9 @@ public final class StableDiffusionModel implements AutoCloseable {
 	/** What replaces the file's weights in the sessions (a LoRA set), or {@link InitializerOverrides#NONE}. */
 	public InitializerOverrides initializerOverrides() { return overrides; }
 
+	/** The ControlNets loaded with the model, in the order given (empty: none, the UNet is unet/model.onnx). */
+	public List<ControlNetModel> controlNets() { return controlNets; }
+
 	/** scheduler/scheduler_config.json, or null when the export has none (SD 1.5's PNDM defaults apply). */
 	public Path schedulerConfig() { return schedulerConfig; }
 
@@ -349,6 +382,7 @@ public final class StableDiffusionModel implements AutoCloseable {
 		for (OnnxComponent c : new OnnxComponent[] { unet, textEncoder, vaeDecoder, vaeEncoder }) {
 			if (c != null) c.close();
 		}
+		controlNets.forEach(ControlNetModel::close);
 		overrides.close(); // after the sessions that use its tensors
 	}
 }

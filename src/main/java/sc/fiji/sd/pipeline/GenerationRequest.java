@@ -1,5 +1,9 @@
 package sc.fiji.sd.pipeline;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
 import net.imglib2.RandomAccessibleInterval;
 import net.imglib2.type.numeric.real.FloatType;
 
@@ -38,6 +42,7 @@ public final class GenerationRequest {
 	private final double variationStrength;
 	private final int tileSize;
 	private final int tileOverlap;
+	private final List<ControlNetUnit> controls;
 
 	private GenerationRequest(Builder b) {
 		mode = b.mode;
@@ -59,6 +64,7 @@ public final class GenerationRequest {
 		variationStrength = b.variationStrength;
 		tileSize = b.tileSize;
 		tileOverlap = b.tileOverlap;
+		controls = List.copyOf(b.controls);
 	}
 
 	public static Builder builder() {
@@ -86,6 +92,7 @@ public final class GenerationRequest {
 		b.variationStrength = variationStrength;
 		b.tileSize = tileSize;
 		b.tileOverlap = tileOverlap;
+		b.controls.addAll(controls);
 		return b;
 	}
 
@@ -124,6 +131,8 @@ public final class GenerationRequest {
 	public int tileSize() { return tileSize; }
 	/** Tiled diffusion: how many pixels neighbouring tiles share (a multiple of 8, less than the tile size). */
 	public int tileOverlap() { return tileOverlap; }
+	/** The ControlNets that guide the UNet, in the order given (A1111's "ControlNet 0", "ControlNet 1", …); empty for none. */
+	public List<ControlNetUnit> controls() { return controls; }
 
 	/**
 	 * Checks what needs no model (ranges of steps, guidance, strength, feather, batch, seed; sizes positive multiples of
@@ -156,6 +165,7 @@ public final class GenerationRequest {
 		private double variationStrength;
 		private int tileSize;
 		private int tileOverlap = 16;
+		private final List<ControlNetUnit> controls = new ArrayList<>();
 
 		public Builder mode(Mode v) { mode = v; return this; }
 		public Builder prompt(String v) { prompt = v; return this; }
@@ -177,6 +187,17 @@ public final class GenerationRequest {
 		public Builder variationStrength(double v) { variationStrength = v; return this; }
 		public Builder tileSize(int v) { tileSize = v; return this; }
 		public Builder tileOverlap(int v) { tileOverlap = v; return this; }
+		/** Adds a ControlNet (call again for several; their residuals are summed). */
+		public Builder control(ControlNetUnit v) {
+			controls.add(Objects.requireNonNull(v, "ControlNet unit"));
+			return this;
+		}
+		/** Replaces the ControlNets with {@code v} (none when empty). */
+		public Builder controls(List<ControlNetUnit> v) {
+			controls.clear();
+			v.forEach(this::control);
+			return this;
+		}
 
 		/** Builds the request; the pipeline validates it against the model (sizes, mode, strength). */
 		public GenerationRequest build() {

@@ -24,12 +24,13 @@ final class ImageParameters {
 
 	/**
 	 * The text of image {@code image} of the run: its seed and, when varying, its variation seed and strength (the
-	 * negative prompt only when CFG ran; strength only from an image; tile size and overlap only with tiled diffusion).
+	 * negative prompt only when CFG ran; strength only from an image; tile size and overlap only with tiled diffusion; A1111's ControlNet lines).
 	 */
 	String forImage(int image) {
 		return Provenance.parameters(request.prompt(), plan.cfg ? request.negativePrompt() : "", request.steps(),
 			sampler, request.guidance(), plan.variation.seed(image), plan.width, plan.height, model,
 			plan.mode == Mode.TEXT_TO_IMAGE ? null : request.strength(), plan.variation.parameters(image))
-			+ (plan.tileW > 0 ? ", Tiled diffusion: " + request.tileSize() + ", Tile overlap: " + request.tileOverlap() : "");
+			+ (plan.tileW > 0 ? ", Tiled diffusion: " + request.tileSize() + ", Tile overlap: " + request.tileOverlap() : "")
+			+ ControlNetParameters.text(request.controls());
 	}
 }

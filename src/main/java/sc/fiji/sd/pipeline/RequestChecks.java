@@ -38,6 +38,7 @@ final class RequestChecks {
 		}
 		VariationSeeds.check(r);
 		checkTiles(r.tileSize(), r.tileOverlap());
+		for (int i = 0; i < r.controls().size(); i++) r.controls().get(i).check(i);
 		checkSize("Width", r.width(), sizeStep);
 		checkSize("Height", r.height(), sizeStep);
 		String scheduler = r.scheduler();

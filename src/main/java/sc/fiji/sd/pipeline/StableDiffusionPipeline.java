@@ -120,6 +120,7 @@ public final class StableDiffusionPipeline {
 		ProgressListener progress = listener == null ? ProgressListener.NONE : listener;
 		long start = System.nanoTime();
 		Plan plan = Plan.of(request, info);
+		ControlNetResiduals.check(model, request, plan, progress);
 		checkMemory(plan);
 		Scheduler probe = schedulers.create(request.scheduler(), new SplittableRandom(0)); // fails early on a bad name
 		ImageParameters parameters = new ImageParameters(request, plan, probe.displayName(), info.name());

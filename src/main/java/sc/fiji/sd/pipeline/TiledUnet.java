@@ -99,6 +99,7 @@ final class TiledUnet implements NoisePredictor {
 	public void runsSteps(int first, int total) {
 		firstStep = first;
 		totalSteps = total;
+		runners.forEach(r -> r.runsSteps(first, total));
 	}
 
 	@Override

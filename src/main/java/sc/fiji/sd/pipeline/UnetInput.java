@@ -5,6 +5,7 @@ import java.util.Map;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
+import sc.fiji.sd.onnx.Cancellation;
 
 /**
  * Extra named inputs of the UNet beyond {@code sample}, {@code timestep} and the text conditioning: LCM's
@@ -20,6 +21,9 @@ public interface UnetInput extends AutoCloseable {
 
 	/** This input's tensors for one UNet call (name → tensor; rows as {@link UnetBatch} lays them out). */
 	Map<String, OnnxTensor> inputsFor(UnetCall call) throws OrtException;
+
+	/** The loop runs the scheduler's steps {@code first … total − 1} (told before the first call). */
+	default void runsSteps(int first, int total) {}
 
 	@Override
 	default void close() {}
@@ -41,7 +45,8 @@ public interface UnetInput extends AutoCloseable {
 	 * @param call which UNet call of the step (0, or 1 for the prompt half when CFG runs separately)
 	 * @param halves the CFG halves this call holds, in row order
 	 * @param inputs the UNet inputs set so far: sample, timestep and the text conditioning (read only)
+	 * @param cancellation stops a model call of the input's own (a ControlNet's) while it runs
 	 */
 	record UnetCall(int step, double timestep, float[] latentInput, int call, List<UnetBatch.Half> halves,
-		Map<String, OnnxTensor> inputs) {}
+		Map<String, OnnxTensor> inputs, Cancellation cancellation) {}
 }

@@ -102,14 +102,14 @@ final class UnetRunner implements NoisePredictor {
 				sample.put(((k * images + b) * channels) * plane, latentInput, b * 4 * plane, 4 * plane);
 			}
 		}
-		try (OnnxTensor timestep = timestep(t)) {
+		try (OnnxTensor timestep = timestep(unet, t, callBatch)) {
 			for (int c = 0; c < outputs.size(); c++) {
 				Map<String, OnnxTensor> inputs = new HashMap<>();
 				inputs.put("sample", sample.tensor());
 				inputs.put("timestep", timestep);
 				inputs.putAll(text.forCall(c));
 				var call = new UnetInput.UnetCall(step, t, latentInput, c, batch.calls().get(c),
-					Collections.unmodifiableMap(new HashMap<>(inputs)));
+					Collections.unmodifiableMap(new HashMap<>(inputs)), cancellation);
 				for (UnetInput extra : extraInputs) {
 					for (Map.Entry<String, OnnxTensor> e : extra.inputsFor(call).entrySet()) {
 						if (inputs.put(e.getKey(), e.getValue()) != null) {
@@ -132,14 +132,22 @@ final class UnetRunner implements NoisePredictor {
 		return guided;
 	}
 
-	/** The timestep as the export declares it: [] (optimum), [B] (diffusers script; also takes [1]), or a fixed [1]. */
-	private OnnxTensor timestep(double t) throws OrtException {
-		long[] declared = unet.inputShape("timestep");
+	@Override
+	public void runsSteps(int first, int total) {
+		extraInputs.forEach(input -> input.runsSteps(first, total));
+	}
+
+	/**
+	 * The timestep as {@code model} (a UNet, a ControlNet) declares it: [] (optimum), [B] (diffusers script; also takes
+	 * [1]), or a fixed [1]; {@code rows}: B.
+	 */
+	static OnnxTensor timestep(OnnxComponent model, double t, int rows) throws OrtException {
+		long[] declared = model.inputShape("timestep");
 		boolean scalar = declared.length == 0;
-		int count = scalar ? 1 : declared[0] > 0 ? (int) declared[0] : callBatch;
+		int count = scalar ? 1 : declared[0] > 0 ? (int) declared[0] : rows;
 		float[] tv = new float[count];
 		Arrays.fill(tv, (float) t);
-		return Tensors.create(unet.inputType("timestep"), tv, scalar ? new long[0] : new long[] { count });
+		return Tensors.create(model.inputType("timestep"), tv, scalar ? new long[0] : new long[] { count });
 	}
 
 	/** Classifier-free guidance: {@code u + g·(c − u)} over the [negative | prompt] halves of the prediction. */

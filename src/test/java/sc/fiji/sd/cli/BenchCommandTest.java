@@ -24,6 +24,18 @@ class BenchCommandTest {
 	}
 
 	@Test
+	void benchReportsTheControlNetsCostPerStep() {
+		String model = sc.fiji.sd.pipeline.TestModels.folder("controlnet").toString();
+		CliRun run = CliRun.of("bench", "--model", model, "--device", "cpu", "--steps", "3", "--runs", "1",
+			"--width", "64", "--height", "64", "--scheduler", "DDIM", "--no-cfg-compare", "--controlnet",
+			sc.fiji.sd.pipeline.TestModels.controlNet("controlnet-scale").toString());
+		assertEquals(0, run.exitCode(), run.err());
+		assertTrue(run.out().contains("ControlNet per step (all ControlNets)"), run.out());
+		assertTrue(run.out().contains("ControlNet call"), run.out());
+		assertTrue(run.out().contains("ControlNet: 1 ControlNet(s), 3 calls per generation"), run.out());
+	}
+
+	@Test
 	void badRunCountIsAUsageError() {
 		CliRun run = CliRun.of("bench", "--runs", "0");
 		assertEquals(Main.EXIT_USAGE, run.exitCode());

@@ -91,7 +91,8 @@ class CommandsTest {
 			if (!item.getType().getName().startsWith("org.scijava") && !item.getType().equals(StableDiffusionService.class))
 				names.add(item.getName());
 		assertEquals(List.of("image", "prompt", "negative", "steps", "guidance", "seed", "subseed", "variation", "scheduler", "strength", "batch",
-			"feather", "output", "channels", "stack", "preview", "model", "device"), names);
+			"feather", "output", "channels", "stack", "preview", "control", "control_type", "controlnet", "control_scale",
+			"control_start", "control_end", "control_low", "control_high", "show_control", "model", "device"), names);
 		List<String> outpaint = new java.util.ArrayList<>();
 		for (ModuleItem<?> item : commands.getCommand(OutpaintCommand.class).inputs())
 			if (!item.getType().getName().startsWith("org.scijava") && !item.getType().equals(StableDiffusionService.class))

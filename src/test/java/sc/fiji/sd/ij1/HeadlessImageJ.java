@@ -70,6 +70,31 @@ final class HeadlessImageJ {
 		return text;
 	}
 
+	/** Macro helper: report(key, value) sets the system property sd.test.key; {@link #reported} reads it. */
+	static final String REPORT = "function report(key, value) { call(\"java.lang.System.setProperty\", "
+		+ "\"sd.test.\" + key, \"\" + value); }\n";
+
+	/** Runs macro code that may call report(key, value); fails the test on a macro error. */
+	String runReporting(String macro) {
+		String printed = runMacro(REPORT + macro);
+		org.junit.jupiter.api.Assertions.assertTrue(!printed.contains("Macro Error"), printed);
+		return printed;
+	}
+
+	/** What the last macro reported under {@code key}. */
+	static String reported(String key) {
+		return System.getProperty("sd.test." + key);
+	}
+
+	/** The macro's error message; fails the test when the macro ran without one. */
+	String errorOf(String macro) {
+		String printed = runMacro(macro);
+		int start = printed.indexOf("Macro Error: ");
+		org.junit.jupiter.api.Assertions.assertTrue(start >= 0, "expected a macro error from: " + macro
+			+ "\nbut it printed: " + printed);
+		return printed.substring(start);
+	}
+
 	/** Calls a static no-argument method of a class as the patched ImageJ sees it. */
 	Object call(String className, String method) {
 		try {

@@ -28,13 +28,7 @@ public final class RecordingUnderXvfb {
 	public static void main(String[] args) throws Exception {
 		new Settings(args[0], "cpu", 0).save();
 		Recorder recorder = new Recorder(false);
-		// What ImageJ's Executer does around a menu command while the recorder is open.
-		Thread user = new Thread(() -> {
-			Recorder.setCommand("Text to Image...");
-			new TextToImagePlugin().run("");
-			Recorder.saveCommand();
-		}, "Text to Image...");
-		user.start();
+		Thread user = startRecordedTextToImage();
 		GenericDialog gd = waitForDialog();
 		((TextField) gd.getStringFields().get(0)).setText("a red circle");
 		@SuppressWarnings("unchecked")
@@ -50,25 +44,47 @@ public final class RecordingUnderXvfb {
 		System.out.println("RECORDED " + recorded.strip());
 		System.out.println("TITLE " + (first == null ? null : first.getTitle()));
 
-		Matcher m = Pattern.compile("run\\(\"Text to Image\\.\\.\\.\", \"(.*)\"\\);").matcher(recorded);
-		if (!m.find()) {
+		String options = recordedOptions(recorded);
+		if (options == null) {
 			System.out.println("IDENTICAL no recorded line");
 			System.exit(0);
 		}
-		String options = m.group(1);
+		ImagePlus second = replay(options, () -> {});
+		boolean identical = second != null && second != first && Arrays.equals((int[]) first.getProcessor().getPixels(),
+			(int[]) second.getProcessor().getPixels());
+		System.out.println("IDENTICAL " + identical + " (" + (second == null ? null : second.getTitle()) + ")");
+		IJ.log("done");
+		System.exit(0);
+	}
+
+	/** Starts Text to Image as ImageJ's Executer does around a menu command while the recorder is open. */
+	static Thread startRecordedTextToImage() {
+		Thread user = new Thread(() -> {
+			Recorder.setCommand("Text to Image...");
+			new TextToImagePlugin().run("");
+			Recorder.saveCommand();
+		}, "Text to Image...");
+		user.start();
+		return user;
+	}
+
+	/** The options of the recorded Text to Image line, or null when none was recorded. */
+	static String recordedOptions(String recorded) {
+		Matcher m = Pattern.compile("run\\(\"Text to Image\\.\\.\\.\", \"(.*)\"\\);").matcher(recorded);
+		return m.find() ? m.group(1) : null;
+	}
+
+	/** Runs Text to Image as a macro line with {@code options}, after {@code before}; returns the current image then. */
+	static ImagePlus replay(String options, Runnable before) throws InterruptedException {
 		Thread replay = new Thread(() -> {
+			before.run();
 			Macro.setOptions(options);
 			new TextToImagePlugin().run("");
 			Macro.setOptions(null);
 		}, "Run$_replay");
 		replay.start();
 		replay.join(120_000);
-		ImagePlus second = WindowManager.getCurrentImage();
-		boolean identical = second != null && second != first && Arrays.equals((int[]) first.getProcessor().getPixels(),
-			(int[]) second.getProcessor().getPixels());
-		System.out.println("IDENTICAL " + identical + " (" + (second == null ? null : second.getTitle()) + ")");
-		IJ.log("done");
-		System.exit(0);
+		return WindowManager.getCurrentImage();
 	}
 
 	/** The Text to Image dialog once it shows (also used by {@link ScreenshotsUnderXvfb}). */

@@ -82,7 +82,9 @@ class ReferencePipelineConformanceTest {
 	@MethodSource("cases")
 	void agreesWithTheReference(String name, JsonObject c) throws IOException {
 		GenerationRequest request = request(c);
-		GenerationResult result = TestModels.pipeline(c.get("model").getAsString()).generate(request, dumper(name));
+		StableDiffusionPipeline pipeline = c.has("controls") ? TestModels.controlNetPipeline()
+			: TestModels.pipeline(c.get("model").getAsString());
+		GenerationResult result = pipeline.generate(request, dumper(name));
 		JsonArray expected = c.getAsJsonArray("expected");
 		assertEquals(expected.size(), result.images().size());
 		for (int i = 0; i < expected.size(); i++) {
@@ -142,6 +144,14 @@ class ReferencePipelineConformanceTest {
 			.strength(c.get("strength").getAsDouble()).maskFeather(c.get("mask_feather").getAsInt());
 		if (!mode.equals("txt2img")) b.initImage(channels(ImageIO.read(DIR.resolve("init.png").toFile()), 3));
 		if (mode.equals("inpaint")) b.mask(channels(ImageIO.read(DIR.resolve("mask.png").toFile()), 1));
+		if (c.has("controls")) {
+			for (JsonElement e : c.getAsJsonArray("controls")) {
+				JsonObject u = e.getAsJsonObject();
+				b.control(new ControlNetUnit(TestModels.controlNet(u.get("model").getAsString()),
+					channels(ImageIO.read(DIR.resolve(u.get("image").getAsString()).toFile()), 3), "none",
+					u.get("scale").getAsDouble(), u.get("start").getAsDouble(), u.get("end").getAsDouble()));
+			}
+		}
 		return b.build();
 	}
 

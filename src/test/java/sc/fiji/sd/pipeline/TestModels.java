@@ -12,6 +12,9 @@ import java.util.stream.Stream;
 
 import sc.fiji.sd.model.EmbeddedModel;
 import sc.fiji.sd.model.StableDiffusionModel;
+import sc.fiji.sd.onnx.ExecutionProviders.Device;
+import sc.fiji.sd.onnx.InitializerOverrides;
+import sc.fiji.sd.onnx.RuntimeOptions;
 
 /**
  * The models the end-to-end tests run on: the embedded model and the random-weight fixtures of every export layout
@@ -38,6 +41,24 @@ public final class TestModels {
 	/** One pipeline per model, shared: tests read UNet counters as differences. */
 	public static synchronized StableDiffusionPipeline pipeline(String name) {
 		return PIPELINES.computeIfAbsent(name, n -> new StableDiffusionPipeline(model(n)));
+	}
+
+	/** The ControlNet fixtures in OnnxStack's split layout, loaded with the {@code controlnet} base model. */
+	public static final List<String> CONTROLNETS = List.of("controlnet-scale", "controlnet-noscale");
+
+	/**
+	 * The {@code controlnet} fixture loaded with both {@link #CONTROLNETS} (its UNet then is controlnet/model.onnx);
+	 * {@code pipeline("controlnet")} is the same folder without them (unet/model.onnx, the same weights).
+	 */
+	public static synchronized StableDiffusionPipeline controlNetPipeline() {
+		return PIPELINES.computeIfAbsent("controlnet+", n -> new StableDiffusionPipeline(LOADED.computeIfAbsent(n,
+			k -> StableDiffusionModel.load(folder("controlnet"), RuntimeOptions.DEFAULTS.withDevice(Device.CPU),
+				InitializerOverrides.NONE, CONTROLNETS.stream().map(TestModels::controlNet).toList()))));
+	}
+
+	/** A ControlNet fixture's folder (ControlNets need no tokenizer: used in place). */
+	public static Path controlNet(String name) {
+		return fixturesRoot().resolve(name);
 	}
 
 	public static Stream<String> all() {
