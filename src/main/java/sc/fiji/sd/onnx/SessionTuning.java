@@ -21,11 +21,12 @@ public final class SessionTuning {
 	 * call took 3.42 s at ALL against 4.12 s at BASIC, the text encoder 62 against 76 ms, and the VAE decodes ~20 %
 	 * faster (PERFORMANCE.md). ALL is expensive to do on every load for large graphs (an SD-1.5 UNet: 55 s, and its
 	 * weights repacked into 2.2 GB of anonymous memory), so apart from the VAE's (small weights) these levels hold only
-	 * through an optimised-model file ({@link #levelWithoutOptimizedFile}).
+	 * through an optimised-model file ({@link #levelWithoutOptimizedFile}). {@code controlnet} is the base model's UNet
+	 * that takes ControlNet residuals ({@code controlnet/model.onnx}): the same UNet, the same level.
 	 */
 	public static final Map<String, OptLevel> DEFAULT_OPT_LEVELS = Map.of("vae_decoder", OptLevel.ALL_OPT,
-		"vae_encoder", OptLevel.ALL_OPT, "unet", OptLevel.ALL_OPT, "text_encoder", OptLevel.ALL_OPT, "text_encoder_2",
-		OptLevel.ALL_OPT);
+		"vae_encoder", OptLevel.ALL_OPT, "unet", OptLevel.ALL_OPT, "controlnet", OptLevel.ALL_OPT, "text_encoder",
+		OptLevel.ALL_OPT, "text_encoder_2", OptLevel.ALL_OPT);
 
 	/** The components whose default level is worth optimising in memory when no optimised file can be kept. */
 	private static final Set<String> SMALL_COMPONENTS = Set.of("vae_decoder", "vae_encoder");

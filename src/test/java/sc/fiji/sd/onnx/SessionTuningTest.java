@@ -45,7 +45,7 @@ class SessionTuningTest {
 	@Test
 	void everyComponentRunsAtAllByDefault() {
 		RuntimeOptions o = RuntimeOptions.DEFAULTS;
-		for (String c : List.of("text_encoder", "text_encoder_2", "unet", "vae_decoder", "vae_encoder"))
+		for (String c : List.of("text_encoder", "text_encoder_2", "unet", "controlnet", "vae_decoder", "vae_encoder"))
 			assertEquals(OptLevel.ALL_OPT, o.optLevel(c), c);
 		assertEquals(OptLevel.BASIC_OPT, o.optLevel("safety_checker"), "components not tuned stay at the base level");
 		assertEquals(OptimizedModelCache.userFolder(), o.optimizedModels());
