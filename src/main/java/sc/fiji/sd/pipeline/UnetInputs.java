@@ -8,7 +8,7 @@ import java.util.List;
  */
 final class UnetInputs {
 
-	static final List<UnetInput.Factory> STANDARD = List.of(LcmTimestepCond::create);
+	static final List<UnetInput.Factory> STANDARD = List.of(LcmTimestepCond::create, SdxlTimeIds::create);
 
 	private UnetInputs() {}
 }
