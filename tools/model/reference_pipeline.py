@@ -445,7 +445,12 @@ def generate(model, case, init_image=None, mask=None):
         latents = sched.add_noise(original, noise, timesteps[-init_timestep])
         first = max(case["steps"] - init_timestep + offset, 0)
     trace = {"noise": noise}
-    for i in range(first, len(timesteps)):
+    end = len(timesteps)
+    refiner = case.get("refiner_model")
+    if refiner is not None:  # StableDiffusionXLPipeline's denoising_end: the timesteps at or above the cut-off
+        cutoff = int(round(sched.c["num_train_timesteps"] - case["refiner_switch"] * sched.c["num_train_timesteps"]))
+        end = len([t for t in timesteps if t >= cutoff])
+    for i in range(first, end):
         t = timesteps[i]
         x = np.concatenate([latents, latents]) if cfg else latents
         x = sched.scale_model_input(x, t)
@@ -461,6 +466,25 @@ def generate(model, case, init_image=None, mask=None):
             known = sched.add_noise(original, noise, timesteps[i + 1]) if i + 1 < len(timesteps) else original
             latents = (1 - latent_mask) * known + latent_mask * latents
         trace["step%d" % (i - first + 1)] = latents  # after the n-th step run, as StepProgress.step() counts
+    if refiner is not None:
+        # StableDiffusionXLImg2ImgPipeline with denoising_start on the base's latents (output_type "latent"): its own
+        # scheduler and conditioning, the timesteps below the cut-off, no noise added; decoded with its VAE
+        model, done = refiner, end - first
+        sched = SCHEDULERS[case["scheduler"]](model.scheduler_config)
+        sched.set_timesteps(case["steps"])
+        below = [t for t in sched.timesteps if t < cutoff]
+        hidden, extra, cfg = LAYOUTS[model.family](model, prompts, guidance, (h, w))
+        for k, t in enumerate(below):
+            x = np.concatenate([latents, latents]) if cfg else latents
+            x = sched.scale_model_input(x, t)
+            out = model.unet(sample=x, timestep=np.array([t] * x.shape[0]), encoder_hidden_states=hidden, **extra)
+            out = out["out_sample"].astype(np.float32)
+            if cfg:
+                u, c = out[:n], out[n:]
+                out = u + np.float32(guidance) * (c - u)
+            latents = sched.step(out, t, latents)
+            trace["step%d" % (done + k + 1)] = latents
+        sf = np.float32(model.scaling_factor)
     images = []
     for b in range(n):
         x = model.vae_decoder(latent_sample=latents[b:b + 1] / sf)["sample"].astype(np.float32)[0]
@@ -559,6 +583,9 @@ def sdxl_cases():
         out.append(dict(model="sdxl-inpaint", mode="inpaint", scheduler=sched, steps=4, seed=24, batch_size=1))
     out.append(dict(model="sdxl-base", mode="inpaint", scheduler="Euler", steps=6, seed=25, batch_size=1,
                     strength=0.75))
+    for sched in ("DDIM", "Euler"):  # base -> refiner hand-off at 0.6 of 5 steps (leading: 801 601 401 | 201 1)
+        out.append(dict(model="sdxl-base", refiner="sdxl-refiner", refiner_switch=0.6, mode="txt2img", scheduler=sched,
+                        steps=5, seed=27, batch_size=1, height=48, tag="refiner"))
     out.append(dict(model="sdxl-turbo", mode="txt2img", scheduler="Euler", steps=2, seed=26, batch_size=1,
                     guidance=0.0))
     return out
@@ -618,6 +645,10 @@ def main():
         if c["model"] not in loaded:
             loaded[c["model"]] = Model(os.path.join(ROOT, MODELS[c["model"]]), tokenizer)
         m = loaded[c["model"]]
+        if "refiner" in c:
+            if c["refiner"] not in loaded:
+                loaded[c["refiner"]] = Model(os.path.join(ROOT, MODELS[c["refiner"]]), tokenizer)
+            c["refiner_model"] = loaded[c["refiner"]]
         fromimg = c["mode"] != "txt2img"
         images, trace = generate(m, c, init_image if fromimg else None, mask_f if c["mode"] == "inpaint" else None)
         c["expected"] = []
@@ -629,6 +660,7 @@ def main():
             os.makedirs(a.trace, exist_ok=True)
             for k, v in trace.items():
                 np.save(os.path.join(a.trace, "%s-%s.npy" % (c["name"], k)), v)
+        c.pop("refiner_model", None)
         manifest["cases"].append(c)
         print(c["name"], "done", flush=True)
     path = os.path.join(a.out, "cases.json")

@@ -38,6 +38,7 @@ public final class GenerationRequest {
 	private final double variationStrength;
 	private final int tileSize;
 	private final int tileOverlap;
+	private final double refinerSwitch;
 
 	private GenerationRequest(Builder b) {
 		mode = b.mode;
@@ -59,6 +60,7 @@ public final class GenerationRequest {
 		variationStrength = b.variationStrength;
 		tileSize = b.tileSize;
 		tileOverlap = b.tileOverlap;
+		refinerSwitch = b.refinerSwitch;
 	}
 
 	public static Builder builder() {
@@ -86,6 +88,7 @@ public final class GenerationRequest {
 		b.variationStrength = variationStrength;
 		b.tileSize = tileSize;
 		b.tileOverlap = tileOverlap;
+		b.refinerSwitch = refinerSwitch;
 		return b;
 	}
 
@@ -124,6 +127,12 @@ public final class GenerationRequest {
 	public int tileSize() { return tileSize; }
 	/** Tiled diffusion: how many pixels neighbouring tiles share (a multiple of 8, less than the tile size). */
 	public int tileOverlap() { return tileOverlap; }
+	/**
+	 * SDXL refiner hand-off (A1111's "Refiner switch at"): the fraction of the denoising the model runs before the
+	 * refiner set on the pipeline continues from its latents (diffusers' {@code denoising_end} on the base,
+	 * {@code denoising_start} on the refiner); 0 (default) runs no refiner.
+	 */
+	public double refinerSwitch() { return refinerSwitch; }
 
 	/**
 	 * Checks what needs no model (ranges of steps, guidance, strength, feather, batch, seed; sizes positive multiples of
@@ -156,6 +165,7 @@ public final class GenerationRequest {
 		private double variationStrength;
 		private int tileSize;
 		private int tileOverlap = 16;
+		private double refinerSwitch;
 
 		public Builder mode(Mode v) { mode = v; return this; }
 		public Builder prompt(String v) { prompt = v; return this; }
@@ -177,6 +187,7 @@ public final class GenerationRequest {
 		public Builder variationStrength(double v) { variationStrength = v; return this; }
 		public Builder tileSize(int v) { tileSize = v; return this; }
 		public Builder tileOverlap(int v) { tileOverlap = v; return this; }
+		public Builder refinerSwitch(double v) { refinerSwitch = v; return this; }
 
 		/** Builds the request; the pipeline validates it against the model (sizes, mode, strength). */
 		public GenerationRequest build() {

@@ -82,7 +82,19 @@ class ReferencePipelineConformanceTest {
 	@MethodSource("cases")
 	void agreesWithTheReference(String name, JsonObject c) throws IOException {
 		GenerationRequest request = request(c);
-		GenerationResult result = TestModels.pipeline(c.get("model").getAsString()).generate(request, dumper(name));
+		StableDiffusionPipeline pipeline = TestModels.pipeline(c.get("model").getAsString());
+		GenerationResult result;
+		if (c.has("refiner")) { // SDXL base -> refiner hand-off
+			pipeline.setRefiner(TestModels.pipeline(c.get("refiner").getAsString()));
+			try {
+				result = pipeline.generate(request.toBuilder().refinerSwitch(c.get("refiner_switch").getAsDouble())
+					.build(), dumper(name));
+			}
+			finally {
+				pipeline.setRefiner(null);
+			}
+		}
+		else result = pipeline.generate(request, dumper(name));
 		JsonArray expected = c.getAsJsonArray("expected");
 		assertEquals(expected.size(), result.images().size());
 		for (int i = 0; i < expected.size(); i++) {
