@@ -11,7 +11,8 @@ import sc.fiji.sd.onnx.ExecutionProviders.Device;
 import sc.fiji.sd.onnx.RuntimeOptions;
 
 /**
- * The one place a front end gets its loaded model from: keeps one model (SD models take GBs), keyed by everything
+ * The one place a front end gets its loaded model from: keeps one model (SD models take GBs; and an SDXL refiner
+ * beside it for a hand-off, {@link #refiner}), keyed by everything
  * that changes its sessions ({@link Key}); asking for another key closes the previous model first.
  * <p>
  * Each front end owns one: the Fiji service (created when Fiji starts, closed when it quits), the plain ImageJ 1.x
@@ -48,6 +49,8 @@ public final class ModelProvider implements AutoCloseable {
 	private final ReentrantLock lock = new ReentrantLock(true);
 	private StableDiffusionModel model;
 	private Key key;
+	private StableDiffusionModel refiner; // SDXL's refiner, held beside the model for a base -> refiner hand-off
+	private Key refinerKey;
 	private boolean closed;
 
 	/**
@@ -73,10 +76,38 @@ public final class ModelProvider implements AutoCloseable {
 		return exclusively(() -> {
 			if (closed) throw new IllegalStateException("This model provider is closed.");
 			if (model != null && key.equals(this.key)) return model;
-			release();
+			closeModel();
 			model = load(key);
 			this.key = key;
 			return model;
+		});
+	}
+
+	/**
+	 * SDXL's refiner for {@code key}, held beside the model of {@link #get} (a base → refiner hand-off needs both
+	 * loaded), loading it (and closing the previous refiner) unless it is the one held.
+	 */
+	public StableDiffusionModel refiner(Key key) {
+		return exclusively(() -> {
+			if (closed) throw new IllegalStateException("This model provider is closed.");
+			if (refiner != null && key.equals(refinerKey)) return refiner;
+			releaseRefiner();
+			refiner = load(key);
+			refinerKey = key;
+			return refiner;
+		});
+	}
+
+	/** Closes the refiner, if one is held (a generation without a refiner frees its memory). */
+	public void releaseRefiner() {
+		exclusively(() -> {
+			if (refiner != null) {
+				StableDiffusionModel m = refiner;
+				refiner = null;
+				refinerKey = null;
+				m.close();
+			}
+			return null;
 		});
 	}
 
@@ -118,8 +149,19 @@ public final class ModelProvider implements AutoCloseable {
 		}
 	}
 
-	/** Closes the loaded model, if any (after a generation still running has finished); the next get loads again. */
+	/**
+	 * Closes the loaded model and refiner, if any (after a generation still running has finished); the next get loads
+	 * again.
+	 */
 	public void release() {
+		exclusively(() -> {
+			closeModel();
+			releaseRefiner();
+			return null;
+		});
+	}
+
+	private void closeModel() {
 		exclusively(() -> {
 			if (model != null) {
 				StableDiffusionModel m = model;
