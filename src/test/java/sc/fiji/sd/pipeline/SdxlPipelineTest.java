@@ -155,6 +155,29 @@ class SdxlPipelineTest {
 		PipelineEndToEndTest.assertValidImage(r.images().get(0).pixels(), 64, 64);
 	}
 
+	@Test
+	void turboTakesOneToFourStepsAt512WithTrailingTimesteps() {
+		StableDiffusionModel turbo = model("sdxl-turbo");
+		var sampler = DefaultSchedulers.forModel(turbo).create(null, new java.util.SplittableRandom(0));
+		assertEquals("Euler a", sampler.displayName(), "its scheduler_config: EulerAncestralDiscreteScheduler");
+		sampler.setTimesteps(1);
+		assertArrayEquals(new double[] { 999 }, sampler.timesteps());
+		sampler.setTimesteps(4);
+		assertArrayEquals(new double[] { 999, 749, 499, 249 }, sampler.timesteps());
+		for (int steps = 1; steps <= 4; steps++) {
+			Plan plan = Plan.of(GenerationRequest.builder().prompt("x").size(512, 512).steps(steps).guidance(0).build(),
+				turbo.info());
+			assertFalse(plan.cfg);
+			assertEquals(512, plan.width);
+		}
+		StableDiffusionPipeline p = TestModels.pipeline("sdxl-turbo");
+		long samples = p.unetSamples();
+		GenerationResult r = p.generate(GenerationRequest.builder().prompt("a red circle").size(512, 512).steps(1)
+			.guidance(0).seed(3).build(), null);
+		assertEquals(1, p.unetSamples() - samples);
+		assertEquals(512, r.images().get(0).pixels().dimension(0));
+	}
+
 	private static boolean allZero(float[] v) {
 		for (float x : v) if (x != 0) return false;
 		return true;
