@@ -1,0 +1,29 @@
+package sc.fiji.sd.ij1;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** A recorded-style Text to Image macro line naming the SDXL base micro fixture, run by ImageJ 1's interpreter. */
+class SdxlMacroTest {
+
+	@Test
+	void textToImageOnSdxlBase() {
+		HeadlessImageJ ij = HeadlessImageJ.shared();
+		String folder = SmallModel.folder("sdxl-base").toString();
+		String printed = ij.runMacro("""
+			function report(key, value) { call("java.lang.System.setProperty", "sd.test.sdxl." + key, "" + value); }
+			run("Text to Image...", "prompt=[a red circle] negative=[] steps=2 guidance=5 seed=8 width=64 height=48 \
+			model=[""" + folder + """
+			] device=cpu");
+			report("size", "" + getWidth() + "x" + getHeight());
+			report("info", getMetadata("Info"));
+			close("*");
+			""");
+		assertTrue(!printed.contains("Macro Error"), printed);
+		assertEquals("64x48", System.getProperty("sd.test.sdxl.size"));
+		String info = System.getProperty("sd.test.sdxl.info");
+		assertTrue(info.contains("Seed: 8, Size: 64x48, Model: sdxl-base"), info);
+	}
+}
