@@ -452,16 +452,7 @@ def generate(model, case, init_image=None, mask=None):
         end = len([t for t in timesteps if t >= cutoff])
     for i in range(first, end):
         t = timesteps[i]
-        x = np.concatenate([latents, latents]) if cfg else latents
-        x = sched.scale_model_input(x, t)
-        if extra_channels is not None:
-            x = np.concatenate([x, np.repeat(extra_channels, x.shape[0], axis=0)], axis=1)
-        out = model.unet(sample=x, timestep=np.array([t] * x.shape[0]), encoder_hidden_states=hidden, **extra)
-        out = out["out_sample"].astype(np.float32)
-        if cfg:
-            u, c = out[:n], out[n:]
-            out = u + np.float32(guidance) * (c - u)
-        latents = sched.step(out, t, latents)
+        latents = denoise_step(model, sched, latents, t, hidden, extra, cfg, guidance, extra_channels)
         if mode == "inpaint" and not inpaint9:
             known = sched.add_noise(original, noise, timesteps[i + 1]) if i + 1 < len(timesteps) else original
             latents = (1 - latent_mask) * known + latent_mask * latents
@@ -475,14 +466,7 @@ def generate(model, case, init_image=None, mask=None):
         below = [t for t in sched.timesteps if t < cutoff]
         hidden, extra, cfg = LAYOUTS[model.family](model, prompts, guidance, (h, w))
         for k, t in enumerate(below):
-            x = np.concatenate([latents, latents]) if cfg else latents
-            x = sched.scale_model_input(x, t)
-            out = model.unet(sample=x, timestep=np.array([t] * x.shape[0]), encoder_hidden_states=hidden, **extra)
-            out = out["out_sample"].astype(np.float32)
-            if cfg:
-                u, c = out[:n], out[n:]
-                out = u + np.float32(guidance) * (c - u)
-            latents = sched.step(out, t, latents)
+            latents = denoise_step(model, sched, latents, t, hidden, extra, cfg, guidance)
             trace["step%d" % (done + k + 1)] = latents
         sf = np.float32(model.scaling_factor)
     images = []
@@ -494,6 +478,21 @@ def generate(model, case, init_image=None, mask=None):
             v = np.where(keep, init_image.transpose(2, 0, 1), v)
         images.append(np.round(v * 255).astype(np.uint8).transpose(1, 2, 0))
     return np.stack(images), trace
+
+
+def denoise_step(model, sched, latents, t, hidden, extra, cfg, guidance, extra_channels=None):
+    """One step: the UNet on [uncond, cond] (CFG) or cond, its 9-channel extra channels appended, then the sampler."""
+    n = latents.shape[0]
+    x = np.concatenate([latents, latents]) if cfg else latents
+    x = sched.scale_model_input(x, t)
+    if extra_channels is not None:
+        x = np.concatenate([x, np.repeat(extra_channels, x.shape[0], axis=0)], axis=1)
+    out = model.unet(sample=x, timestep=np.array([t] * x.shape[0]), encoder_hidden_states=hidden, **extra)
+    out = out["out_sample"].astype(np.float32)
+    if cfg:
+        u, c = out[:n], out[n:]
+        out = u + np.float32(guidance) * (c - u)
+    return sched.step(out, t, latents)
 
 
 def encode(model, image):
