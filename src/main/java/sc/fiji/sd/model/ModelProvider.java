@@ -47,11 +47,31 @@ public final class ModelProvider implements AutoCloseable {
 	}
 
 	private final ReentrantLock lock = new ReentrantLock(true);
-	private StableDiffusionModel model;
-	private Key key;
-	private StableDiffusionModel refiner; // SDXL's refiner, held beside the model for a base -> refiner hand-off
-	private Key refinerKey;
+	private final Slot main = new Slot();
+	private final Slot refiner = new Slot(); // SDXL's refiner, held beside the model for a base -> refiner hand-off
 	private boolean closed;
+
+	/** One held model and the key it was loaded for. */
+	private static final class Slot {
+		StableDiffusionModel model;
+		Key key;
+
+		StableDiffusionModel get(Key key) {
+			if (model != null && key.equals(this.key)) return model;
+			close();
+			model = load(key);
+			this.key = key;
+			return model;
+		}
+
+		void close() {
+			if (model == null) return;
+			StableDiffusionModel m = model;
+			model = null;
+			key = null;
+			m.close();
+		}
+	}
 
 	/**
 	 * The model in {@code folder} on {@code device} (auto, cpu or cuda) with the runtime options of the system
@@ -75,11 +95,7 @@ public final class ModelProvider implements AutoCloseable {
 	public StableDiffusionModel get(Key key) {
 		return exclusively(() -> {
 			if (closed) throw new IllegalStateException("This model provider is closed.");
-			if (model != null && key.equals(this.key)) return model;
-			closeModel();
-			model = load(key);
-			this.key = key;
-			return model;
+			return main.get(key);
 		});
 	}
 
@@ -90,23 +106,14 @@ public final class ModelProvider implements AutoCloseable {
 	public StableDiffusionModel refiner(Key key) {
 		return exclusively(() -> {
 			if (closed) throw new IllegalStateException("This model provider is closed.");
-			if (refiner != null && key.equals(refinerKey)) return refiner;
-			releaseRefiner();
-			refiner = load(key);
-			refinerKey = key;
-			return refiner;
+			return refiner.get(key);
 		});
 	}
 
 	/** Closes the refiner, if one is held (a generation without a refiner frees its memory). */
 	public void releaseRefiner() {
 		exclusively(() -> {
-			if (refiner != null) {
-				StableDiffusionModel m = refiner;
-				refiner = null;
-				refinerKey = null;
-				m.close();
-			}
+			refiner.close();
 			return null;
 		});
 	}
@@ -127,12 +134,12 @@ public final class ModelProvider implements AutoCloseable {
 
 	/** The loaded model, or null. */
 	public StableDiffusionModel current() {
-		return exclusively(() -> model);
+		return exclusively(() -> main.model);
 	}
 
 	/** The key of the loaded model, or null. */
 	public Key currentKey() {
-		return exclusively(() -> key);
+		return exclusively(() -> main.key);
 	}
 
 	/**
@@ -155,20 +162,8 @@ public final class ModelProvider implements AutoCloseable {
 	 */
 	public void release() {
 		exclusively(() -> {
-			closeModel();
-			releaseRefiner();
-			return null;
-		});
-	}
-
-	private void closeModel() {
-		exclusively(() -> {
-			if (model != null) {
-				StableDiffusionModel m = model;
-				model = null;
-				key = null;
-				m.close();
-			}
+			main.close();
+			refiner.close();
 			return null;
 		});
 	}
