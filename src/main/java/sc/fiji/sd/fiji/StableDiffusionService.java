@@ -47,7 +47,7 @@ public class StableDiffusionService extends AbstractService implements SciJavaSe
 	 */
 	public ImageGenerator generator(Parameters run) {
 		return models.exclusively(() -> override != null ? override : Generators.open(models, Generators.forRun(
-			Settings.load(), run)));
+			Settings.load(), run), run));
 	}
 
 	/** Saves new settings (shared with the ImageJ 1 plugins); the old model is released when they differ. */

@@ -47,7 +47,7 @@ final class Plugins {
 			try {
 				ModelProvider models = ImageJModels.provider();
 				outcome = models.exclusively(() -> new Generation(Generators.open(models, Generators.forRun(Settings
-					.load(), p))).run(p, input, progress)); // one generation at a time: they share the one loaded model
+					.load(), p), p)).run(p, input, progress)); // one generation at a time: they share the one loaded model
 			}
 			finally {
 				progress.finish("");

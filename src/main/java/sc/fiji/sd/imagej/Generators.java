@@ -67,7 +67,26 @@ public final class Generators {
 	 * releases the previous one first.
 	 */
 	public static ImageGenerator open(ModelProvider models, Settings settings) {
-		return new PipelineGenerator(models.get(key(settings)));
+		return open(models, settings, null);
+	}
+
+	/**
+	 * {@link #open(ModelProvider, Settings)} with the SDXL refiner the run names ({@link Parameters#refiner}), loaded
+	 * beside the model on the same device; without one, a refiner held from an earlier run is released.
+	 */
+	public static ImageGenerator open(ModelProvider models, Settings settings, Parameters run) {
+		String refiner = run == null || run.refiner == null ? "" : run.refiner.trim();
+		if (refiner.isEmpty()) {
+			models.releaseRefiner();
+			return new PipelineGenerator(models.get(key(settings)), null);
+		}
+		Path folder = ModelLocator.resolve(refiner, HubEnvironment.fromSystem()).orElse(Path.of(refiner));
+		if (!Files.isDirectory(folder)) {
+			throw new StableDiffusionException("The refiner folder " + folder + " (refiner=) does not exist. Give the "
+				+ "SDXL refiner's ONNX folder, or leave it empty for no refiner.");
+		}
+		ModelProvider.Key key = key(settings);
+		return new PipelineGenerator(models.get(key), models.refiner(new ModelProvider.Key(folder, key.options())));
 	}
 
 	/** Choices for the scheduler drop-down: {@link #DEFAULT_SCHEDULER}, then the core's sampler names. */

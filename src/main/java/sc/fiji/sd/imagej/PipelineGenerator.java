@@ -10,9 +10,17 @@ import sc.fiji.sd.pipeline.StableDiffusionPipeline;
 final class PipelineGenerator implements ImageGenerator {
 
 	private final StableDiffusionModel model;
+	private final StableDiffusionModel refiner; // SDXL's refiner for a hand-off, or null
 
-	PipelineGenerator(StableDiffusionModel model) {
+	PipelineGenerator(StableDiffusionModel model, StableDiffusionModel refiner) {
 		this.model = model;
+		this.refiner = refiner;
+	}
+
+	private StableDiffusionPipeline pipeline() {
+		StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
+		if (refiner != null) pipeline.setRefiner(new StableDiffusionPipeline(refiner));
+		return pipeline;
 	}
 
 	@Override
@@ -35,12 +43,12 @@ final class PipelineGenerator implements ImageGenerator {
 		ProgressListener listener)
 	{
 		sc.fiji.sd.lora.LoraSet.checkTagsApplied(request.prompt(), model.initializerOverrides()); // no silent drop
-		return sc.fiji.sd.pipeline.HiresFix.generate(new StableDiffusionPipeline(model), request, hires, listener);
+		return sc.fiji.sd.pipeline.HiresFix.generate(pipeline(), request, hires, listener);
 	}
 
 	@Override
 	public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
 		sc.fiji.sd.lora.LoraSet.checkTagsApplied(request.prompt(), model.initializerOverrides()); // no silent drop
-		return new StableDiffusionPipeline(model).generate(request, listener);
+		return pipeline().generate(request, listener);
 	}
 }

@@ -142,7 +142,8 @@ class PlainImageJXvfbTest {
 		java.util.regex.Matcher m = java.util.regex.Pattern.compile(
 			"RECORDED run\\(\"Text to Image\\.\\.\\.\", \"prompt=\\[a red circle\\] negative=\\[\\] steps=3 "
 				+ "guidance=7 seed=(\\d+) subseed=-1 variation=0 width=64 height=64 hires=1 hiressteps=0 "
-				+ "hiresstrength=0.70 scheduler=default batch=1 model=\\[\\] device=default\"\\);")
+				+ "hiresstrength=0.70 refiner=\\[\\] refiner_switch=0.80 scheduler=default batch=1 model=\\[\\] "
+				+ "device=default\"\\);")
 			.matcher(printed);
 		assertTrue(m.find(), "recorded line with a drawn seed expected in:\n" + printed);
 		assertTrue(printed.contains("TITLE a red circle (seed " + m.group(1) + ")"), printed);

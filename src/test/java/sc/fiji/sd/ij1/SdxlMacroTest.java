@@ -26,4 +26,18 @@ class SdxlMacroTest {
 		String info = System.getProperty("sd.test.sdxl.info");
 		assertTrue(info.contains("Seed: 8, Size: 64x48, Model: sdxl-base"), info);
 	}
+
+	@Test
+	void theRefinerKeysHandOffToTheRefiner() {
+		HeadlessImageJ ij = HeadlessImageJ.shared();
+		String printed = ij.runMacro("run(\"Text to Image...\", \"prompt=[a red circle] steps=4 seed=9 width=64 "
+			+ "height=64 model=[" + SmallModel.folder("sdxl-base") + "] refiner=[" + SmallModel.folder("sdxl-refiner")
+			+ "] refiner_switch=0.5 device=cpu\");\n"
+			+ "call(\"java.lang.System.setProperty\", \"sd.test.sdxl.refined\", getMetadata(\"Info\"));\n"
+			+ "close(\"*\");\n");
+		assertTrue(!printed.contains("Macro Error"), printed);
+		String info = System.getProperty("sd.test.sdxl.refined");
+		assertTrue(info.contains("Model: sdxl-base") && info.contains("Refiner: sdxl-refiner, Refiner switch at: 0.5"),
+			info);
+	}
 }
