@@ -78,7 +78,7 @@ public final class Generators {
 		String refiner = run == null || run.refiner == null ? "" : run.refiner.trim();
 		if (refiner.isEmpty()) {
 			models.releaseRefiner();
-			return new PipelineGenerator(models.get(key(settings)), null);
+			return new PipelineGenerator(models.get(key(settings)));
 		}
 		Path folder = ModelLocator.resolve(refiner, HubEnvironment.fromSystem()).orElse(Path.of(refiner));
 		if (!Files.isDirectory(folder)) {

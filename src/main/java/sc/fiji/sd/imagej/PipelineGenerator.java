@@ -12,6 +12,10 @@ final class PipelineGenerator implements ImageGenerator {
 	private final StableDiffusionModel model;
 	private final StableDiffusionModel refiner; // SDXL's refiner for a hand-off, or null
 
+	PipelineGenerator(StableDiffusionModel model) {
+		this(model, null);
+	}
+
 	PipelineGenerator(StableDiffusionModel model, StableDiffusionModel refiner) {
 		this.model = model;
 		this.refiner = refiner;
