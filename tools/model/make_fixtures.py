@@ -82,6 +82,8 @@ B batch, h/w latent size, H/W = 8h/8w image size, D text width.
 The diffusers script declares the channel axis of `sample` / `latent_sample` inputs dynamic: read the
 UNet's input channel count from `model_index.json` (`_class_name`) or from the first convolution, not from
 the input shape.
+
+SDXL (base, refiner, Turbo, inpainting): `README-sdxl.md`, written by `make_sdxl_fixtures.py`.
 """
 
 

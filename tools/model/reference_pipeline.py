@@ -40,8 +40,8 @@ AUTOMATIC1111's overlay). The cases use masks on the 8-pixel latent grid, where 
 
 Layouts: ``LAYOUTS`` maps a model family to its conditioning function (text encoders -> the UNet's
 encoder_hidden_states plus extra named inputs). SD 1.x/2.x is ``sd1_conditioning``; SDXL base/refiner
-(``text_embeds``, ``time_ids``, two encoders, second-to-last hidden states) goes in ``sdxl_conditioning`` when the
-SDXL micro fixtures exist.
+(``text_embeds``, ``time_ids``, two encoders, second-to-last hidden states) is ``sdxl_conditioning``; SDXL's image to
+image and 4-channel inpainting start as StableDiffusionXLImg2ImgPipeline.get_timesteps (no steps_offset).
 """
 import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -91,7 +91,10 @@ class Model:
     def __init__(self, folder, tokenizer_dir=None):
         self.folder = folder
         comp = lambda c: Graph(os.path.join(folder, c, "model.onnx"))
-        self.text_encoder, self.unet = comp("text_encoder"), comp("unet")
+        has = lambda c: os.path.exists(os.path.join(folder, c, "model.onnx"))
+        self.text_encoder = comp("text_encoder") if has("text_encoder") else None  # SDXL's refiner: encoder 2 only
+        self.text_encoder_2 = comp("text_encoder_2") if has("text_encoder_2") else None
+        self.unet = comp("unet")
         self.vae_encoder, self.vae_decoder = comp("vae_encoder"), comp("vae_decoder")
         self.scheduler_config = _json(os.path.join(folder, "scheduler", "scheduler_config.json"))
         self.scaling_factor = 0.18215  # diffusers' ONNX pipelines' constant, when no VAE config says otherwise
@@ -101,6 +104,15 @@ class Model:
                 self.scaling_factor = _json(p)["scaling_factor"]
                 break
         self.tokenizer = ClipTokenizer(tokenizer_dir or os.path.join(folder, "tokenizer"))
+        index = os.path.join(folder, "model_index.json")
+        self.index = _json(index) if os.path.exists(index) else {}
+        # SDXL's tokenizer_2 pads with its own pad token ("!" for SDXL base), named in its special_tokens_map.json
+        self.pad_ids = {}
+        for t in ("tokenizer", "tokenizer_2"):
+            p = os.path.join(folder, t, "special_tokens_map.json")
+            pad = _json(p).get("pad_token") if os.path.exists(p) else None
+            pad = pad.get("content") if isinstance(pad, dict) else pad
+            self.pad_ids[t] = self.tokenizer.encoder[pad] if pad else None
         first_conv = next(n for n in self.unet.proto.graph.node if n.op_type == "Conv")
         weights = {i.name: i for i in self.unet.proto.graph.initializer}
         w = first_conv.input[1]
@@ -118,7 +130,7 @@ def _json(path):
 
 
 # ----------------------------------------------------------------------------------------------- conditioning
-def sd1_conditioning(model, prompts, guidance):
+def sd1_conditioning(model, prompts, guidance, size=None):
     """SD 1.x/2.x: one CLIP encoder, last_hidden_state; LCM's guidance embedding as timestep_cond.
     Returns (encoder_hidden_states for one UNet call, extra inputs, whether CFG runs)."""
     cfg = guidance > 1.0 and not model.lcm
@@ -134,11 +146,52 @@ def sd1_conditioning(model, prompts, guidance):
     return hidden, extra, cfg
 
 
-def sdxl_conditioning(model, prompts, guidance):
-    """Extension point for SDXL base/refiner micro fixtures (issue 11, part 2): two encoders (hidden_states of the
-    second-to-last layer, concatenated), pooled text_embeds of encoder 2, time_ids (original size, crop, target
-    size; the refiner's aesthetic score), zero negatives when force_zeros_for_empty_prompt."""
-    raise NotImplementedError("SDXL conformance: add the SDXL conditioning here when the SDXL fixtures exist")
+def sdxl_conditioning(model, prompts, guidance, size):
+    """SDXL base/refiner as StableDiffusionXL(Img2Img|Inpaint)Pipeline.encode_prompt and _get_add_time_ids compute it:
+    each encoder's hidden_states[-2] (the second-to-last of hidden_states.0..N), concatenated on the last axis; pooled
+    = the last encoder's output 0 (text_embeds, the projected pooled output); the negative all zeros, embeddings and
+    pooled, when force_zeros_for_empty_prompt and no negative prompt (diffusers: negative_prompt None; our front ends
+    have no None, the empty prompt stands for it); add_time_ids = original size + crop top-left + target size, or with
+    requires_aesthetics_score original size + crop + aesthetic score (6.0, negative 2.5); sizes as (height, width),
+    original = target = the output size, crop (0, 0)."""
+    cfg = guidance > 1.0
+    encoders = [(e, t) for e, t in ((model.text_encoder, "tokenizer"), (model.text_encoder_2, "tokenizer_2"))
+                if e is not None]
+
+    def ids(text, tokenizer):
+        out = model.tokenizer(text)  # padded with <|endoftext|> to 77
+        pad = model.pad_ids.get(tokenizer)
+        if pad is not None:  # padding="max_length" with the tokenizer's own pad token after the end token
+            n = len(model.tokenizer.encode(text))
+            out = out[:n] + [pad] * (len(out) - n) if n < len(out) else out
+        return out
+
+    def encode(texts):
+        states, pooled = [], None
+        for encoder, tokenizer in encoders:
+            out = encoder(input_ids=np.array([ids(t, tokenizer) for t in texts]))
+            last = max(int(k.split(".")[1]) for k in out if k.startswith("hidden_states."))
+            states.append(out["hidden_states.%d" % (last - 1)].astype(np.float32))
+            pooled = out[encoder.outputs[0]].astype(np.float32)  # "only ALWAYS interested in the final encoder's"
+        return np.concatenate(states, axis=-1), pooled
+
+    hidden, pooled = encode(prompts["prompt"])
+    h, w = size
+    if model.index.get("requires_aesthetics_score", False):
+        time_ids, negative_time_ids = [h, w, 0, 0, 6.0], [h, w, 0, 0, 2.5]
+    else:
+        time_ids = negative_time_ids = [h, w, 0, 0, h, w]
+    n = len(prompts["prompt"])
+    ids_batch = np.array([time_ids] * n, np.float32)
+    if cfg:
+        if model.index.get("force_zeros_for_empty_prompt", True) and all(p == "" for p in prompts["negative"]):
+            neg_hidden, neg_pooled = np.zeros_like(hidden), np.zeros_like(pooled)
+        else:
+            neg_hidden, neg_pooled = encode(prompts["negative"])
+        hidden = np.concatenate([neg_hidden, hidden])
+        pooled = np.concatenate([neg_pooled, pooled])
+        ids_batch = np.concatenate([np.array([negative_time_ids] * n, np.float32), ids_batch])
+    return hidden, {"text_embeds": pooled, "time_ids": ids_batch}, cfg
 
 
 LAYOUTS = {"sd1": sd1_conditioning, "sdxl": sdxl_conditioning}
@@ -361,7 +414,7 @@ def generate(model, case, init_image=None, mask=None):
     sched.set_timesteps(case["steps"])
     timesteps = sched.timesteps
     prompts = {"prompt": [case["prompt"]] * n, "negative": [case["negative_prompt"]] * n}
-    hidden, extra, cfg = LAYOUTS[model.family](model, prompts, guidance)
+    hidden, extra, cfg = LAYOUTS[model.family](model, prompts, guidance, (h, w))
     controls = case.get("controls", [])
     noise = gaussian_noise(case["seed"], n, (4, lh, lw))
     sf = np.float32(model.scaling_factor)
@@ -385,34 +438,42 @@ def generate(model, case, init_image=None, mask=None):
         original = np.repeat(encode(model, image) * sf, n, axis=0)
     if mode == "txt2img" or case["strength"] >= 1.0 or inpaint9:
         latents = (noise * np.float32(sched.init_noise_sigma)).astype(np.float32)
+    elif model.family == "sdxl":  # StableDiffusionXLImg2ImgPipeline.get_timesteps: no steps_offset
+        init_timestep = min(int(case["steps"] * case["strength"]), case["steps"])
+        first = max(case["steps"] - init_timestep, 0)
+        latents = sched.add_noise(original, noise, timesteps[first])
     else:  # OnnxStableDiffusionImg2ImgPipeline's start
         offset = model.scheduler_config.get("steps_offset", 0)
         init_timestep = min(int(case["steps"] * case["strength"]) + offset, case["steps"])
         latents = sched.add_noise(original, noise, timesteps[-init_timestep])
         first = max(case["steps"] - init_timestep + offset, 0)
     trace = {"noise": noise}
+    end = len(timesteps)
+    refiner = case.get("refiner_model")
+    if refiner is not None:  # StableDiffusionXLPipeline's denoising_end: the timesteps at or above the cut-off
+        cutoff = int(round(sched.c["num_train_timesteps"] - case["refiner_switch"] * sched.c["num_train_timesteps"]))
+        end = len([t for t in timesteps if t >= cutoff])
     keep = controlnet_keep(controls, len(timesteps) - first)
-    for i in range(first, len(timesteps)):
+    for i in range(first, end):
         t = timesteps[i]
-        x = np.concatenate([latents, latents]) if cfg else latents
-        x = sched.scale_model_input(x, t)
-        if extra_channels is not None:
-            x = np.concatenate([x, np.repeat(extra_channels, x.shape[0], axis=0)], axis=1)
-        ts = np.array([t] * x.shape[0])
-        if controls:
-            residuals = controlnet_residuals(controls, keep[i - first], x, ts, hidden)
-            out = model.controlnet_unet(sample=x, timestep=ts, encoder_hidden_states=hidden, **residuals)
-        else:
-            out = model.unet(sample=x, timestep=ts, encoder_hidden_states=hidden, **extra)
-        out = out["out_sample"].astype(np.float32)
-        if cfg:
-            u, c = out[:n], out[n:]
-            out = u + np.float32(guidance) * (c - u)
-        latents = sched.step(out, t, latents)
+        latents = denoise_step(model, sched, latents, t, hidden, extra, cfg, guidance, extra_channels, controls,
+                               keep[i - first])
         if mode == "inpaint" and not inpaint9:
             known = sched.add_noise(original, noise, timesteps[i + 1]) if i + 1 < len(timesteps) else original
             latents = (1 - latent_mask) * known + latent_mask * latents
         trace["step%d" % (i - first + 1)] = latents  # after the n-th step run, as StepProgress.step() counts
+    if refiner is not None:
+        # StableDiffusionXLImg2ImgPipeline with denoising_start on the base's latents (output_type "latent"): its own
+        # scheduler and conditioning, the timesteps below the cut-off, no noise added; decoded with its VAE
+        model, done = refiner, end - first
+        sched = SCHEDULERS[case["scheduler"]](model.scheduler_config)
+        sched.set_timesteps(case["steps"])
+        below = [t for t in sched.timesteps if t < cutoff]
+        hidden, extra, cfg = LAYOUTS[model.family](model, prompts, guidance, (h, w))
+        for k, t in enumerate(below):
+            latents = denoise_step(model, sched, latents, t, hidden, extra, cfg, guidance)
+            trace["step%d" % (done + k + 1)] = latents
+        sf = np.float32(model.scaling_factor)
     images = []
     for b in range(n):
         x = model.vae_decoder(latent_sample=latents[b:b + 1] / sf)["sample"].astype(np.float32)[0]
@@ -449,6 +510,28 @@ def controlnet_residuals(controls, keep, x, ts, hidden):
     return total
 
 
+def denoise_step(model, sched, latents, t, hidden, extra, cfg, guidance, extra_channels=None, controls=(),
+                 keep=None):
+    """One step: the UNet on [uncond, cond] (CFG) or cond, its 9-channel extra channels appended, with ControlNets
+    the UNet that takes their residuals, then the sampler."""
+    n = latents.shape[0]
+    x = np.concatenate([latents, latents]) if cfg else latents
+    x = sched.scale_model_input(x, t)
+    if extra_channels is not None:
+        x = np.concatenate([x, np.repeat(extra_channels, x.shape[0], axis=0)], axis=1)
+    ts = np.array([t] * x.shape[0])
+    if controls:
+        residuals = controlnet_residuals(controls, keep, x, ts, hidden)
+        out = model.controlnet_unet(sample=x, timestep=ts, encoder_hidden_states=hidden, **residuals)
+    else:
+        out = model.unet(sample=x, timestep=ts, encoder_hidden_states=hidden, **extra)
+    out = out["out_sample"].astype(np.float32)
+    if cfg:
+        u, c = out[:n], out[n:]
+        out = u + np.float32(guidance) * (c - u)
+    return sched.step(out, t, latents)
+
+
 def encode(model, image):
     """VAE encoder: the latent distribution's mean (latent_parameters' first 4 channels, or latent_sample)."""
     out = model.vae_encoder(sample=image)
@@ -475,8 +558,11 @@ SIZE = 64
 MODELS = {"embedded": "models/tiny-sd-shapes", "optimum": "src/test/resources/fixtures/optimum",
           "int64-timestep": "src/test/resources/fixtures/int64-timestep", "fp16": "src/test/resources/fixtures/fp16",
           "inpaint9": "src/test/resources/fixtures/inpaint9", "lcm": "src/test/resources/fixtures/lcm",
-          "v-prediction": "src/test/resources/fixtures/v-prediction", "controlnet": "src/test/resources/fixtures/controlnet"}
+          "v-prediction": "src/test/resources/fixtures/v-prediction", "controlnet": "src/test/resources/fixtures/controlnet",
+          "sdxl-base": "src/test/resources/fixtures/sdxl-base", "sdxl-refiner": "src/test/resources/fixtures/sdxl-refiner",
+          "sdxl-turbo": "src/test/resources/fixtures/sdxl-turbo", "sdxl-inpaint": "src/test/resources/fixtures/sdxl-inpaint"}
 CONTROLNETS = {n: "src/test/resources/fixtures/" + n for n in ("controlnet-scale", "controlnet-noscale")}
+SDXL = ("sdxl-base", "sdxl-refiner", "sdxl-turbo", "sdxl-inpaint")
 
 
 def cases():
@@ -485,8 +571,8 @@ def cases():
     linspace spacing then gives fractional timesteps (249.75, ...), which int64 and fp16 timestep inputs round."""
     out = []
     for name in MODELS:
-        if name == "controlnet":
-            continue  # with ControlNets below
+        if name == "controlnet" or name in SDXL:
+            continue  # ControlNet and SDXL cases below
         if name == "inpaint9":
             # Text to image on a 9-channel UNet encodes an all-grey image: a constant VAE input, where GroupNorm sees
             # zero variance and amplifies rounding (input moved by 1e-3 -> latents by 0.09; ONNX Runtime and numpy
@@ -522,13 +608,38 @@ def cases():
     out.append(dict(model="controlnet", mode="img2img", scheduler="Euler", steps=6, seed=18, batch_size=1,
                     strength=0.7, tag="window",
                     controls=[unit("controlnet-scale", "control-a.png", 1.2, 0.0, 0.6)]))
+    out += sdxl_cases()
     for c in out:
         c.setdefault("strength", 1.0)
-        c.update(prompt="a red circle on a blue background", negative_prompt="blurry", guidance=6.0,
-                 width=SIZE, height=SIZE, mask_feather=0)
+        for k, v in dict(prompt="a red circle on a blue background", negative_prompt="blurry", guidance=6.0,
+                         width=SIZE, height=SIZE, mask_feather=0).items():
+            c.setdefault(k, v)
         c["name"] = "%s-%s-%s-%d" % (c["model"], c["mode"], c["scheduler"].lower(), c["batch_size"])
         if "tag" in c:
             c["name"] += "-" + c.pop("tag")
+    return out
+
+
+def sdxl_cases():
+    """SDXL: base text to image 64x48 (not square: time ids are (height, width)) with a negative prompt and with an
+    empty one (zeros, force_zeros_for_empty_prompt); the refiner's image to image (aesthetic-score time ids, encoder 2
+    only); the 9-channel inpainting UNet and the base with latent blending; Turbo's trailing spacing without guidance."""
+    out = []
+    for sched, steps in (("DDIM", 4), ("Euler", 5)):
+        out.append(dict(model="sdxl-base", mode="txt2img", scheduler=sched, steps=steps, seed=21, batch_size=1,
+                        height=48))
+        out.append(dict(model="sdxl-base", mode="txt2img", scheduler=sched, steps=steps, seed=22, batch_size=1,
+                        height=48, negative_prompt="", tag="empty-negative"))
+        out.append(dict(model="sdxl-refiner", mode="img2img", scheduler=sched, steps=6, seed=23, batch_size=1,
+                        strength=0.6))
+        out.append(dict(model="sdxl-inpaint", mode="inpaint", scheduler=sched, steps=4, seed=24, batch_size=1))
+    out.append(dict(model="sdxl-base", mode="inpaint", scheduler="Euler", steps=6, seed=25, batch_size=1,
+                    strength=0.75))
+    for sched in ("DDIM", "Euler"):  # base -> refiner hand-off at 0.6 of 5 steps (leading: 801 601 401 | 201 1)
+        out.append(dict(model="sdxl-base", refiner="sdxl-refiner", refiner_switch=0.6, mode="txt2img", scheduler=sched,
+                        steps=5, seed=27, batch_size=1, height=48, tag="refiner"))
+    out.append(dict(model="sdxl-turbo", mode="txt2img", scheduler="Euler", steps=2, seed=26, batch_size=1,
+                    guidance=0.0))
     return out
 
 
@@ -607,6 +718,10 @@ def main():
                 if u["model"] not in nets:
                     nets[u["model"]] = Graph(os.path.join(ROOT, CONTROLNETS[u["model"]], "model.onnx"))
             run["controls"] = [dict(u, graph=nets[u["model"]], cond=controls[u["image"]]) for u in c["controls"]]
+        if "refiner" in c:
+            if c["refiner"] not in loaded:
+                loaded[c["refiner"]] = Model(os.path.join(ROOT, MODELS[c["refiner"]]), tokenizer)
+            run["refiner_model"] = loaded[c["refiner"]]
         fromimg = c["mode"] != "txt2img"
         images, trace = generate(m, run, init_image if fromimg else None, mask_f if c["mode"] == "inpaint" else None)
         c["expected"] = []
@@ -620,9 +735,15 @@ def main():
                 np.save(os.path.join(a.trace, "%s-%s.npy" % (c["name"], k)), v)
         manifest["cases"].append(c)
         print(c["name"], "done", flush=True)
-    if not a.only:
-        with open(os.path.join(a.out, "cases.json"), "w") as f:
-            json.dump(manifest, f, indent=1)
+    path = os.path.join(a.out, "cases.json")
+    if a.only and os.path.exists(path):  # only some cases rerun: keep the others' entries, replace these
+        with open(path) as f:
+            old = json.load(f)
+        ran = {c["name"]: c for c in manifest["cases"]}
+        kept = [ran.pop(c["name"], c) for c in old["cases"]]
+        manifest["cases"] = kept + list(ran.values())
+    with open(path, "w") as f:
+        json.dump(manifest, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -93,6 +93,9 @@ abstract class GenerationCommand implements Callable<Integer> {
 	@ArgGroup(exclusive = false, multiplicity = "0..*", heading = "ControlNet (repeat the group for several):%n")
 	List<ControlNetOptions> controlNets = new ArrayList<>();
 
+	@Mixin
+	RefinerOptions refinerOptions = new RefinerOptions();
+
 	@Option(names = "--output", defaultValue = "output.png", paramLabel = "FILE.png", description = "Output PNG; several images become FILE-1.png, FILE-2.png… (default: ${DEFAULT-VALUE}).")
 	Path output;
 
@@ -113,9 +116,9 @@ abstract class GenerationCommand implements Callable<Integer> {
 		if (outDir != null && !Files.isDirectory(outDir)) {
 			throw new Main.UsageException("The output folder " + outDir + " does not exist.");
 		}
-		GenerationRequest request = prepare(GenerationRequest.builder().mode(mode()).prompt(prompt)
+		GenerationRequest request = prepare(refinerOptions.apply(GenerationRequest.builder().mode(mode()).prompt(prompt)
 			.negativePrompt(negative).steps(steps).guidance(guidance).seed(seed).size(width, height)
-			.variationSeed(variationSeed).variationStrength(variationStrength).scheduler(scheduler).batchSize(batch).batchCount(batchCount))
+			.variationSeed(variationSeed).variationStrength(variationStrength).scheduler(scheduler).batchSize(batch).batchCount(batchCount)))
 			.controls(ControlNetOptions.read(controlNets)).build();
 		try {
 			request.validate(); // every option checked before the model loads: a bad value is a usage error
@@ -162,6 +165,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 			err.printf(Locale.ROOT, "Sessions created in %.1f s%n", sd.loadSeconds());
 		}
 		StableDiffusionPipeline pipeline = new StableDiffusionPipeline(sd);
+		refinerOptions.attach(main.models(), modelOptions.runtimeOptions(), pipeline);
 		List<Path> files;
 		GenerationResult result;
 		ProgressBar bar = new ProgressBar(err, System.console() != null);

@@ -23,6 +23,11 @@ public class ModelOptions {
 	/** The model folder asked for, or the embedded model. */
 	Path folder() {
 		if (model == null) return EmbeddedModel.path();
+		return resolve(model);
+	}
+
+	/** A model folder, or a downloaded Hugging Face repository id, as a folder. */
+	static Path resolve(String model) {
 		return ModelLocator.resolve(model, HubOptions.environment()).orElse(Path.of(model));
 	}
 

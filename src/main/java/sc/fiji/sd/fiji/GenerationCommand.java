@@ -80,7 +80,7 @@ abstract class GenerationCommand extends ContextCommand {
 
 	/** The inputs that are recorded empty rather than left null. */
 	private static final java.util.Set<String> EMPTY_WHEN_NULL = java.util.Set.of("prompt", "negative", "model", "control",
-		"controlnet");
+		"controlnet", "refiner");
 
 	/**
 	 * Runs the generation, sets the result (null, with the command cancelled with the message, on a user error) and

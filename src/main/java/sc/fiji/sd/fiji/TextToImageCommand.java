@@ -61,6 +61,13 @@ public class TextToImageCommand extends GenerationCommand {
 	@Parameter(label = "Hires denoising strength", min = "0", max = "1", stepSize = "0.05")
 	private double hiresstrength = 0.7;
 
+	@Parameter(label = "SDXL refiner folder (empty: none)", style = FileWidget.DIRECTORY_STYLE, required = false,
+		persist = false)
+	private File refiner = NO_MODEL;
+
+	@Parameter(label = "Refiner switch at (fraction of the steps)", min = "0.01", max = "0.99", stepSize = "0.05")
+	private double refiner_switch = 0.8;
+
 	// Choices must be constants here; CommandsTest checks they are the core's sampler names. (A DynamicCommand could
 	// fill them at run time, but CommandService.run cannot return such a module.)
 	@Parameter(label = "Scheduler (sampler)", choices = {

@@ -40,7 +40,8 @@ public final class Dialogs {
 
 	private static final List<String> NUMERIC_KEYS = List.of("steps", "guidance", "seed", "subseed", "variation", "hires",
 		"hiressteps", "hiresstrength", "width", "height", "strength", "batch", "feather", "threads", "left", "right", "top",
-		"bottom", "tile", "control_scale", "control_start", "control_end", "control_low", "control_high");
+		"bottom", "tile", "control_scale", "control_start", "control_end", "control_low", "control_high",
+		"refiner_switch");
 
 	private Dialogs() {}
 
@@ -82,6 +83,8 @@ public final class Dialogs {
 			gd.addNumericField("Hires upscale", d.hires, 2, 6, "1 = off (A1111's hires fix)");
 			gd.addNumericField("HiresSteps", d.hiressteps, 0, 6, "0 = same as steps");
 			gd.addNumericField("HiresStrength", d.hiresstrength, 2, 6, "denoising strength of the hires pass");
+			gd.addStringField("Refiner", d.refiner, 30); // SDXL's refiner folder; empty: none
+			gd.addNumericField("Refiner_switch", d.refiner_switch, 2, 6, "fraction of the steps before the refiner");
 		}
 		if (outpaint) {
 			gd.addNumericField("Left", d.left, 0, 6, "pixels to add");
@@ -132,6 +135,8 @@ public final class Dialogs {
 			p.hires = gd.getNextNumber();
 			p.hiressteps = (int) gd.getNextNumber();
 			p.hiresstrength = gd.getNextNumber();
+			p.refiner = gd.getNextString();
+			p.refiner_switch = gd.getNextNumber();
 		}
 		if (outpaint) {
 			p.outpainting = true;

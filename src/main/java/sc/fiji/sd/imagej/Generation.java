@@ -173,7 +173,8 @@ public final class Generation {
 	private static GenerationRequest.Builder request(Parameters p) {
 		return GenerationRequest.builder().mode(p.mode).prompt(p.prompt).negativePrompt(p.negative).steps(p.steps)
 			.guidance(p.guidance).seed(p.seed).scheduler(Generators.schedulerForRequest(p.scheduler)).batchSize(1).batchCount(p.batch).strength(p.strength)
-			.variationSeed(p.subseed).variationStrength(p.variation).tileSize(p.tile);
+			.variationSeed(p.subseed).variationStrength(p.variation).tileSize(p.tile)
+			.refinerSwitch(p.refiner == null || p.refiner.isBlank() ? 0 : p.refiner_switch);
 	}
 
 	private GenerationResult textToImage(Parameters p, ControlImages.Control control, ImageJProgress progress) {

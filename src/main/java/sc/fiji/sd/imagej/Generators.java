@@ -94,10 +94,23 @@ public final class Generators {
 
 	/**
 	 * {@link #open(ModelProvider, Settings)} for one run: with the LoRAs its prompt asks for, the settings' embeddings
-	 * and the ControlNet it asks for ({@code run} null: none); another set loads the model anew.
+	 * and the ControlNet it asks for ({@code run} null: none); another set loads the model anew. With the SDXL refiner
+	 * the run names ({@link Parameters#refiner}), loaded beside the model on the same device; without one, a refiner
+	 * held from an earlier run is released.
 	 */
 	public static ImageGenerator open(ModelProvider models, Settings settings, Parameters run) {
-		return new PipelineGenerator(models.get(key(settings, run)));
+		ModelProvider.Key key = key(settings, run);
+		String refiner = run == null || run.refiner == null ? "" : run.refiner.trim();
+		if (refiner.isEmpty()) {
+			models.releaseRefiner();
+			return new PipelineGenerator(models.get(key));
+		}
+		Path folder = ModelLocator.resolve(refiner, HubEnvironment.fromSystem()).orElse(Path.of(refiner));
+		if (!Files.isDirectory(folder)) {
+			throw new StableDiffusionException("The refiner folder " + folder + " (refiner=) does not exist. Give the "
+				+ "SDXL refiner's ONNX folder, or leave it empty for no refiner.");
+		}
+		return new PipelineGenerator(models.get(key), models.refiner(new ModelProvider.Key(folder, key.options())));
 	}
 
 	/** Choices for the scheduler drop-down: {@link #DEFAULT_SCHEDULER}, then the core's sampler names. */

@@ -31,6 +31,12 @@ public final class Parameters {
 	public double hires = 1;
 	public int hiressteps;
 	public double hiresstrength = sc.fiji.sd.pipeline.HiresFix.Options.OFF.strength();
+	/**
+	 * Text to image with an SDXL base model: the SDXL refiner's folder (macro key {@code refiner}), which continues
+	 * from {@link #refiner_switch} (A1111's "Refiner switch at"); empty: no refiner.
+	 */
+	public String refiner = "";
+	public double refiner_switch = 0.8;
 	/** Image to image and inpainting: 0 keeps the input, 1 ignores it. */
 	public double strength = 0.75;
 	/** Number of images (each with the next seed). */
@@ -126,6 +132,8 @@ public final class Parameters {
 		p.hires = hires;
 		p.hiressteps = hiressteps;
 		p.hiresstrength = hiresstrength;
+		p.refiner = refiner;
+		p.refiner_switch = refiner_switch;
 		p.scheduler = scheduler;
 		p.strength = strength;
 		p.batch = batch;

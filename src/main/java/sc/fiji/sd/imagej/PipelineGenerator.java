@@ -13,9 +13,21 @@ import sc.fiji.sd.pipeline.StableDiffusionPipeline;
 final class PipelineGenerator implements ImageGenerator {
 
 	private final StableDiffusionModel model;
+	private final StableDiffusionModel refiner; // SDXL's refiner for a hand-off, or null
 
 	PipelineGenerator(StableDiffusionModel model) {
+		this(model, null);
+	}
+
+	PipelineGenerator(StableDiffusionModel model, StableDiffusionModel refiner) {
 		this.model = model;
+		this.refiner = refiner;
+	}
+
+	private StableDiffusionPipeline pipeline() {
+		StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
+		if (refiner != null) pipeline.setRefiner(new StableDiffusionPipeline(refiner));
+		return pipeline;
 	}
 
 	@Override
@@ -43,14 +55,13 @@ final class PipelineGenerator implements ImageGenerator {
 		ProgressListener listener)
 	{
 		String hashes = check(request);
-		return withHashes(sc.fiji.sd.pipeline.HiresFix.generate(new StableDiffusionPipeline(model), request, hires,
-			listener), hashes);
+		return withHashes(sc.fiji.sd.pipeline.HiresFix.generate(pipeline(), request, hires, listener), hashes);
 	}
 
 	@Override
 	public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
 		String hashes = check(request);
-		return withHashes(new StableDiffusionPipeline(model).generate(request, listener), hashes);
+		return withHashes(pipeline().generate(request, listener), hashes);
 	}
 
 	/**

@@ -28,11 +28,27 @@ import java.nio.file.Path;
  * @param device the device asked for: auto, cpu or cuda
  * @param provider where the sessions run: CUDA or CPU
  * @param fallbackReason why device auto is not on CUDA, or null
+ * @param family SD 1.x, SD 2.x, SDXL base / refiner / inpainting
+ * @param sdxl SDXL's conditioning details, null for the other families
  */
 public record ModelInfo(String name, Path folder, String pipelineClass, String variant, String unetType,
 	String inputIdsType, String timestepType, boolean timestepIsScalar, int textWidth, int tokens, int latentChannels,
 	int unetInChannels, int timestepCondDim, String vaeEncoderOutput, String predictionType, String schedulerClass,
-	int nativeSize, int sizeStep, double scalingFactor, String device, String provider, String fallbackReason) {
+	int nativeSize, int sizeStep, double scalingFactor, String device, String provider, String fallbackReason,
+	ModelFamily family, SdxlConfig sdxl) {
+
+	/** An SD 1.x/2.x model (family from the text width). */
+	public ModelInfo(String name, Path folder, String pipelineClass, String variant, String unetType,
+		String inputIdsType, String timestepType, boolean timestepIsScalar, int textWidth, int tokens, int latentChannels,
+		int unetInChannels, int timestepCondDim, String vaeEncoderOutput, String predictionType, String schedulerClass,
+		int nativeSize, int sizeStep, double scalingFactor, String device, String provider, String fallbackReason)
+	{
+		this(name, folder, pipelineClass, variant, unetType, inputIdsType, timestepType, timestepIsScalar, textWidth,
+			tokens, latentChannels, unetInChannels, timestepCondDim, vaeEncoderOutput, predictionType, schedulerClass,
+			nativeSize, sizeStep, scalingFactor, device, provider, fallbackReason, ModelFamily.ofTextWidth(textWidth), null);
+	}
+
+	public boolean isSdxl() { return sdxl != null; }
 
 	public boolean inpainting() { return unetInChannels == 9; }
 
@@ -46,13 +62,16 @@ public record ModelInfo(String name, Path folder, String pipelineClass, String v
 	public String describe() {
 		StringBuilder sb = new StringBuilder();
 		line(sb, "Model", name + "  (" + folder + ")");
+		line(sb, "Family", family.label());
 		line(sb, "Pipeline", pipelineClass.isEmpty() ? "(no _class_name)" : pipelineClass);
 		line(sb, "Variant", variant);
 		line(sb, "Weights", unetType + (fp16() ? " (half precision)" : ""));
-		line(sb, "Text encoder", "input_ids " + inputIdsType + ", " + tokens + " tokens, width " + textWidth);
+		line(sb, "Text encoder", (isSdxl() ? (family == ModelFamily.SDXL_REFINER ? "text_encoder_2 only, "
+			: "text_encoder + text_encoder_2 (penultimate hidden states concatenated), ") : "") + "input_ids " + inputIdsType + ", " + tokens + " tokens, width " + textWidth);
 		line(sb, "UNet", unetInChannels + " input channels, " + latentChannels + " latent channels, timestep "
 			+ timestepType + (timestepIsScalar ? " scalar" : " [B]")
-			+ (lcm() ? ", timestep_cond width " + timestepCondDim : ""));
+			+ (lcm() ? ", timestep_cond width " + timestepCondDim : "")
+			+ (isSdxl() ? ", text_embeds width " + sdxl.pooledWidth() + ", " + sdxl.timeIds() + " time_ids" : ""));
 		line(sb, "VAE encoder", hasVaeEncoder() ? "output " + vaeEncoderOutput
 			+ ("latent_parameters".equals(vaeEncoderOutput) ? " (mean of the distribution is used)" : "")
 			: "none (image to image and inpainting unavailable)");

@@ -15,7 +15,8 @@ import sc.fiji.sd.onnx.InitializerOverrides;
 import sc.fiji.sd.onnx.RuntimeOptions;
 
 /**
- * The one place a front end gets its loaded model from: keeps one model (SD models take GBs), keyed by everything
+ * The one place a front end gets its loaded model from: keeps one model (SD models take GBs; and an SDXL refiner
+ * beside it for a hand-off, {@link #refiner}), keyed by everything
  * that changes its sessions ({@link Key}); asking for another key closes the previous model first.
  * <p>
  * Each front end owns one: the Fiji service (created when Fiji starts, closed when it quits), the plain ImageJ 1.x
@@ -71,9 +72,31 @@ public final class ModelProvider implements AutoCloseable {
 	}
 
 	private final ReentrantLock lock = new ReentrantLock(true);
-	private StableDiffusionModel model;
-	private Key key;
+	private final Slot main = new Slot();
+	private final Slot refiner = new Slot(); // SDXL's refiner, held beside the model for a base -> refiner hand-off
 	private boolean closed;
+
+	/** One held model and the key it was loaded for. */
+	private static final class Slot {
+		StableDiffusionModel model;
+		Key key;
+
+		StableDiffusionModel get(Key key) {
+			if (model != null && key.equals(this.key)) return model;
+			close();
+			model = load(key);
+			this.key = key;
+			return model;
+		}
+
+		void close() {
+			if (model == null) return;
+			StableDiffusionModel m = model;
+			model = null;
+			key = null;
+			m.close();
+		}
+	}
 
 	/**
 	 * The model in {@code folder} on {@code device} (auto, cpu or cuda) with the runtime options of the system
@@ -97,11 +120,26 @@ public final class ModelProvider implements AutoCloseable {
 	public StableDiffusionModel get(Key key) {
 		return exclusively(() -> {
 			if (closed) throw new IllegalStateException("This model provider is closed.");
-			if (model != null && key.equals(this.key)) return model;
-			release();
-			model = load(key);
-			this.key = key;
-			return model;
+			return main.get(key);
+		});
+	}
+
+	/**
+	 * SDXL's refiner for {@code key}, held beside the model of {@link #get} (a base → refiner hand-off needs both
+	 * loaded), loading it (and closing the previous refiner) unless it is the one held.
+	 */
+	public StableDiffusionModel refiner(Key key) {
+		return exclusively(() -> {
+			if (closed) throw new IllegalStateException("This model provider is closed.");
+			return refiner.get(key);
+		});
+	}
+
+	/** Closes the refiner, if one is held (a generation without a refiner frees its memory). */
+	public void releaseRefiner() {
+		exclusively(() -> {
+			refiner.close();
+			return null;
 		});
 	}
 
@@ -131,12 +169,12 @@ public final class ModelProvider implements AutoCloseable {
 
 	/** The loaded model, or null. */
 	public StableDiffusionModel current() {
-		return exclusively(() -> model);
+		return exclusively(() -> main.model);
 	}
 
 	/** The key of the loaded model, or null. */
 	public Key currentKey() {
-		return exclusively(() -> key);
+		return exclusively(() -> main.key);
 	}
 
 	/**
@@ -153,15 +191,14 @@ public final class ModelProvider implements AutoCloseable {
 		}
 	}
 
-	/** Closes the loaded model, if any (after a generation still running has finished); the next get loads again. */
+	/**
+	 * Closes the loaded model and refiner, if any (after a generation still running has finished); the next get loads
+	 * again.
+	 */
 	public void release() {
 		exclusively(() -> {
-			if (model != null) {
-				StableDiffusionModel m = model;
-				model = null;
-				key = null;
-				m.close();
-			}
+			main.close();
+			refiner.close();
 			return null;
 		});
 	}

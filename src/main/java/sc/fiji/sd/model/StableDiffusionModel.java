@@ -39,19 +39,21 @@ public final class StableDiffusionModel implements AutoCloseable {
 	public static final int DEFAULT_SIZE_STEP = 64;
 	public static final int DEFAULT_TIMESTEP_COND_DIM = 256;
 
-	static final String MODEL_FOLDER_HELP = "A model folder is a diffusers/optimum ONNX export of Stable Diffusion 1.x or "
-		+ "2.x: model_index.json, text_encoder/model.onnx, unet/model.onnx, vae_decoder/model.onnx (vae_encoder/model.onnx "
+	static final String MODEL_FOLDER_HELP = "A model folder is a diffusers/optimum ONNX export of Stable Diffusion 1.x, "
+		+ "2.x or SDXL: model_index.json, text_encoder/model.onnx, unet/model.onnx, vae_decoder/model.onnx (vae_encoder/model.onnx "
 		+ "for image to image and inpainting), tokenizer/vocab.json and tokenizer/merges.txt, and "
-		+ "scheduler/scheduler_config.json.";
+		+ "scheduler/scheduler_config.json; SDXL adds text_encoder_2/model.onnx and tokenizer_2/ (the refiner has only "
+		+ "those two).";
 
 	private final Path folder;
 	private final OnnxComponent textEncoder, unet, vaeEncoder, vaeDecoder;
+	private OnnxComponent textEncoder2; // SDXL's second text encoder, else null
 	private final Path tokenizerDir;
 	private final Path schedulerConfig;
 	private final ModelInfo info;
 	private double loadSeconds;
 	private RuntimeOptions options;
-	private ClipTokenizer tokenizer;
+	private ClipTokenizer tokenizer, tokenizer2;
 	private InitializerOverrides overrides = InitializerOverrides.NONE;
 	private List<ControlNetModel> controlNets = List.of();
 
@@ -133,16 +135,20 @@ public final class StableDiffusionModel implements AutoCloseable {
 			// first: on auto, decides CUDA or CPU; with ControlNets the UNet that takes their residuals (same weights)
 			OnnxComponent unet = open(sessions, folder, "unet", controlNets.isEmpty() ? "unet" : "controlnet", opened,
 				overrides);
-			OnnxComponent textEncoder = open(sessions, folder, "text_encoder", "text_encoder", opened, overrides);
+			// SDXL's refiner has text_encoder_2 only
+			OnnxComponent textEncoder = Files.isRegularFile(folder.resolve("text_encoder/model.onnx"))
+				? open(sessions, folder, "text_encoder", "text_encoder", opened, overrides) : null;
+			OnnxComponent textEncoder2 = Files.isRegularFile(folder.resolve("text_encoder_2/model.onnx"))
+				? open(sessions, folder, "text_encoder_2", "text_encoder_2", opened, overrides) : null;
 			OnnxComponent vaeDecoder = open(sessions, folder, "vae_decoder", "vae_decoder", opened, overrides);
 			OnnxComponent vaeEncoder = Files.isRegularFile(folder.resolve("vae_encoder/model.onnx"))
 				? open(sessions, folder, "vae_encoder", "vae_encoder", opened, overrides) : null;
 
-			String pipelineClass = string(index, "_class_name", "");
-			ModelInfo info = detect(folder, pipelineClass, textEncoder, unet, vaeEncoder, vaeDecoder, textConfig,
-				unetConfig, vaeEncoderConfig, vaeDecoderConfig, schedulerConfig, sessions);
+			ModelInfo info = detect(folder, index, textEncoder, textEncoder2, unet, vaeEncoder, vaeDecoder,
+				textConfig, unetConfig, vaeEncoderConfig, vaeDecoderConfig, schedulerConfig, sessions);
 			StableDiffusionModel model = new StableDiffusionModel(folder, textEncoder, unet, vaeEncoder, vaeDecoder,
 				folder.resolve("tokenizer"), Files.isRegularFile(schedulerFile) ? schedulerFile : null, info);
+			model.textEncoder2 = textEncoder2;
 			model.options = options;
 			if (!controlNets.isEmpty()) {
 				ControlNetModel.checkBaseUnet(info, unet);
@@ -173,13 +179,10 @@ public final class StableDiffusionModel implements AutoCloseable {
 		if (!Files.isDirectory(folder)) {
 			throw new StableDiffusionException(folder + " is a file, not a model folder. " + MODEL_FOLDER_HELP);
 		}
-		if (Files.isDirectory(folder.resolve("text_encoder_2")) || Files.isDirectory(folder.resolve("tokenizer_2"))) {
-			throw new StableDiffusionException(folder + " looks like an SDXL export (text_encoder_2/), which is not "
-				+ "supported yet; use a Stable Diffusion 1.x or 2.x ONNX export.");
-		}
 		boolean anyComponent = Files.isRegularFile(folder.resolve("model_index.json"))
 			|| Files.isRegularFile(folder.resolve("unet/model.onnx"))
-			|| Files.isRegularFile(folder.resolve("text_encoder/model.onnx"));
+			|| Files.isRegularFile(folder.resolve("text_encoder/model.onnx"))
+			|| Files.isRegularFile(folder.resolve("text_encoder_2/model.onnx"));
 		if (!anyComponent) {
 			String hint = Files.isRegularFile(folder.resolve("model.onnx")) || hasSuffix(folder, ".safetensors")
 				|| hasSuffix(folder, ".ckpt") ? " It holds a single model file: convert the checkpoint to a diffusers "
@@ -187,9 +190,14 @@ public final class StableDiffusionModel implements AutoCloseable {
 			throw new StableDiffusionException(folder + " is not a Stable Diffusion ONNX export (no model_index.json, "
 				+ "unet/ or text_encoder/)." + hint + " " + MODEL_FOLDER_HELP);
 		}
-		for (String required : new String[] { "text_encoder/model.onnx", "unet/model.onnx", "vae_decoder/model.onnx",
-			"tokenizer/vocab.json", "tokenizer/merges.txt" })
-		{
+		List<String> requiredFiles = new ArrayList<>(List.of("unet/model.onnx", "vae_decoder/model.onnx"));
+		boolean sdxl = Files.isDirectory(folder.resolve("text_encoder_2")) || Files.isDirectory(folder.resolve("tokenizer_2"));
+		if (sdxl) requiredFiles.addAll(List.of("text_encoder_2/model.onnx", "tokenizer_2/vocab.json", "tokenizer_2/merges.txt"));
+		// SDXL's refiner has no first encoder; every other export has one
+		if (!sdxl || Files.isDirectory(folder.resolve("text_encoder"))) {
+			requiredFiles.addAll(List.of("text_encoder/model.onnx", "tokenizer/vocab.json", "tokenizer/merges.txt"));
+		}
+		for (String required : requiredFiles) {
 			if (!Files.isRegularFile(folder.resolve(required))) {
 				throw new StableDiffusionException("The model folder " + folder + " is incomplete: " + required
 					+ " is missing. " + MODEL_FOLDER_HELP);
@@ -213,29 +221,34 @@ public final class StableDiffusionModel implements AutoCloseable {
 		Path file = folder.resolve(subfolder).resolve("model.onnx");
 		// The pipeline pins the outputs of the UNet and the VAE, so their arenas can be emptied (the UNet's after a
 		// batch's last step, the VAE's after every call); the text encoder allocates its own output (PERFORMANCE.md).
-		SessionMemory memory = component.equals("text_encoder") ? SessionMemory.NO_ARENA : SessionMemory.ARENA;
+		SessionMemory memory = component.startsWith("text_encoder") ? SessionMemory.NO_ARENA : SessionMemory.ARENA;
 		OnnxComponent c = new OnnxComponent(component, file,
 			sessions.open(file, memory, overrides.forComponent(component, file)), sessions.cpuArena(memory));
 		opened.add(c);
 		return c;
 	}
 
-	static ModelInfo detect(Path folder, String pipelineClass, OnnxComponent text, OnnxComponent unet,
-		OnnxComponent vaeEncoder, OnnxComponent vaeDecoder, JsonObject textConfig, JsonObject unetConfig,
-		JsonObject vaeEncoderConfig, JsonObject vaeDecoderConfig, JsonObject schedulerConfig, SessionFactory sessions)
+	static ModelInfo detect(Path folder, JsonObject index, OnnxComponent text, OnnxComponent text2,
+		OnnxComponent unet, OnnxComponent vaeEncoder, OnnxComponent vaeDecoder, JsonObject textConfig,
+		JsonObject unetConfig, JsonObject vaeEncoderConfig, JsonObject vaeDecoderConfig, JsonObject schedulerConfig,
+		SessionFactory sessions)
 	{
-		// Text encoder: token ids int32 (diffusers script) or int64 (optimum); width from the output shape.
-		String ids = text.inputNamed("input_ids");
-		OnnxJavaType idsType = text.inputType(ids);
-		long[] idsShape = text.inputShape(ids);
+		String pipelineClass = string(index, "_class_name", "");
+		// Text encoder: token ids int32 (diffusers script) or int64 (optimum); width from the output shape. SDXL's
+		// refiner has only the second encoder.
+		OnnxComponent first = text != null ? text : text2;
+		String ids = first.inputNamed("input_ids");
+		OnnxJavaType idsType = first.inputType(ids);
+		long[] idsShape = first.inputShape(ids);
 		int tokens = idsShape.length == 2 && idsShape[1] > 0 ? (int) idsShape[1] : 77;
-		String hidden = text.outputNamed("last_hidden_state");
-		long[] hiddenShape = text.outputShape(hidden);
+		String hidden = first.outputNamed("last_hidden_state");
+		long[] hiddenShape = first.outputShape(hidden);
 		unet.inputNamed("sample");
 		unet.inputNamed("timestep");
 		String ehs = unet.inputNamed("encoder_hidden_states");
 		long[] ehsShape = unet.inputShape(ehs);
-		int textWidth = lastDim(hiddenShape);
+		SdxlConfig sdxl = SdxlDetection.of(folder, index, text, text2, unet, unetConfig);
+		int textWidth = sdxl != null ? SdxlDetection.textWidth(text, text2, ehsShape) : lastDim(hiddenShape);
 		if (textWidth <= 0) textWidth = integer(textConfig, "hidden_size", 0);
 		if (textWidth <= 0) textWidth = lastDim(ehsShape);
 		if (textWidth <= 0) textWidth = integer(unetConfig, "cross_attention_dim", 768);
@@ -257,10 +270,6 @@ public final class StableDiffusionModel implements AutoCloseable {
 		if (unet.hasInput("timestep_cond")) {
 			condDim = lastDim(unet.inputShape("timestep_cond"));
 			if (condDim <= 0) condDim = integer(unetConfig, "time_cond_proj_dim", DEFAULT_TIMESTEP_COND_DIM);
-		}
-		if (unet.hasInput("text_embeds") || unet.hasInput("time_ids")) {
-			throw new StableDiffusionException(unet.file() + " is an SDXL UNet (text_embeds, time_ids), which is not "
-				+ "supported yet; use a Stable Diffusion 1.x or 2.x ONNX export.");
 		}
 
 		String vaeOut = "";
@@ -299,7 +308,8 @@ public final class StableDiffusionModel implements AutoCloseable {
 			OnnxComponent.typeName(unetType), OnnxComponent.typeName(idsType), OnnxComponent.typeName(timestepType),
 			timestepScalar, textWidth, tokens, latentChannels, inChannels, condDim, vaeOut, predictionType,
 			schedulerClass, nativeSize, sizeStep, scaling, sessions.requested().label(), sessions.provider().name(),
-			sessions.fallbackReason());
+			sessions.fallbackReason(), sdxl == null ? ModelFamily.ofTextWidth(textWidth)
+				: SdxlDetection.family(pipelineClass, sdxl, inChannels), sdxl);
 	}
 
 	private static int lastDim(long[] shape) {
@@ -346,7 +356,10 @@ public final class StableDiffusionModel implements AutoCloseable {
 	public RuntimeOptions runtimeOptions() { return options; }
 
 	public Path folder() { return folder; }
+	/** The (first) text encoder; null for SDXL's refiner, which has only {@link #textEncoder2()}. */
 	public OnnxComponent textEncoder() { return textEncoder; }
+	/** SDXL's second text encoder ({@code text_encoder_2}), or null. */
+	public OnnxComponent textEncoder2() { return textEncoder2; }
 	public OnnxComponent unet() { return unet; }
 	/** The VAE encoder, or null when the export has none (text to image only). */
 	public OnnxComponent vaeEncoder() { return vaeEncoder; }
@@ -368,6 +381,12 @@ public final class StableDiffusionModel implements AutoCloseable {
 		return set == null ? TriggerWords.NONE : set.triggerWords(tokenizer(), Embedding.FIRST_ENCODER);
 	}
 
+	/** SDXL's second tokenizer ({@code tokenizer_2}: pads with {@code !} on SDXL base), read on first use. */
+	public synchronized ClipTokenizer tokenizer2() {
+		if (tokenizer2 == null) tokenizer2 = ClipTokenizer.load(folder.resolve("tokenizer_2"));
+		return tokenizer2;
+	}
+
 	/** What replaces the file's weights in the sessions (a LoRA set), or {@link InitializerOverrides#NONE}. */
 	public InitializerOverrides initializerOverrides() { return overrides; }
 
@@ -379,7 +398,7 @@ public final class StableDiffusionModel implements AutoCloseable {
 
 	@Override
 	public void close() {
-		for (OnnxComponent c : new OnnxComponent[] { unet, textEncoder, vaeDecoder, vaeEncoder }) {
+		for (OnnxComponent c : new OnnxComponent[] { unet, textEncoder, textEncoder2, vaeDecoder, vaeEncoder }) {
 			if (c != null) c.close();
 		}
 		controlNets.forEach(ControlNetModel::close);

@@ -43,6 +43,7 @@ public final class GenerationRequest {
 	private final int tileSize;
 	private final int tileOverlap;
 	private final List<ControlNetUnit> controls;
+	private final double refinerSwitch;
 
 	private GenerationRequest(Builder b) {
 		mode = b.mode;
@@ -65,6 +66,7 @@ public final class GenerationRequest {
 		tileSize = b.tileSize;
 		tileOverlap = b.tileOverlap;
 		controls = List.copyOf(b.controls);
+		refinerSwitch = b.refinerSwitch;
 	}
 
 	public static Builder builder() {
@@ -93,6 +95,7 @@ public final class GenerationRequest {
 		b.tileSize = tileSize;
 		b.tileOverlap = tileOverlap;
 		b.controls.addAll(controls);
+		b.refinerSwitch = refinerSwitch;
 		return b;
 	}
 
@@ -133,6 +136,12 @@ public final class GenerationRequest {
 	public int tileOverlap() { return tileOverlap; }
 	/** The ControlNets that guide the UNet, in the order given (A1111's "ControlNet 0", "ControlNet 1", …); empty for none. */
 	public List<ControlNetUnit> controls() { return controls; }
+	/**
+	 * SDXL refiner hand-off (A1111's "Refiner switch at"): the fraction of the denoising the model runs before the
+	 * refiner set on the pipeline continues from its latents (diffusers' {@code denoising_end} on the base,
+	 * {@code denoising_start} on the refiner); 0 (default) runs no refiner.
+	 */
+	public double refinerSwitch() { return refinerSwitch; }
 
 	/**
 	 * Checks what needs no model (ranges of steps, guidance, strength, feather, batch, seed; sizes positive multiples of
@@ -166,6 +175,7 @@ public final class GenerationRequest {
 		private int tileSize;
 		private int tileOverlap = 16;
 		private final List<ControlNetUnit> controls = new ArrayList<>();
+		private double refinerSwitch;
 
 		public Builder mode(Mode v) { mode = v; return this; }
 		public Builder prompt(String v) { prompt = v; return this; }
@@ -198,6 +208,7 @@ public final class GenerationRequest {
 			v.forEach(this::control);
 			return this;
 		}
+		public Builder refinerSwitch(double v) { refinerSwitch = v; return this; }
 
 		/** Builds the request; the pipeline validates it against the model (sizes, mode, strength). */
 		public GenerationRequest build() {

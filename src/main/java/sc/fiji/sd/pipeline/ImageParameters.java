@@ -10,16 +10,23 @@ final class ImageParameters {
 	private final Plan plan;
 	private final String sampler;
 	private final String model;
+	private final String refiner;
 
 	/**
 	 * @param sampler the sampler's display name
 	 * @param model the model's name
 	 */
 	ImageParameters(GenerationRequest request, Plan plan, String sampler, String model) {
+		this(request, plan, sampler, model, null);
+	}
+
+	/** @param refiner the SDXL refiner's name when the request hands off to one, else null */
+	ImageParameters(GenerationRequest request, Plan plan, String sampler, String model, String refiner) {
 		this.request = request;
 		this.plan = plan;
 		this.sampler = sampler;
 		this.model = model;
+		this.refiner = refiner;
 	}
 
 	/**
@@ -31,6 +38,8 @@ final class ImageParameters {
 			sampler, request.guidance(), plan.variation.seed(image), plan.width, plan.height, model,
 			plan.mode == Mode.TEXT_TO_IMAGE ? null : request.strength(), plan.variation.parameters(image))
 			+ (plan.tileW > 0 ? ", Tiled diffusion: " + request.tileSize() + ", Tile overlap: " + request.tileOverlap() : "")
+			+ (refiner == null ? "" : ", Refiner: " + refiner + ", Refiner switch at: "
+				+ Provenance.number(request.refinerSwitch())) // as AUTOMATIC1111 writes them for SDXL
 			+ ControlNetParameters.text(request.controls());
 	}
 }

@@ -28,6 +28,7 @@ final class ImageSource {
 	private final Plan plan;
 	private final RandomAccessibleInterval<FloatType> initImage;
 	private final boolean blendLatents; // 4-channel model inpainting: legacy latent blending
+	private final boolean sdxl; // SDXL's pipelines start image to image without steps_offset
 	private float[] latents; // [1, 4, h, w], scaled; null: no input image
 	private float[] latentMask; // [h, w], 0/1
 	private float[] unetChannels; // [5, h, w]: mask, masked-image latents (9-channel UNet only)
@@ -37,6 +38,7 @@ final class ImageSource {
 		this.plan = plan;
 		this.initImage = request.initImage();
 		this.blendLatents = plan.mode == Mode.INPAINT && !info.inpainting();
+		this.sdxl = info.isSdxl();
 	}
 
 	/** Encodes the input image and mask as far as the mode and the model need them (text to image: nothing). */
@@ -96,7 +98,9 @@ final class ImageSource {
 			this.scheduler = scheduler;
 			double[] timesteps = scheduler.timesteps();
 			noise = plan.variation.initialNoise(firstImage, images, 4, plan.latentH, plan.latentW);
-			Start s = Start.of(plan, scheduler.config().stepsOffset(), scheduler.order(), timesteps.length);
+			// diffusers' SDXL img2img/inpaint get_timesteps: init = min(int(steps × strength), steps), noised to and
+			// started at the same timestep (no steps_offset, unlike its SD 1.x ONNX pipeline)
+			Start s = Start.of(plan, sdxl ? 0 : scheduler.config().stepsOffset(), scheduler.order(), timesteps.length);
 			original = ImageSource.this.latents == null ? null : repeat(ImageSource.this.latents, images);
 			if (original == null || s.fromPureNoise) latents = scale(noise, scheduler.initNoiseSigma());
 			else if (s.first >= timesteps.length) latents = original.clone(); // strength 0: no denoising at all

@@ -36,6 +36,10 @@ final class RequestChecks {
 		if (r.seed() < GenerationRequest.RANDOM_SEED) {
 			throw new StableDiffusionException("Seed " + r.seed() + " is not possible: use 0 or more, or -1 for a random one.");
 		}
+		if (!(r.refinerSwitch() >= 0 && r.refinerSwitch() < 1)) {
+			throw new StableDiffusionException("The refiner switch must be more than 0 and less than 1 (the fraction of "
+				+ "the steps the model runs before the refiner takes over, e.g. 0.8), not " + r.refinerSwitch() + ".");
+		}
 		VariationSeeds.check(r);
 		checkTiles(r.tileSize(), r.tileOverlap());
 		for (int i = 0; i < r.controls().size(); i++) r.controls().get(i).check(i);

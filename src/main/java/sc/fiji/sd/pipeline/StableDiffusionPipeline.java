@@ -51,6 +51,7 @@ public final class StableDiffusionPipeline {
 	private final List<UnetInput.Factory> unetInputs = new CopyOnWriteArrayList<>(UnetInputs.STANDARD);
 
 	private MemoryEstimate memory;
+	private volatile StableDiffusionPipeline refiner; // SDXL's refiner for a request's hand-off, or null
 
 	public StableDiffusionPipeline(StableDiffusionModel model) {
 		this(model, DefaultSchedulers.forModel(model));
@@ -105,6 +106,16 @@ public final class StableDiffusionPipeline {
 	 */
 	public void addUnetInput(UnetInput.Factory input) { unetInputs.add(input); }
 
+	/**
+	 * SDXL's refiner: a request with a {@link GenerationRequest#refinerSwitch() refiner switch} runs this pipeline's
+	 * model for the first part of the timesteps and {@code refiner}'s for the rest, from this model's latents
+	 * ({@link RefinerHandoff}); null for none.
+	 */
+	public void setRefiner(StableDiffusionPipeline refiner) {
+		if (refiner != null) RefinerHandoff.checkPair(info, refiner.info);
+		this.refiner = refiner;
+	}
+
 	/** Runs a generation. Progress and cancellation go through {@code listener} (may be null). */
 	public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
 		List<GeneratedImage> images = new ArrayList<>();
@@ -123,7 +134,9 @@ public final class StableDiffusionPipeline {
 		ControlNetResiduals.check(model, request, plan, progress);
 		checkMemory(plan);
 		Scheduler probe = schedulers.create(request.scheduler(), new SplittableRandom(0)); // fails early on a bad name
-		ImageParameters parameters = new ImageParameters(request, plan, probe.displayName(), info.name());
+		StableDiffusionPipeline refiner = RefinerHandoff.refinerFor(request, this.refiner);
+		ImageParameters parameters = new ImageParameters(request, plan, probe.displayName(), info.name(),
+			refiner == null ? null : refiner.info.name());
 		if (plan.mode != Mode.TEXT_TO_IMAGE && ImageSource.Start.runsNoStep(plan)) {
 			return unchanged(request, plan, parameters, start, sink);
 		}
@@ -139,7 +152,8 @@ public final class StableDiffusionPipeline {
 		int delivered = 0, perBatch = request.batchSize(), total = perBatch * request.batchCount();
 		Cancellation cancellation = new Cancellation(); // stops a UNet call in flight when the listener cancels
 		try (TextInputs unetText = new TextInputs(model.unet(), text, unetBatch);
-			CancelWatch watch = new CancelWatch(progress, cancellation))
+			CancelWatch watch = new CancelWatch(progress, cancellation);
+			Refining refining = refiner == null ? null : refiner.refining(request, plan))
 		{
 			for (int b = 0; b < request.batchCount(); b++) {
 				Denoised batch;
@@ -148,15 +162,19 @@ public final class StableDiffusionPipeline {
 						this::countUnetCall, progress)
 					: new UnetRunner(model, unetBatch, unetText, source.unetChannels(), unetInputs, this::countUnetCall))
 				{
-					batch = denoise(plan, unet, source, b * perBatch, total, progress, cancellation);
+					batch = denoise(plan, unet, source, b * perBatch, total, progress, cancellation, refining);
 				}
+				if (refining != null && !batch.interrupted) {
+					batch = refining.run(batch, b * perBatch, total, progress, cancellation);
+				}
+				VaeCodec decoder = refining != null && batch.refined ? refining.vae : vae;
 				// Cancelled before a later batch took its first step: the finished images are the result.
 				if (batch.interrupted && batch.stepsDone == 0 && delivered > 0) {
 					return new GenerationResult(none, true, seconds(start));
 				}
 				for (int i = 0; i < perBatch; i++) {
 					progress.status("Decoding image " + (b * perBatch + i + 1) + " of " + total);
-					Img<FloatType> pixels = source.paste(vae.decode(batch.latents, i, plan.width, plan.height));
+					Img<FloatType> pixels = source.paste(decoder.decode(batch.latents, i, plan.width, plan.height));
 					int image = b * perBatch + i;
 					sink.accept(new GeneratedImage(pixels, plan.variation.seed(image), parameters.forImage(image)));
 					delivered++;
@@ -170,44 +188,125 @@ public final class StableDiffusionPipeline {
 		return new GenerationResult(none, false, seconds(start));
 	}
 
-	/** One batch: the latents after the last finished step, whether the run was cancelled, and steps done. */
-	private record Denoised(float[] latents, boolean interrupted, int stepsDone) {}
+	/**
+	 * One batch: the latents after the last finished step, whether the run was cancelled, steps done, the index of the
+	 * next timestep to run, and whether a refiner made them.
+	 */
+	record Denoised(float[] latents, boolean interrupted, int stepsDone, int next, boolean refined) {}
 
-	/** The denoising loop for one batch of {@code plan.batch} images, the run's {@code firstImage} and those after it. */
+	/**
+	 * The denoising loop for one batch of {@code plan.batch} images, the run's {@code firstImage} and those after it;
+	 * with {@code refining}, only the timesteps before the refiner's switch.
+	 */
 	private Denoised denoise(Plan plan, NoisePredictor unet, ImageSource source, int firstImage, int totalImages,
-		ProgressListener progress, Cancellation cancellation) throws OrtException
+		ProgressListener progress, Cancellation cancellation, Refining refining) throws OrtException
 	{
 		int n = plan.batch, plane = plan.latentW * plan.latentH;
 		Scheduler scheduler = schedulers.create(plan.schedulerName, plan.variation.stepNoise(firstImage, n, 4 * plane));
 		scheduler.setTimesteps(plan.steps);
 		double[] timesteps = scheduler.timesteps();
 		ImageSource.Batch start = source.start(scheduler, firstImage, n); // pure noise, or the input noised to its start
-		float[] latents = start.latents;
-		int stepsToRun = timesteps.length - start.first;
-		unet.runsSteps(start.first, timesteps.length);
+		int end = refining == null ? timesteps.length : RefinerHandoff.baseEnd(scheduler, refining.switchAt);
+		int stepsTotal = refining == null ? end - start.first
+			: end - Math.min(start.first, end) + refining.steps(plan, firstImage);
+		return loop(plan, unet, scheduler, start.latents, start.first, end, start, firstImage, totalImages, 0,
+			stepsTotal, progress, cancellation);
+	}
+
+	/**
+	 * Runs timesteps {@code from … to − 1} of {@code scheduler} on {@code latents}; progress counts them after
+	 * {@code stepsBefore} of {@code stepsTotal} (a refiner continues the base's count).
+	 */
+	Denoised loop(Plan plan, NoisePredictor unet, Scheduler scheduler, float[] latents, int from, int to,
+		ImageSource.Batch blend, int firstImage, int totalImages, int stepsBefore, int stepsTotal,
+		ProgressListener progress, Cancellation cancellation) throws OrtException
+	{
+		int n = plan.batch, plane = plan.latentW * plan.latentH;
+		double[] timesteps = scheduler.timesteps();
+		unet.runsSteps(from, timesteps.length);
 		long loopStart = System.nanoTime();
-		for (int i = start.first; i < timesteps.length; i++) {
-			int done = i - start.first; // steps finished before this one
-			if (progress.isCanceled() || cancellation.isCancelled()) return new Denoised(latents, true, done);
+		for (int i = from; i < to; i++) {
+			int done = i - from; // steps finished before this one
+			if (progress.isCanceled() || cancellation.isCancelled()) return new Denoised(latents, true, done, i, false);
 			double t = timesteps[i];
 			float[] latentModelInput = scheduler.scaleModelInput(latents, t);
 			float[] noisePred;
 			try { // the last step lets the UNet hand its working memory back before the VAE decoder needs its own
-				noisePred = unet.predict(i, t, latentModelInput, i == timesteps.length - 1, cancellation);
+				noisePred = unet.predict(i, t, latentModelInput, i == to - 1, cancellation);
 			}
 			catch (Cancellation.CancelledException e) { // terminated mid-call: the last finished step is the result
-				return new Denoised(latents, true, done);
+				return new Denoised(latents, true, done, i, false);
 			}
-			NonFinite.checkUnet(noisePred, done + 1, stepsToRun);
+			int step = stepsBefore + done + 1;
+			NonFinite.checkUnet(noisePred, step, stepsTotal);
 			latents = scheduler.step(noisePred, t, latents);
-			NonFinite.checkLatents(latents, scheduler.displayName(), done + 1, stepsToRun);
-			start.afterStep(latents, i); // legacy inpainting: the unmasked region back on the input's noise level
-			progress.stepFinished(new StepProgress(firstImage, totalImages, done + 1, stepsToRun,
+			NonFinite.checkLatents(latents, scheduler.displayName(), step, stepsTotal);
+			if (blend != null) blend.afterStep(latents, i); // legacy inpainting: the unmasked region on the input's noise level
+			progress.stepFinished(new StepProgress(firstImage, totalImages, step, stepsTotal,
 				(System.nanoTime() - loopStart) / 1e9 / (done + 1), latents, scheduler.predictedOriginalSample(),
 				new long[] { n, 4, plan.latentH, plan.latentW }));
 		}
 		if (latents.length != n * 4 * plane) throw new IllegalStateException("Scheduler changed the latent size");
-		return new Denoised(latents, false, stepsToRun);
+		return new Denoised(latents, false, Math.max(0, to - from), Math.max(from, to), false);
+	}
+
+	/** This pipeline as the refiner of a request: its text conditioning, encoded once for the run, and its UNet. */
+	Refining refining(GenerationRequest request, Plan plan) throws OrtException {
+		return new Refining(request, plan);
+	}
+
+	/** A run's refiner side (on the refiner's pipeline): continues each batch from the base's latents. */
+	final class Refining implements AutoCloseable {
+		final double switchAt;
+		final VaeCodec vae = vae();
+		private final Plan plan;
+		private final UnetBatch unetBatch;
+		private final TextInputs text;
+
+		private Refining(GenerationRequest request, Plan plan) throws OrtException {
+			this.switchAt = request.refinerSwitch();
+			this.plan = plan;
+			TextEmbeddings embeddings = textConditioning().encode(request.prompt(), request.negativePrompt(), plan.cfg);
+			this.unetBatch = UnetBatch.of(model, request, plan,
+				cfgMode(plan.unetWidth(), plan.unetHeight(), plan.batch) == CfgMode.SEPARATE);
+			this.text = new TextInputs(model.unet(), embeddings, unetBatch);
+		}
+
+		private Scheduler scheduler(int firstImage) {
+			Scheduler s = schedulers.create(plan.schedulerName,
+				plan.variation.stepNoise(firstImage, plan.batch, 4 * plan.latentW * plan.latentH));
+			s.setTimesteps(plan.steps);
+			return s;
+		}
+
+		/** The refiner's steps of a batch (for progress). */
+		int steps(Plan plan, int firstImage) {
+			Scheduler s = scheduler(firstImage);
+			return s.timesteps().length - RefinerHandoff.refinerStart(s, switchAt);
+		}
+
+		/** Continues {@code base}'s latents from the switch to the last timestep (diffusers' denoising_start). */
+		Denoised run(Denoised base, int firstImage, int totalImages, ProgressListener progress,
+			Cancellation cancellation) throws OrtException
+		{
+			Scheduler scheduler = scheduler(firstImage);
+			// image to image whose start lies after the switch: the refiner takes the latents where the base left them
+			int from = Math.max(RefinerHandoff.refinerStart(scheduler, switchAt), base.next);
+			int to = scheduler.timesteps().length;
+			try (UnetRunner unet = new UnetRunner(model, unetBatch, text, null, unetInputs,
+				StableDiffusionPipeline.this::countUnetCall))
+			{
+				Denoised refined = loop(plan, unet, scheduler, base.latents, from, to, null, firstImage, totalImages,
+					base.stepsDone, base.stepsDone + to - from, progress, cancellation);
+				return new Denoised(refined.latents, refined.interrupted, base.stepsDone + refined.stepsDone, refined.next,
+					true);
+			}
+		}
+
+		@Override
+		public void close() {
+			text.close();
+		}
 	}
 
 	private void countUnetCall(long samples) {

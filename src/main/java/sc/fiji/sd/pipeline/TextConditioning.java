@@ -5,8 +5,8 @@ import sc.fiji.sd.model.StableDiffusionModel;
 /**
  * A model family's text conditioning: prompt and negative prompt → the UNet's text inputs ({@link TextEmbeddings}).
  * SD 1.x/2.x: one CLIP text encoder's last hidden states as {@code encoder_hidden_states} ({@link ClipTextConditioning}).
- * A family with other encoders (SDXL: two encoders, penultimate hidden states concatenated, pooled
- * {@code text_embeds} from the second) is one class implementing this, chosen in {@link #forModel}.
+ * SDXL: two encoders, penultimate hidden states concatenated, pooled {@code text_embeds} from the second
+ * ({@link SdxlTextConditioning}). A family is one class implementing this, chosen in {@link #forModel}.
  */
 public interface TextConditioning {
 
@@ -18,6 +18,6 @@ public interface TextConditioning {
 
 	/** The text conditioning of this model's family. */
 	static TextConditioning forModel(StableDiffusionModel model) {
-		return new ClipTextConditioning(model);
+		return model.info().isSdxl() ? new SdxlTextConditioning(model) : new ClipTextConditioning(model);
 	}
 }

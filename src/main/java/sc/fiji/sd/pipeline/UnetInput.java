@@ -9,7 +9,7 @@ import sc.fiji.sd.onnx.Cancellation;
 
 /**
  * Extra named inputs of the UNet beyond {@code sample}, {@code timestep} and the text conditioning: LCM's
- * {@code timestep_cond} ({@link LcmTimestepCond}); later SDXL's {@code time_ids}, ControlNet's residuals. One is made
+ * {@code timestep_cond} ({@link LcmTimestepCond}), SDXL's {@code time_ids} ({@link SdxlTimeIds}); later ControlNet's residuals. One is made
  * per batch by its {@link Factory} (registered in {@link UnetInputs}, or on a pipeline with
  * {@link StableDiffusionPipeline#addUnetInput}) and asked for its tensors before every UNet call; the loop does not
  * know it exists.

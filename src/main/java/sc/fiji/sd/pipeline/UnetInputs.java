@@ -8,7 +8,8 @@ import java.util.List;
  */
 final class UnetInputs {
 
-	static final List<UnetInput.Factory> STANDARD = List.of(LcmTimestepCond::create, ControlNetResiduals::create);
+	static final List<UnetInput.Factory> STANDARD = List.of(LcmTimestepCond::create, SdxlTimeIds::create,
+		ControlNetResiduals::create);
 
 	private UnetInputs() {}
 }

@@ -103,6 +103,29 @@ class CommandsEndToEndTest {
 	}
 
 	@Test
+	void textToImageOnSdxlBase() throws Exception {
+		Path sdxl = SmallModel.folder("sdxl-base"); // two text encoders, text_embeds and time_ids
+		CommandModule m = commands.run(TextToImageCommand.class, true, Map.of("prompt", "a red circle", "steps", 2,
+			"seed", 5L, "width", 64, "height", 48, "model", sdxl.toFile(), "device", "cpu")).get();
+		ImagePlus result = (ImagePlus) m.getOutput("result");
+		assertNotNull(result, "cancelled: " + m.getCancelReason());
+		assertEquals(64, result.getWidth());
+		assertEquals(48, result.getHeight());
+		String parameters = (String) result.getProperty(Generation.PARAMETERS_PROPERTY);
+		assertTrue(parameters.contains("Seed: 5, Size: 64x48, Model: sdxl-base"), parameters);
+
+		Map<String, Object> inputs = new HashMap<>(Map.of("prompt", "a red circle", "steps", 4, "seed", 6L, "width", 64,
+			"height", 64, "model", sdxl.toFile(), "device", "cpu"));
+		inputs.put("refiner", SmallModel.folder("sdxl-refiner").toFile());
+		inputs.put("refiner_switch", 0.5);
+		m = commands.run(TextToImageCommand.class, true, inputs).get();
+		result = (ImagePlus) m.getOutput("result");
+		assertNotNull(result, "cancelled: " + m.getCancelReason());
+		parameters = (String) result.getProperty(Generation.PARAMETERS_PROPERTY);
+		assertTrue(parameters.endsWith(", Refiner: sdxl-refiner, Refiner switch at: 0.5"), parameters);
+	}
+
+	@Test
 	void aModelGivenToTheCommandIsUsedInsteadOfTheOneInSettings() throws Exception {
 		// Settings name the int64-timestep fixture; the run names another folder, which its provenance records.
 		Path other = SmallModel.folder("optimum");

@@ -142,8 +142,9 @@ class PlainImageJXvfbTest {
 		java.util.regex.Matcher m = java.util.regex.Pattern.compile(
 			"RECORDED run\\(\"Text to Image\\.\\.\\.\", \"prompt=\\[a red circle\\] negative=\\[\\] steps=3 "
 				+ "guidance=7 seed=(\\d+) subseed=-1 variation=0 width=64 height=64 hires=1 hiressteps=0 "
-				+ "hiresstrength=0.70 scheduler=default batch=1 control=none control_type=none controlnet=\\[\\] "
-				+ "control_scale=1 control_start=0 control_end=1 control_low=100 control_high=200 model=\\[\\] "
+				+ "hiresstrength=0.70 refiner=\\[\\] refiner_switch=0.80 scheduler=default batch=1 control=none "
+				+ "control_type=none controlnet=\\[\\] control_scale=1 control_start=0 control_end=1 control_low=100 "
+				+ "control_high=200 model=\\[\\] "
 				+ "device=default\"\\);")
 			.matcher(printed);
 		assertTrue(m.find(), "recorded line with a drawn seed expected in:\n" + printed);

@@ -61,10 +61,22 @@ class ModelFolderValidationTest {
 	}
 
 	@Test
-	void sdxlIsRecognisedAndRefused() throws Exception {
+	void incompleteSdxlFolderNamesItsMissingFiles() throws Exception {
 		touch(dir.resolve("model_index.json"));
 		Files.createDirectories(dir.resolve("text_encoder_2"));
-		assertTrue(failure(dir).contains("SDXL"));
+		touch(dir.resolve("unet/model.onnx"));
+		touch(dir.resolve("vae_decoder/model.onnx"));
+		String m = failure(dir);
+		assertTrue(m.contains("text_encoder_2/model.onnx is missing"), m);
+		touch(dir.resolve("text_encoder_2/model.onnx"));
+		m = failure(dir);
+		assertTrue(m.contains("tokenizer_2/vocab.json is missing"), m);
+		touch(dir.resolve("tokenizer_2/vocab.json"));
+		touch(dir.resolve("tokenizer_2/merges.txt"));
+		// the refiner's layout: no first encoder needed; with a text_encoder/ folder, its files are
+		Files.createDirectories(dir.resolve("text_encoder"));
+		m = failure(dir);
+		assertTrue(m.contains("text_encoder/model.onnx is missing"), m);
 	}
 
 	@Test

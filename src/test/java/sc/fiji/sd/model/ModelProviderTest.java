@@ -56,6 +56,30 @@ class ModelProviderTest {
 		assertThrows(IllegalStateException.class, () -> provider.get(TestModels.folder("embedded"), cpu));
 	}
 
+	@Test
+	void theRefinerIsHeldBesideTheModelAndReleasedWithIt() {
+		ModelProvider provider = new ModelProvider();
+		RuntimeOptions cpu = RuntimeOptions.DEFAULTS.withDevice(Device.CPU);
+		ModelProvider.Key refinerKey = new ModelProvider.Key(TestModels.folder("sdxl-refiner"), cpu);
+		try {
+			StableDiffusionModel base = provider.get(TestModels.folder("sdxl-base"), cpu);
+			StableDiffusionModel refiner = provider.refiner(refinerKey);
+			assertSame(base, provider.get(TestModels.folder("sdxl-base"), cpu), "the refiner did not replace the model");
+			assertSame(refiner, provider.refiner(refinerKey));
+			provider.get(TestModels.folder("embedded"), cpu); // another model: the refiner stays
+			assertSame(refiner, provider.refiner(refinerKey));
+			provider.releaseRefiner();
+			assertThrows(IllegalStateException.class, () -> refiner.unet().session().getInputInfo(), "closed");
+			StableDiffusionModel again = provider.refiner(refinerKey);
+			provider.release();
+			assertNull(provider.current());
+			assertThrows(IllegalStateException.class, () -> again.unet().session().getInputInfo(), "released with it");
+		}
+		finally {
+			provider.close();
+		}
+	}
+
 	/** A release asked for during a generation (another thread) waits until the generation is finished. */
 	@Test
 	void aReleaseWaitsForTheGenerationThatUsesTheModel() throws Exception {

@@ -23,7 +23,7 @@ import sc.fiji.sd.model.ModelInfo;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 
 /**
- * The whole pipeline on the embedded model and on every fixture layout, with few steps and 64×64 images to stay fast
+ * The whole pipeline on the embedded model and on every fixture layout (SDXL's too), with few steps and 64×64 images to stay fast
  * (64 is a multiple of every model's size step; fixtures without a UNet config would default to 512).
  */
 class PipelineEndToEndTest {
@@ -31,7 +31,7 @@ class PipelineEndToEndTest {
 	static final int SIZE = 64;
 
 	static Stream<String> models() {
-		return TestModels.all();
+		return Stream.concat(TestModels.all(), TestModels.SDXL_FIXTURES.stream());
 	}
 
 	private static StableDiffusionPipeline pipeline(String name) {

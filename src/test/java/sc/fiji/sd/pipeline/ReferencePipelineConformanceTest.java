@@ -84,7 +84,18 @@ class ReferencePipelineConformanceTest {
 		GenerationRequest request = request(c);
 		StableDiffusionPipeline pipeline = c.has("controls") ? TestModels.controlNetPipeline()
 			: TestModels.pipeline(c.get("model").getAsString());
-		GenerationResult result = pipeline.generate(request, dumper(name));
+		GenerationResult result;
+		if (c.has("refiner")) { // SDXL base -> refiner hand-off
+			pipeline.setRefiner(TestModels.pipeline(c.get("refiner").getAsString()));
+			try {
+				result = pipeline.generate(request.toBuilder().refinerSwitch(c.get("refiner_switch").getAsDouble())
+					.build(), dumper(name));
+			}
+			finally {
+				pipeline.setRefiner(null);
+			}
+		}
+		else result = pipeline.generate(request, dumper(name));
 		JsonArray expected = c.getAsJsonArray("expected");
 		assertEquals(expected.size(), result.images().size());
 		for (int i = 0; i < expected.size(); i++) {

@@ -60,6 +60,8 @@ public final class TestModels {
 	public static Path controlNet(String name) {
 		return fixturesRoot().resolve(name);
 	}
+	/** SDXL fixture layouts: base, refiner (text_encoder_2 only, 5 time ids), Turbo (its scheduler), 9-channel. */
+	public static final List<String> SDXL_FIXTURES = List.of("sdxl-base", "sdxl-refiner", "sdxl-turbo", "sdxl-inpaint");
 
 	public static Stream<String> all() {
 		return Stream.concat(Stream.of("embedded"), FIXTURES.stream());
@@ -76,7 +78,17 @@ public final class TestModels {
 			Path target = copies.resolve(name);
 			if (!Files.isDirectory(target)) {
 				copyTree(fixturesRoot().resolve(name), target);
-				copyTree(Path.of("models", EmbeddedModel.NAME, "tokenizer"), target.resolve("tokenizer"));
+				if (name.startsWith("sdxl-")) { // the fixture has each tokenizer's special-token files: add the vocabulary
+					for (String tokenizer : new String[] { "tokenizer", "tokenizer_2" }) {
+						if (!Files.isDirectory(target.resolve(tokenizer))) continue; // the refiner has tokenizer_2 only
+						for (String file : new String[] { "vocab.json", "merges.txt" }) {
+							Files.copy(Path.of("models", EmbeddedModel.NAME, "tokenizer", file),
+								target.resolve(tokenizer).resolve(file), StandardCopyOption.REPLACE_EXISTING);
+							target.resolve(tokenizer).resolve(file).toFile().deleteOnExit();
+						}
+					}
+				}
+				else copyTree(Path.of("models", EmbeddedModel.NAME, "tokenizer"), target.resolve("tokenizer"));
 			}
 			return target;
 		}
