@@ -38,7 +38,7 @@ public final class ControlNetRecordingUnderXvfb {
 		@SuppressWarnings("unchecked")
 		var strings = (java.util.Vector<TextField>) gd.getStringFields();
 		strings.get(0).setText("a red circle");
-		strings.get(2).setText(args[1]); // the ControlNet folder (after prompt and negative prompt)
+		strings.get(3).setText(args[1]); // the ControlNet folder (after prompt, negative prompt and the SDXL refiner)
 		@SuppressWarnings("unchecked")
 		var numbers = (java.util.Vector<TextField>) gd.getNumericFields();
 		numbers.get(0).setText("2"); // steps
