@@ -88,7 +88,8 @@ public class OutpaintCommand extends GenerationCommand {
 	@Parameter(label = "Preview while generating", required = false)
 	private boolean preview;
 
-	@Parameter(label = "Model folder (empty: the one in Settings)", style = FileWidget.DIRECTORY_STYLE,
+	@Parameter(label = "Model folder (empty: the one in Settings)", style = FileWidget.DIRECTORY_STYLE + ","
+		+ ModelChooserWidget.STYLE,
 		required = false, persist = false)
 	private File model = NO_MODEL;
 

@@ -3,7 +3,6 @@ package sc.fiji.sd.fiji;
 import java.io.File;
 
 import org.scijava.ItemIO;
-import org.scijava.ItemVisibility;
 import org.scijava.command.Command;
 import org.scijava.command.ContextCommand;
 import org.scijava.log.LogService;
@@ -13,7 +12,6 @@ import org.scijava.widget.FileWidget;
 
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.imagej.Generators;
-import sc.fiji.sd.imagej.ModelDownloads;
 import sc.fiji.sd.imagej.Settings;
 
 /**
@@ -33,12 +31,10 @@ public class SettingsCommand extends ContextCommand {
 	@Parameter
 	private LogService log;
 
-	@Parameter(label = "Model folder (empty: the shipped model)", style = FileWidget.DIRECTORY_STYLE,
+	@Parameter(label = "Model folder (empty: the shipped model)", style = FileWidget.DIRECTORY_STYLE + ","
+		+ ModelChooserWidget.SETTINGS_STYLE,
 		required = false, persist = false)
 	private File model;
-
-	@Parameter(visibility = ItemVisibility.MESSAGE, persist = false, required = false)
-	private String installed;
 
 	@Parameter(label = "Device", choices = { "auto", "cpu", "cuda" }, persist = false)
 	private String device;
@@ -52,7 +48,6 @@ public class SettingsCommand extends ContextCommand {
 	/** Shows the saved settings in the dialog (for the inputs a caller or macro did not give). */
 	protected void loadSettings() {
 		Settings s = Settings.load();
-		installed = ModelDownloads.installedText();
 		if (device == null) {
 			// A caller that gives none of the three means "show me what is saved"; the model may be left empty on
 			// purpose (the shipped model), so it is filled only together with the device.
