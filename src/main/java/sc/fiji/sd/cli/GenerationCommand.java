@@ -87,6 +87,9 @@ abstract class GenerationCommand implements Callable<Integer> {
 	@Mixin
 	LoraOptions loraOptions = new LoraOptions();
 
+	@Mixin
+	DecoderOptions decoderOptions = new DecoderOptions();
+
 	@Option(names = "--output", defaultValue = "output.png", paramLabel = "FILE.png", description = "Output PNG; several images become FILE-1.png, FILE-2.png… (default: ${DEFAULT-VALUE}).")
 	Path output;
 
@@ -134,6 +137,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 		PrintWriter out = spec.commandLine().getOut();
 		Path folder = modelOptions.folder();
 		LoraSpec loras = loraOptions.spec(prompt);
+		decoderOptions.check();
 		StableDiffusionModel sd = main.models().get(folder, modelOptions.runtimeOptions(), loras);
 		if (sd.initializerOverrides() instanceof LoraSet set) set.warnings().forEach(err::println);
 		if (verbose.verbose) {
@@ -141,6 +145,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 			err.printf(Locale.ROOT, "Sessions created in %.1f s%n", sd.loadSeconds());
 		}
 		StableDiffusionPipeline pipeline = new StableDiffusionPipeline(sd);
+		decoderOptions.apply(sd, pipeline);
 		List<Path> files;
 		GenerationResult result;
 		ProgressBar bar = new ProgressBar(err, System.console() != null);

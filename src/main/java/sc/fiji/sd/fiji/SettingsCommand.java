@@ -11,6 +11,7 @@ import org.scijava.plugin.Plugin;
 import org.scijava.widget.FileWidget;
 
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.imagej.DecoderSettings;
 import sc.fiji.sd.imagej.Generators;
 import sc.fiji.sd.imagej.Settings;
 
@@ -19,7 +20,8 @@ import sc.fiji.sd.imagej.Settings;
  * the ImageJ 1 plugins), and a diagnostic text: the model, the ONNX Runtime providers available and why CUDA is or is
  * not used.
  * <p>
- * Macro: {@code run("Stable Diffusion Settings...", "model=/path/to/model device=cpu threads=4");}
+ * Macro: {@code run("Stable Diffusion Settings...", "model=/path/to/model device=cpu threads=4");} and a tiny decoder
+ * for the live preview ({@code decoder=/path/to/taesd}) and, with {@code tinyfinal}, the final images.
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Stable Diffusion>Stable Diffusion Settings...",
 	initializer = "loadSettings")
@@ -42,6 +44,14 @@ public class SettingsCommand extends ContextCommand {
 	@Parameter(label = "Threads (0 = automatic)", min = "0", persist = false)
 	private Integer threads;
 
+	@Parameter(label = "Tiny decoder (live preview; empty: none)", style = FileWidget.DIRECTORY_STYLE,
+		required = false, persist = false)
+	private File decoder;
+
+	@Parameter(label = "Decode the final images with it too (faster, less detailed)", required = false,
+		persist = false)
+	private Boolean tinyfinal;
+
 	@Parameter(label = "Stable Diffusion", type = ItemIO.OUTPUT)
 	private String diagnostics;
 
@@ -55,12 +65,19 @@ public class SettingsCommand extends ContextCommand {
 			device = s.device();
 		}
 		if (threads == null) threads = s.threads();
+		if (decoder == null && tinyfinal == null) {
+			DecoderSettings d = DecoderSettings.load();
+			decoder = d.folder().isEmpty() ? null : new File(d.folder());
+			tinyfinal = d.finalImages();
+		}
 	}
 
 	/** After a run every input has a value (the macro recorder skips null ones): the shipped model is an empty path. */
 	private void valuesForTheRecorder() {
 		if (model == null) model = new File("");
 		if (threads == null) threads = 0;
+		if (decoder == null) decoder = new File("");
+		if (tinyfinal == null) tinyfinal = false;
 	}
 
 	@Override
@@ -69,6 +86,7 @@ public class SettingsCommand extends ContextCommand {
 		try {
 			Settings settings = new Settings(model.getPath(), device, threads);
 			settings.modelPath(java.nio.file.Path.of("")); // checks a chosen folder exists
+			new DecoderSettings(decoder.getPath(), tinyfinal).save(); // checks a chosen folder holds a decoder
 			sd.apply(settings);
 			diagnostics = Generators.describe(sd.models(), settings);
 			log.info(diagnostics);

@@ -35,12 +35,19 @@ final class PipelineGenerator implements ImageGenerator {
 		ProgressListener listener)
 	{
 		sc.fiji.sd.lora.LoraSet.checkTagsApplied(request.prompt(), model.initializerOverrides()); // no silent drop
-		return sc.fiji.sd.pipeline.HiresFix.generate(new StableDiffusionPipeline(model), request, hires, listener);
+		return sc.fiji.sd.pipeline.HiresFix.generate(pipeline(), request, hires, listener);
 	}
 
 	@Override
 	public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
 		sc.fiji.sd.lora.LoraSet.checkTagsApplied(request.prompt(), model.initializerOverrides()); // no silent drop
-		return new StableDiffusionPipeline(model).generate(request, listener);
+		return pipeline().generate(request, listener);
+	}
+
+	/** A pipeline on the model, with the tiny decoder chosen in Settings (if any). */
+	private StableDiffusionPipeline pipeline() {
+		StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
+		DecoderSettings.load().apply(model, pipeline);
+		return pipeline;
 	}
 }
