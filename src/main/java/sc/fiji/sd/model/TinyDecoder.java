@@ -47,7 +47,7 @@ public final class TinyDecoder implements AutoCloseable {
 				config), "_class_name", "") : "";
 			if (!kind.equals("AutoencoderTiny")) throw new StableDiffusionException(file.getParent() + " is "
 				+ (kind.isEmpty() ? "not marked as a tiny decoder (no config.json naming AutoencoderTiny)"
-					: "a " + kind + ", not a tiny decoder") + ". " + HELP);
+					: "the decoder of a full VAE (" + kind + "), not a tiny decoder") + ". " + HELP);
 		}
 		SessionFactory sessions = new SessionFactory(options);
 		OnnxComponent c = new OnnxComponent("tiny decoder", file, sessions.open(file, SessionMemory.ARENA), sessions
