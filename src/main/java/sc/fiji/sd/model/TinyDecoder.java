@@ -41,14 +41,6 @@ public final class TinyDecoder implements AutoCloseable {
 	public static TinyDecoder open(Path folder, RuntimeOptions options) {
 		Path file = file(folder);
 		boolean zeroToOne = file.getParent().getFileName().toString().equals("taesd_decoder");
-		if (!zeroToOne) {
-			Path config = file.resolveSibling("config.json");
-			String kind = Files.isRegularFile(config) ? StableDiffusionModel.string(StableDiffusionModel.readJson(
-				config), "_class_name", "") : "";
-			if (!kind.equals("AutoencoderTiny")) throw new StableDiffusionException(file.getParent() + " is "
-				+ (kind.isEmpty() ? "not marked as a tiny decoder (no config.json naming AutoencoderTiny)"
-					: "the decoder of a full VAE (" + kind + "), not a tiny decoder") + ". " + HELP);
-		}
 		SessionFactory sessions = new SessionFactory(options);
 		OnnxComponent c = new OnnxComponent("tiny decoder", file, sessions.open(file, SessionMemory.ARENA), sessions
 			.cpuArena(SessionMemory.ARENA));
@@ -67,13 +59,24 @@ public final class TinyDecoder implements AutoCloseable {
 		}
 	}
 
-	/** The decoder's ONNX file in the folder, or a message that says what the folder lacks. */
+	/**
+	 * The decoder's ONNX file in the folder (checked without a session: what Settings and the command line check
+	 * first), or a message that says what the folder lacks; a {@code vae_decoder/} must be a diffusers AutoencoderTiny.
+	 */
 	public static Path file(Path folder) {
 		if (!Files.isDirectory(folder))
 			throw new StableDiffusionException("The tiny decoder folder " + folder + " does not exist. " + HELP);
-		for (String layout : new String[] { "taesd_decoder", "vae_decoder" }) {
-			Path file = folder.resolve(layout).resolve("model.onnx");
-			if (Files.isRegularFile(file)) return file;
+		Path taesd = folder.resolve("taesd_decoder").resolve("model.onnx");
+		if (Files.isRegularFile(taesd)) return taesd;
+		Path file = folder.resolve("vae_decoder").resolve("model.onnx");
+		if (Files.isRegularFile(file)) {
+			Path config = file.resolveSibling("config.json");
+			String kind = Files.isRegularFile(config) ? StableDiffusionModel.string(StableDiffusionModel.readJson(
+				config), "_class_name", "") : "";
+			if (!kind.equals("AutoencoderTiny")) throw new StableDiffusionException(file.getParent() + " is "
+				+ (kind.isEmpty() ? "not marked as a tiny decoder (no config.json naming AutoencoderTiny)"
+					: "the decoder of a full VAE (" + kind + "), not a tiny decoder") + ". " + HELP);
+			return file;
 		}
 		throw new StableDiffusionException(folder + " holds no taesd_decoder/model.onnx or vae_decoder/model.onnx. "
 			+ HELP);
