@@ -7,6 +7,7 @@ import ij.Macro;
 import ij.gui.GenericDialog;
 import ij.plugin.PlugIn;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.imagej.DecoderSettings;
 import sc.fiji.sd.imagej.Generators;
 import sc.fiji.sd.imagej.ImageJModels;
 import sc.fiji.sd.imagej.ModelDownloads;
@@ -18,7 +19,8 @@ import sc.fiji.sd.imagej.Settings;
  * providers available and why CUDA is or is not used.
  * <p>
  * Macro: {@code run("Stable Diffusion Settings...", "model=/path/to/model device=cpu threads=4");} ({@code model=[]}
- * returns to the shipped model).
+ * returns to the shipped model); {@code decoder=/path/to/taesd} a tiny decoder for the preview, and {@code tinyfinal}
+ * for the final images too.
  */
 public class SettingsPlugin implements PlugIn {
 
@@ -42,10 +44,17 @@ public class SettingsPlugin implements PlugIn {
 				+ "a downloaded model can be named by its repository id (org/name).");
 			gd.addChoice("Device", Settings.DEVICES, old.device());
 			gd.addNumericField("Threads", old.threads(), 0, 4, "0 = automatic");
+			// the first word of each label is the macro key, as in Fiji's Settings command
+			DecoderSettings decoder = DecoderSettings.load();
+			if (Dialogs.headless()) gd.addStringField("Decoder (tiny, for the preview; empty: none)", decoder.folder(), 40);
+			else gd.addDirectoryField("Decoder (tiny, for the preview; empty: none)", decoder.folder(), 40);
+			gd.addCheckbox("Tinyfinal (decode the final images with it too)", decoder.finalImages());
 			gd.showDialog();
 			if (gd.wasCanceled()) return;
 			Settings settings = new Settings(gd.getNextString(), gd.getNextChoice(), (int) gd.getNextNumber());
+			DecoderSettings decoding = new DecoderSettings(gd.getNextString(), gd.getNextBoolean());
 			settings.modelPath(java.nio.file.Path.of("")); // checks a chosen folder exists
+			decoding.save(); // checks a chosen folder holds a tiny decoder
 			settings.save();
 			if (!settings.equals(old)) ImageJModels.provider().release();
 			IJ.log("Stable Diffusion settings\n" + Generators.describe(ImageJModels.provider(), settings));
