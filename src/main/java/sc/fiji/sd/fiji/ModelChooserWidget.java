@@ -14,7 +14,6 @@ import javax.swing.event.DocumentListener;
 
 import org.scijava.Priority;
 import org.scijava.plugin.Plugin;
-import org.scijava.widget.AbstractInputWidget;
 import org.scijava.widget.InputWidget;
 import org.scijava.widget.WidgetModel;
 
@@ -34,7 +33,7 @@ import sc.fiji.sd.imagej.ModelDownloads;
  * after {@code directory} so that a user interface without it still shows a folder chooser.
  */
 @Plugin(type = InputWidget.class, priority = Priority.HIGH)
-public class ModelChooserWidget extends AbstractInputWidget<File, JPanel> {
+public class ModelChooserWidget extends PanelWidget<File> {
 
 	/** The generation commands' model: an empty field means the model chosen in Settings. */
 	public static final String STYLE = "sd-model";
@@ -44,7 +43,6 @@ public class ModelChooserWidget extends AbstractInputWidget<File, JPanel> {
 	/** The Swing dialog's "Other" entry: the field is next to the drop-down there. */
 	static final String OTHER = "Other folder (type it or browse)";
 
-	private JPanel panel;
 	private JComboBox<String> choice;
 	private JTextField field;
 	private ModelChoices choices;
@@ -148,15 +146,5 @@ public class ModelChooserWidget extends AbstractInputWidget<File, JPanel> {
 		finally {
 			refreshing = false;
 		}
-	}
-
-	@Override
-	public JPanel getComponent() {
-		return panel;
-	}
-
-	@Override
-	public Class<JPanel> getComponentType() {
-		return JPanel.class;
 	}
 }

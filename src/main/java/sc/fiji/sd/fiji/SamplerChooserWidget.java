@@ -8,7 +8,6 @@ import javax.swing.JPanel;
 
 import org.scijava.Priority;
 import org.scijava.plugin.Plugin;
-import org.scijava.widget.AbstractInputWidget;
 import org.scijava.widget.InputWidget;
 import org.scijava.widget.WidgetModel;
 
@@ -21,12 +20,11 @@ import sc.fiji.sd.imagej.Generators;
  * input stays a plain string: macros give any name the core accepts, and the core checks it.
  */
 @Plugin(type = InputWidget.class, priority = Priority.HIGH)
-public class SamplerChooserWidget extends AbstractInputWidget<String, JPanel> {
+public class SamplerChooserWidget extends PanelWidget<String> {
 
 	/** The style of a String input that names a sampler. */
 	public static final String STYLE = "sd-sampler";
 
-	private JPanel panel;
 	private JComboBox<String> choice;
 
 	@Override
@@ -64,15 +62,5 @@ public class SamplerChooserWidget extends AbstractInputWidget<String, JPanel> {
 		// a name the list does not hold (a diffusers class name from a script): shown, not replaced
 		if (((javax.swing.DefaultComboBoxModel<String>) choice.getModel()).getIndexOf(name) < 0) choice.addItem(name);
 		if (!name.equals(choice.getSelectedItem())) choice.setSelectedItem(name);
-	}
-
-	@Override
-	public JPanel getComponent() {
-		return panel;
-	}
-
-	@Override
-	public Class<JPanel> getComponentType() {
-		return JPanel.class;
 	}
 }
