@@ -49,7 +49,8 @@ public final class ModelChooserUnderXvfb {
 		user.start();
 		GenericDialog gd = RecordingUnderXvfb.waitForDialog();
 		Choice chooser = find(gd, text ? ModelChooser.AS_IN_SETTINGS : ModelDownloads.SHIPPED);
-		TextField field = (TextField) gd.getStringFields().lastElement(); // the model field
+		// the model field: Text to Image's last text field, Settings' first (the tiny decoder's follows it)
+		TextField field = (TextField) (text ? gd.getStringFields().lastElement() : gd.getStringFields().firstElement());
 		for (int i = 0; i < chooser.getItemCount(); i++) System.out.println("ENTRY " + chooser.getItem(i));
 		System.out.println("SELECTED " + chooser.getSelectedItem());
 		EventQueue.invokeAndWait(() -> {
