@@ -25,3 +25,10 @@ HF_HUB_CACHE="$cache" timeout 300 xvfb-run -a -s "-screen 0 1280x1000x24" java -
   -cp "$ij/ij.jar:$(ls "$ij"/plugins/Stable_Diffusion-*.jar):$ij/plugins/jars/*:target/test-classes" \
   sc.fiji.sd.ij1.ModelChooserUnderXvfb "$out"
 rm -rf "$cache"
+# The Fiji commands' model chooser and sampler drop-down (docs/fiji-model-chooser.png): the SciJava widgets alone,
+# since Fiji's dialog (scijava-ui-swing) is not on Maven Central.
+cache=$(mktemp -d)
+timeout 300 xvfb-run -a -s "-screen 0 900x240x24" java -Duser.home="$cache" \
+  -cp "target/test-classes:target/classes:$(mvn -B -o -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=/dev/stdout)" \
+  sc.fiji.sd.fiji.ChooserWidgetsUnderXvfb "$out"
+rm -rf "$cache"

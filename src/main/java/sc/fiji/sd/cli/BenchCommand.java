@@ -106,9 +106,18 @@ class BenchCommand implements Callable<Integer> {
 		+ "resident memory, open files and threads at the start, middle and end, and their slope per 100 generations.")
 	int soak;
 
+	@Option(names = "--decoder", paramLabel = "DIR", description = "Instead of a generation: time a tiny decoder "
+		+ "(TAESD layout) against the model's VAE decoder at --width x --height, --runs times each.")
+	java.nio.file.Path decoder;
+
+	@Option(names = "--psnr", paramLabel = "N", defaultValue = "0", description = "With --decoder: also the PSNR of "
+		+ "its images against the VAE decoder's, on the final latents of N generations of --steps steps.")
+	int psnr;
+
 	@Override
 	public Integer call() {
 		if (soak != 0) return soak();
+		if (decoder != null) return tinyDecoder();
 		if (runs < 1) throw new Main.UsageException("--runs must be at least 1.");
 		if (steps < 1) throw new Main.UsageException("--steps must be at least 1.");
 		if (compareConfigs) return compareConfigs();
@@ -164,6 +173,23 @@ class BenchCommand implements Callable<Integer> {
 		ConfigComparison.Result result = ConfigComparison.run(o, spec.commandLine().getErr());
 		var out = spec.commandLine().getOut();
 		out.println(result.format());
+		out.flush();
+		return Main.EXIT_OK;
+	}
+
+	private int tinyDecoder() {
+		if (runs < 1) throw new Main.UsageException("--runs must be at least 1.");
+		try {
+			sc.fiji.sd.model.TinyDecoder.file(decoder);
+		}
+		catch (sc.fiji.sd.StableDiffusionException e) {
+			throw new Main.UsageException("--decoder " + decoder + ": " + e.getMessage());
+		}
+		StableDiffusionModel model = main.models().get(modelOptions.folder(), modelOptions.device());
+		int w = width > 0 ? width : model.info().nativeSize(), h = height > 0 ? height : model.info().nativeSize();
+		var out = spec.commandLine().getOut();
+		out.println(sc.fiji.sd.bench.TinyDecoderBench.run(model, model.tinyDecoder(decoder), w, h, runs, psnr, steps,
+			spec.commandLine().getErr()));
 		out.flush();
 		return Main.EXIT_OK;
 	}

@@ -95,6 +95,8 @@ abstract class GenerationCommand implements Callable<Integer> {
 
 	@Mixin
 	RefinerOptions refinerOptions = new RefinerOptions();
+	@Mixin
+	DecoderOptions decoderOptions = new DecoderOptions();
 
 	@Option(names = "--output", defaultValue = "output.png", paramLabel = "FILE.png", description = "Output PNG; several images become FILE-1.png, FILE-2.png… (default: ${DEFAULT-VALUE}).")
 	Path output;
@@ -144,6 +146,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 		PrintWriter out = spec.commandLine().getOut();
 		Path folder = modelOptions.folder();
 		LoraSpec loras = loraOptions.spec(prompt);
+		decoderOptions.check();
 		StableDiffusionModel sd = main.models().get(new ModelProvider.Key(folder, modelOptions.runtimeOptions(), loras,
 			loraOptions.embeddings(), ControlNetOptions.folders(controlNets)));
 		request = ControlNetOptions.preprocessed(controlNets, request, sd.info().nativeSize(), err::println);
@@ -166,6 +169,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 		}
 		StableDiffusionPipeline pipeline = new StableDiffusionPipeline(sd);
 		refinerOptions.attach(main.models(), modelOptions.runtimeOptions(), pipeline);
+		decoderOptions.apply(sd, pipeline);
 		List<Path> files;
 		GenerationResult result;
 		ProgressBar bar = new ProgressBar(err, System.console() != null);

@@ -50,11 +50,8 @@ public class InpaintCommand extends GenerationCommand {
 	@Parameter(label = "Variation strength (0 = off)", min = "0", max = "1", stepSize = "0.05")
 	private double variation;
 
-	// Choices must be constants here; CommandsTest checks they are the core's sampler names. (A DynamicCommand could
-	// fill them at run time, but CommandService.run cannot return such a module.)
-	@Parameter(label = "Scheduler (sampler)", choices = {
-		"default", "Euler a", "Euler", "Euler Karras", "LMS", "LMS Karras", "Heun", "Heun Karras", "DPM++ 2M",
-		"DPM++ 2M Karras", "DPM++ 2M SDE", "DPM++ 2M SDE Karras", "UniPC", "UniPC Karras", "DDIM", "PLMS", "PNDM", "LCM" })
+	// A drop-down of the sampler registry's names in Fiji's dialog (the widget reads them when it opens)
+	@Parameter(label = "Scheduler (sampler)", style = SamplerChooserWidget.STYLE)
 	private String scheduler = Generators.DEFAULT_SCHEDULER;
 
 	@Parameter(label = "Strength (0 keeps the image, 1 ignores it)", min = "0", max = "1", stepSize = "0.05")
@@ -108,7 +105,8 @@ public class InpaintCommand extends GenerationCommand {
 	@Parameter(label = "Show control (the preprocessed control image)", required = false)
 	private boolean show_control;
 
-	@Parameter(label = "Model folder (empty: the one in Settings)", style = FileWidget.DIRECTORY_STYLE,
+	@Parameter(label = "Model folder (empty: the one in Settings)", style = FileWidget.DIRECTORY_STYLE + ","
+		+ ModelChooserWidget.STYLE,
 		required = false, persist = false)
 	private File model = NO_MODEL;
 

@@ -3,7 +3,6 @@ package sc.fiji.sd.fiji;
 import java.io.File;
 
 import org.scijava.ItemIO;
-import org.scijava.ItemVisibility;
 import org.scijava.command.Command;
 import org.scijava.command.ContextCommand;
 import org.scijava.log.LogService;
@@ -12,8 +11,8 @@ import org.scijava.plugin.Plugin;
 import org.scijava.widget.FileWidget;
 
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.imagej.DecoderSettings;
 import sc.fiji.sd.imagej.Generators;
-import sc.fiji.sd.imagej.ModelDownloads;
 import sc.fiji.sd.imagej.Settings;
 
 /**
@@ -23,7 +22,8 @@ import sc.fiji.sd.imagej.Settings;
  * not used.
  * <p>
  * Macro: {@code run("Stable Diffusion Settings...", "model=/path/to/model device=cpu threads=4 lora_dir=/path/to/loras
- * embeddings=/path/to/embeddings");}
+ * embeddings=/path/to/embeddings");} and a tiny decoder for the live preview ({@code decoder=/path/to/taesd}) and, with
+ * {@code tinyfinal}, the final images.
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Stable Diffusion>Stable Diffusion Settings...",
 	initializer = "loadSettings")
@@ -35,12 +35,10 @@ public class SettingsCommand extends ContextCommand {
 	@Parameter
 	private LogService log;
 
-	@Parameter(label = "Model folder (empty: the shipped model)", style = FileWidget.DIRECTORY_STYLE,
+	@Parameter(label = "Model folder (empty: the shipped model)", style = FileWidget.DIRECTORY_STYLE + ","
+		+ ModelChooserWidget.SETTINGS_STYLE,
 		required = false, persist = false)
 	private File model;
-
-	@Parameter(visibility = ItemVisibility.MESSAGE, persist = false, required = false)
-	private String installed;
 
 	@Parameter(label = "Device", choices = { "auto", "cpu", "cuda" }, persist = false)
 	private String device;
@@ -56,6 +54,13 @@ public class SettingsCommand extends ContextCommand {
 	@Parameter(label = "Embeddings folder (textual inversion; each file name is a word for prompts; empty: none)",
 		style = FileWidget.DIRECTORY_STYLE, required = false, persist = false)
 	private File embeddings;
+	@Parameter(label = "Tiny decoder (live preview; empty: none)", style = FileWidget.DIRECTORY_STYLE,
+		required = false, persist = false)
+	private File decoder;
+
+	@Parameter(label = "Decode the final images with it too (faster, less detailed)", required = false,
+		persist = false)
+	private Boolean tinyfinal;
 
 	@Parameter(label = "Stable Diffusion", type = ItemIO.OUTPUT)
 	private String diagnostics;
@@ -63,7 +68,6 @@ public class SettingsCommand extends ContextCommand {
 	/** Shows the saved settings in the dialog (for the inputs a caller or macro did not give). */
 	protected void loadSettings() {
 		Settings s = Settings.load();
-		installed = ModelDownloads.installedText();
 		if (device == null) {
 			// A caller that gives none of the three means "show me what is saved"; the model may be left empty on
 			// purpose (the shipped model), so it is filled only together with the device.
@@ -74,6 +78,11 @@ public class SettingsCommand extends ContextCommand {
 			if (embeddings == null && !s.embeddingsFolder().isEmpty()) embeddings = new File(s.embeddingsFolder());
 		}
 		if (threads == null) threads = s.threads();
+		if (decoder == null && tinyfinal == null) {
+			DecoderSettings d = DecoderSettings.load();
+			decoder = d.folder().isEmpty() ? null : new File(d.folder());
+			tinyfinal = d.finalImages();
+		}
 	}
 
 	/** After a run every input has a value (the macro recorder skips null ones): the shipped model is an empty path. */
@@ -82,6 +91,8 @@ public class SettingsCommand extends ContextCommand {
 		if (threads == null) threads = 0;
 		if (lora_dir == null) lora_dir = new File("");
 		if (embeddings == null) embeddings = new File("");
+		if (decoder == null) decoder = new File("");
+		if (tinyfinal == null) tinyfinal = false;
 	}
 
 	@Override
@@ -92,6 +103,7 @@ public class SettingsCommand extends ContextCommand {
 			settings.modelPath(java.nio.file.Path.of("")); // checks a chosen folder exists
 			settings.loraPath();
 			settings.embeddingsPath();
+			new DecoderSettings(decoder.getPath(), tinyfinal).save(); // checks a chosen folder holds a decoder
 			sd.apply(settings);
 			diagnostics = Generators.describe(sd.models(), settings);
 			log.info(diagnostics);

@@ -68,11 +68,8 @@ public class TextToImageCommand extends GenerationCommand {
 	@Parameter(label = "Refiner switch at (fraction of the steps)", min = "0.01", max = "0.99", stepSize = "0.05")
 	private double refiner_switch = 0.8;
 
-	// Choices must be constants here; CommandsTest checks they are the core's sampler names. (A DynamicCommand could
-	// fill them at run time, but CommandService.run cannot return such a module.)
-	@Parameter(label = "Scheduler (sampler)", choices = {
-		"default", "Euler a", "Euler", "Euler Karras", "LMS", "LMS Karras", "Heun", "Heun Karras", "DPM++ 2M",
-		"DPM++ 2M Karras", "DPM++ 2M SDE", "DPM++ 2M SDE Karras", "UniPC", "UniPC Karras", "DDIM", "PLMS", "PNDM", "LCM" })
+	// A drop-down of the sampler registry's names in Fiji's dialog (the widget reads them when it opens)
+	@Parameter(label = "Scheduler (sampler)", style = SamplerChooserWidget.STYLE)
 	private String scheduler = Generators.DEFAULT_SCHEDULER;
 
 	@Parameter(label = "Batch (images)", min = "1")
@@ -111,7 +108,8 @@ public class TextToImageCommand extends GenerationCommand {
 	@Parameter(label = "Show control (the preprocessed control image)", required = false)
 	private boolean show_control;
 
-	@Parameter(label = "Model folder (empty: the one in Settings)", style = FileWidget.DIRECTORY_STYLE,
+	@Parameter(label = "Model folder (empty: the one in Settings)", style = FileWidget.DIRECTORY_STYLE + ","
+		+ ModelChooserWidget.STYLE,
 		required = false, persist = false)
 	private File model = NO_MODEL;
 

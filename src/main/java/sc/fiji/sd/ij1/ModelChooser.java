@@ -5,10 +5,10 @@ import java.awt.FlowLayout;
 import java.awt.Label;
 import java.awt.Panel;
 import java.awt.TextField;
-import java.util.ArrayList;
 import java.util.List;
 
 import ij.gui.GenericDialog;
+import sc.fiji.sd.imagej.ModelChoices;
 import sc.fiji.sd.imagej.ModelDownloads;
 import sc.fiji.sd.model.ModelCatalog;
 
@@ -22,10 +22,9 @@ public final class ModelChooser {
 
 	public static final String OTHER = "Other folder (type it or browse below)";
 	/** The generation dialogs' entry for an empty model field: the model chosen in Settings. */
-	public static final String AS_IN_SETTINGS = "As in Settings";
+	public static final String AS_IN_SETTINGS = ModelChoices.AS_IN_SETTINGS;
 
-	private final List<String> labels = new ArrayList<>();
-	private final List<String> values = new ArrayList<>();
+	private final ModelChoices choices;
 
 	/** The Settings entries: shipped model, discovered models, other folder. */
 	public ModelChooser(List<ModelCatalog.LocalModel> installed) {
@@ -34,29 +33,19 @@ public final class ModelChooser {
 
 	/** The entries: {@code empty} (what an empty field means in that dialog), discovered models, other folder. */
 	public ModelChooser(List<ModelCatalog.LocalModel> installed, String empty) {
-		labels.add(empty);
-		values.add("");
-		for (ModelCatalog.LocalModel m : installed) {
-			if (m.folder().equals(sc.fiji.sd.model.EmbeddedModel.path())) continue;
-			labels.add(m.label());
-			values.add(ModelDownloads.settingsValue(m));
-		}
-		labels.add(OTHER);
-		values.add(null);
+		choices = new ModelChoices(installed, empty, OTHER);
 	}
 
-	public List<String> labels() { return labels; }
+	public List<String> labels() { return choices.labels(); }
 
 	/** The entry that stands for a model field's value ({@link #OTHER} when none does). */
 	public String labelFor(String value) {
-		int i = values.indexOf(value == null ? "" : value.trim());
-		return i < 0 ? OTHER : labels.get(i);
+		return choices.labelFor(value);
 	}
 
 	/** The model field's value for an entry; null for {@link #OTHER} (the field keeps what the user typed). */
 	public String valueFor(String label) {
-		int i = labels.indexOf(label);
-		return i < 0 ? null : values.get(i);
+		return choices.valueFor(label);
 	}
 
 	/** Adds the drop-down to the dialog; call {@link #bind} once the model field exists. */
@@ -64,7 +53,7 @@ public final class ModelChooser {
 		Panel panel = new Panel(new FlowLayout(FlowLayout.LEFT, 0, 0));
 		panel.add(new Label("Model "));
 		Choice choice = new Choice();
-		labels.forEach(choice::add);
+		labels().forEach(choice::add);
 		choice.select(labelFor(current));
 		panel.add(choice);
 		gd.addPanel(panel);

@@ -7,6 +7,7 @@ import ij.Macro;
 import ij.gui.GenericDialog;
 import ij.plugin.PlugIn;
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.imagej.DecoderSettings;
 import sc.fiji.sd.imagej.Generators;
 import sc.fiji.sd.imagej.ImageJModels;
 import sc.fiji.sd.imagej.ModelDownloads;
@@ -19,7 +20,8 @@ import sc.fiji.sd.imagej.Settings;
  * providers available and why CUDA is or is not used.
  * <p>
  * Macro: {@code run("Stable Diffusion Settings...", "model=/path/to/model device=cpu threads=4 lora_dir=/path/to/loras
- * embeddings=/path/to/embeddings");} ({@code model=[]} returns to the shipped model, {@code lora_dir=[]} to none).
+ * embeddings=/path/to/embeddings");} ({@code model=[]} returns to the shipped model, {@code lora_dir=[]} to none);
+ * {@code decoder=/path/to/taesd} a tiny decoder for the preview, and {@code tinyfinal} for the final images too.
  */
 public class SettingsPlugin implements PlugIn {
 
@@ -48,13 +50,20 @@ public class SettingsPlugin implements PlugIn {
 			folderField(gd, "Embeddings", old.embeddingsFolder());
 			gd.addMessage("<lora:name:0.8> in a prompt applies name.safetensors of the LoRA folder; an embedding's\n"
 				+ "file name (without .safetensors) is a word that prompts can use. Empty: none.");
+			// the first word of each label is the macro key, as in Fiji's Settings command
+			DecoderSettings decoder = DecoderSettings.load();
+			if (Dialogs.headless()) gd.addStringField("Decoder (tiny, for the preview; empty: none)", decoder.folder(), 40);
+			else gd.addDirectoryField("Decoder (tiny, for the preview; empty: none)", decoder.folder(), 40);
+			gd.addCheckbox("Tinyfinal (decode the final images with it too)", decoder.finalImages());
 			gd.showDialog();
 			if (gd.wasCanceled()) return;
 			Settings settings = new Settings(gd.getNextString(), gd.getNextChoice(), (int) gd.getNextNumber(),
 				gd.getNextString(), gd.getNextString());
+			DecoderSettings decoding = new DecoderSettings(gd.getNextString(), gd.getNextBoolean());
 			settings.modelPath(java.nio.file.Path.of("")); // checks a chosen folder exists
 			settings.loraPath();
 			settings.embeddingsPath();
+			decoding.save(); // checks a chosen folder holds a tiny decoder
 			settings.save();
 			if (!settings.equals(old)) ImageJModels.provider().release();
 			IJ.log("Stable Diffusion settings\n" + Generators.describe(ImageJModels.provider(), settings));

@@ -9,7 +9,6 @@ import java.util.Map;
 import net.imglib2.RandomAccessibleInterval;
 import net.imglib2.type.numeric.real.FloatType;
 import sc.fiji.sd.StableDiffusionException;
-import sc.fiji.sd.hub.HubEnvironment;
 import sc.fiji.sd.hub.ModelLocator;
 import sc.fiji.sd.lora.EmbeddingSet;
 import sc.fiji.sd.lora.EmbeddingSpec;
@@ -49,7 +48,7 @@ public final class Generators {
 	public static Settings forRun(Settings saved, Parameters p) {
 		String model = p.model == null ? "" : p.model.trim();
 		if (!model.isEmpty()) {
-			Path folder = ModelLocator.resolve(model, HubEnvironment.fromSystem()).orElse(Path.of(model));
+			Path folder = ModelLocator.resolve(model, ModelDownloads.environment.get()).orElse(Path.of(model));
 			if (!Files.isDirectory(folder) || !Files.isReadable(folder))
 				throw new StableDiffusionException("The model folder " + folder + " (model=) does not exist or cannot "
 					+ "be read. Give an ONNX model folder (with model_index.json), or leave the model empty to use the "
@@ -105,7 +104,7 @@ public final class Generators {
 			models.releaseRefiner();
 			return new PipelineGenerator(models.get(key));
 		}
-		Path folder = ModelLocator.resolve(refiner, HubEnvironment.fromSystem()).orElse(Path.of(refiner));
+		Path folder = ModelLocator.resolve(refiner, ModelDownloads.environment.get()).orElse(Path.of(refiner));
 		if (!Files.isDirectory(folder)) {
 			throw new StableDiffusionException("The refiner folder " + folder + " (refiner=) does not exist. Give the "
 				+ "SDXL refiner's ONNX folder, or leave it empty for no refiner.");

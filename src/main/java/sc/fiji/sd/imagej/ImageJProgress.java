@@ -23,6 +23,7 @@ public class ImageJProgress implements ProgressListener {
 	private final boolean preview;
 	private int part, parts = 1;
 	private ImagePlus previewWindow;
+	private StepProgress decodedStep; // the last step the tiny decoder previewed
 	private volatile boolean canceled; // also set from the pipeline's cancel watch thread
 
 	/**
@@ -46,7 +47,19 @@ public class ImageJProgress implements ProgressListener {
 		long total = (long) parts * p.images() * p.steps();
 		long done = ((long) part * p.images() + p.image()) * p.steps() + p.step();
 		IJ.showProgress(done / (double) total);
-		if (preview && shouldRefreshPreview(p)) showPreview(p);
+		// a step the tiny decoder previewed is shown already, at full size and in true colours
+		if (preview && shouldRefreshPreview(p) && p != decodedStep) showPreview(p);
+	}
+
+	@Override
+	public boolean wantsPreview(StepProgress p) {
+		return preview && shouldRefreshPreview(p);
+	}
+
+	@Override
+	public void preview(StepProgress p, net.imglib2.img.Img<net.imglib2.type.numeric.real.FloatType> rgb) {
+		decodedStep = p;
+		show(ImagePlusConverter.toColorProcessor(rgb));
 	}
 
 	String statusLine(StepProgress p) {
@@ -66,17 +79,19 @@ public class ImageJProgress implements ProgressListener {
 		try {
 			// The predicted clean image (x0) shows where the run is heading; schedulers without one give the latents.
 			float[] latents = p.predictedOriginal() != null ? p.predictedOriginal() : p.latents();
-			var rgb = LatentPreview.toRgb(latents, p.latentShape(), 0, 8);
-			var ip = ImagePlusConverter.toColorProcessor(rgb);
-			if (previewWindow == null || previewWindow.getWindow() == null) {
-				previewWindow = new ImagePlus(PREVIEW_TITLE, ip);
-				previewWindow.show();
-			}
-			else previewWindow.setProcessor(ip);
+			show(ImagePlusConverter.toColorProcessor(LatentPreview.toRgb(latents, p.latentShape(), 0, 8)));
 		}
 		catch (IllegalArgumentException e) {
 			// Not a 4-channel latent space (the approximation is for SD 1.x/2.x): no preview, no failure.
 		}
+	}
+
+	private void show(ij.process.ImageProcessor ip) {
+		if (previewWindow == null || previewWindow.getWindow() == null) {
+			previewWindow = new ImagePlus(PREVIEW_TITLE, ip);
+			previewWindow.show();
+		}
+		else previewWindow.setProcessor(ip);
 	}
 
 	@Override

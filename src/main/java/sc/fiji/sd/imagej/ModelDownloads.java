@@ -50,19 +50,6 @@ public final class ModelDownloads {
 		return ModelCatalog.discover(new HubClient(environment.get()).cache(), modelFolders());
 	}
 
-	/** The installed models as text for a dialog: what to type into the model field for each. */
-	public static String installedText() {
-		StringBuilder sb = new StringBuilder("<html>Installed models (type the name in bold into the model field):");
-		for (ModelCatalog.LocalModel m : installed())
-			sb.append("<br>&nbsp;<b>").append(escape(settingsValue(m))).append("</b> ").append(escape(m.family() + ", "
-				+ m.variant() + ", " + m.weights() + ", " + sc.fiji.sd.hub.DownloadPlan.humanBytes(m.bytes())));
-		return sb.append("<br>&nbsp;<b>(empty)</b> the shipped model</html>").toString();
-	}
-
-	private static String escape(String s) {
-		return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
-	}
-
 	/** What a chooser entry stands for in Settings' model field: the repository id for downloads, else the folder. */
 	public static String settingsValue(ModelCatalog.LocalModel m) {
 		if (m.repo() != null) {

@@ -24,9 +24,11 @@ final class PipelineGenerator implements ImageGenerator {
 		this.refiner = refiner;
 	}
 
+	/** A pipeline on the model, with the SDXL refiner and the tiny decoder chosen in Settings (if any). */
 	private StableDiffusionPipeline pipeline() {
 		StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
 		if (refiner != null) pipeline.setRefiner(new StableDiffusionPipeline(refiner));
+		DecoderSettings.load().apply(model, pipeline);
 		return pipeline;
 	}
 

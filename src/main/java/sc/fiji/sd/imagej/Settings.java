@@ -6,7 +6,6 @@ import java.nio.file.Paths;
 
 import ij.Prefs;
 import sc.fiji.sd.StableDiffusionException;
-import sc.fiji.sd.hub.HubEnvironment;
 import sc.fiji.sd.hub.ModelLocator;
 
 /**
@@ -99,7 +98,7 @@ public record Settings(String modelFolder, String device, int threads, String lo
 	 */
 	public Path modelPath(Path embedded) {
 		if (embeddedModel()) return embedded;
-		Path folder = ModelLocator.resolve(modelFolder, HubEnvironment.fromSystem()).orElse(Paths.get(modelFolder));
+		Path folder = ModelLocator.resolve(modelFolder, ModelDownloads.environment.get()).orElse(Paths.get(modelFolder));
 		if (!Files.isDirectory(folder))
 			throw new StableDiffusionException("The model folder " + folder + " does not exist. Choose an ONNX model "
 				+ "folder (with model_index.json) in Plugins › Stable Diffusion › Stable Diffusion Settings..., "

@@ -53,6 +53,7 @@ public final class StableDiffusionModel implements AutoCloseable {
 	private final ModelInfo info;
 	private double loadSeconds;
 	private RuntimeOptions options;
+	private TinyDecoder tinyDecoder;
 	private ClipTokenizer tokenizer, tokenizer2;
 	private InitializerOverrides overrides = InitializerOverrides.NONE;
 	private List<ControlNetModel> controlNets = List.of();
@@ -396,8 +397,26 @@ public final class StableDiffusionModel implements AutoCloseable {
 	/** scheduler/scheduler_config.json, or null when the export has none (SD 1.5's PNDM defaults apply). */
 	public Path schedulerConfig() { return schedulerConfig; }
 
+	/**
+	 * The tiny decoder in {@code folder}, opened with this model's runtime options on first use and closed with the
+	 * model; another folder closes the previous one.
+	 */
+	public synchronized TinyDecoder tinyDecoder(Path folder) {
+		Path wanted = folder.toAbsolutePath().normalize();
+		if (tinyDecoder != null && !tinyDecoder.folder().equals(wanted)) {
+			tinyDecoder.close();
+			tinyDecoder = null;
+		}
+		if (tinyDecoder == null) tinyDecoder = TinyDecoder.open(wanted, options);
+		return tinyDecoder;
+	}
+
 	@Override
 	public void close() {
+		synchronized (this) {
+			if (tinyDecoder != null) tinyDecoder.close();
+			tinyDecoder = null;
+		}
 		for (OnnxComponent c : new OnnxComponent[] { unet, textEncoder, textEncoder2, vaeDecoder, vaeEncoder }) {
 			if (c != null) c.close();
 		}

@@ -23,5 +23,16 @@ public interface ProgressListener {
 	/** A short status line (loading models, encoding the prompt, decoding…). */
 	default void status(String message) {}
 
+	/**
+	 * Whether to decode this step's image for a live preview, asked only when the run has a tiny decoder (which makes
+	 * a preview at full size cheap); then {@link #preview} comes before {@link #stepFinished} for that step.
+	 */
+	default boolean wantsPreview(StepProgress progress) {
+		return false;
+	}
+
+	/** The step's first image, decoded by the tiny decoder from the predicted denoised latents: X × Y × 3 in [0, 1]. */
+	default void preview(StepProgress progress, net.imglib2.img.Img<net.imglib2.type.numeric.real.FloatType> rgb) {}
+
 	ProgressListener NONE = progress -> {};
 }

@@ -16,6 +16,7 @@ import sc.fiji.sd.image.ImageTensors;
 import sc.fiji.sd.model.MemoryEstimate;
 import sc.fiji.sd.model.ModelInfo;
 import sc.fiji.sd.model.StableDiffusionModel;
+import sc.fiji.sd.model.TinyDecoder;
 import sc.fiji.sd.onnx.Cancellation;
 import sc.fiji.sd.onnx.CfgMode;
 import sc.fiji.sd.onnx.SessionTuning;
@@ -48,6 +49,8 @@ public final class StableDiffusionPipeline {
 	private TextConditioning textConditioning; // created on first use: loads the tokenizer
 	private volatile CfgMode cfgMode;
 	private volatile VaeTiling vaeTiling;
+	private volatile TinyDecoder tinyDecoder;
+	private volatile boolean tinyFinal;
 	private final List<UnetInput.Factory> unetInputs = new CopyOnWriteArrayList<>(UnetInputs.STANDARD);
 
 	private MemoryEstimate memory;
@@ -73,6 +76,16 @@ public final class StableDiffusionPipeline {
 
 	/** When and how the VAE encodes and decodes in tiles (default: the model's runtime options). */
 	public void setVaeTiling(VaeTiling options) { this.vaeTiling = options; }
+
+	/**
+	 * A tiny decoder (owned by the caller, e.g. {@link StableDiffusionModel#tinyDecoder}) for live previews, which a
+	 * listener asks for with {@link ProgressListener#wantsPreview}, and for the final images when {@code finalImages};
+	 * null: none.
+	 */
+	public void setTinyDecoder(TinyDecoder decoder, boolean finalImages) {
+		this.tinyDecoder = decoder;
+		this.tinyFinal = decoder != null && finalImages;
+	}
 
 	/** The CFG mode set (possibly AUTO). */
 	public CfgMode cfgMode() { return cfgMode; }
@@ -242,9 +255,11 @@ public final class StableDiffusionPipeline {
 			latents = scheduler.step(noisePred, t, latents);
 			NonFinite.checkLatents(latents, scheduler.displayName(), step, stepsTotal);
 			if (blend != null) blend.afterStep(latents, i); // legacy inpainting: the unmasked region on the input's noise level
-			progress.stepFinished(new StepProgress(firstImage, totalImages, step, stepsTotal,
+			StepProgress finished = new StepProgress(firstImage, totalImages, step, stepsTotal,
 				(System.nanoTime() - loopStart) / 1e9 / (done + 1), latents, scheduler.predictedOriginalSample(),
-				new long[] { n, 4, plan.latentH, plan.latentW }));
+				new long[] { n, 4, plan.latentH, plan.latentW });
+			preview(finished, plan, progress);
+			progress.stepFinished(finished);
 		}
 		if (latents.length != n * 4 * plane) throw new IllegalStateException("Scheduler changed the latent size");
 		return new Denoised(latents, false, Math.max(0, to - from), Math.max(from, to), false);
@@ -309,6 +324,16 @@ public final class StableDiffusionPipeline {
 		}
 	}
 
+	/** A full-size preview of the step's first image through the tiny decoder, when there is one and it is wanted. */
+	private void preview(StepProgress step, Plan plan, ProgressListener progress) {
+		TinyDecoder decoder = tinyDecoder;
+		if (decoder == null || !progress.wantsPreview(step)) return;
+		float[] x0 = step.predictedOriginal() != null ? step.predictedOriginal() : step.latents();
+		int width = plan.latentW * 8, height = plan.latentH * 8;
+		float[] nchw = decoder.decode(x0, 0, plan.latentW, plan.latentH);
+		progress.preview(step, ImageTensors.fromNchw(nchw, 0, width, height));
+	}
+
 	private void countUnetCall(long samples) {
 		unetCalls.incrementAndGet();
 		unetSamples.addAndGet(samples);
@@ -351,7 +376,7 @@ public final class StableDiffusionPipeline {
 
 	/** The VAE with the tiling set now. */
 	private VaeCodec vae() {
-		return new VaeCodec(model, vaeTiling);
+		return new VaeCodec(model, vaeTiling, tinyFinal ? tinyDecoder : null);
 	}
 
 	/** VAE encoder: [1, 3, H, W] in [−1, 1] → scaled latents [1, 4, H/8, W/8] (tests). */

@@ -13,11 +13,12 @@ import sc.fiji.sd.image.ImageTensors;
 import sc.fiji.sd.model.ModelInfo;
 import sc.fiji.sd.model.OnnxComponent;
 import sc.fiji.sd.model.StableDiffusionModel;
+import sc.fiji.sd.model.TinyDecoder;
 import sc.fiji.sd.onnx.Tensors;
 import sc.fiji.sd.onnx.VaeTiling;
 
 /**
- * The VAE: images to scaled latents and back, whole or in tiles ({@link TiledVae}), in the precision each session
+ * The VAE: images to scaled latents and back (or back through a tiny decoder), whole or in tiles ({@link TiledVae}), in the precision each session
  * declares (fp16 exports included), stopping on NaN or infinite outputs ({@link NonFinite}).
  */
 final class VaeCodec {
@@ -25,11 +26,14 @@ final class VaeCodec {
 	private final StableDiffusionModel model;
 	private final ModelInfo info;
 	private final VaeTiling tiling;
+	private final TinyDecoder tiny;
 
-	VaeCodec(StableDiffusionModel model, VaeTiling tiling) {
+	/** @param tiny decodes instead of the VAE decoder when not null */
+	VaeCodec(StableDiffusionModel model, VaeTiling tiling, TinyDecoder tiny) {
 		this.model = model;
 		this.info = model.info();
 		this.tiling = tiling;
+		this.tiny = tiny;
 	}
 
 	/** VAE encoder: [1, 3, H, W] in [−1, 1] → scaled latents [1, 4, H/8, W/8] (the mean for latent_parameters). */
@@ -68,6 +72,11 @@ final class VaeCodec {
 	/** VAE decoder of image {@code index} of a batch of latents: latents / scale → X × Y × 3 in [0, 1]. */
 	Img<FloatType> decode(float[] latents, int index, int width, int height) {
 		int latentW = width / 8, latentH = height / 8, plane = latentW * latentH;
+		if (tiny != null) { // takes the latents as they are; no tiles needed: its cost and memory grow linearly
+			float[] nchw = tiny.decode(latents, index, latentW, latentH);
+			NonFinite.checkVaeDecoder(nchw, index);
+			return ImageTensors.fromNchw(nchw, 0, width, height);
+		}
 		float[] one = new float[4 * plane];
 		for (int i = 0; i < one.length; i++) one[i] = (float) (latents[index * 4 * plane + i] / info.scalingFactor());
 		float[] nchw = tiling.tiles(latentW, latentH)

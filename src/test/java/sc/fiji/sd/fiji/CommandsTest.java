@@ -153,12 +153,21 @@ class CommandsTest {
 			}
 	}
 
+	/** Fiji's dialog shows the widget the widget service finds for the input: a drop-down of the core's samplers. */
 	@Test
-	void theSchedulerDropDownOffersTheCoreSamplers() {
+	void theSchedulerDropDownOffersTheCoreSamplers() throws Exception {
+		var widgets = context.service(org.scijava.widget.WidgetService.class);
+		List<String> expected = new java.util.ArrayList<>(List.of("default"));
+		expected.addAll(sc.fiji.sd.scheduler.Schedulers.names());
 		for (var command : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class,
-			OutpaintCommand.class))
-			assertEquals(sc.fiji.sd.imagej.Generators.schedulerChoices(),
-				commands.getCommand(command).getInput("scheduler", String.class).getChoices(), command.getSimpleName());
+			OutpaintCommand.class)) {
+			var module = context.service(org.scijava.module.ModuleService.class).createModule(commands.getCommand(
+				command));
+			var widget = widgets.create(widgets.createModel(new ModelChooserWidgetTest.SwingLikePanel(), module, module
+				.getInfo().getInput("scheduler"), List.of()));
+			assertEquals(expected, ((SamplerChooserWidget) widget).entries(), command.getSimpleName());
+			assertEquals("default", widget.getValue(), "the model's own scheduler unless one is chosen");
+		}
 	}
 
 	@Test

@@ -82,6 +82,22 @@ class MacroEndToEndTest {
 		assertTrue(result("usual").contains("Model: " + SmallModel.folder().getFileName()), result("usual"));
 	}
 
+	/** The same keys as Fiji's Settings command: decoder=[DIR] and tinyfinal; decoder=[] clears it. */
+	@Test
+	void settingsTakeATinyDecoderAndItsUse() {
+		String model = SmallModel.folder().toString();
+		String decoder = java.nio.file.Path.of("models", "tiny-sd-shapes-taesd").toAbsolutePath().toString();
+		String settings = "run(\"Stable Diffusion Settings...\", \"model=[" + model + "] device=cpu threads=0 ";
+		String printed = run(settings + "decoder=[" + decoder + "] tinyfinal\");\n"
+			+ "print(\"decoder: \" + call(\"ij.Prefs.get\", \"stable.diffusion.decoder\", \"?\") + \" final: \" "
+			+ "+ call(\"ij.Prefs.get\", \"stable.diffusion.decoder.final\", \"?\"));\n"
+			+ settings + "decoder=[]\");\n"
+			+ "print(\"cleared: [\" + call(\"ij.Prefs.get\", \"stable.diffusion.decoder\", \"?\") + \"] final: \" "
+			+ "+ call(\"ij.Prefs.get\", \"stable.diffusion.decoder.final\", \"?\"));\n");
+		assertTrue(printed.contains("decoder: " + decoder + " final: true"), printed);
+		assertTrue(printed.contains("cleared: [] final: false"), printed);
+	}
+
 	@Test
 	void aBatchIsAStackWithOneSeedPerSlice() {
 		run("""
