@@ -1,0 +1,227 @@
+"""Writes random-weight UNets with SDXL's shapes at reduced depth, for measuring the memory of one UNet call in the
+Java pipeline's ONNX Runtime sessions and extrapolating to the full SDXL UNet (PERFORMANCE.md, "SDXL memory").
+Nothing here is committed: the models are 1.5-4 GB each.
+
+  python3 make_sdxl_memory.py OUT --depth D [--depth D ...] [--count-only]
+
+For each depth D it writes OUT/sdxl-d<D>/unet/model.onnx (+ unet/weights.pb, one external weights file) and
+unet/config.json. The UNet follows diffusers' UNet2DConditionModel with SDXL base's config: block_out_channels
+320/640/1280, down blocks DownBlock2D + 2 x CrossAttnDownBlock2D (no attention at full latent resolution), 2 resnets
+per down block and 3 per up block, transformer_layers_per_block 1/2/D (SDXL: D = 10, also in the mid block),
+head dim 64 (heads 10 and 20), linear proj_in/proj_out, cross-attention width 2048, time embedding 1280, and the
+"text_time" add embedding (text_embeds 1280 + 6 time ids x 256 sinusoidal = 2816 -> 1280). Inputs as optimum
+exports them: sample [B,4,h,w], timestep [B] (float32), encoder_hidden_states [B,77,2048], text_embeds [B,1280],
+time_ids [B,6]; output out_sample.
+
+--count-only prints the parameter counts (no export), e.g. of the full model: --depth 10 --count-only.
+"""
+import os
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import argparse
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import onnx_export as ox
+from models import Downsample2D, GEGLU, ResnetBlock2D, Upsample2D, count, group_norm, timestep_embedding
+
+HEAD_DIM = 64
+CONTEXT = 2048
+TEXT_EMBEDS = 1280
+TIME_IDS = 6
+TIME_ID_DIM = 256
+
+
+class Attention(nn.Module):
+    """diffusers' Attention: to_q/to_k/to_v without bias, to_out with bias, heads of HEAD_DIM channels."""
+
+    def __init__(self, dim, context_dim=None):
+        super().__init__()
+        self.heads = dim // HEAD_DIM
+        cd = context_dim or dim
+        self.to_q = nn.Linear(dim, dim, bias=False)
+        self.to_k = nn.Linear(cd, dim, bias=False)
+        self.to_v = nn.Linear(cd, dim, bias=False)
+        self.to_out = nn.Linear(dim, dim)
+
+    def forward(self, x, context=None):
+        ctx = x if context is None else context
+        b, n, d = x.shape
+        h = self.heads
+        q = self.to_q(x).reshape(b, n, h, d // h).transpose(1, 2)
+        k = self.to_k(ctx).reshape(b, -1, h, d // h).transpose(1, 2)
+        v = self.to_v(ctx).reshape(b, -1, h, d // h).transpose(1, 2)
+        w = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(d // h))
+        o = w.softmax(-1) @ v
+        return self.to_out(o.transpose(1, 2).reshape(b, n, d))
+
+
+class BasicTransformerBlock(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn1 = Attention(dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.attn2 = Attention(dim, CONTEXT)
+        self.norm3 = nn.LayerNorm(dim)
+        self.ff = nn.Sequential(GEGLU(dim, dim * 4), nn.Linear(dim * 4, dim))
+
+    def forward(self, x, context):
+        x = x + self.attn1(self.norm1(x))
+        x = x + self.attn2(self.norm2(x), context)
+        return x + self.ff(self.norm3(x))
+
+
+class Transformer2DModel(nn.Module):
+    """SDXL's transformer: use_linear_projection (Linear proj_in/proj_out), `depth` transformer blocks."""
+
+    def __init__(self, ch, depth):
+        super().__init__()
+        self.norm = group_norm(ch, 32, 1e-6)
+        self.proj_in = nn.Linear(ch, ch)
+        self.transformer_blocks = nn.ModuleList([BasicTransformerBlock(ch) for _ in range(depth)])
+        self.proj_out = nn.Linear(ch, ch)
+
+    def forward(self, x, context):
+        b, c, hh, ww = x.shape
+        h = self.norm(x).flatten(2).transpose(1, 2)
+        h = self.proj_in(h)
+        for blk in self.transformer_blocks:
+            h = blk(h, context)
+        h = self.proj_out(h)
+        return x + h.transpose(1, 2).reshape(b, c, hh, ww)
+
+
+def config(depth):
+    """unet/config.json as diffusers writes SDXL base's, with the deepest level's transformer depth set to `depth`."""
+    return {
+        "_class_name": "UNet2DConditionModel", "_diffusers_version": ox.DIFFUSERS_VERSION,
+        "in_channels": 4, "out_channels": 4, "sample_size": 128, "layers_per_block": 2,
+        "block_out_channels": [320, 640, 1280],
+        "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+        "up_block_types": ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
+        "mid_block_type": "UNetMidBlock2DCrossAttn",
+        "transformer_layers_per_block": [1, 2, depth],
+        "attention_head_dim": [5, 10, 20], "num_attention_heads": None,
+        "cross_attention_dim": CONTEXT, "use_linear_projection": True, "norm_num_groups": 32,
+        "addition_embed_type": "text_time", "addition_time_embed_dim": TIME_ID_DIM,
+        "projection_class_embeddings_input_dim": TEXT_EMBEDS + TIME_IDS * TIME_ID_DIM,
+        "flip_sin_to_cos": True, "freq_shift": 0, "act_fn": "silu", "norm_eps": 1e-5,
+    }
+
+
+class SdxlUNet(nn.Module):
+    def __init__(self, depth):
+        super().__init__()
+        ch = [320, 640, 1280]
+        layers = [1, 2, depth]
+        attn = [False, True, True]
+        temb = ch[0] * 4
+        self.conv_in = nn.Conv2d(4, ch[0], 3, padding=1)
+        self.time_linear_1 = nn.Linear(ch[0], temb)
+        self.time_linear_2 = nn.Linear(temb, temb)
+        self.add_linear_1 = nn.Linear(TEXT_EMBEDS + TIME_IDS * TIME_ID_DIM, temb)
+        self.add_linear_2 = nn.Linear(temb, temb)
+        self.down = nn.ModuleList()
+        skip_ch = [ch[0]]
+        cin = ch[0]
+        for i, c in enumerate(ch):
+            blk = nn.Module()
+            blk.resnets = nn.ModuleList()
+            blk.attentions = nn.ModuleList()
+            for _ in range(2):
+                blk.resnets.append(ResnetBlock2D(cin, c, temb))
+                if attn[i]:
+                    blk.attentions.append(Transformer2DModel(c, layers[i]))
+                cin = c
+                skip_ch.append(c)
+            blk.downsample = Downsample2D(c) if i < len(ch) - 1 else None
+            if blk.downsample is not None:
+                skip_ch.append(c)
+            self.down.append(blk)
+        self.mid_res1 = ResnetBlock2D(ch[-1], ch[-1], temb)
+        self.mid_attn = Transformer2DModel(ch[-1], layers[-1])
+        self.mid_res2 = ResnetBlock2D(ch[-1], ch[-1], temb)
+        self.up = nn.ModuleList()
+        for i, c in enumerate(reversed(ch)):
+            level = len(ch) - 1 - i
+            blk = nn.Module()
+            blk.resnets = nn.ModuleList()
+            blk.attentions = nn.ModuleList()
+            for _ in range(3):
+                blk.resnets.append(ResnetBlock2D(cin + skip_ch.pop(), c, temb))
+                if attn[level]:
+                    blk.attentions.append(Transformer2DModel(c, layers[level]))
+                cin = c
+            blk.upsample = Upsample2D(c) if i < len(ch) - 1 else None
+            self.up.append(blk)
+        self.conv_norm_out = group_norm(ch[0], 32)
+        self.conv_out = nn.Conv2d(ch[0], 4, 3, padding=1)
+
+    def forward(self, sample, timestep, encoder_hidden_states, text_embeds, time_ids):
+        b = sample.shape[0]
+        t = timestep_embedding(timestep.float().expand(b), 320)
+        emb = self.time_linear_2(F.silu(self.time_linear_1(t)))
+        ids = timestep_embedding(time_ids.flatten(), TIME_ID_DIM).reshape(b, -1)
+        add = torch.cat([text_embeds, ids], dim=-1)
+        emb = emb + self.add_linear_2(F.silu(self.add_linear_1(add)))
+        ctx = encoder_hidden_states
+        x = self.conv_in(sample)
+        skips = [x]
+        for blk in self.down:
+            for j, res in enumerate(blk.resnets):
+                x = res(x, emb)
+                if len(blk.attentions):
+                    x = blk.attentions[j](x, ctx)
+                skips.append(x)
+            if blk.downsample is not None:
+                x = blk.downsample(x)
+                skips.append(x)
+        x = self.mid_res2(self.mid_attn(self.mid_res1(x, emb), ctx), emb)
+        for blk in self.up:
+            for j, res in enumerate(blk.resnets):
+                x = res(torch.cat([x, skips.pop()], dim=1), emb)
+                if len(blk.attentions):
+                    x = blk.attentions[j](x, ctx)
+            if blk.upsample is not None:
+                x = blk.upsample(x)
+        return self.conv_out(F.silu(self.conv_norm_out(x)))
+
+
+def export(unet, path):
+    b, hw = 1, 16
+    args = (torch.randn(b, 4, hw, hw), torch.full((b,), 500.0), torch.randn(b, 77, CONTEXT),
+            torch.randn(b, TEXT_EMBEDS), torch.tensor([[1024.0, 1024.0, 0.0, 0.0, 1024.0, 1024.0]] * b))
+    names = ["sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids"]
+    axes = {"sample": {0: "batch_size", 2: "height", 3: "width"}, "timestep": {0: "batch_size"},
+            "encoder_hidden_states": {0: "batch_size", 1: "sequence_length"}, "text_embeds": {0: "batch_size"},
+            "time_ids": {0: "batch_size"}, "out_sample": {0: "batch_size", 2: "height", 3: "width"}}
+    ox._export(unet, args, path, names, ["out_sample"], axes, external_data=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--depth", type=int, action="append", required=True)
+    ap.add_argument("--count-only", action="store_true")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    for d in args.depth:
+        torch.manual_seed(args.seed)
+        unet = SdxlUNet(d).eval()
+        deep = sum(count(t) for t in unet.modules() if isinstance(t, BasicTransformerBlock) and t.attn1.heads == 20)
+        print(f"depth {d}: {count(unet)} parameters, {deep} in the 1280-wide transformer blocks", flush=True)
+        if args.count_only:
+            continue
+        folder = os.path.join(args.out, f"sdxl-d{d}")
+        export(unet, os.path.join(folder, "unet", "model.onnx"))
+        del unet
+        ox.write_json(os.path.join(folder, "unet", "config.json"), config(d))
+        print("written", folder, flush=True)
+
+
+if __name__ == "__main__":
+    main()
