@@ -2,7 +2,7 @@
 Java pipeline's ONNX Runtime sessions and extrapolating to the full SDXL UNet (PERFORMANCE.md, "SDXL memory").
 Nothing here is committed: the models are 1.5-4 GB each.
 
-  python3 make_sdxl_memory.py OUT --depth D [--depth D ...] [--count-only]
+  python3 make_sdxl_memory.py OUT --depth D [--depth D ...] [--fp16-weights] [--count-only]
 
 For each depth D it writes OUT/sdxl-d<D>/unet/model.onnx (+ unet/weights.pb, one external weights file) and
 unet/config.json. The UNet follows diffusers' UNet2DConditionModel with SDXL base's config: block_out_channels
@@ -13,12 +13,14 @@ head dim 64 (heads 10 and 20), linear proj_in/proj_out, cross-attention width 20
 exports them: sample [B,4,h,w], timestep [B] (float32), encoder_hidden_states [B,77,2048], text_embeds [B,1280],
 time_ids [B,6]; output out_sample.
 
+--fp16-weights also writes OUT/sdxl-d<D>-fp16w, the same UNet with its weights stored as fp16 behind a Cast to fp32.
 --count-only prints the parameter counts (no export), e.g. of the full model: --depth 10 --count-only.
 """
 import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import argparse
 import math
+import shutil
 
 import numpy as np
 import onnx
@@ -256,11 +258,60 @@ def export(unet, path):
     onnx.checker.check_model(path)
 
 
+def fp16_weights(src, dst):
+    """Copies the UNet in folder `src` to `dst` with every fp32 weight stored as fp16 behind a Cast to fp32 (the
+    layout of the project's fp16 fixtures, onnx_export.convert_to_fp16_io, which ONNX Runtime's CPU provider runs),
+    one tensor at a time; inputs and outputs fp16, cast at the graph boundary."""
+    import numpy as np
+    from onnx import TensorProto, helper
+    os.makedirs(os.path.join(dst, "unet"), exist_ok=True)
+    m = onnx.load(os.path.join(src, "unet", "model.onnx"), load_external_data=False)
+    g = m.graph
+    data = np.memmap(os.path.join(src, "unet", "weights.pb"), dtype=np.uint8, mode="r")
+    casts, offset = [], 0
+    with open(os.path.join(dst, "unet", "weights.pb"), "wb") as out:
+        for t in g.initializer:
+            if t.data_type != TensorProto.FLOAT or t.data_location != TensorProto.EXTERNAL:
+                continue
+            ext = {e.key: e.value for e in t.external_data}
+            start = int(ext.get("offset", 0))
+            half = np.frombuffer(data[start:start + int(ext["length"])].tobytes(), dtype=np.float32).astype(np.float16)
+            name = t.name
+            t.name, t.data_type = name + "_fp16", TensorProto.FLOAT16
+            del t.external_data[:]
+            for k, v in (("location", "weights.pb"), ("offset", str(offset)), ("length", str(half.nbytes))):
+                e = t.external_data.add()
+                e.key, e.value = k, v
+            out.write(half.tobytes())
+            offset += half.nbytes
+            casts.append(helper.make_node("Cast", [t.name], [name], to=TensorProto.FLOAT, name=name + "_cast"))
+    boundary, tail = [], []
+    for i in g.input:
+        if i.type.tensor_type.elem_type == TensorProto.FLOAT:
+            for n in g.node:
+                n.input[:] = [i.name + "_fp32" if x == i.name else x for x in n.input]
+            boundary.append(helper.make_node("Cast", [i.name], [i.name + "_fp32"], to=TensorProto.FLOAT))
+            i.type.tensor_type.elem_type = TensorProto.FLOAT16
+    for o in g.output:
+        for n in g.node:
+            n.output[:] = [o.name + "_fp32" if x == o.name else x for x in n.output]
+        tail.append(helper.make_node("Cast", [o.name + "_fp32"], [o.name], to=TensorProto.FLOAT16))
+        o.type.tensor_type.elem_type = TensorProto.FLOAT16
+    nodes = casts + boundary + list(g.node) + tail
+    del g.node[:]
+    g.node.extend(nodes)
+    del g.value_info[:]
+    onnx.save(m, os.path.join(dst, "unet", "model.onnx"))
+    shutil.copy(os.path.join(src, "unet", "config.json"), os.path.join(dst, "unet", "config.json"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--depth", type=int, action="append", required=True)
     ap.add_argument("--count-only", action="store_true")
+    ap.add_argument("--fp16-weights", action="store_true",
+                    help="also write OUT/sdxl-d<D>-fp16w: weights stored fp16 behind a Cast, fp16 inputs and outputs")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -275,6 +326,8 @@ def main():
         export(unet, os.path.join(folder, "unet", "model.onnx"))
         del unet
         ox.write_json(os.path.join(folder, "unet", "config.json"), config(d))
+        if args.fp16_weights:
+            fp16_weights(folder, folder + "-fp16w")
         print("written", folder, flush=True)
 
 
