@@ -12,12 +12,13 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.onnx.OnnxGraph;
 
 /**
  * How much memory a generation needs, estimated from the model and the size before anything runs, so a size that
  * cannot run is refused with a message instead of ONNX Runtime trying to allocate a terabyte.
  * <p>
- * The formula (bytes): {@code base + weights + 8 × heads × N² × unetBatch}, where
+ * The formula (bytes): {@code base + weights + (8 × heads × N² + 4 × 12 × channels × P) × unetBatch}, where
  * <ul>
  * <li>{@code base} = 120 MB: the JVM, ONNX Runtime and the pipeline's buffers at the smallest size;</li>
  * <li>{@code weights} = the size of the model's ONNX files (ONNX Runtime keeps the weights in memory);</li>
@@ -25,27 +26,46 @@ import sc.fiji.sd.StableDiffusionException;
  * each leading down block without attention), {@code heads} = the attention heads there ({@code attention_head_dim}
  * of {@code unet/config.json}, which diffusers uses as the head count; 8 when absent, as in SD 1.x). Self-attention
  * materialises an {@code N × N} float matrix per head twice (scores and softmax): 8 bytes per element;</li>
+ * <li>{@code P} = latent positions ({@code (w/8)·(h/8)}) and {@code channels} = the UNet's first block width
+ * ({@code block_out_channels[0]} of {@code unet/config.json}, else the output channels of the convolution that reads
+ * {@code sample}): the convolutions' activations, about 12 float tensors of that width alive at the peak;</li>
  * <li>{@code unetBatch} = images per batch, doubled when classifier-free guidance runs as one batch-2 call.</li>
  * </ul>
  * The VAE decoder runs after the UNet and needs less at these sizes, so it is not added. Calibrated on the embedded
  * model (4 heads, CPU, peak resident memory from {@code /usr/bin/time -f %M}, 1 step): 256² 226 MB measured vs 223
  * estimated (batched CFG), 384² 514 vs 496, 512² 708 vs 693 (CFG as two calls), 768² 2,967 vs 2,873. Only CPU runs are
  * checked: GPU memory is the driver's business.
+ * <p>
+ * SDXL (PERFORMANCE.md, "SDXL memory"): its config lists the heads per block ({@code attention_head_dim} [5, 10, 20],
+ * no attention in the first block), so N is the positions at 1/2 latent resolution with 10 heads; the weights include
+ * {@code text_encoder_2}. Checked against SDXL-shaped UNets of reduced depth (one UNet call, {@code UnetMemoryProbe}),
+ * 512² to 1024², batch 1 and 2: within 6 % of every measured peak.
  */
 public final class MemoryEstimate {
 
 	static final long BASE_BYTES = 120L << 20;
 	static final int DEFAULT_HEADS = 8;
+	/** SD 1.x and SDXL's first block width, when neither the config nor the graph says. */
+	static final int DEFAULT_CHANNELS = 320;
+	/** Float tensors of the first block's width per latent position alive at the UNet's peak (fitted on SDXL shapes). */
+	static final int ACTIVATION_TENSORS = 12;
 
 	private final long weightBytes;
 	private final int heads;
 	/** How many times the highest-resolution attention is halved in each direction (leading blocks without attention). */
 	private final int attentionDownsampling;
+	/** The UNet's first block width. */
+	private final int channels;
 
 	MemoryEstimate(long weightBytes, int heads, int attentionDownsampling) {
+		this(weightBytes, heads, attentionDownsampling, DEFAULT_CHANNELS);
+	}
+
+	MemoryEstimate(long weightBytes, int heads, int attentionDownsampling, int channels) {
 		this.weightBytes = weightBytes;
 		this.heads = heads;
 		this.attentionDownsampling = attentionDownsampling;
+		this.channels = channels;
 	}
 
 	/** The estimate's parameters for the model in {@code folder} (its ONNX files and {@code unet/config.json}). */
@@ -61,12 +81,32 @@ public final class MemoryEstimate {
 		}
 		if (h != null && h.isJsonPrimitive()) heads = h.getAsInt();
 		else if (h != null && h.isJsonArray() && h.getAsJsonArray().size() > skip) heads = h.getAsJsonArray().get(skip).getAsInt();
-		return new MemoryEstimate(weightBytes(folder), Math.max(1, heads), skip);
+		JsonElement widths = unet.get("block_out_channels");
+		int channels = widths != null && widths.isJsonArray() && widths.getAsJsonArray().size() > 0
+			? widths.getAsJsonArray().get(0).getAsInt() : firstConvolutionWidth(folder.resolve("unet").resolve("model.onnx"));
+		return new MemoryEstimate(weightBytes(folder), Math.max(1, heads), skip, channels);
+	}
+
+	/** The output channels of the UNet's convolution that reads {@code sample} (its graph, not its weights), else 320. */
+	private static int firstConvolutionWidth(Path unet) {
+		if (!Files.isRegularFile(unet)) return DEFAULT_CHANNELS;
+		try {
+			OnnxGraph graph = OnnxGraph.read(unet);
+			for (OnnxGraph.Node n : graph.nodes()) {
+				if (!n.opType().equals("Conv") || n.inputs().size() < 2 || !n.inputs().get(0).equals("sample")) continue;
+				OnnxGraph.Initializer w = graph.initializers().get(n.inputs().get(1));
+				if (w != null && w.dims().length == 4 && w.dims()[0] > 0) return (int) w.dims()[0];
+			}
+		}
+		catch (RuntimeException e) {
+			// unreadable: the load itself reports it
+		}
+		return DEFAULT_CHANNELS;
 	}
 
 	private static long weightBytes(Path folder) {
 		long total = 0;
-		for (String component : List.of("text_encoder", "unet", "vae_decoder", "vae_encoder")) {
+		for (String component : List.of("text_encoder", "text_encoder_2", "unet", "vae_decoder", "vae_encoder")) {
 			Path dir = folder.resolve(component);
 			if (!Files.isDirectory(dir)) continue;
 			try (Stream<Path> files = Files.list(dir)) {
@@ -93,8 +133,9 @@ public final class MemoryEstimate {
 	/** Bytes needed for {@code width × height} with {@code unetBatch} samples per UNet call. */
 	public long bytes(int width, int height, int unetBatch) {
 		double n = (double) (width / 8 >> attentionDownsampling) * (height / 8 >> attentionDownsampling);
-		double attention = 8.0 * heads * n * n * unetBatch;
-		double total = BASE_BYTES + weightBytes + attention;
+		double attention = 8.0 * heads * n * n;
+		double activations = 4.0 * ACTIVATION_TENSORS * channels * (width / 8) * (height / 8);
+		double total = BASE_BYTES + weightBytes + (attention + activations) * unetBatch;
 		return total >= Long.MAX_VALUE ? Long.MAX_VALUE : (long) total;
 	}
 

@@ -33,6 +33,66 @@ class MemoryEstimateTest {
 		assertTrue(Math.abs(mb - measuredMb) <= tolerance * measuredMb, "estimate " + mb + " MB vs measured " + measuredMb);
 	}
 
+	/** SDXL base's unet/config.json, as far as the estimate reads it. */
+	private static final String SDXL_UNET_CONFIG = "{\"block_out_channels\": [320, 640, 1280], \"down_block_types\": "
+		+ "[\"DownBlock2D\", \"CrossAttnDownBlock2D\", \"CrossAttnDownBlock2D\"], \"attention_head_dim\": [5, 10, 20], "
+		+ "\"num_attention_heads\": null, \"transformer_layers_per_block\": [1, 2, 10]}";
+
+	/** A model folder whose components' files have the given sizes (sparse files: nothing is written). */
+	private Path sdxlFolder(String name, long unet, long textEncoder, long textEncoder2, long vaeDecoder, long vaeEncoder)
+		throws Exception
+	{
+		Path folder = dir.resolve(name);
+		Files.createDirectories(folder.resolve("unet"));
+		Files.writeString(folder.resolve("unet/config.json"), SDXL_UNET_CONFIG);
+		String[] components = { "unet", "text_encoder", "text_encoder_2", "vae_decoder", "vae_encoder" };
+		long[] sizes = { unet, textEncoder, textEncoder2, vaeDecoder, vaeEncoder };
+		for (int i = 0; i < components.length; i++) {
+			if (sizes[i] == 0) continue;
+			Files.createDirectories(folder.resolve(components[i]));
+			try (var f = new java.io.RandomAccessFile(folder.resolve(components[i]).resolve("weights.pb").toFile(), "rw")) {
+				f.setLength(sizes[i]);
+			}
+		}
+		return folder;
+	}
+
+	/**
+	 * SDXL-shaped UNets of reduced depth (tools/model/make_sdxl_memory.py), one UNet call measured with
+	 * sc.fiji.sd.bench.UnetMemoryProbe (tools/model/sdxl_memory.sh; PERFORMANCE.md, "SDXL memory"): peak resident
+	 * memory in MiB by depth of the deepest level, size and batch.
+	 */
+	@Test
+	void sdxlShapedUnetsMatchTheirMeasurements() throws Exception {
+		long[] weights = { 1927656976L, 2761315856L };
+		// depth, size, batch, measured peak (MiB)
+		int[][] measured = { { 0, 512, 1, 2075 }, { 0, 512, 2, 2214 }, { 0, 768, 1, 2459 }, { 0, 768, 2, 2992 },
+			{ 0, 1024, 1, 3502 }, { 0, 1024, 2, 5076 }, { 1, 512, 1, 2875 }, { 1, 512, 2, 3012 } };
+		for (int[] row : measured) {
+			MemoryEstimate m = MemoryEstimate.of(sdxlFolder("d" + row[0], weights[row[0]], 0, 0, 0, 0));
+			assertWithin(row[3], m.bytes(row[1], row[1], row[2]), 0.1);
+		}
+	}
+
+	/**
+	 * The full SDXL base in fp32 (UNet 2,567,463,684 parameters; CLIP ViT-L 123,060,480 and OpenCLIP bigG 694,659,840;
+	 * VAE decoder 49,490,199 and encoder 34,163,592) at 1024×1024 with CFG as one batch-2 call: the estimate agrees
+	 * with PERFORMANCE.md's extrapolation from the measurements (depth 0 at 1024² batch 2, 5,076 MiB, plus 10 depth
+	 * steps of 800 MiB, plus the other components' weights, 3,438 MiB: 16,510 MiB); with 15 GB free it is refused, and
+	 * CFG as two batch-1 calls (about 14.5 GB) fits.
+	 */
+	@Test
+	void fullSdxlAt1024AgreesWithTheExtrapolationAndIsRefusedWhereItCannotFit() throws Exception {
+		Path folder = sdxlFolder("sdxl", 2567463684L * 4, 123060480L * 4, 694659840L * 4, 49490199L * 4, 34163592L * 4);
+		MemoryEstimate m = MemoryEstimate.of(folder);
+		assertWithin(16510, m.bytes(1024, 1024, 2), 0.1);
+		long free = 15L << 30;
+		var e = assertThrows(StableDiffusionException.class, () -> m.check(1024, 1024, 1, true, 64, free, 4096));
+		assertTrue(e.getMessage().startsWith("1024x1024 needs about 16.0 GB of memory, but 15.0 GB is available."),
+			e.getMessage());
+		assertDoesNotThrow(() -> m.check(1024, 1024, 1, false, 64, free, 4096), "CFG as two batch-1 calls fits");
+	}
+
 	@Test
 	void aSizeThatCannotRunIsRefusedWithTheLargestThatFits() {
 		MemoryEstimate m = new MemoryEstimate(30L << 20, 4, 0);
@@ -67,10 +127,13 @@ class MemoryEstimateTest {
 		Files.write(dir.resolve("unet/model.onnx"), new byte[1000]);
 		MemoryEstimate m = MemoryEstimate.of(dir);
 		long n = (1024 / 8 / 2) * (1024 / 8 / 2);
-		assertEquals(MemoryEstimate.BASE_BYTES + 1000 + 8L * 10 * n * n, m.bytes(1024, 1024, 1));
+		// no block_out_channels and no readable graph: 320 channels, as SD 1.x and SDXL
+		long activations = 4L * 12 * 320 * (1024 / 8) * (1024 / 8);
+		assertEquals(MemoryEstimate.BASE_BYTES + 1000 + 8L * 10 * n * n + activations, m.bytes(1024, 1024, 1));
 		Files.delete(dir.resolve("unet/config.json")); // no config: SD 1.x's 8 heads at full latent resolution
 		long full = (512 / 8) * (512 / 8);
-		assertEquals(MemoryEstimate.BASE_BYTES + 1000 + 8L * 8 * full * full, MemoryEstimate.of(dir).bytes(512, 512, 1));
+		assertEquals(MemoryEstimate.BASE_BYTES + 1000 + 8L * 8 * full * full + 4L * 12 * 320 * full,
+			MemoryEstimate.of(dir).bytes(512, 512, 1));
 	}
 
 	@Test
