@@ -15,23 +15,26 @@ import sc.fiji.sd.onnx.SessionFactory;
  * The peak resident memory of one UNet call, alone in its process: how PERFORMANCE.md's "SDXL memory" table was
  * measured on SDXL-shaped UNets of reduced depth ({@code tools/model/make_sdxl_memory.py}).
  * <p>
- * {@code java -cp target/stable-diffusion.jar sc.fiji.sd.bench.UnetMemoryProbe <model folder> <width> <height> <batch>}
+ * {@code java -cp target/stable-diffusion.jar sc.fiji.sd.bench.UnetMemoryProbe <model folder> <width> <height> <batch>
+ * [component]}
  * opens {@code unet/model.onnx} as the model loader does (the default runtime options, through {@link SessionFactory},
  * with the CPU arena), makes one call on synthetic inputs of the image size's latent size ({@link ConfigProbe#inputs}:
  * every input the UNet declares, so SDXL's {@code text_embeds} and {@code time_ids} too) and prints
  * {@code probe<TAB>key<TAB>value} lines: the UNet file's weights, the resident memory after loading, the peak (VmHWM)
- * after the call, the call's seconds. Run one size and batch per process: the peak is the process's.
+ * after the call, the call's seconds. Run one size and batch per process: the peak is the process's. {@code component}
+ * ({@code unet} by default) can name {@code vae_decoder} instead: its latent input is shaped the same way.
  */
 public final class UnetMemoryProbe {
 
 	private UnetMemoryProbe() {}
 
 	public static void main(String[] args) throws OrtException {
-		if (args.length != 4) {
-			System.err.println("usage: UnetMemoryProbe <model folder> <width> <height> <batch>");
+		if (args.length != 4 && args.length != 5) {
+			System.err.println("usage: UnetMemoryProbe <model folder> <width> <height> <batch> [unet|vae_decoder]");
 			System.exit(2);
 		}
-		Path unetFile = Path.of(args[0]).resolve("unet").resolve("model.onnx");
+		String component = args.length == 5 ? args[4] : "unet";
+		Path unetFile = Path.of(args[0]).resolve(component).resolve("model.onnx");
 		int width = Integer.parseInt(args[1]), height = Integer.parseInt(args[2]), batch = Integer.parseInt(args[3]);
 		OnnxEnvironment.get();
 		SessionFactory sessions = new SessionFactory(RuntimeOptions.DEFAULTS);
@@ -41,7 +44,7 @@ public final class UnetMemoryProbe {
 		try (OrtSession unet = sessions.open(unetFile, SessionMemory.ARENA)) {
 			emit("load.seconds", (System.nanoTime() - t) / 1e9);
 			emit("rss.afterLoad", MemoryStats.rss());
-			Map<String, OnnxTensor> inputs = shapes.inputs(unet, "unet", batch, crossAttentionWidth(unet));
+			Map<String, OnnxTensor> inputs = shapes.inputs(unet, component, batch, crossAttentionWidth(unet));
 			try {
 				t = System.nanoTime();
 				try (OrtSession.Result r = unet.run(inputs)) {
