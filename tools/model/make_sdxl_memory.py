@@ -29,7 +29,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import onnx_export as ox
-from models import Downsample2D, ResnetBlock2D, Upsample2D, count, group_norm, timestep_embedding
+import models
+from models import count, group_norm, timestep_embedding
 
 HEAD_DIM = 64
 CONTEXT = 2048
@@ -52,54 +53,30 @@ class Linear(nn.Module):
         return y if self.bias is None else y + self.bias
 
 
-class GEGLU(nn.Module):
+class GEGLU(models.GEGLU):
     def __init__(self, dim, inner):
-        super().__init__()
+        super().__init__(dim, inner)
         self.proj = Linear(dim, inner * 2)
 
-    def forward(self, x):
-        a, g = self.proj(x).chunk(2, dim=-1)
-        return a * F.gelu(g)
 
-
-class Attention(nn.Module):
-    """diffusers' Attention: to_q/to_k/to_v without bias, to_out with bias, heads of HEAD_DIM channels."""
+class Attention(models.Attention):
+    """diffusers' Attention (models.Attention) with heads of HEAD_DIM channels and pre-transposed weights."""
 
     def __init__(self, dim, context_dim=None):
-        super().__init__()
-        self.heads = dim // HEAD_DIM
+        super().__init__(dim, dim // HEAD_DIM, context_dim)
         cd = context_dim or dim
         self.to_q = Linear(dim, dim, bias=False)
         self.to_k = Linear(cd, dim, bias=False)
         self.to_v = Linear(cd, dim, bias=False)
         self.to_out = Linear(dim, dim)
 
-    def forward(self, x, context=None):
-        ctx = x if context is None else context
-        b, n, d = x.shape
-        h = self.heads
-        q = self.to_q(x).reshape(b, n, h, d // h).transpose(1, 2)
-        k = self.to_k(ctx).reshape(b, -1, h, d // h).transpose(1, 2)
-        v = self.to_v(ctx).reshape(b, -1, h, d // h).transpose(1, 2)
-        w = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(d // h))
-        o = w.softmax(-1) @ v
-        return self.to_out(o.transpose(1, 2).reshape(b, n, d))
 
-
-class BasicTransformerBlock(nn.Module):
+class BasicTransformerBlock(models.BasicTransformerBlock):
     def __init__(self, dim):
-        super().__init__()
-        self.norm1 = nn.LayerNorm(dim)
+        super().__init__(dim, dim // HEAD_DIM, CONTEXT)
         self.attn1 = Attention(dim)
-        self.norm2 = nn.LayerNorm(dim)
         self.attn2 = Attention(dim, CONTEXT)
-        self.norm3 = nn.LayerNorm(dim)
         self.ff = nn.Sequential(GEGLU(dim, dim * 4), Linear(dim * 4, dim))
-
-    def forward(self, x, context):
-        x = x + self.attn1(self.norm1(x))
-        x = x + self.attn2(self.norm2(x), context)
-        return x + self.ff(self.norm3(x))
 
 
 class Transformer2DModel(nn.Module):
@@ -140,53 +117,18 @@ def config(depth):
     }
 
 
-class SdxlUNet(nn.Module):
+class SdxlUNet(models.UNet):
+    """models.UNet with SDXL's config (3 levels, 2 resnets per down block, no attention at full resolution), SDXL's
+    transformers (`depth` blocks at the deepest level) and the text_time add embedding."""
+
     def __init__(self, depth):
-        super().__init__()
-        ch = [320, 640, 1280]
         layers = [1, 2, depth]
-        attn = [False, True, True]
-        temb = ch[0] * 4
-        self.conv_in = nn.Conv2d(4, ch[0], 3, padding=1)
-        self.time_linear_1 = nn.Linear(ch[0], temb)
-        self.time_linear_2 = nn.Linear(temb, temb)
+        cfg = models.UNetConfig(block_out_channels=(320, 640, 1280), layers_per_block=2, cross_attention_dim=CONTEXT,
+                                attention_head_dim=None, attn_levels=(False, True, True))
+        super().__init__(cfg, transformer=lambda c, level: Transformer2DModel(c, layers[level]))
+        temb = 320 * 4
         self.add_linear_1 = nn.Linear(TEXT_EMBEDS + TIME_IDS * TIME_ID_DIM, temb)
         self.add_linear_2 = nn.Linear(temb, temb)
-        self.down = nn.ModuleList()
-        skip_ch = [ch[0]]
-        cin = ch[0]
-        for i, c in enumerate(ch):
-            blk = nn.Module()
-            blk.resnets = nn.ModuleList()
-            blk.attentions = nn.ModuleList()
-            for _ in range(2):
-                blk.resnets.append(ResnetBlock2D(cin, c, temb))
-                if attn[i]:
-                    blk.attentions.append(Transformer2DModel(c, layers[i]))
-                cin = c
-                skip_ch.append(c)
-            blk.downsample = Downsample2D(c) if i < len(ch) - 1 else None
-            if blk.downsample is not None:
-                skip_ch.append(c)
-            self.down.append(blk)
-        self.mid_res1 = ResnetBlock2D(ch[-1], ch[-1], temb)
-        self.mid_attn = Transformer2DModel(ch[-1], layers[-1])
-        self.mid_res2 = ResnetBlock2D(ch[-1], ch[-1], temb)
-        self.up = nn.ModuleList()
-        for i, c in enumerate(reversed(ch)):
-            level = len(ch) - 1 - i
-            blk = nn.Module()
-            blk.resnets = nn.ModuleList()
-            blk.attentions = nn.ModuleList()
-            for _ in range(3):
-                blk.resnets.append(ResnetBlock2D(cin + skip_ch.pop(), c, temb))
-                if attn[level]:
-                    blk.attentions.append(Transformer2DModel(c, layers[level]))
-                cin = c
-            blk.upsample = Upsample2D(c) if i < len(ch) - 1 else None
-            self.up.append(blk)
-        self.conv_norm_out = group_norm(ch[0], 32)
-        self.conv_out = nn.Conv2d(ch[0], 4, 3, padding=1)
 
     def forward(self, sample, timestep, encoder_hidden_states, text_embeds, time_ids):
         b = sample.shape[0]
@@ -195,27 +137,7 @@ class SdxlUNet(nn.Module):
         ids = timestep_embedding(time_ids.flatten(), TIME_ID_DIM).reshape(b, -1)
         add = torch.cat([text_embeds, ids], dim=-1)
         emb = emb + self.add_linear_2(F.silu(self.add_linear_1(add)))
-        ctx = encoder_hidden_states
-        x = self.conv_in(sample)
-        skips = [x]
-        for blk in self.down:
-            for j, res in enumerate(blk.resnets):
-                x = res(x, emb)
-                if len(blk.attentions):
-                    x = blk.attentions[j](x, ctx)
-                skips.append(x)
-            if blk.downsample is not None:
-                x = blk.downsample(x)
-                skips.append(x)
-        x = self.mid_res2(self.mid_attn(self.mid_res1(x, emb), ctx), emb)
-        for blk in self.up:
-            for j, res in enumerate(blk.resnets):
-                x = res(torch.cat([x, skips.pop()], dim=1), emb)
-                if len(blk.attentions):
-                    x = blk.attentions[j](x, ctx)
-            if blk.upsample is not None:
-                x = blk.upsample(x)
-        return self.conv_out(F.silu(self.conv_norm_out(x)))
+        return self.blocks(sample, emb, encoder_hidden_states)
 
 
 def export(unet, path):
