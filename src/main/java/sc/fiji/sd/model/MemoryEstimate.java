@@ -21,7 +21,8 @@ import sc.fiji.sd.onnx.OnnxGraph;
  * The formula (bytes): {@code base + weights + (8 × heads × N² + 4 × 12 × channels × P) × unetBatch}, where
  * <ul>
  * <li>{@code base} = 120 MB: the JVM, ONNX Runtime and the pipeline's buffers at the smallest size;</li>
- * <li>{@code weights} = the size of the model's ONNX files (ONNX Runtime keeps the weights in memory);</li>
+ * <li>{@code weights} = the size of the model's ONNX files (ONNX Runtime keeps the weights in memory), twice that for a
+ * component whose weights are fp16 (the CPU computes in fp32 and keeps fp32 copies);</li>
  * <li>{@code N} = latent positions at the highest resolution that has attention ({@code (w/8)·(h/8)}, divided by 4 for
  * each leading down block without attention), {@code heads} = the attention heads there ({@code attention_head_dim}
  * of {@code unet/config.json}, which diffusers uses as the head count; 8 when absent, as in SD 1.x). Self-attention
@@ -39,7 +40,7 @@ import sc.fiji.sd.onnx.OnnxGraph;
  * SDXL (PERFORMANCE.md, "SDXL memory"): its config lists the heads per block ({@code attention_head_dim} [5, 10, 20],
  * no attention in the first block), so N is the positions at 1/2 latent resolution with 10 heads; the weights include
  * {@code text_encoder_2}. Checked against SDXL-shaped UNets of reduced depth (one UNet call, {@code UnetMemoryProbe}),
- * 512² to 1024², batch 1 and 2: within 6 % of every measured peak.
+ * 512² to 1024², batch 1 and 2, depths 0–2: within 2 % of every measured peak (fp16-stored weights: 2.5 %).
  */
 public final class MemoryEstimate {
 
@@ -109,8 +110,9 @@ public final class MemoryEstimate {
 		for (String component : List.of("text_encoder", "text_encoder_2", "unet", "vae_decoder", "vae_encoder")) {
 			Path dir = folder.resolve(component);
 			if (!Files.isDirectory(dir)) continue;
-			try (Stream<Path> files = Files.list(dir)) {
-				total += files.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().endsWith(".json"))
+			long files = 0;
+			try (Stream<Path> list = Files.list(dir)) {
+				files = list.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().endsWith(".json"))
 					.mapToLong(p -> {
 						try {
 							return Files.size(p);
@@ -123,11 +125,32 @@ public final class MemoryEstimate {
 			catch (IOException e) {
 				// unreadable: the load itself reports it
 			}
+			total += fp16Weights(dir.resolve("model.onnx")) ? 2 * files : files;
 		}
 		return total;
 	}
 
-	/** The size of the model's ONNX files. */
+	/**
+	 * Whether most of the model's weights are fp16: ONNX Runtime's CPU provider computes such a model in fp32 and keeps
+	 * fp32 copies of the weights, so they take about twice their file's size (measured: an SDXL-shaped UNet with its
+	 * weights stored as fp16 peaked 4 % above the same UNet in fp32; PERFORMANCE.md, "SDXL memory").
+	 */
+	static boolean fp16Weights(Path model) {
+		if (!Files.isRegularFile(model)) return false;
+		try {
+			long half = 0, full = 0;
+			for (OnnxGraph.Initializer i : OnnxGraph.read(model).initializers().values()) {
+				if (i.dataType() == OnnxGraph.FLOAT16) half += 2 * i.elements();
+				else if (i.dataType() == OnnxGraph.FLOAT) full += 4 * i.elements();
+			}
+			return half > full;
+		}
+		catch (RuntimeException e) {
+			return false; // unreadable: the load itself reports it
+		}
+	}
+
+	/** The memory the model's weights take on the CPU: the size of its ONNX files, twice that for fp16 weights. */
 	public long weightBytes() { return weightBytes; }
 
 	/** Bytes needed for {@code width × height} with {@code unetBatch} samples per UNet call. */

@@ -64,14 +64,36 @@ class MemoryEstimateTest {
 	 */
 	@Test
 	void sdxlShapedUnetsMatchTheirMeasurements() throws Exception {
-		long[] weights = { 1927656976L, 2761315856L };
+		long[] weights = { 1927656976L, 2761315856L, 3594933776L };
 		// depth, size, batch, measured peak (MiB)
 		int[][] measured = { { 0, 512, 1, 2075 }, { 0, 512, 2, 2214 }, { 0, 768, 1, 2459 }, { 0, 768, 2, 2992 },
-			{ 0, 1024, 1, 3502 }, { 0, 1024, 2, 5076 }, { 1, 512, 1, 2875 }, { 1, 512, 2, 3012 } };
+			{ 0, 1024, 1, 3502 }, { 0, 1024, 2, 5076 }, { 1, 512, 1, 2875 }, { 1, 512, 2, 3012 }, { 1, 768, 1, 3258 },
+			{ 1, 768, 2, 3789 }, { 1, 1024, 1, 4306 }, { 2, 512, 1, 3671 }, { 2, 512, 2, 3811 }, { 2, 768, 1, 4032 },
+			{ 2, 768, 2, 4573 } };
 		for (int[] row : measured) {
 			MemoryEstimate m = MemoryEstimate.of(sdxlFolder("d" + row[0], weights[row[0]], 0, 0, 0, 0));
 			assertWithin(row[3], m.bytes(row[1], row[1], row[2]), 0.1);
 		}
+	}
+
+	/**
+	 * fp16 weights take twice their file's size on the CPU: measured on the depth-0 SDXL-shaped UNet with its weights
+	 * stored as fp16 (make_sdxl_memory.py --fp16-weights; 963,828,488 bytes) at 512² batch 1, 2,152 MiB, more than
+	 * the same UNet in fp32 (2,075 MiB). The folder holds a real fp16 graph (the fp16 fixture's UNet) beside a sparse
+	 * weights file of the measured size.
+	 */
+	@Test
+	void fp16WeightsCountTwiceOnTheCpu() throws Exception {
+		Path folder = sdxlFolder("fp16", 963828488L, 0, 0, 0, 0);
+		Path fp16Unet = Path.of("src/test/resources/fixtures/fp16/unet/model.onnx");
+		Files.copy(fp16Unet, folder.resolve("unet/model.onnx"));
+		MemoryEstimate m = MemoryEstimate.of(folder);
+		assertEquals(2 * (963828488L + Files.size(fp16Unet)), m.weightBytes());
+		assertWithin(2152, m.bytes(512, 512, 1), 0.1);
+		Path fp32 = dir.resolve("fp32/unet");
+		Files.createDirectories(fp32);
+		Files.copy(Path.of("src/test/resources/fixtures/optimum/unet/model.onnx"), fp32.resolve("model.onnx"));
+		assertEquals(Files.size(fp32.resolve("model.onnx")), MemoryEstimate.of(dir.resolve("fp32")).weightBytes());
 	}
 
 	/**
