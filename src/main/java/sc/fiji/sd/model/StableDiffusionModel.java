@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 
 import com.google.gson.JsonElement;
@@ -355,13 +356,14 @@ public final class StableDiffusionModel implements AutoCloseable {
 	private static void deleteTree(Path dir) {
 		if (dir == null) return;
 		try (var files = Files.walk(dir)) {
-			for (Path f : (Iterable<Path>) files.sorted(java.util.Comparator.reverseOrder())::iterator)
+			for (Path f : (Iterable<Path>) files.sorted(Comparator.reverseOrder())::iterator)
 				Files.deleteIfExists(f);
 		}
 		catch (IOException e) {
 			// a temporary folder: left to the system
 		}
 	}
+
 	public Path tokenizerDir() { return tokenizerDir; }
 
 	/** The model's tokenizer, read on first use and kept with the model (pipelines come and go, the vocabulary stays). */
