@@ -18,7 +18,7 @@ import sc.fiji.sd.onnx.OnnxGraph;
  * How much memory a generation needs, estimated from the model and the size before anything runs, so a size that
  * cannot run is refused with a message instead of ONNX Runtime trying to allocate a terabyte.
  * <p>
- * The formula (bytes): {@code base + weights + (8 × heads × N² + 4 × 12 × channels × P) × unetBatch}, where
+ * The formula (bytes): {@code base + weights + max((8 × heads × N² + 4 × 12 × channels × P) × unetBatch, vae)}, where
  * <ul>
  * <li>{@code base} = 120 MB: the JVM, ONNX Runtime and the pipeline's buffers at the smallest size;</li>
  * <li>{@code weights} = the size of the model's ONNX files (ONNX Runtime keeps the weights in memory), twice that for a
@@ -30,9 +30,14 @@ import sc.fiji.sd.onnx.OnnxGraph;
  * <li>{@code P} = latent positions ({@code (w/8)·(h/8)}) and {@code channels} = the UNet's first block width
  * ({@code block_out_channels[0]} of {@code unet/config.json}, else the output channels of the convolution that reads
  * {@code sample}): the convolutions' activations, about 12 float tensors of that width alive at the peak;</li>
- * <li>{@code unetBatch} = images per batch, doubled when classifier-free guidance runs as one batch-2 call.</li>
- * </ul>
- * The VAE decoder runs after the UNet and needs less at these sizes, so it is not added. Calibrated on the embedded
+ * <li>{@code unetBatch} = images per batch, doubled when classifier-free guidance runs as one batch-2 call;</li>
+ * <li>{@code vae} = the VAE decoder's working memory, {@code 4 × 7 × vaeChannels × pixels}, with {@code vaeChannels}
+ * = {@code block_out_channels[0]} of {@code vae_decoder/config.json} (128 for SD and SDXL when absent) and the pixels
+ * of the image, at most 1024 × 1024 (larger images are decoded in tiles by default). It runs after the UNet, whose
+ * working memory is handed back by then, so the larger of the two counts. Measured on SD's VAE decoder (SDXL's has
+ * the same shapes), one call: 1,325 MiB at 512², 3,701 MiB at 1024²; at SDXL's 1024² it, not the UNet, sets the
+ * peak.</li>
+ * </ul> Calibrated on the embedded
  * model (4 heads, CPU, peak resident memory from {@code /usr/bin/time -f %M}, 1 step): 256² 226 MB measured vs 223
  * estimated (batched CFG), 384² 514 vs 496, 512² 708 vs 693 (CFG as two calls), 768² 2,967 vs 2,873. Only CPU runs are
  * checked: GPU memory is the driver's business.
@@ -50,6 +55,12 @@ public final class MemoryEstimate {
 	static final int DEFAULT_CHANNELS = 320;
 	/** Float tensors of the first block's width per latent position alive at the UNet's peak (fitted on SDXL shapes). */
 	static final int ACTIVATION_TENSORS = 12;
+	/** Float tensors of the VAE decoder's first block width per image pixel alive at its peak (SD's VAE at 1024²). */
+	static final int VAE_TENSORS = 7;
+	/** SD and SDXL's VAE decoder width at full resolution, when the config does not say. */
+	static final int DEFAULT_VAE_CHANNELS = 128;
+	/** The largest image decoded in one piece by default ({@code VaeTiling}'s automatic threshold, 128 latents). */
+	static final long VAE_UNTILED_MAX_PIXELS = 1024L * 1024;
 
 	private final long weightBytes;
 	private final int heads;
@@ -57,6 +68,8 @@ public final class MemoryEstimate {
 	private final int attentionDownsampling;
 	/** The UNet's first block width. */
 	private final int channels;
+	/** The VAE decoder's first block width (at full image resolution); 0 without a VAE decoder. */
+	private int vaeChannels;
 
 	MemoryEstimate(long weightBytes, int heads, int attentionDownsampling) {
 		this(weightBytes, heads, attentionDownsampling, DEFAULT_CHANNELS);
@@ -85,7 +98,14 @@ public final class MemoryEstimate {
 		JsonElement widths = unet.get("block_out_channels");
 		int channels = widths != null && widths.isJsonArray() && widths.getAsJsonArray().size() > 0
 			? widths.getAsJsonArray().get(0).getAsInt() : firstConvolutionWidth(folder.resolve("unet").resolve("model.onnx"));
-		return new MemoryEstimate(weightBytes(folder), Math.max(1, heads), skip, channels);
+		MemoryEstimate m = new MemoryEstimate(weightBytes(folder), Math.max(1, heads), skip, channels);
+		if (Files.isDirectory(folder.resolve("vae_decoder"))) {
+			JsonElement vae = StableDiffusionModel.readJson(folder.resolve("vae_decoder").resolve("config.json"))
+				.get("block_out_channels");
+			m.vaeChannels = vae != null && vae.isJsonArray() && vae.getAsJsonArray().size() > 0
+				? vae.getAsJsonArray().get(0).getAsInt() : DEFAULT_VAE_CHANNELS;
+		}
+		return m;
 	}
 
 	/** The output channels of the UNet's convolution that reads {@code sample} (its graph, not its weights), else 320. */
@@ -158,7 +178,8 @@ public final class MemoryEstimate {
 		double n = (double) (width / 8 >> attentionDownsampling) * (height / 8 >> attentionDownsampling);
 		double attention = 8.0 * heads * n * n;
 		double activations = 4.0 * ACTIVATION_TENSORS * channels * (width / 8) * (height / 8);
-		double total = BASE_BYTES + weightBytes + (attention + activations) * unetBatch;
+		double vae = 4.0 * VAE_TENSORS * vaeChannels * Math.min((double) width * height, VAE_UNTILED_MAX_PIXELS);
+		double total = BASE_BYTES + weightBytes + Math.max((attention + activations) * unetBatch, vae);
 		return total >= Long.MAX_VALUE ? Long.MAX_VALUE : (long) total;
 	}
 
