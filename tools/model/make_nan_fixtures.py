@@ -7,6 +7,12 @@
   vae_decoder/model.onnx  sample = NaN * 8x nearest upscale of latent channels 0-2 (an fp16 VAE overflow)
   vae_encoder/model.onnx  latent_sample = an 8x8 stride-8 convolution with NaN weights
   text_encoder/model.onnx last_hidden_state = NaN × the token ids, width 48 (the embedded model's); pooler_output too
+  fp16-overflow/vae_decoder/model.onnx
+                          an all-fp16 VAE decoder (fp16 inputs, outputs, constants) that overflows as SDXL's fp16 VAE
+                          does at 1024x1024: sample = 0.25 * up + (y - y) with y = (up² + 2) * 40000 and up = the 8x
+                          nearest upscale of latent channels 0-2, y taken twice through Concat and Slice (which ONNX
+                          Runtime's CPU provider runs in fp16, rounding y). In fp16, y is infinite (over 65504) and
+                          y - y NaN; in fp32 y - y is 0 and sample = 0.25 * up
 
 Tests put one of them into a copy of models/tiny-sd-shapes (sc.fiji.sd.pipeline.NonFiniteValuesTest). Needs only the
 onnx module (Debian python3-onnx).
@@ -78,6 +84,42 @@ def vae_encoder(out):
          out, "vae_encoder")
 
 
+def vae_decoder_fp16_overflow(out):
+    H = TensorProto.FLOAT16
+
+    def half(name, values, dims):
+        return helper.make_node("Constant", [], [name], value=helper.make_tensor(name + "_v", H, dims, values))
+
+    nodes = [
+        helper.make_node("Constant", [], ["starts"], value=helper.make_tensor("s", TensorProto.INT64, [1], [0])),
+        helper.make_node("Constant", [], ["ends"], value=helper.make_tensor("e", TensorProto.INT64, [1], [3])),
+        helper.make_node("Constant", [], ["axes"], value=helper.make_tensor("a", TensorProto.INT64, [1], [1])),
+        const("scales", [1.0, 1.0, 8.0, 8.0], [4]),
+        half("two", [2.0], []),
+        half("large", [40000.0], []),
+        half("quarter", [0.25], []),
+        helper.make_node("Slice", ["latent_sample", "starts", "ends", "axes"], ["rgb"]),
+        helper.make_node("Resize", ["rgb", "", "scales"], ["up"], mode="nearest"),
+        helper.make_node("Mul", ["up", "up"], ["square"]),
+        helper.make_node("Add", ["square", "two"], ["positive"]),
+        helper.make_node("Mul", ["positive", "large"], ["y"]),
+        # y twice through Concat and Slice, which ONNX Runtime's CPU provider runs in fp16 (it runs the arithmetic in
+        # fp32 between inserted casts): y is rounded to fp16 there, as on a GPU that computes in fp16
+        helper.make_node("Concat", ["y", "y"], ["both"], axis=1),
+        helper.make_node("Constant", [], ["three"], value=helper.make_tensor("t", TensorProto.INT64, [1], [3])),
+        helper.make_node("Constant", [], ["six"], value=helper.make_tensor("x", TensorProto.INT64, [1], [6])),
+        helper.make_node("Slice", ["both", "starts", "ends", "axes"], ["first"]),
+        helper.make_node("Slice", ["both", "three", "six", "axes"], ["second"]),
+        helper.make_node("Sub", ["first", "second"], ["zero"]),
+        helper.make_node("Mul", ["up", "quarter"], ["image"]),
+        helper.make_node("Add", ["image", "zero"], ["sample"]),
+    ]
+    inputs = [helper.make_tensor_value_info("latent_sample", H, ["batch", 4, "height", "width"])]
+    outputs = [helper.make_tensor_value_info("sample", H, ["batch", 3, "height_out", "width_out"])]
+    save(helper.make_graph(nodes, "fp16_overflow_vae_decoder", inputs, outputs),
+         os.path.join(out, "..", "fp16-overflow"), "vae_decoder")
+
+
 def text_encoder(out, width=48):
     nodes = [
         helper.make_node("Cast", ["input_ids"], ["ids"], to=F),
@@ -101,4 +143,5 @@ if __name__ == "__main__":
     vae_decoder(target)
     vae_encoder(target)
     text_encoder(target)
+    vae_decoder_fp16_overflow(target)
     print("wrote", os.path.abspath(target))

@@ -236,7 +236,9 @@ def timestep_embedding(t, dim, flip_sin_to_cos=True, shift=0.0, max_period=10000
 
 
 class UNet(nn.Module):
-    def __init__(self, cfg):
+    def __init__(self, cfg, transformer=None):
+        """transformer(channels, level): the attention module of a block at that level (0 = full latent resolution);
+        SD's Transformer2DModel by default."""
         super().__init__()
         self.cfg = cfg
         ch = cfg["block_out_channels"]
@@ -250,6 +252,7 @@ class UNet(nn.Module):
         self.time_linear_2 = nn.Linear(temb, temb)
         self.cond_proj = nn.Linear(cfg["time_cond_proj_dim"], ch[0], bias=False) if cfg.get("time_cond_proj_dim") else None
         attn_down = [t.startswith("CrossAttn") for t in cfg["down_block_types"]]
+        transformer = transformer or (lambda c, level: Transformer2DModel(c, heads, ctx, g))
 
         self.down = nn.ModuleList()
         skip_ch = [ch[0]]
@@ -261,7 +264,7 @@ class UNet(nn.Module):
             for j in range(L):
                 blk.resnets.append(ResnetBlock2D(cin, c, temb, g))
                 if attn_down[i]:
-                    blk.attentions.append(Transformer2DModel(c, heads, ctx, g))
+                    blk.attentions.append(transformer(c, i))
                 cin = c
                 skip_ch.append(c)
             blk.downsample = Downsample2D(c) if i < len(ch) - 1 else None
@@ -270,7 +273,7 @@ class UNet(nn.Module):
             self.down.append(blk)
 
         self.mid_res1 = ResnetBlock2D(ch[-1], ch[-1], temb, g)
-        self.mid_attn = Transformer2DModel(ch[-1], heads, ctx, g)
+        self.mid_attn = transformer(ch[-1], len(ch) - 1)
         self.mid_res2 = ResnetBlock2D(ch[-1], ch[-1], temb, g)
 
         self.up = nn.ModuleList()
@@ -285,7 +288,7 @@ class UNet(nn.Module):
                 s = skip_ch.pop()
                 blk.resnets.append(ResnetBlock2D(cin + s, c, temb, g))
                 if attn_up[i]:
-                    blk.attentions.append(Transformer2DModel(c, heads, ctx, g))
+                    blk.attentions.append(transformer(c, len(ch) - 1 - i))
                 cin = c
             blk.upsample = Upsample2D(c) if i < len(ch) - 1 else None
             self.up.append(blk)
@@ -327,7 +330,11 @@ class UNet(nn.Module):
         """down_residuals / mid_residual: a ControlNet's outputs, added to the skips and the mid block's output
         (diffusers' down_block_additional_residuals, mid_block_additional_residual)."""
         emb = self.time_embedding(sample, timestep, timestep_cond)
-        ctx = encoder_hidden_states
+        return self.blocks(sample, emb, encoder_hidden_states, down_residuals, mid_residual)
+
+    def blocks(self, sample, emb, ctx, down_residuals=None, mid_residual=None):
+        """conv_in, the down blocks, the mid block (plus a ControlNet's residuals), the up blocks and conv_out, given
+        the time embedding (also used by make_sdxl_memory.py's SDXL-shaped UNet)."""
         skips, x = self.down_and_mid(self.conv_in(sample), emb, ctx)
         if down_residuals is not None:
             skips = [s + r for s, r in zip(skips, down_residuals)]

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 
 import com.google.gson.JsonElement;
@@ -17,6 +18,7 @@ import sc.fiji.sd.lora.Embedding;
 import sc.fiji.sd.lora.EmbeddingSet;
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
 import sc.fiji.sd.onnx.ExecutionProviders.SessionMemory;
+import sc.fiji.sd.onnx.Fp32Model;
 import sc.fiji.sd.onnx.InitializerOverrides;
 import sc.fiji.sd.onnx.RuntimeOptions;
 import sc.fiji.sd.onnx.SessionFactory;
@@ -57,6 +59,8 @@ public final class StableDiffusionModel implements AutoCloseable {
 	private ClipTokenizer tokenizer, tokenizer2;
 	private InitializerOverrides overrides = InitializerOverrides.NONE;
 	private List<ControlNetModel> controlNets = List.of();
+	/** The fp16 VAE decoder rewritten in fp32, opened after its first overflow; null until then. */
+	private OnnxComponent vaeDecoderFp32;
 
 	private StableDiffusionModel(Path folder, OnnxComponent textEncoder, OnnxComponent unet, OnnxComponent vaeEncoder,
 		OnnxComponent vaeDecoder, Path tokenizerDir, Path schedulerConfig, ModelInfo info)
@@ -365,6 +369,48 @@ public final class StableDiffusionModel implements AutoCloseable {
 	/** The VAE encoder, or null when the export has none (text to image only). */
 	public OnnxComponent vaeEncoder() { return vaeEncoder; }
 	public OnnxComponent vaeDecoder() { return vaeDecoder; }
+
+	/**
+	 * The VAE decoder computing in fp32, for an fp16 decoder whose output overflowed to NaN or infinity (SDXL's fp16
+	 * VAE at 1024×1024): its graph rewritten in fp32 ({@link Fp32Model}) and opened once, on first use, with the
+	 * model's runtime options; null when the decoder holds no fp16.
+	 */
+	public synchronized OnnxComponent vaeDecoderFp32() {
+		if (vaeDecoderFp32 != null || !Fp32Model.hasFp16(vaeDecoder.file())) return vaeDecoderFp32;
+		Path dir = null;
+		try {
+			// in a folder named as the component, so that the session gets the VAE decoder's settings
+			dir = Files.createTempDirectory("sd-vae-fp32");
+			Path file = Files.createDirectories(dir.resolve("vae_decoder")).resolve("model.onnx");
+			Fp32Model.write(vaeDecoder.file(), file);
+			RuntimeOptions o = (options != null ? options : RuntimeOptions.DEFAULTS).withOptimizedModels(null);
+			vaeDecoderFp32 = new OnnxComponent("vae_decoder", vaeDecoder.file(),
+				new SessionFactory(o).open(file, SessionMemory.ARENA), o.cpuArena(SessionMemory.ARENA));
+			return vaeDecoderFp32;
+		}
+		catch (IOException e) {
+			throw new StableDiffusionException("Cannot write the fp32 copy of " + vaeDecoder.file() + ": "
+				+ e.getMessage() + ". Use an fp32 export of the VAE decoder.", e);
+		}
+		finally {
+			deleteTree(dir); // the session holds the weights: the file is not needed any more
+		}
+	}
+
+	/** Whether an earlier decode overflowed and opened {@link #vaeDecoderFp32()}: later decodes start there. */
+	public synchronized boolean vaeDecoderUpcast() { return vaeDecoderFp32 != null; }
+
+	private static void deleteTree(Path dir) {
+		if (dir == null) return;
+		try (var files = Files.walk(dir)) {
+			for (Path f : (Iterable<Path>) files.sorted(Comparator.reverseOrder())::iterator)
+				Files.deleteIfExists(f);
+		}
+		catch (IOException e) {
+			// a temporary folder: left to the system
+		}
+	}
+
 	public Path tokenizerDir() { return tokenizerDir; }
 
 	/** The model's tokenizer, read on first use and kept with the model (pipelines come and go, the vocabulary stays). */
@@ -417,7 +463,8 @@ public final class StableDiffusionModel implements AutoCloseable {
 			if (tinyDecoder != null) tinyDecoder.close();
 			tinyDecoder = null;
 		}
-		for (OnnxComponent c : new OnnxComponent[] { unet, textEncoder, textEncoder2, vaeDecoder, vaeEncoder }) {
+		for (OnnxComponent c : new OnnxComponent[] { unet, textEncoder, textEncoder2, vaeDecoder, vaeEncoder,
+			vaeDecoderFp32 }) {
 			if (c != null) c.close();
 		}
 		controlNets.forEach(ControlNetModel::close);

@@ -48,10 +48,16 @@ final class NonFinite {
 			+ "(vae_encoder/model.onnx of an fp32 export) or a smaller image; if it always happens, the file is broken.");
 	}
 
-	static void checkVaeDecoder(float[] pixels, int image) {
-		if (first(pixels) >= 0) throw new StableDiffusionException("The VAE decoder returned NaN or infinite values "
-			+ (image > 0 ? "for image " + (image + 1) + " " : "") + "(the image would be black). A half-precision "
-			+ "(fp16) VAE overflows on some latents: use an fp32 VAE decoder (vae_decoder/model.onnx of an fp32 export), "
-			+ "fewer steps or a lower guidance (CFG scale); if it always happens, the file is broken.");
+	/** @param upcast whether the values came from an fp16 decoder rewritten in fp32, after it had overflowed */
+	static void checkVaeDecoder(float[] pixels, int image, boolean upcast) {
+		if (first(pixels) < 0) return;
+		String which = image > 0 ? "for image " + (image + 1) + " " : "";
+		if (upcast) throw new StableDiffusionException("The VAE decoder returned NaN or infinite values " + which
+			+ "in half precision (fp16) and again when run in fp32: the latents themselves are out of range. Try fewer "
+			+ "steps or a lower guidance (CFG scale); if it always happens, vae_decoder/model.onnx is broken.");
+		throw new StableDiffusionException("The VAE decoder returned NaN or infinite values " + which + "(the image "
+			+ "would be black). A half-precision (fp16) VAE overflows on some latents: use an fp32 VAE decoder "
+			+ "(vae_decoder/model.onnx of an fp32 export), fewer steps or a lower guidance (CFG scale); if it always "
+			+ "happens, the file is broken.");
 	}
 }

@@ -74,21 +74,30 @@ final class VaeCodec {
 		int latentW = width / 8, latentH = height / 8, plane = latentW * latentH;
 		if (tiny != null) { // takes the latents as they are; no tiles needed: its cost and memory grow linearly
 			float[] nchw = tiny.decode(latents, index, latentW, latentH);
-			NonFinite.checkVaeDecoder(nchw, index);
+			NonFinite.checkVaeDecoder(nchw, index, false);
 			return ImageTensors.fromNchw(nchw, 0, width, height);
 		}
 		float[] one = new float[4 * plane];
 		for (int i = 0; i < one.length; i++) one[i] = (float) (latents[index * 4 * plane + i] / info.scalingFactor());
-		float[] nchw = tiling.tiles(latentW, latentH)
-			? TiledVae.decode(one, latentW, latentH, tiling, this::decodeWhole)
-			: decodeWhole(one, latentW, latentH);
-		NonFinite.checkVaeDecoder(nchw, index);
+		// an fp16 decoder that overflowed (SDXL's VAE at 1024²) decodes again in fp32, and from then on in fp32
+		boolean upcast = model.vaeDecoderUpcast();
+		float[] nchw = decode(upcast ? model.vaeDecoderFp32() : model.vaeDecoder(), one, latentW, latentH);
+		if (!upcast && NonFinite.first(nchw) >= 0 && model.vaeDecoderFp32() != null) {
+			upcast = true;
+			nchw = decode(model.vaeDecoderFp32(), one, latentW, latentH);
+		}
+		NonFinite.checkVaeDecoder(nchw, index, upcast);
 		return ImageTensors.fromNchw(nchw, 0, width, height);
 	}
 
+	private float[] decode(OnnxComponent vae, float[] one, int latentW, int latentH) {
+		return tiling.tiles(latentW, latentH)
+			? TiledVae.decode(one, latentW, latentH, tiling, (l, w, h) -> decodeWhole(vae, l, w, h))
+			: decodeWhole(vae, one, latentW, latentH);
+	}
+
 	/** One VAE decoder call: unscaled latents [1, 4, h, w] → [1, 3, H, W] in about [−1, 1]; width, height in latents. */
-	private float[] decodeWhole(float[] one, int latentW, int latentH) {
-		OnnxComponent vae = model.vaeDecoder();
+	private float[] decodeWhole(OnnxComponent vae, float[] one, int latentW, int latentH) {
 		String in = vae.inputNamed("latent_sample");
 		int width = latentW * 8, height = latentH * 8;
 		String out = vae.outputNamed("sample");

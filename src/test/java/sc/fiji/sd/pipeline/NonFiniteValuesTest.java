@@ -1,6 +1,7 @@
 package sc.fiji.sd.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -41,7 +42,12 @@ class NonFiniteValuesTest {
 
 	/** The embedded model with {@code component} swapped for its NaN graph (the other components linked, not copied). */
 	private StableDiffusionModel withNan(String component) throws IOException {
-		Path embedded = EmbeddedModel.path(), folder = dir.resolve("nan-" + component);
+		return withFixture("nan", component);
+	}
+
+	/** The embedded model with {@code component} swapped for the one in {@code fixtures/<fixture>}. */
+	private StableDiffusionModel withFixture(String fixture, String component) throws IOException {
+		Path embedded = EmbeddedModel.path(), folder = dir.resolve(fixture + "-" + component);
 		Files.createDirectories(folder);
 		try (var entries = Files.list(embedded)) {
 			for (Path p : (Iterable<Path>) entries::iterator) {
@@ -50,7 +56,7 @@ class NonFiniteValuesTest {
 			}
 		}
 		Files.createDirectories(folder.resolve(component));
-		Files.copy(Path.of("src/test/resources/fixtures/nan", component, "model.onnx"),
+		Files.copy(Path.of("src/test/resources/fixtures", fixture, component, "model.onnx"),
 			folder.resolve(component).resolve("model.onnx"));
 		Path config = embedded.resolve(component).resolve("config.json");
 		if (Files.exists(config)) Files.copy(config, folder.resolve(component).resolve("config.json"));
@@ -68,6 +74,34 @@ class NonFiniteValuesTest {
 				() -> new StableDiffusionPipeline(model).generate(request().build(), null));
 			assertTrue(e.getMessage().startsWith("The VAE decoder returned NaN"), e.getMessage());
 			assertTrue(e.getMessage().contains("fp32 VAE decoder"), e.getMessage());
+		}
+	}
+
+	/**
+	 * An fp16 VAE decoder that overflows to NaN (as SDXL's does at 1024×1024; {@code fixtures/fp16-overflow}) decodes
+	 * again in fp32: an image instead of an error, and later decodes go to fp32 straight away.
+	 */
+	@Test
+	void anOverflowingFp16VaeDecoderDecodesAgainInFp32() throws IOException {
+		try (StableDiffusionModel model = withFixture("fp16-overflow", "vae_decoder")) {
+			StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
+			assertFalse(model.vaeDecoderUpcast());
+			Img<FloatType> first = pipeline.generate(request().build(), null).images().get(0).pixels();
+			assertTrue(model.vaeDecoderUpcast(), "the fp32 decoder was opened");
+			double min = Double.MAX_VALUE, max = -Double.MAX_VALUE;
+			for (FloatType v : first) {
+				assertTrue(Float.isFinite(v.get()));
+				min = Math.min(min, v.get());
+				max = Math.max(max, v.get());
+			}
+			assertTrue(max - min > 0.05, "an image (0.25 × the latents), not a constant: " + min + ".." + max);
+			int[] fp16Calls = { 0 };
+			model.vaeDecoder().setCallListener((component, in, result, nanos, released) -> fp16Calls[0]++);
+			Img<FloatType> second = pipeline.generate(request().build(), null).images().get(0).pixels();
+			assertEquals(0, fp16Calls[0], "the second decode went to the fp32 decoder directly");
+			var a = first.cursor();
+			var b = second.cursor();
+			while (a.hasNext()) assertEquals(a.next().get(), b.next().get());
 		}
 	}
 
