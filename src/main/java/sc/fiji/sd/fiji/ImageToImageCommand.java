@@ -75,6 +75,8 @@ public class ImageToImageCommand extends GenerationCommand {
 	@Parameter(label = "Preview while generating", required = false)
 	private boolean preview;
 
+	// Copied from TextToImageCommand: the ControlNet inputs, down to show_control (SciJava lists a superclass's
+	// inputs first, and these belong after the command's own); CopiedInputsTest keeps the copies identical.
 	// ControlNet (the same keys as the ImageJ 1.x dialog): control is "none", "selection" (the active image's) or an
 	// open image's title; a free text here, since the titles change at run time.
 	@Parameter(label = "Control (none, selection, or an image title)", required = false, persist = false)
