@@ -1,0 +1,202 @@
+"""Shared by train_lora.py and train_ti.py: the shipped ONNX model back in torch, the new-concept data set, latents.
+
+There are no torch checkpoints in the repository, only models/tiny-sd-shapes; its weights are read back into the
+torch modules of models.py. A fresh export of a randomly initialised module pairs each torch parameter with its
+initializer name (by value, transposed for MatMul weights); the shipped graph's initializer of that name is copied in.
+The same pairing gives each Linear/Conv module its exported node path, which is what LoRA keys name.
+"""
+import os
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads collapse on a shared, busy machine
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+import json
+import random
+import tempfile
+
+import numpy as np
+import onnx
+import torch
+from onnx import numpy_helper
+
+import dataset
+import onnx_export as ox
+from common import TEXT_CFG, UNET_CFG, VAE_CFG
+from models import AutoencoderKL, TextEncoder, UNet
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODEL = os.path.join(HERE, "..", "..", "models", "tiny-sd-shapes")
+
+# The new colour: not in the data set's palette, far from every palette colour (nearest: blue, 145 apart).
+PURPLE = (150, 30, 180)
+NEW = "purple"
+
+
+def _pair(module, export_fn, prefix, only=""):
+    """{torch parameter name: (initializer name, transposed, node path or None)} from a fresh export."""
+    with torch.no_grad():  # every value distinct (no all-ones norm weights the exporter could merge)
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape) * 0.1)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "model.onnx")
+        export_fn(module, path)
+        m = onnx.load(path)
+    inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    node_of = {}
+    for n in m.graph.node:
+        if n.op_type in ("MatMul", "Gemm", "Conv") and len(n.input) > 1 and n.input[1] in inits:
+            node_of[n.input[1]] = n.name.lstrip("/").rsplit("/", 1)[0]
+    out = {}
+    for pname, p in module.named_parameters():
+        if not pname.startswith(only):
+            continue
+        a = p.detach().numpy()
+        found = None
+        if prefix + pname in inits and np.array_equal(inits[prefix + pname], a):
+            found = (prefix + pname, False)
+        else:
+            for name, w in inits.items():
+                if w.size == a.size and np.array_equal(w.ravel(), a.ravel()):  # GroupNorm: [C] as [C,1,1]
+                    found = (name, False)
+                elif a.ndim == 2 and w.shape == a.T.shape and np.array_equal(w, a.T):
+                    found = (name, True)
+                if found:
+                    break
+        assert found is not None, f"{pname}: no initializer in the export"
+        out[pname] = (found[0], found[1], node_of.get(found[0]))
+    return out
+
+
+def load_into(module, export_fn, prefix, onnx_path, only=""):
+    """Copies the shipped graph's weights into `module`; returns the pairing (see _pair)."""
+    torch.manual_seed(12345)
+    pairing = _pair(module, export_fn, prefix, only)
+    shipped = {i.name: numpy_helper.to_array(i) for i in onnx.load(onnx_path).graph.initializer}
+    with torch.no_grad():
+        for pname, p in module.named_parameters():
+            if not pname.startswith(only):
+                continue
+            name, transposed, _ = pairing[pname]
+            w = shipped[name].astype(np.float32)
+            p.copy_(torch.from_numpy(w.T.copy() if transposed else w.reshape(p.shape)))
+    return pairing
+
+
+def load_model(model=MODEL):
+    te, unet, vae = TextEncoder(TEXT_CFG), UNet(UNET_CFG), AutoencoderKL(VAE_CFG)
+    pt = load_into(te, lambda m, p: ox.export_text_encoder(m, p), "te.", os.path.join(model, "text_encoder", "model.onnx"))
+    pu = load_into(unet, lambda m, p: ox.export_unet(m, p), "unet.", os.path.join(model, "unet", "model.onnx"))
+    load_into(vae, lambda m, p: ox.export_vae_encoder(m, p, mode="mean"), "vae.",
+              os.path.join(model, "vae_encoder", "model.onnx"), only="encoder.")
+    load_into(vae, lambda m, p: ox.export_vae_decoder(m, p), "vae.", os.path.join(model, "vae_decoder", "model.onnx"),
+              only="decoder.")
+    for m in (te, unet, vae):
+        m.eval()
+        for p in m.parameters():
+            p.requires_grad_(False)
+    with open(os.path.join(model, "vae_encoder", "config.json")) as f:
+        sf = json.load(f)["scaling_factor"]
+    return te, unet, vae, sf, pt, pu
+
+
+# ------------------------------------------------------------------------------------------ new-concept data
+PALETTE = dict(dataset.COLORS, **{NEW: PURPLE})
+
+
+def new_combos():
+    """Combinations with the new colour, as object or as background."""
+    out = [(NEW, s, b) for s in dataset.SHAPES for b in dataset.COLOR_NAMES]
+    out += [(c, s, NEW) for s in dataset.SHAPES for c in dataset.COLOR_NAMES]
+    return out
+
+
+def new_heldout():
+    """Never drawn in training: 2 per shape with the new object colour, 1 per shape with the new background."""
+    return [(NEW, "circle", "green"), (NEW, "circle", "black"), (NEW, "square", "yellow"), (NEW, "square", "white"),
+            (NEW, "triangle", "red"), (NEW, "triangle", "blue"),
+            ("yellow", "circle", NEW), ("white", "square", NEW), ("green", "triangle", NEW)]
+
+
+def new_train_combos():
+    held = set(new_heldout())
+    return [c for c in new_combos() if c not in held]
+
+
+def render(color, shape, bg, cx, cy, size):
+    saved = dict(dataset.COLORS)
+    dataset.COLORS[NEW] = PURPLE
+    try:
+        return dataset.render(color, shape, bg, cx, cy, size)
+    finally:
+        dataset.COLORS.clear()
+        dataset.COLORS.update(saved)
+
+
+def make_set(vae, n, combos, seed, batch=100):
+    """(latents [n,4,8,8] unscaled encoder means, combo index list) for n images of `combos`."""
+    rng = random.Random(seed)
+    lat, labels = [], []
+    with torch.no_grad():
+        for k in range(0, n, batch):
+            imgs = []
+            for _ in range(min(batch, n - k)):
+                i = rng.randrange(len(combos))
+                cx, cy, size = dataset.random_layout(rng)
+                imgs.append(render(*combos[i], cx, cy, size))
+                labels.append(i)
+            mean, _ = vae.encode(torch.from_numpy(dataset.to_tensor_range(np.stack(imgs))))
+            lat.append(mean)
+    return torch.cat(lat), labels
+
+
+def heldout_json(trigger):
+    """The card's test set: the prompts the Java test generates (trigger replaces the colour word for TI)."""
+    return [{"color": c, "shape": s, "background": b,
+             "prompt": dataset.caption(c, s, b).replace(NEW, trigger)} for c, s, b in new_heldout()]
+
+
+# ------------------------------------------------------------------------------------------ quick check in torch
+def ddim_sample(te, unet, vae, sf, ids, seed, steps=20, guidance=5.0):
+    """DDIM (leading spacing, steps_offset 1, eta 0) as the shipped scheduler; returns uint8 NHWC images. A quick
+    check while training; the numbers reported come from the Java pipeline (QualityOfAdaptationsTest)."""
+    from common import alphas_cumprod
+    ac = alphas_cumprod()
+    n = ids.shape[0]
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn((n, 4, 8, 8), generator=g)
+    ts = list(range(0, 1000, 1000 // steps))[::-1]
+    ts = [t + 1 for t in ts]
+    with torch.no_grad():
+        cond, _ = te(ids)
+        unc, _ = te(torch.tensor([_empty_ids()] * n))
+        for k, t in enumerate(ts):
+            tt = torch.full((2 * n,), float(t))
+            eps = unet(torch.cat([x, x]), tt, torch.cat([unc, cond]))
+            e_u, e_c = eps.chunk(2)
+            e = e_u + guidance * (e_c - e_u)
+            a = ac[t]
+            a_prev = ac[ts[k + 1]] if k + 1 < len(ts) else ac[0]
+            x0 = (x - (1 - a).sqrt() * e) / a.sqrt()
+            x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * e
+        img = vae.decode(x / sf)
+    return ((img.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+
+
+def _empty_ids():
+    from clip_tokenizer import ClipTokenizer
+    return ClipTokenizer()("")
+
+
+def colours_seen(img):
+    """(object colour, background colour): nearest palette colours of the border median and of the median of the
+    pixels whose nearest colour is not the background's (a simpler form of the Java ShapeCheck)."""
+    names = list(PALETTE)
+    pal = np.array([PALETTE[k] for k in names], dtype=np.float32)
+    px = img.reshape(-1, 3).astype(np.float32)
+    near = np.argmin(((px[:, None, :] - pal[None]) ** 2).sum(-1), 1)
+    border = np.concatenate([img[:2].reshape(-1, 3), img[-2:].reshape(-1, 3), img[:, :2].reshape(-1, 3),
+                             img[:, -2:].reshape(-1, 3)]).astype(np.float32)
+    bg = int(np.argmin(((np.median(border, 0)[None] - pal) ** 2).sum(-1)))
+    obj = near != bg
+    if obj.sum() < 0.02 * len(near):
+        return None, names[bg]
+    c = int(np.argmin(((np.median(px[obj], 0)[None] - pal) ** 2).sum(-1)))
+    return names[c], names[bg]
