@@ -1,0 +1,124 @@
+"""Trains a textual-inversion embedding for the embedded model (models/tiny-sd-shapes): the word "purplish" for the
+colour purple, which its data set lacks. Only the word's vectors are optimised; the model is frozen. Written in
+A1111's layout (`emb_params` [n, 48], F32), file name = trigger word, what our reader (--embeddings DIR) and A1111 read.
+
+In training the word stands for n rare single-token words whose token-table rows are replaced by the trained vectors
+(a forward hook on the token embedding): the same token positions the Java side gives the embedding's n rows.
+Data: adapt_common.new_train_combos() (the colour as object or background; the combinations of new_heldout() never
+drawn). Loss as train_unet.py (epsilon, min-SNR-5).
+
+  python3 train_ti.py --out models/embeddings/purplish.safetensors [--vectors 4 --steps 500 --lr 1e-2]
+"""
+import os
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+import argparse
+import time
+
+import numpy as np
+import torch
+
+import adapt_common as ac_
+import dataset
+from clip_tokenizer import ClipTokenizer
+from common import alphas_cumprod, lr_at, seed_all
+from make_lora_fixture import save_safetensors
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TRIGGER = "purplish"
+STAND_INS = ["zebra", "violin", "tulip", "anchor"]  # single CLIP tokens the captions never use
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(HERE, "..", "..", "models", "embeddings", TRIGGER + ".safetensors"))
+    ap.add_argument("--vectors", type=int, default=4)
+    ap.add_argument("--steps", type=int, default=500)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1e-2)
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--max-minutes", type=float, default=25)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    seed_all(args.seed)
+    t0 = time.time()
+    te, unet, vae, sf, _, _ = ac_.load_model()
+    combos = ac_.new_train_combos()
+    lat, labels = ac_.make_set(vae, args.n, combos, args.seed + 100)
+    lat = lat * sf
+    tok = ClipTokenizer()
+    stand_ins = STAND_INS[:args.vectors]
+    slot_ids = []
+    for w in stand_ins:
+        ids = tok.encode(w)[1:-1]
+        assert len(ids) == 1, f"{w} is {len(ids)} tokens"
+        slot_ids.append(ids[0])
+    caps = [dataset.caption(*c).replace(ac_.NEW, " ".join(stand_ins)) for c in combos]
+    ids_all = torch.tensor([tok(c) for c in caps])[labels]
+    empty = torch.tensor(tok(""))
+
+    table = te.token_embedding.weight
+    red, blue = table[tok.encode("red")[1]], table[tok.encode("blue")[1]]
+    vecs = torch.nn.Parameter(((red + blue) / 2).detach().repeat(args.vectors, 1).clone())
+    slots = torch.tensor(slot_ids)
+
+    def substitute(module, inputs, output):
+        ids = inputs[0]
+        out = output.clone()
+        for k in range(args.vectors):
+            out[ids == slots[k]] = vecs[k].to(out.dtype)
+        return out
+
+    te.token_embedding.register_forward_hook(substitute)
+    print(f"data: {len(lat)} latents, {time.time() - t0:.0f} s; {args.vectors} vectors of width {table.shape[1]}, "
+          f"palette rows norm {table[[tok.encode(c)[1] for c in dataset.COLOR_NAMES]].norm(dim=1).mean():.3f}", flush=True)
+    opt = torch.optim.AdamW([vecs], lr=args.lr, weight_decay=0.0)
+    acp = alphas_cumprod()
+    snr = acp / (1 - acp)
+    weight = torch.clamp(snr, max=5.0) / snr
+    gen = torch.Generator().manual_seed(args.seed)
+    hist, step = [], 0
+    t1 = time.time()
+    while step < args.steps:
+        idx = torch.randint(0, len(lat), (args.batch,), generator=gen)
+        z, c = lat[idx], ids_all[idx]
+        t = torch.randint(0, 1000, (args.batch,), generator=gen)
+        noise = torch.randn(z.shape, generator=gen)
+        a = acp[t].view(-1, 1, 1, 1)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args.steps, args.lr, 20)
+        hs, _ = te(c)
+        pred = unet(a.sqrt() * z + (1 - a).sqrt() * noise, t.float(), hs)
+        loss = (((pred - noise) ** 2).flatten(1).mean(1) * weight[t]).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        hist.append(loss.item())
+        if step % 50 == 0:
+            print(f"step {step} loss {np.mean(hist):.4f} vector norms {vecs.norm(dim=1).detach().numpy().round(3)} "
+                  f"{(time.time() - t1) / 60:.1f} min", flush=True)
+            hist = []
+        if (time.time() - t0) / 60 > args.max_minutes:
+            print("max minutes reached, stopping", flush=True)
+            break
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    save_safetensors(args.out, {"emb_params": vecs.detach().numpy().astype(np.float32)},
+                     {"base_model": "tiny-sd-shapes", "concept": "purple", "steps": str(step)})
+    print(f"wrote {args.out}; {(time.time() - t0) / 60:.1f} min total", flush=True)
+
+    hits = tot = 0
+    for c, s, b in ac_.new_heldout():
+        cap = dataset.caption(c, s, b).replace(ac_.NEW, " ".join(stand_ins))
+        with torch.no_grad():
+            imgs = ac_.ddim_sample(te, unet, vae, sf, torch.tensor([tok(cap)] * 4), seed=1)
+        for im in imgs:
+            oc, bc = ac_.colours_seen(im)
+            hits += (oc == c) and (bc == b)
+            tot += 1
+    print(f"quick check (torch DDIM, 4 seeds): both colours right in {hits}/{tot} held-out purple images", flush=True)
+
+
+if __name__ == "__main__":
+    main()
