@@ -32,6 +32,7 @@ NEW = "purple"
 
 def _pair(module, export_fn, prefix, only=""):
     """{torch parameter name: (initializer name, transposed, node path or None)} from a fresh export."""
+    kept = {k: v.clone() for k, v in module.state_dict().items()}
     with torch.no_grad():  # every value distinct (no all-ones norm weights the exporter could merge)
         for p in module.parameters():
             p.copy_(torch.randn(p.shape) * 0.1)
@@ -39,16 +40,18 @@ def _pair(module, export_fn, prefix, only=""):
         path = os.path.join(d, "model.onnx")
         export_fn(module, path)
         m = onnx.load(path)
+    values = {k: p.detach().numpy().copy() for k, p in module.named_parameters()}
+    module.load_state_dict(kept)  # the encoder's weights stay when the decoder's are read, and so on
     inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
     node_of = {}
     for n in m.graph.node:
         if n.op_type in ("MatMul", "Gemm", "Conv") and len(n.input) > 1 and n.input[1] in inits:
             node_of[n.input[1]] = n.name.lstrip("/").rsplit("/", 1)[0]
     out = {}
-    for pname, p in module.named_parameters():
+    for pname, _ in module.named_parameters():
         if not pname.startswith(only):
             continue
-        a = p.detach().numpy()
+        a = values[pname]
         found = None
         if prefix + pname in inits and np.array_equal(inits[prefix + pname], a):
             found = (prefix + pname, False)

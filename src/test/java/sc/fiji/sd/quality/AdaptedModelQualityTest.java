@@ -49,6 +49,11 @@ class AdaptedModelQualityTest {
 	static final double GUIDANCE = 5;
 	static final Path LORA = Path.of("models", "loras", "purple.safetensors");
 	static final Path EMBEDDINGS = Path.of("models", "embeddings");
+	/**
+	 * The base model's all-three-right rate on the original held-out set, same prompts, seeds, steps and guidance
+	 * (EmbeddedModelQualityTest, models/tiny-sd-shapes/README.md); not re-measured here to keep the suite short.
+	 */
+	static final double BASE_ALL_THREE = 0.967;
 	/** The new colour as the training script draws it (adapt_common.PURPLE). */
 	static final int[] PURPLE = { 150, 30, 180 };
 
@@ -105,7 +110,6 @@ class AdaptedModelQualityTest {
 		try (overrides; StableDiffusionModel model = StableDiffusionModel.load(EmbeddedModel.path(),
 			RuntimeOptions.DEFAULTS.withDevice(Device.CPU), overrides))
 		{
-			if (overrides instanceof LoraSet set) set.checkEveryLoraApplied();
 			StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
 			for (Combo combo : combos) {
 				GenerationRequest request = GenerationRequest.builder().prompt(combo.prompt(purpleWord)).steps(STEPS)
@@ -118,6 +122,10 @@ class AdaptedModelQualityTest {
 					purple += "purple".equals(seen.color()) || "purple".equals(seen.background()) ? 1 : 0;
 					all += colours && combo.shape().equals(seen.shape()) ? 1 : 0;
 				}
+			}
+			if (overrides instanceof LoraSet set) {
+				set.checkEveryLoraApplied();
+				assertTrue(set.warnings().isEmpty(), "every module of the LoRA matches a weight: " + set.warnings());
 			}
 		}
 		return new Counts(n, prompted, purple, all);
@@ -143,9 +151,9 @@ class AdaptedModelQualityTest {
 
 	@Test
 	void theLoraKeepsTheOriginalConcepts() {
-		Counts base = report("base model, original held-out", measure(InitializerOverrides.NONE, oldHeldout, "purple"));
 		Counts on = report("purple LoRA at 1, original held-out", measure(lora(1), oldHeldout, "purple"));
-		assertTrue(on.allThreeRate() >= 0.9 * base.allThreeRate(), "LoRA " + on + " vs base " + base);
+		assertEquals(oldHeldout.size() * SEEDS, on.images());
+		assertTrue(on.allThreeRate() >= 0.9 * BASE_ALL_THREE, "LoRA " + on + " vs base all three " + BASE_ALL_THREE);
 		assertTrue(on.purpleRate() <= 0.10, "the LoRA draws purple where not asked: " + on);
 	}
 
