@@ -1,13 +1,16 @@
-"""Trains a textual-inversion embedding for the embedded model (models/tiny-sd-shapes): the word "purplish" for the
-colour purple, which its data set lacks. Only the word's vectors are optimised; the model is frozen. Written in
-A1111's layout (`emb_params` [n, 48], F32), file name = trigger word, what our reader (--embeddings DIR) and A1111 read.
+"""Trains a textual-inversion embedding for the embedded model (models/tiny-sd-shapes): the word "cherry", which its
+captions never use, for a red circle ("a cherry on a green background"). Only the word's vectors are optimised; the
+model is frozen, so the word can only name what the model already draws (a new colour such as purple cannot be
+reached: the shipped VAE decodes purple as red, and an embedding trained for it drew red, 0 of 36 images purple).
+Written in A1111's layout (`emb_params` [n, 48], F32), file name = trigger word, what our reader (--embeddings DIR) and
+A1111 read.
 
 In training the word stands for n rare single-token words whose token-table rows are replaced by the trained vectors
 (a forward hook on the token embedding): the same token positions the Java side gives the embedding's n rows.
-Data: adapt_common.new_train_combos() (the colour as object or background; the combinations of new_heldout() never
-drawn). Loss as train_unet.py (epsilon, min-SNR-5).
+Data: red circles on the backgrounds CHERRY_TRAIN_BG; CHERRY_HELDOUT_BG are never drawn with the word. Loss as
+train_unet.py (epsilon, min-SNR-5).
 
-  python3 train_ti.py --out models/embeddings/purplish.safetensors [--vectors 4 --steps 500 --lr 1e-2]
+  python3 train_ti.py --out models/embeddings/cherry.safetensors --vectors 2 --steps 400 --lr 1e-2 --n 1000
 """
 import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -32,33 +35,27 @@ CHERRY_TRAIN_BG = ["green", "yellow", "white"]
 CHERRY_HELDOUT_BG = ["blue", "black"]
 
 
-def concept(word):
-    """(training combinations, caption of a combination with the word's placeholder `slot`)."""
-    if word == "purplish":
-        return ac_.new_train_combos(), lambda c, slot: dataset.caption(*c).replace(ac_.NEW, slot)
-    if word == "cherry":
-        return [("red", "circle", b) for b in CHERRY_TRAIN_BG], lambda c, slot: f"a {slot} on a {c[2]} background"
-    raise SystemExit(f"unknown word {word}: purplish or cherry")
+def caption(combo, slot):
+    """The caption of a (red, circle, background) combination with the word's placeholder `slot`."""
+    return f"a {slot} on a {combo[2]} background"
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--word", default="cherry", help="purplish (the colour purple) or cherry (a red circle)")
-    ap.add_argument("--out", help="default models/embeddings/WORD.safetensors")
-    ap.add_argument("--vectors", type=int, default=4)
-    ap.add_argument("--steps", type=int, default=500)
+    ap.add_argument("--out", default=os.path.join(HERE, "..", "..", "models", "embeddings", "cherry.safetensors"))
+    ap.add_argument("--vectors", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-2)
-    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--max-minutes", type=float, default=25)
     args = ap.parse_args()
-    args.out = args.out or os.path.join(HERE, "..", "..", "models", "embeddings", args.word + ".safetensors")
     torch.set_num_threads(2)
     seed_all(args.seed)
     t0 = time.time()
     te, unet, vae, sf, _, _ = ac_.load_model()
-    combos, caption = concept(args.word)
+    combos = [("red", "circle", b) for b in CHERRY_TRAIN_BG]
     lat, labels = ac_.make_set(vae, args.n, combos, args.seed + 100)
     lat = lat * sf
     tok = ClipTokenizer()
@@ -119,19 +116,19 @@ def main():
             break
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     save_safetensors(args.out, {"emb_params": vecs.detach().numpy().astype(np.float32)},
-                     {"base_model": "tiny-sd-shapes", "word": args.word, "steps": str(step)})
+                     {"base_model": "tiny-sd-shapes", "word": "cherry", "steps": str(step)})
     print(f"wrote {args.out}; {(time.time() - t0) / 60:.1f} min total", flush=True)
 
     hits = tot = 0
-    tests = ac_.new_heldout() if args.word == "purplish" else [("red", "circle", b) for b in CHERRY_HELDOUT_BG]
-    for c in tests:
+    for c in [("red", "circle", b) for b in CHERRY_HELDOUT_BG]:
         with torch.no_grad():
             imgs = ac_.ddim_sample(te, unet, vae, sf, torch.tensor([tok(caption(c, " ".join(stand_ins)))] * 4), seed=1)
         for im in imgs:
-            oc, bc = ac_.colours_seen(im)
-            hits += (oc == c[0]) and (bc == c[2])
+            oc, bc, ring = ac_.seen(im)
+            hits += (oc == c[0]) and (bc == c[2]) and not ring
             tot += 1
-    print(f"quick check (torch DDIM, 4 seeds): both colours right in {hits}/{tot} held-out images", flush=True)
+    print(f"quick check (torch DDIM, 4 seeds): a red disc on the background in {hits}/{tot} held-out images "
+          "(the shape is checked in the Java test)", flush=True)
 
 
 if __name__ == "__main__":
