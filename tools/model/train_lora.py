@@ -11,7 +11,7 @@ Data: the model's own caption grammar with "ring" as the shape, in every colour 
 adapt_common.new_heldout() (never drawn), mixed half and half with the original training combinations (so the old
 colours and shapes are kept). Loss as train_unet.py (epsilon, min-SNR-5); 5 % empty captions. The base model is frozen.
 
-  python3 train_lora.py --out models/loras/ring.safetensors [--steps 600 --rank 8 --lr 2e-3]
+  python3 train_lora.py --out models/loras/ring.safetensors --steps 1000   [--rank 8 --lr 2e-3]
 """
 import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
