@@ -154,6 +154,43 @@ def make_set(vae, n, combos, seed, batch=100):
 
 
 
+# ------------------------------------------------------------------------------------------ training loop
+def train(te, unet, params, draw, args, warmup, t0, note=lambda: ""):
+    """Optimises `params` (AdamW, cosine with warm-up) on the base model's loss (epsilon, min-SNR-5). draw(gen) gives
+    a batch (scaled latents, caption ids); args has steps, lr, seed, max_minutes. Returns the steps done."""
+    import time
+    from common import alphas_cumprod, lr_at
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
+    acp = alphas_cumprod()
+    snr = acp / (1 - acp)
+    weight = torch.clamp(snr, max=5.0) / snr
+    gen = torch.Generator().manual_seed(args.seed)
+    hist, step = [], 0
+    t1 = time.time()
+    while step < args.steps:
+        z, c = draw(gen)
+        t = torch.randint(0, 1000, (z.shape[0],), generator=gen)
+        noise = torch.randn(z.shape, generator=gen)
+        a = acp[t].view(-1, 1, 1, 1)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args.steps, args.lr, warmup)
+        hs, _ = te(c)
+        pred = unet(a.sqrt() * z + (1 - a).sqrt() * noise, t.float(), hs)
+        loss = (((pred - noise) ** 2).flatten(1).mean(1) * weight[t]).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        hist.append(loss.item())
+        if step % 50 == 0:
+            print(f"step {step} loss {np.mean(hist):.4f}{note()} {(time.time() - t1) / 60:.1f} min", flush=True)
+            hist = []
+        if (time.time() - t0) / 60 > args.max_minutes:
+            print("max minutes reached, stopping", flush=True)
+            break
+    return step
+
+
 # ------------------------------------------------------------------------------------------ quick check in torch
 def ddim_sample(te, unet, vae, sf, ids, seed, steps=20, guidance=5.0):
     """DDIM (leading spacing, steps_offset 1, eta 0) as the shipped scheduler; returns uint8 NHWC images. A quick

@@ -26,7 +26,7 @@ import torch
 import adapt_common as ac_
 import dataset
 from clip_tokenizer import ClipTokenizer
-from common import alphas_cumprod, lr_at, seed_all
+from common import seed_all
 from make_lora_fixture import save_safetensors
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -119,39 +119,18 @@ def main():
     params = [p for _, m in mods_u + mods_t for p in (m.down, m.up)]
     print(f"LoRA rank {args.rank}: {len(mods_u)} UNet + {len(mods_t)} text-encoder modules, "
           f"{sum(p.numel() for p in params)} parameters", flush=True)
-    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
-    acp = alphas_cumprod()
-    snr = acp / (1 - acp)
-    weight = torch.clamp(snr, max=5.0) / snr
-    gen = torch.Generator().manual_seed(args.seed)
     n_new = len(lat_new)
-    hist, step = [], 0
-    t1 = time.time()
-    while step < args.steps:
+
+    def draw(gen):
+        """Half new-concept images, half original ones; 5 % empty captions."""
         half = args.batch // 2
         idx = torch.cat([torch.randint(0, n_new, (half,), generator=gen),
                          torch.randint(n_new, len(lat), (args.batch - half,), generator=gen)])
-        z, c = lat[idx], ids[idx].clone()
+        c = ids[idx].clone()
         c[torch.rand(args.batch, generator=gen) < 0.05] = empty
-        t = torch.randint(0, 1000, (args.batch,), generator=gen)
-        noise = torch.randn(z.shape, generator=gen)
-        a = acp[t].view(-1, 1, 1, 1)
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, args.steps, args.lr, 30)
-        hs, _ = te(c)
-        pred = unet(a.sqrt() * z + (1 - a).sqrt() * noise, t.float(), hs)
-        loss = (((pred - noise) ** 2).flatten(1).mean(1) * weight[t]).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        step += 1
-        hist.append(loss.item())
-        if step % 50 == 0:
-            print(f"step {step} loss {np.mean(hist):.4f} {(time.time() - t1) / 60:.1f} min", flush=True)
-            hist = []
-        if (time.time() - t0) / 60 > args.max_minutes:
-            print("max minutes reached, stopping", flush=True)
-            break
+        return lat[idx], c
+
+    step = ac_.train(te, unet, params, draw, args, 30, t0)
     n = save(args.out, [("lora_unet_", mods_u), ("lora_te_", mods_t)], args.rank, alpha,
              {"ss_base_model": "tiny-sd-shapes", "concept": "ring", "steps": str(step)})
     print(f"wrote {args.out}: {n} modules, {os.path.getsize(args.out)} bytes; {(time.time() - t0) / 60:.1f} min total",

@@ -24,7 +24,7 @@ import torch
 import adapt_common as ac_
 import dataset
 from clip_tokenizer import ClipTokenizer
-from common import alphas_cumprod, lr_at, seed_all
+from common import seed_all
 from make_lora_fixture import save_safetensors
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -84,36 +84,12 @@ def main():
     te.token_embedding.register_forward_hook(substitute)
     print(f"data: {len(lat)} latents, {time.time() - t0:.0f} s; {args.vectors} vectors of width {table.shape[1]}, "
           f"palette rows norm {table[[tok.encode(c)[1] for c in dataset.COLOR_NAMES]].norm(dim=1).mean():.3f}", flush=True)
-    opt = torch.optim.AdamW([vecs], lr=args.lr, weight_decay=0.0)
-    acp = alphas_cumprod()
-    snr = acp / (1 - acp)
-    weight = torch.clamp(snr, max=5.0) / snr
-    gen = torch.Generator().manual_seed(args.seed)
-    hist, step = [], 0
-    t1 = time.time()
-    while step < args.steps:
+    def draw(gen):
         idx = torch.randint(0, len(lat), (args.batch,), generator=gen)
-        z, c = lat[idx], ids_all[idx]
-        t = torch.randint(0, 1000, (args.batch,), generator=gen)
-        noise = torch.randn(z.shape, generator=gen)
-        a = acp[t].view(-1, 1, 1, 1)
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, args.steps, args.lr, 20)
-        hs, _ = te(c)
-        pred = unet(a.sqrt() * z + (1 - a).sqrt() * noise, t.float(), hs)
-        loss = (((pred - noise) ** 2).flatten(1).mean(1) * weight[t]).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        step += 1
-        hist.append(loss.item())
-        if step % 50 == 0:
-            print(f"step {step} loss {np.mean(hist):.4f} vector norms {vecs.norm(dim=1).detach().numpy().round(3)} "
-                  f"{(time.time() - t1) / 60:.1f} min", flush=True)
-            hist = []
-        if (time.time() - t0) / 60 > args.max_minutes:
-            print("max minutes reached, stopping", flush=True)
-            break
+        return lat[idx], ids_all[idx]
+
+    step = ac_.train(te, unet, [vecs], draw, args, 20, t0,
+                     lambda: f" vector norms {vecs.norm(dim=1).detach().numpy().round(3)}")
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     save_safetensors(args.out, {"emb_params": vecs.detach().numpy().astype(np.float32)},
                      {"base_model": "tiny-sd-shapes", "word": "cherry", "steps": str(step)})
