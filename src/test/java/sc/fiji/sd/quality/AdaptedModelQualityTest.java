@@ -4,10 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -16,10 +14,6 @@ import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 
 import sc.fiji.sd.lora.EmbeddingSet;
 import sc.fiji.sd.lora.EmbeddingSpec;
@@ -33,6 +27,7 @@ import sc.fiji.sd.onnx.RuntimeOptions;
 import sc.fiji.sd.pipeline.GeneratedImage;
 import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.StableDiffusionPipeline;
+import sc.fiji.sd.quality.HeldoutSet.Combo;
 
 /**
  * Do the shipped LoRA ({@code models/loras/ring.safetensors}) and textual-inversion embedding
@@ -59,12 +54,6 @@ class AdaptedModelQualityTest {
 	/** A ring's hole is 1.7–6 % of a 64² image at the data set's sizes; the data set's shapes have none. */
 	static final double RING_HOLE = 0.01;
 
-	private record Combo(String color, String shape, String background, String prompt) {
-		static Combo of(String color, String shape, String background) {
-			return new Combo(color, shape, background, "a " + color + " " + shape + " on a " + background + " background");
-		}
-	}
-
 	/** tools/model/adapt_common.py new_heldout(): 9 of the 30 colour pairs, never drawn as a ring in training. */
 	static final List<Combo> RING_HELDOUT = List.of(Combo.of("red", "ring", "white"), Combo.of("green", "ring", "black"),
 		Combo.of("blue", "ring", "yellow"), Combo.of("yellow", "ring", "blue"), Combo.of("white", "ring", "green"),
@@ -76,23 +65,15 @@ class AdaptedModelQualityTest {
 		new Combo("red", "circle", "black", "a cherry on a black background"));
 	static final int CHERRY_SEEDS = 12;
 
-	private final Map<String, int[]> colors = new LinkedHashMap<>();
-	private final List<Combo> oldHeldout = new ArrayList<>();
+	private Map<String, int[]> colors;
+	private List<Combo> oldHeldout;
 	private ShapeCheck check;
 
 	@BeforeAll
 	void load() throws IOException {
-		Path folder = EmbeddedModel.path();
-		JsonObject json = JsonParser.parseString(Files.readString(folder.resolve("heldout.json"))).getAsJsonObject();
-		for (Map.Entry<String, JsonElement> e : json.getAsJsonObject("colors").entrySet()) {
-			var rgb = e.getValue().getAsJsonArray();
-			colors.put(e.getKey(), new int[] { rgb.get(0).getAsInt(), rgb.get(1).getAsInt(), rgb.get(2).getAsInt() });
-		}
-		for (JsonElement e : json.getAsJsonArray("heldout")) {
-			JsonObject o = e.getAsJsonObject();
-			oldHeldout.add(Combo.of(o.get("color").getAsString(), o.get("shape").getAsString(),
-				o.get("background").getAsString()));
-		}
+		HeldoutSet set = HeldoutSet.read(EmbeddedModel.path());
+		colors = set.colors();
+		oldHeldout = set.combos();
 		check = new ShapeCheck(colors);
 	}
 
