@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,10 +17,6 @@ import net.imglib2.type.numeric.real.FloatType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 
 import sc.fiji.sd.model.EmbeddedModel;
 import sc.fiji.sd.pipeline.GeneratedImage;
@@ -42,27 +36,17 @@ class EmbeddedModelQualityTest {
 	static final int SEEDS = 4;
 	static final double GUIDANCE = 5;
 
-	private record Combo(String color, String shape, String background, String prompt) {}
-
-	private final Map<String, int[]> colors = new LinkedHashMap<>();
-	private final List<Combo> heldout = new ArrayList<>();
+	private Map<String, int[]> colors;
+	private List<HeldoutSet.Combo> heldout;
 	private ShapeCheck check;
 	private StableDiffusionPipeline pipeline;
 	private Rates atGuidance5;
 
 	@BeforeAll
 	void load() throws IOException {
-		Path folder = EmbeddedModel.path();
-		JsonObject json = JsonParser.parseString(Files.readString(folder.resolve("heldout.json"))).getAsJsonObject();
-		for (Map.Entry<String, JsonElement> e : json.getAsJsonObject("colors").entrySet()) {
-			var rgb = e.getValue().getAsJsonArray();
-			colors.put(e.getKey(), new int[] { rgb.get(0).getAsInt(), rgb.get(1).getAsInt(), rgb.get(2).getAsInt() });
-		}
-		for (JsonElement e : json.getAsJsonArray("heldout")) {
-			JsonObject o = e.getAsJsonObject();
-			heldout.add(new Combo(o.get("color").getAsString(), o.get("shape").getAsString(),
-				o.get("background").getAsString(), o.get("prompt").getAsString()));
-		}
+		HeldoutSet set = HeldoutSet.read(EmbeddedModel.path());
+		colors = set.colors();
+		heldout = set.combos();
 		check = new ShapeCheck(colors);
 		pipeline = TestModels.pipeline("embedded");
 	}
@@ -79,7 +63,7 @@ class EmbeddedModelQualityTest {
 	private Rates measure(double guidance) {
 		int n = 0, bg = 0, col = 0, sh = 0, all = 0;
 		Map<String, int[]> perShape = new LinkedHashMap<>();
-		for (Combo combo : heldout) {
+		for (HeldoutSet.Combo combo : heldout) {
 			GenerationRequest request = GenerationRequest.builder().prompt(combo.prompt()).steps(STEPS).guidance(guidance)
 				.seed(1000).batchSize(SEEDS).build();
 			for (GeneratedImage image : pipeline.generate(request, null).images()) {
@@ -152,7 +136,7 @@ class EmbeddedModelQualityTest {
 
 	@Test
 	void seedsVaryPositionAndSize() {
-		Combo combo = heldout.get(0);
+		HeldoutSet.Combo combo = heldout.get(0);
 		GenerationRequest request = GenerationRequest.builder().prompt(combo.prompt()).steps(STEPS).guidance(GUIDANCE)
 			.seed(100).batchSize(8).build();
 		List<ShapeCheck.Seen> seen = new ArrayList<>();
@@ -176,7 +160,7 @@ class EmbeddedModelQualityTest {
 		int images = 30;
 		double sum = 0, worst = Double.MAX_VALUE;
 		for (int k = 0; k < images; k++) {
-			Combo combo = heldout.get(k % heldout.size());
+			HeldoutSet.Combo combo = heldout.get(k % heldout.size());
 			double[] layout = ShapeImages.randomLayout(rng, 64);
 			Img<FloatType> img = ShapeImages.render(colors.get(combo.color()), combo.shape(), colors.get(combo.background()),
 				layout[0], layout[1], layout[2], 64);

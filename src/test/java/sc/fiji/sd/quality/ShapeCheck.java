@@ -19,13 +19,15 @@ import net.imglib2.type.numeric.real.FloatType;
  * a region under 2 % of the image counts as no object;</li>
  * <li>object colour = nearest palette colour of the region's median pixel;</li>
  * <li>shape from the region's fill ratio of its bounding box: square ≥ 0.9 &gt; circle ≥ 0.64 &gt; triangle
- * (axis-aligned square 1.0, circle π/4, upright triangle with base = height 0.5).</li>
+ * (axis-aligned square 1.0, circle π/4, upright triangle with base = height 0.5);</li>
+ * <li>hole = the fraction of the image whose pixels are not the object's and not connected to the border (a ring's
+ * hole; 0 for the data set's shapes).</li>
  * </ul>
  */
 final class ShapeCheck {
 
 	/** What the check saw; colour and shape are null when there is no object. */
-	record Seen(String background, String color, String shape, double centreX, double centreY, int size) {}
+	record Seen(String background, String color, String shape, double centreX, double centreY, int size, double hole) {}
 
 	private final List<String> names;
 	private final float[][] palette; // RGB 0..255
@@ -58,7 +60,7 @@ final class ShapeCheck {
 		boolean[] foreground = new boolean[w * h];
 		for (int i = 0; i < w * h; i++) foreground[i] = nearest(px[i]) != background;
 		int[] region = largestComponent(foreground, w, h);
-		if (region.length < 0.02 * w * h) return new Seen(names.get(background), null, null, Double.NaN, Double.NaN, 0);
+		if (region.length < 0.02 * w * h) return new Seen(names.get(background), null, null, Double.NaN, Double.NaN, 0, 0);
 
 		List<float[]> inside = new ArrayList<>();
 		int minX = w, maxX = -1, minY = h, maxY = -1;
@@ -74,7 +76,35 @@ final class ShapeCheck {
 		double fill = region.length / (double) (bw * bh);
 		String shape = fill >= 0.9 ? "square" : fill >= 0.64 ? "circle" : "triangle";
 		return new Seen(names.get(background), names.get(nearest(median(inside))), shape, sx / region.length,
-			sy / region.length, Math.max(bw, bh));
+			sy / region.length, Math.max(bw, bh), enclosed(region, w, h) / (double) (w * h));
+	}
+
+	/** Pixels outside {@code region} that cannot reach the image border through other pixels outside it. */
+	private static int enclosed(int[] region, int w, int h) {
+		boolean[] blocked = new boolean[w * h];
+		for (int i : region) blocked[i] = true;
+		ArrayDeque<Integer> stack = new ArrayDeque<>();
+		for (int i = 0; i < w * h; i++) {
+			int x = i % w, y = i / w;
+			if ((x == 0 || y == 0 || x == w - 1 || y == h - 1) && !blocked[i]) {
+				blocked[i] = true;
+				stack.push(i);
+			}
+		}
+		int reached = stack.size();
+		while (!stack.isEmpty()) {
+			int i = stack.pop();
+			int x = i % w, y = i / w;
+			int[] neighbours = { x + 1 < w ? i + 1 : -1, x > 0 ? i - 1 : -1, y + 1 < h ? i + w : -1, y > 0 ? i - w : -1 };
+			for (int j : neighbours) {
+				if (j >= 0 && !blocked[j]) {
+					blocked[j] = true;
+					reached++;
+					stack.push(j);
+				}
+			}
+		}
+		return w * h - region.length - reached;
 	}
 
 	private int nearest(float[] rgb) {

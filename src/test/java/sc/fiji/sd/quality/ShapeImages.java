@@ -51,6 +51,8 @@ final class ShapeImages {
 		switch (shape) {
 			case "square": return Math.abs(dx) <= h && Math.abs(dy) <= h;
 			case "circle": return dx * dx + dy * dy <= h * h;
+			case "ring": // a disc with a concentric hole of half its diameter (tools/model/adapt_common.py)
+				return dx * dx + dy * dy <= h * h && dx * dx + dy * dy > h * h / 4;
 			case "triangle": // apex at (0, −h), base from (−h, h) to (h, h)
 				return dy <= h && dy >= -h && Math.abs(dx) <= (dy + h) / 2;
 			default: throw new IllegalArgumentException("unknown shape " + shape);
