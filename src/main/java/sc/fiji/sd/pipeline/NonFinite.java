@@ -48,6 +48,16 @@ final class NonFinite {
 			+ "(vae_encoder/model.onnx of an fp32 export) or a smaller image; if it always happens, the file is broken.");
 	}
 
+	/** The tiny decoder (TAESD) of {@code folder}: not the VAE, so none of the fp16-VAE advice applies. */
+	static void checkTinyDecoder(float[] pixels, int image, java.nio.file.Path folder) {
+		if (first(pixels) < 0) return;
+		String which = image > 0 ? "for image " + (image + 1) + " " : "";
+		throw new StableDiffusionException("The tiny decoder returned NaN or infinite values " + which + "(the image "
+			+ "would be black). Decode with the model's own VAE instead (leave out --decoder, or turn off \"Decode the "
+			+ "final images with it too\" in Stable Diffusion Settings); if it always happens, the tiny decoder in "
+			+ folder + " is broken or not made for this model.");
+	}
+
 	/** @param upcast whether the values came from an fp16 decoder rewritten in fp32, after it had overflowed */
 	static void checkVaeDecoder(float[] pixels, int image, boolean upcast) {
 		if (first(pixels) < 0) return;

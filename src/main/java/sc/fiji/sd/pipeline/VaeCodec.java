@@ -74,7 +74,7 @@ final class VaeCodec {
 		int latentW = width / 8, latentH = height / 8, plane = latentW * latentH;
 		if (tiny != null) { // takes the latents as they are; no tiles needed: its cost and memory grow linearly
 			float[] nchw = tiny.decode(latents, index, latentW, latentH);
-			NonFinite.checkVaeDecoder(nchw, index, false);
+			NonFinite.checkTinyDecoder(nchw, index, tiny.folder());
 			return ImageTensors.fromNchw(nchw, 0, width, height);
 		}
 		float[] one = new float[4 * plane];

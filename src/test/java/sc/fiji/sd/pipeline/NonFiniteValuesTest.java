@@ -77,6 +77,26 @@ class NonFiniteValuesTest {
 		}
 	}
 
+	/** A tiny decoder (TAESD) that returns NaN is named as such: the fp16-VAE advice does not apply to it. */
+	@Test
+	void nanFromTheTinyDecoderNamesItAndSaysWhatToDo() throws IOException {
+		Path folder = dir.resolve("nan-taesd");
+		Files.createDirectories(folder.resolve("taesd_decoder"));
+		Files.copy(Path.of("src/test/resources/fixtures/nan/vae_decoder/model.onnx"), folder.resolve("taesd_decoder")
+			.resolve("model.onnx"));
+		try (StableDiffusionModel model = StableDiffusionModel.load(EmbeddedModel.path(), "cpu");
+			sc.fiji.sd.model.TinyDecoder tiny = sc.fiji.sd.model.TinyDecoder.open(folder,
+				sc.fiji.sd.onnx.RuntimeOptions.DEFAULTS.withDevice(sc.fiji.sd.onnx.ExecutionProviders.Device.CPU)))
+		{
+			StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
+			pipeline.setTinyDecoder(tiny, true);
+			var e = assertThrows(StableDiffusionException.class, () -> pipeline.generate(request().build(), null));
+			assertTrue(e.getMessage().startsWith("The tiny decoder returned NaN"), e.getMessage());
+			assertTrue(e.getMessage().contains(folder.toString()), e.getMessage());
+			assertFalse(e.getMessage().contains("fp16"), e.getMessage());
+		}
+	}
+
 	/**
 	 * An fp16 VAE decoder that overflows to NaN (as SDXL's does at 1024×1024; {@code fixtures/fp16-overflow}) decodes
 	 * again in fp32: an image instead of an error, and later decodes go to fp32 straight away.
