@@ -1,0 +1,88 @@
+package sc.fiji.sd.quality;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+import sc.fiji.sd.model.EmbeddedModel;
+import sc.fiji.sd.model.StableDiffusionModel;
+import sc.fiji.sd.pipeline.GeneratedImage;
+import sc.fiji.sd.pipeline.GenerationRequest;
+import sc.fiji.sd.pipeline.StableDiffusionPipeline;
+import sc.fiji.sd.scheduler.Schedulers;
+
+/**
+ * The model card's sampler × steps × guidance grid: for each cell, the share of held-out images (every combination of
+ * {@code heldout.json} × seeds) whose background, object colour and shape are all right, by {@link ShapeCheck}.
+ * <pre>
+ * java -cp target/test-classes:target/classes:$(cat cp.txt) sc.fiji.sd.quality.QualityGrid \
+ *   [--model DIR] [--samplers "DDIM,Euler a"] [--steps 10,20] [--guidance 3,5,7,9] [--seeds 2]
+ * </pre>
+ * Prints one line per cell and a table; not a unit test (it takes minutes), {@code EmbeddedModelQualityTest} checks
+ * a few of its corners.
+ */
+public final class QualityGrid {
+
+	public static void main(String[] args) throws Exception {
+		Path model = EmbeddedModel.path();
+		List<String> samplers = new ArrayList<>(Schedulers.names());
+		int[] steps = { 10, 20 };
+		double[] guidance = { 3, 5, 7, 9 };
+		int seeds = 2;
+		for (int i = 0; i < args.length; i += 2) {
+			String v = args[i + 1];
+			switch (args[i]) {
+				case "--model" -> model = Path.of(v);
+				case "--samplers" -> samplers = Arrays.stream(v.split(",")).map(String::trim).toList();
+				case "--steps" -> steps = Arrays.stream(v.split(",")).mapToInt(Integer::parseInt).toArray();
+				case "--guidance" -> guidance = Arrays.stream(v.split(",")).mapToDouble(Double::parseDouble).toArray();
+				case "--seeds" -> seeds = Integer.parseInt(v);
+				default -> throw new IllegalArgumentException("unknown option " + args[i]);
+			}
+		}
+		HeldoutSet set = HeldoutSet.read(model);
+		ShapeCheck check = new ShapeCheck(set.colors());
+		StableDiffusionPipeline pipeline = new StableDiffusionPipeline(StableDiffusionModel.load(model, "cpu"));
+		StringBuilder table = new StringBuilder("| sampler |");
+		for (int s : steps) for (double g : guidance) table.append(String.format(Locale.ROOT, " %d st g%s |", s, fmt(g)));
+		table.append("\n|---|").append("---|".repeat(steps.length * guidance.length)).append('\n');
+		int cells = 0, passing = 0;
+		double worst20 = 1, worst10 = 1;
+		for (String sampler : samplers) {
+			table.append("| ").append(sampler).append(" |");
+			for (int s : steps) {
+				for (double g : guidance) {
+					int n = 0, ok = 0;
+					for (HeldoutSet.Combo combo : set.combos()) {
+						GenerationRequest request = GenerationRequest.builder().prompt(combo.prompt()).steps(s).guidance(g)
+							.scheduler(sampler).seed(1000).batchSize(seeds).build();
+						for (GeneratedImage image : pipeline.generate(request, null).images()) {
+							ShapeCheck.Seen seen = check.classify(image.pixels());
+							n++;
+							if (combo.background().equals(seen.background()) && combo.color().equals(seen.color())
+								&& combo.shape().equals(seen.shape())) ok++;
+						}
+					}
+					double rate = ok / (double) n;
+					System.out.printf(Locale.ROOT, "[grid] %s, %d steps, guidance %s: %d/%d = %.1f %%%n", sampler, s,
+						fmt(g), ok, n, 100 * rate);
+					table.append(String.format(Locale.ROOT, " %.0f |", 100 * rate));
+					cells++;
+					if (rate >= (s >= 20 ? 0.9 : 0.8)) passing++;
+					if (s >= 20) worst20 = Math.min(worst20, rate);
+					else worst10 = Math.min(worst10, rate);
+				}
+			}
+			table.append('\n');
+		}
+		System.out.println(table);
+		System.out.printf(Locale.ROOT, "[grid] %d of %d cells meet the bar (>= 90 %% at 20 steps, >= 80 %% at 10);"
+			+ " worst at 20 steps %.1f %%, at 10 steps %.1f %%%n", passing, cells, 100 * worst20, 100 * worst10);
+	}
+
+	private static String fmt(double g) {
+		return g == Math.rint(g) ? Integer.toString((int) g) : Double.toString(g);
+	}
+}
