@@ -116,20 +116,20 @@ def residual_shapes(cfg, batch, hw):
     return shapes + [(batch, ch[-1], size, size)]
 
 
-def export_residual_unet(unet, path, batch=2):
+def export_residual_unet(unet, path, batch=2, residual_names=RESIDUALS):
     cfg = unet.cfg
     args = (torch.randn(batch, 4, LATENT, LATENT), torch.full((batch,), 500.0),
             torch.randn(batch, 77, cfg["cross_attention_dim"]))
     args += tuple(torch.randn(*s) for s in residual_shapes(cfg, batch, LATENT))
     axes = {"sample": {0: "batch", 2: "height", 3: "width"}, "timestep": {0: "batch"},
             "encoder_hidden_states": {0: "batch"}, "out_sample": {0: "batch", 2: "height", 3: "width"}}
-    axes.update(_axes(RESIDUALS))
-    ox._export(ResidualUNet(unet), args, path, ["sample", "timestep", "encoder_hidden_states"] + RESIDUALS,
+    axes.update(_axes(residual_names))
+    ox._export(ResidualUNet(unet), args, path, ["sample", "timestep", "encoder_hidden_states"] + residual_names,
                ["out_sample"], axes)
     ox.compact_graph(path)
 
 
-def export_controlnet(net, path, with_scale, batch=2):
+def export_controlnet(net, path, with_scale, batch=2, residual_names=RESIDUALS):
     cfg = net.unet.cfg
     names = ["sample", "timestep", "encoder_hidden_states", "controlnet_cond"]
     args = (torch.randn(batch, 4, LATENT, LATENT), torch.full((batch,), 500.0),
@@ -140,8 +140,8 @@ def export_controlnet(net, path, with_scale, batch=2):
     axes = {"sample": {0: "batch", 2: "height", 3: "width"}, "timestep": {0: "batch"},
             "encoder_hidden_states": {0: "batch"}, "controlnet_cond": {0: "batch", 2: "image_height",
                                                                        3: "image_width"}}
-    axes.update(_axes(RESIDUALS))
-    ox._export(net, args, path, names, RESIDUALS, axes)
+    axes.update(_axes(residual_names))
+    ox._export(net, args, path, names, residual_names, axes)
     ox.compact_graph(path)
 
 

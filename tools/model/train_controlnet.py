@@ -1,0 +1,303 @@
+"""Trains the embedded ControlNet: a binary mask of the object gives shape and position, the prompt the colours.
+
+  python3 tools/model/train_controlnet.py --base models/tiny-sd-shapes --steps 2000 --out /work/train/cn
+  python3 tools/model/train_controlnet.py --base models/tiny-sd-shapes --out /work/train/cn --export \
+      --controlnet-dir models/tiny-sd-shapes-controlnet
+
+The network is diffusers' ControlNetModel (make_controlnet_fixture.ControlNet) for the embedded UNet: a copy of the
+base UNet's encoder half (conv_in, time embedding, down blocks, mid block) initialised from the base weights, the mask
+through a conditioning embedding (three stride-2 3x3 convolutions, 64 px -> 8 latent px) added after conv_in, and a
+zero-initialised 1x1 convolution per skip and for the mid block (so training starts from the base model's output).
+The base model (text encoder, UNet, VAE) stays frozen. Objective: the base model's (epsilon, min-SNR-5), the residuals
+added to the base UNet's skips; 15 % empty captions (classifier-free guidance feeds the control to both halves).
+
+Data (controlnet_data.py): nine shape families - the base's circle, square and triangle at any size and position, and
+ellipses, rectangles, rings, L-shapes, stars and letters it never saw - in the 15 colour pairs the base model trained
+on with every shape; the other 15 pairs (the base model's held-out pairs) and a separately seeded set of masks
+(--heldout: written as heldout_masks.png + heldout.json beside the ControlNet) are for measuring only.
+
+Export (--export): model.onnx in the ControlNet folder (OnnxStack's newer layout: sample, timestep,
+encoder_hidden_states, controlnet_cond f32 [B,3,H,W] in [0,1], conditioning_scale f64 [1] -> the residuals, scaled)
+and the base folder's controlnet/model.onnx (the base UNet taking the residuals as extra inputs).
+"""
+import os
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import argparse
+import json
+import random
+import time
+
+import numpy as np
+import torch
+from PIL import Image
+
+import adapt_common
+import controlnet_data as cd
+import dataset
+import make_controlnet_fixture as fx
+from clip_tokenizer import ClipTokenizer
+from common import UNET_CFG, alphas_cumprod, lr_at, save_atomic, seed_all
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EMBEDDING_CHANNELS = (16, 32, 64, 64)
+HELDOUT_PER_FAMILY = 4
+
+
+def make_controlnet(base_unet):
+    net = fx.ControlNet(UNET_CFG)
+    net.cond_embedding = fx.ConditioningEmbedding(UNET_CFG["block_out_channels"][0], EMBEDDING_CHANNELS)
+    net.unet.load_state_dict(base_unet.state_dict())
+    with torch.no_grad():  # zero convolutions: at the start the residuals are 0 and the output is the base model's
+        for conv in list(net.skip_convs) + [net.mid_conv, net.cond_embedding.conv_out]:
+            conv.weight.zero_()
+            conv.bias.zero_()
+    return net
+
+
+def residual_names(n_skips):
+    return ["down_block_%d_additional_residual" % i for i in range(n_skips)] + ["mid_block_additional_residual"]
+
+
+def make_data(vae, n, seed, pairs):
+    """Latents (unscaled encoder means), masks (uint8 0/1), caption keys (colour, word, background)."""
+    rng = random.Random(seed)
+    lat, masks, keys = [], [], []
+    with torch.no_grad():
+        for k in range(0, n, 100):
+            imgs = []
+            for _ in range(min(100, n - k)):
+                family = rng.choice(cd.FAMILIES)
+                cov = cd.coverage(rng, family)
+                color, bg = rng.choice(pairs)
+                imgs.append(cd.draw(cov, color, bg))
+                masks.append(cd.mask(cov).astype(np.uint8))
+                keys.append((color, cd.shape_word(rng, family), bg))
+            mean, _ = vae.encode(torch.from_numpy(dataset.to_tensor_range(np.stack(imgs))))
+            lat.append(mean)
+    return torch.cat(lat), torch.from_numpy(np.stack(masks)), keys
+
+
+def heldout(seed=4242):
+    """Held-out masks (HELDOUT_PER_FAMILY per family, object at least 20 px) with held-out colour pairs."""
+    rng = random.Random(seed)
+    _, pairs = cd.colour_pairs()
+    out = []
+    for family in cd.FAMILIES:
+        got = 0
+        while got < HELDOUT_PER_FAMILY:
+            cov = cd.coverage(rng, family)
+            m = cd.mask(cov)
+            ys, xs = np.nonzero(m)
+            if len(ys) == 0 or max(ys.max() - ys.min(), xs.max() - xs.min()) < 20:
+                continue
+            color, bg = pairs[len(out) % len(pairs)]
+            out.append({"family": family, "mask": m, "color": color, "background": bg,
+                        "prompt": dataset.caption(color, cd.shape_word(rng, family), bg)})
+            got += 1
+    return out
+
+
+def write_heldout(folder, items):
+    strip = np.concatenate([(it["mask"] * 255).astype(np.uint8) for it in items], axis=1)
+    Image.fromarray(strip).save(os.path.join(folder, "heldout_masks.png"))
+    with open(os.path.join(folder, "heldout.json"), "w") as f:
+        json.dump({"description": "Held-out control masks (never drawn in training) with held-out colour pairs: mask "
+                                  "i is the 64x64 tile i of heldout_masks.png (white = object)",
+                   "colors": {k: list(v) for k, v in dataset.COLORS.items()},
+                   "measure": "object = pixels whose nearest of the two prompted colours is the object colour; "
+                              "IoU with the mask; background = nearest palette colour to the median of the 2-pixel "
+                              "border, object colour = nearest palette colour to the median of the object pixels",
+                   "heldout": [{k: v for k, v in it.items() if k != "mask"} for it in items]}, f, indent=1)
+
+
+def ddim(te_states, empty, unet, net, vae, sf, masks, seed, scale=1.0, steps=20, guidance=5.0):
+    """DDIM as the shipped scheduler (leading, steps_offset 1); control to both halves. uint8 NHWC."""
+    ac = alphas_cumprod()
+    n = te_states.shape[0]
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn((n, 4, 8, 8), generator=g)
+    ts = [t + 1 for t in list(range(0, 1000, 1000 // steps))[::-1]]
+    cond = torch.from_numpy(np.repeat(masks[:, None].astype(np.float32), 3, 1))
+    with torch.no_grad():
+        for k, t in enumerate(ts):
+            xx = torch.cat([x, x])
+            tt = torch.full((2 * n,), float(t))
+            hs = torch.cat([empty.expand(n, -1, -1), te_states])
+            res = net(xx, tt, hs, torch.cat([cond, cond]))
+            res = [r * scale for r in res]
+            eps = unet(xx, tt, hs, down_residuals=list(res[:-1]), mid_residual=res[-1])
+            e_u, e_c = eps.chunk(2)
+            e = e_u + guidance * (e_c - e_u)
+            a = ac[t]
+            a_prev = ac[ts[k + 1]] if k + 1 < len(ts) else ac[0]
+            x0 = (x - (1 - a).sqrt() * e) / a.sqrt()
+            x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * e
+        img = vae.decode(x / sf)
+    return ((img.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+
+
+def measure(img, item):
+    """(IoU, background right, object colour right) as heldout.json's "measure" says."""
+    pal = {k: np.array(v, np.float32) for k, v in dataset.COLORS.items()}
+    px = img.astype(np.float32)
+    d_obj = ((px - pal[item["color"]]) ** 2).sum(-1)
+    d_bg = ((px - pal[item["background"]]) ** 2).sum(-1)
+    obj = d_obj < d_bg
+    m = item["mask"] > 0.5
+    iou = (obj & m).sum() / max(1, (obj | m).sum())
+    names = list(pal)
+    arr = np.stack([pal[k] for k in names])
+    border = np.concatenate([img[:2].reshape(-1, 3), img[-2:].reshape(-1, 3), img[:, :2].reshape(-1, 3),
+                             img[:, -2:].reshape(-1, 3)]).astype(np.float32)
+    bg = names[int(np.argmin(((np.median(border, 0)[None] - arr) ** 2).sum(-1)))]
+    oc = names[int(np.argmin(((np.median(px[obj], 0)[None] - arr) ** 2).sum(-1)))] if obj.any() else None
+    return iou, bg == item["background"], oc == item["color"]
+
+
+def evaluate(te, unet, net, vae, sf, items, tok, seeds=(0,), scale=1.0):
+    ids = torch.tensor([tok(it["prompt"]) for it in items], dtype=torch.long)
+    with torch.no_grad():
+        states, _ = te(ids)
+        empty, _ = te(torch.tensor([tok("")], dtype=torch.long))
+    masks = np.stack([it["mask"] for it in items])
+    rows = []
+    for s in seeds:
+        imgs = ddim(states, empty, unet, net, vae, sf, masks, s, scale)
+        rows += [measure(im, it) for im, it in zip(imgs, items)]
+    r = np.array(rows, dtype=np.float64)
+    per = {}
+    for (iou, _, _), it in zip(rows, items * len(seeds)):
+        per.setdefault(it["family"], []).append(iou)
+    return r[:, 0].mean(), r[:, 1].mean(), r[:, 2].mean(), {k: round(float(np.mean(v)), 3) for k, v in per.items()}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--base", default=adapt_common.MODEL)
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--batch", type=int, default=48)
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--drop", type=float, default=0.15)
+    ap.add_argument("--n", type=int, default=12000)
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--out", default="/work/train/cn")
+    ap.add_argument("--max-minutes", type=float, default=60)
+    ap.add_argument("--export", action="store_true", help="only export the trained ControlNet (and measure it)")
+    ap.add_argument("--controlnet-dir", default=os.path.join(HERE, "..", "..", "models", "tiny-sd-shapes-controlnet"))
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    seed_all(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    te, unet, vae, sf, _, _ = adapt_common.load_model(args.base)
+    tok = ClipTokenizer()
+    net = make_controlnet(unet)
+    items = heldout()
+    ck_path = os.path.join(args.out, "controlnet.pt")
+
+    if args.export:
+        net.load_state_dict(torch.load(ck_path)["controlnet"])
+        net.eval()
+        export(net, unet, args.base, args.controlnet_dir, items)
+        for scale in (1.0, 0.0):
+            iou, bg, col, per = evaluate(te, unet, net, vae, sf, items, tok, seeds=(0, 1), scale=scale)
+            print(f"held-out masks, scale {scale}: IoU {iou:.3f} background {bg:.3f} object colour {col:.3f} {per}")
+        return
+
+    train_pairs, _ = cd.colour_pairs()
+    data_path = os.path.join(args.out, "data.pt")
+    if os.path.exists(data_path):
+        data = torch.load(data_path)
+    else:
+        t0 = time.time()
+        lat, masks, keys = make_data(vae, args.n, args.seed + 100, train_pairs)
+        data = {"latents": lat, "masks": masks, "keys": keys}
+        save_atomic(data, data_path)
+        print(f"drew and encoded {args.n} training images in {time.time() - t0:.0f} s", flush=True)
+    captions = sorted(set(data["keys"]))
+    cap_index = {k: i for i, k in enumerate(captions)}
+    with torch.no_grad():
+        states, _ = te(torch.tensor([tok(dataset.caption(*k)) for k in captions], dtype=torch.long))
+        empty, _ = te(torch.tensor([tok("")], dtype=torch.long))
+    label = torch.tensor([cap_index[k] for k in data["keys"]])
+
+    params = [p for p in net.parameters()]
+    for p in params:
+        p.requires_grad_(True)
+    net.train()
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
+    gen = torch.Generator().manual_seed(args.seed)
+    step = 0
+    if os.path.exists(ck_path):
+        ck = torch.load(ck_path)
+        net.load_state_dict(ck["controlnet"])
+        opt.load_state_dict(ck["opt"])
+        gen.set_state(ck["gen"])
+        step = ck["step"]
+        print(f"resumed at step {step}", flush=True)
+
+    def save():
+        save_atomic({"controlnet": net.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(), "step": step,
+                     "embedding_channels": EMBEDDING_CHANNELS}, ck_path)
+
+    ac = alphas_cumprod()
+    snr = ac / (1 - ac)
+    weight = torch.clamp(snr, max=5.0) / snr
+    n = data["latents"].shape[0]
+    t0 = time.time()
+    hist = []
+    print(f"controlnet parameters: {sum(p.numel() for p in net.parameters() if p.requires_grad)}", flush=True)
+    while step < args.steps:
+        idx = torch.randint(0, n, (args.batch,), generator=gen)
+        z = data["latents"][idx] * sf
+        cond = data["masks"][idx].float()[:, None].expand(-1, 3, -1, -1)
+        hs = states[label[idx]].clone()
+        drop = torch.rand(args.batch, generator=gen) < args.drop
+        hs[drop] = empty[0]
+        t = torch.randint(0, len(ac), (args.batch,), generator=gen)
+        noise = torch.randn(z.shape, generator=gen)
+        a = ac[t].view(-1, 1, 1, 1)
+        x_t = a.sqrt() * z + (1 - a).sqrt() * noise
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args.steps, args.lr, 100)
+        res = net(x_t, t.float(), hs, cond)
+        pred = unet(x_t, t.float(), hs, down_residuals=list(res[:-1]), mid_residual=res[-1])
+        per = ((pred - noise) ** 2).flatten(1).mean(1)
+        loss = (per * weight[t]).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        hist.append(loss.item())
+        if step % 50 == 0:
+            print(f"step {step} loss {np.mean(hist):.4f} lr {opt.param_groups[0]['lr']:.2e} "
+                  f"{(time.time() - t0) / 60:.1f} min", flush=True)
+            hist = []
+        if step % args.eval_every == 0 or step == args.steps:
+            save()
+            net.eval()
+            iou, bg, col, per = evaluate(te, unet, net, vae, sf, items[::2], tok)
+            net.train()
+            print(f"  eval step {step}: IoU {iou:.3f} background {bg:.3f} object colour {col:.3f} {per}", flush=True)
+        if (time.time() - t0) / 60 > args.max_minutes:
+            print("max minutes reached, stopping (rerun to resume)", flush=True)
+            break
+    save()
+    print(f"done {step} steps in {(time.time() - t0) / 60:.1f} min", flush=True)
+
+
+def export(net, unet, base, folder, items):
+    os.makedirs(folder, exist_ok=True)
+    n_skips = len(net.skip_convs)
+    names = residual_names(n_skips)
+    fx.export_controlnet(net, os.path.join(folder, "model.onnx"), with_scale=True, residual_names=names)
+    fx.export_residual_unet(unet, os.path.join(base, "controlnet", "model.onnx"), residual_names=names)
+    write_heldout(folder, items)
+    size = os.path.getsize(os.path.join(folder, "model.onnx"))
+    print(f"exported {folder}/model.onnx ({size / 1e6:.2f} MB) and {base}/controlnet/model.onnx", flush=True)
+
+
+if __name__ == "__main__":
+    main()
