@@ -16,6 +16,8 @@ import sc.fiji.sd.imagej.Generators;
 import sc.fiji.sd.imagej.Parameters;
 import sc.fiji.sd.imagej.Settings;
 import sc.fiji.sd.pipeline.GenerationRequest;
+import sc.fiji.sd.pipeline.GenerationSetting;
+import sc.fiji.sd.pipeline.GenerationSettings;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 import sc.fiji.sd.pipeline.Seeds;
 
@@ -23,7 +25,8 @@ import sc.fiji.sd.pipeline.Seeds;
  * The ImageJ 1 dialogs. Each label's first word is the macro key, the same as the Fiji commands' parameter names:
  * {@code prompt negative steps guidance seed subseed variation width height scheduler strength batch feather output channels stack
  * preview model device}, the ControlNet's {@code control control_type controlnet control_scale control_start
- * control_end control_low control_high show_control} (not for Outpaint), for Outpaint {@code left right top bottom}, for Image to Image {@code tile}.
+ * control_end control_low control_high show_control} (not for Outpaint), for Outpaint {@code left right top bottom}, for Image to Image {@code tile},
+ * and the keys of {@link GenerationSettings} (after "preview": their fields are made from that table).
  * <p>
  * Under a macro no dialog appears; values come from the options string and missing keys keep the defaults below
  * (never the last interactive values, so a macro means the same thing every time).
@@ -107,6 +110,8 @@ public final class Dialogs {
 		boolean offerStack = input != null && mode != Mode.TEXT_TO_IMAGE && input.getNSlices() * input.getNFrames() > 1;
 		if (offerStack) gd.addCheckbox("Stack (all slices)", d.stack);
 		gd.addCheckbox("Preview while generating", d.preview);
+		List<GenerationSetting<?>> settings = GenerationSettings.forMode(mode);
+		for (GenerationSetting<?> s : settings) addSettingField(gd, s, d);
 		boolean offerControl = !outpaint; // Outpaint's canvas exists only once the command runs
 		if (offerControl) addControlFields(gd, d);
 		// Empty model and device "default": the ones chosen in Settings. The drop-down only fills the field (not a
@@ -154,6 +159,7 @@ public final class Dialogs {
 		if (offerChannels) p.channels = gd.getNextChoice();
 		p.stack = offerStack && gd.getNextBoolean();
 		p.preview = gd.getNextBoolean();
+		for (GenerationSetting<?> s : settings) readSettingField(gd, s, p);
 		if (offerControl) readControlFields(gd, p);
 		p.model = gd.getNextString();
 		p.device = gd.getNextChoice();
@@ -191,6 +197,24 @@ public final class Dialogs {
 		gd.addNumericField("Control_high", d.control_high, 0, 5, "(canny, 0-255)");
 		gd.addToSameRow();
 		gd.addCheckbox("Show_control image", d.show_control);
+	}
+
+	/** A setting's field; its label's first word is the macro key (GenericDialog shows the underscores as spaces). */
+	private static <T> void addSettingField(GenericDialog gd, GenerationSetting<T> s, Parameters d) {
+		String label = Character.toUpperCase(s.key().charAt(0)) + s.key().substring(1);
+		T value = d.setting(s);
+		if (s.isNumber())
+			gd.addNumericField(label, ((Number) value).doubleValue(), s.type() == Integer.class ? 0 : 2, 6, s.paramLabel());
+		else gd.addStringField(label + " (" + s.paramLabel() + ")", s.text(value), 12);
+	}
+
+	private static void readSettingField(GenericDialog gd, GenerationSetting<?> s, Parameters p) {
+		if (!s.isNumber()) {
+			p.set(s, gd.getNextString());
+			return;
+		}
+		double v = gd.getNextNumber();
+		if (!Double.isNaN(v)) p.set(s, v); // not a number: reported with the other fields below
 	}
 
 	private static void readControlFields(GenericDialog gd, Parameters p) {
@@ -262,6 +286,17 @@ public final class Dialogs {
 			catch (NumberFormatException e) {
 				throw new StableDiffusionException("\"" + key + "=" + value + "\" in the options of "
 					+ Generation.modeName(mode) + "... is not a number. Write a number, e.g. " + example(key) + ".");
+			}
+		}
+		for (GenerationSetting<?> s : GenerationSettings.ALL) {
+			String value = Macro.getValue(options, s.key(), null);
+			if (value == null || value.startsWith("&")) continue;
+			try {
+				s.value(value);
+			}
+			catch (StableDiffusionException e) {
+				throw new StableDiffusionException("\"" + s.key() + "=" + value + "\" in the options of "
+					+ Generation.modeName(mode) + "...: " + e.getMessage());
 			}
 		}
 		String scheduler = Macro.getValue(options, "scheduler", null);

@@ -37,6 +37,9 @@ public final class ParametersReplay {
 			b.variationStrength(number("Variation seed strength", v));
 		}
 		if ((v = text.get("Denoising strength")) != null) b.strength(number("Denoising strength", v));
+		for (GenerationSetting<?> s : GenerationSettings.ALL) {
+			if (s.provenance() != null && (v = text.get(s.provenance())) != null) b.settings(java.util.Map.of(s, v));
+		}
 		return b;
 	}
 
