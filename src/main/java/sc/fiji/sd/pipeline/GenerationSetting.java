@@ -33,9 +33,11 @@ public final class GenerationSetting<T> {
 	private final Set<Mode> modes;
 	private final Function<String, T> parse;
 	private final Function<T, String> format;
+	private final String example;
 
 	private GenerationSetting(String key, String option, String paramLabel, String help, String provenance, Class<T> type,
-		T defaultValue, double min, double max, Set<Mode> modes, Function<String, T> parse, Function<T, String> format)
+		T defaultValue, double min, double max, Set<Mode> modes, Function<String, T> parse, Function<T, String> format,
+		String example)
 	{
 		this.key = key;
 		this.option = option;
@@ -49,6 +51,7 @@ public final class GenerationSetting<T> {
 		this.modes = Set.copyOf(modes);
 		this.parse = parse;
 		this.format = format;
+		this.example = example;
 	}
 
 	/** A whole number from {@code min} to {@code max}. */
@@ -56,7 +59,7 @@ public final class GenerationSetting<T> {
 		int min, int max, Set<Mode> modes)
 	{
 		return new GenerationSetting<>(key, option, "N", help, provenance, Integer.class, defaultValue, min, max, modes,
-			null, v -> Integer.toString(v));
+			null, v -> Integer.toString(v), Integer.toString(defaultValue == max ? min : max));
 	}
 
 	/** A decimal number from {@code min} to {@code max}. */
@@ -64,18 +67,20 @@ public final class GenerationSetting<T> {
 		double defaultValue, double min, double max, Set<Mode> modes)
 	{
 		return new GenerationSetting<>(key, option, "X", help, provenance, Double.class, defaultValue, min, max, modes,
-			null, Provenance::number);
+			null, Provenance::number, Provenance.number((min + max) / 2 == defaultValue ? max : (min + max) / 2));
 	}
 
 	/**
 	 * A value written as text; {@code parse} throws a {@link StableDiffusionException} that says what to write, and is
 	 * not called for empty text (the default). {@code defaultValue} may be null ("derived", e.g. the output size).
+	 * {@code example}: a valid value other than the default, as text (tests and messages use it).
 	 */
 	static <T> GenerationSetting<T> text(String key, String option, String paramLabel, String help, String provenance,
-		Class<T> type, T defaultValue, Set<Mode> modes, Function<String, T> parse, Function<T, String> format)
+		Class<T> type, T defaultValue, Set<Mode> modes, Function<String, T> parse, Function<T, String> format,
+		String example)
 	{
 		return new GenerationSetting<>(key, option, paramLabel, help, provenance, type, defaultValue, 0, 0, modes, parse,
-			format);
+			format, example);
 	}
 
 	/** The macro key and batch-manifest column: one lower-case word (underscores allowed), e.g. {@code aesthetic_score}. */
@@ -98,6 +103,9 @@ public final class GenerationSetting<T> {
 	public boolean appliesTo(Mode mode) { return modes.contains(mode); }
 	/** A number (a numeric field, a numeric input) rather than text. */
 	public boolean isNumber() { return type == Integer.class || type == Double.class; }
+
+	/** A valid value other than the default, as text: for numbers the largest or the middle of the range. */
+	public String example() { return example; }
 
 	/** The value as text, as a macro, the command line and the parameters text write it ("" for a null default). */
 	public String text(T value) {

@@ -35,12 +35,12 @@ public final class GenerationSettings {
 	/** SDXL {@code time_ids}: the original image size the model is told (diffusers' {@code original_size}). */
 	public static final GenerationSetting<Size> ORIGINAL_SIZE = GenerationSetting.text("original_size", "--original-size",
 		"WxH", "SDXL: the original size the model is told, WIDTHxHEIGHT; empty: the output size", "Original size",
-		Size.class, null, EVERY_MODE, GenerationSettings::size, s -> s.width() + "x" + s.height());
+		Size.class, null, EVERY_MODE, GenerationSettings::size, s -> s.width() + "x" + s.height(), "1024x768");
 
 	/** SDXL {@code time_ids}: the crop's top-left corner the model is told (diffusers' {@code crops_coords_top_left}). */
 	public static final GenerationSetting<Crop> CROP_TOP_LEFT = GenerationSetting.text("crop", "--crop-top-left", "X,Y",
 		"SDXL: the top-left corner of the crop the model is told, X,Y in pixels", "Crop top left", Crop.class,
-		new Crop(0, 0), EVERY_MODE, GenerationSettings::crop, c -> c.left() + "," + c.top());
+		new Crop(0, 0), EVERY_MODE, GenerationSettings::crop, c -> c.left() + "," + c.top(), "16,8");
 
 	/** SDXL refiner {@code time_ids}: the aesthetic score of the prompt half (diffusers' {@code aesthetic_score}). */
 	public static final GenerationSetting<Double> AESTHETIC_SCORE = GenerationSetting.decimal("aesthetic_score",
