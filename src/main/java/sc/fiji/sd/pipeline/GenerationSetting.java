@@ -112,6 +112,16 @@ public final class GenerationSetting<T> {
 		return value == null ? "" : format.apply(value);
 	}
 
+	/**
+	 * "Name: value" as the parameters text holds it; a value with a comma is quoted, as A1111 quotes them (its
+	 * {@code ParametersText} reads it back).
+	 */
+	public String parametersEntry(T value) {
+		String text = text(value);
+		if (text.contains(",") || text.contains("\"")) text = "\"" + text.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+		return provenance + ": " + text;
+	}
+
 	/** The default as text ("" when derived). */
 	public String defaultText() {
 		return text(defaultValue);

@@ -88,7 +88,7 @@ public final class GenerationSettings {
 
 	private static <T> String parameter(GenerationSetting<T> s, GenerationRequest request) {
 		T v = request.setting(s);
-		return s.provenance() == null || s.isDefault(v) ? "" : ", " + s.provenance() + ": " + s.text(v);
+		return s.provenance() == null || s.isDefault(v) ? "" : ", " + s.parametersEntry(v);
 	}
 
 	private static Size size(String text) {

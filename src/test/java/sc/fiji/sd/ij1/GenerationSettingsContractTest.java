@@ -78,7 +78,13 @@ class GenerationSettingsContractTest {
 
 	/** "Name: value" as the parameters text writes the example. */
 	private static String written(GenerationSetting<?> s) {
-		return s.provenance() + ": " + s.example();
+		return entry(s);
+	}
+
+	private static <T> String entry(GenerationSetting<T> s) {
+		String text = s.parametersEntry(s.value(s.example()));
+		assertTrue(text.startsWith(s.provenance() + ": ") && text.contains(s.example()), text);
+		return text;
 	}
 
 	@Test
@@ -87,14 +93,14 @@ class GenerationSettingsContractTest {
 		for (GenerationSetting<?> s : GenerationSettings.ALL) {
 			assertTrue(s.key().matches("[a-z][a-z_]*[a-z]"), s + ": one lower-case word, as ImageJ's recorder writes keys");
 			assertTrue(s.option().matches("--[a-z][a-z-]*"), s.option());
-			assertTrue(!s.isDefault(valueOf(s, s.example())), s + "'s example is its default: nothing would be checked");
+			assertTrue(!exampleIsDefault(s), s + "'s example is its default: nothing would be checked");
 			assertNotNull(s.provenance(), s + " names itself in the parameters text");
 			assertTrue(BatchManifest.COLUMNS.containsKey(s.key()), s + " is a manifest column");
 		}
 	}
 
-	private static <T> T valueOf(GenerationSetting<T> s, String text) {
-		return s.value(text);
+	private static <T> boolean exampleIsDefault(GenerationSetting<T> s) {
+		return s.isDefault(s.value(s.example()));
 	}
 
 	/**
@@ -146,7 +152,7 @@ class GenerationSettingsContractTest {
 		Map<Mode, String> commands = Map.of(Mode.TEXT_TO_IMAGE, "txt2img", Mode.IMAGE_TO_IMAGE, "img2img", Mode.INPAINT,
 			"inpaint");
 		for (var c : commands.entrySet()) {
-			String help = printed(() -> Main.run(c.getValue(), "--help"));
+			String help = printed(() -> Main.run("help", c.getValue()));
 			for (GenerationSetting<?> s : GenerationSettings.ALL)
 				assertEquals(s.appliesTo(c.getKey()), help.contains(s.option() + "=" + s.paramLabel()), c.getValue()
 					+ " " + s.option() + ":\n" + help);
