@@ -1,6 +1,5 @@
 package sc.fiji.sd.pipeline;
 
-import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
@@ -180,6 +179,6 @@ public final class GenerationSetting<T> {
 
 	@Override
 	public String toString() {
-		return key.toLowerCase(Locale.ROOT);
+		return key;
 	}
 }

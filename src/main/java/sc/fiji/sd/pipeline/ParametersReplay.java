@@ -5,7 +5,8 @@ import sc.fiji.sd.provenance.ParametersText;
 
 /**
  * A request from an A1111 parameters text (a PNG's {@code parameters}, an image's Info), to make the image again:
- * prompt, negative prompt, steps, sampler, CFG scale, seed, size, denoising strength, variation seed and strength.
+ * prompt, negative prompt, steps, sampler, CFG scale, seed, size, denoising strength, variation seed and strength, and
+ * the {@link GenerationSettings} it names.
  * Image to image and inpainting need their input images set on the builder; the ControlNet units
  * ({@code ControlNet 0: "Module: …, Model: …"}) need their images and folders too: {@link ControlNetParameters#parse}
  * reads their settings.
