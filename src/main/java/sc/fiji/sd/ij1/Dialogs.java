@@ -26,7 +26,8 @@ import sc.fiji.sd.pipeline.Seeds;
  * {@code prompt negative steps guidance seed subseed variation width height scheduler strength batch feather output channels stack
  * preview model device}, the ControlNet's {@code control control_type controlnet control_scale control_start
  * control_end control_low control_high show_control} (not for Outpaint), for Outpaint {@code left right top bottom}, for Image to Image {@code tile},
- * and the keys of {@link GenerationSettings} (after "preview": their fields are made from that table).
+ * and the keys of {@link GenerationSettings} (their fields are made from that table, after every other field, so the
+ * fields before keep their places; recorded only when not the default, so lines recorded before keep their form).
  * <p>
  * Under a macro no dialog appears; values come from the options string and missing keys keep the defaults below
  * (never the last interactive values, so a macro means the same thing every time).
@@ -110,8 +111,6 @@ public final class Dialogs {
 		boolean offerStack = input != null && mode != Mode.TEXT_TO_IMAGE && input.getNSlices() * input.getNFrames() > 1;
 		if (offerStack) gd.addCheckbox("Stack (all slices)", d.stack);
 		gd.addCheckbox("Preview while generating", d.preview);
-		List<GenerationSetting<?>> settings = GenerationSettings.forMode(mode);
-		for (GenerationSetting<?> s : settings) addSettingField(gd, s, d);
 		boolean offerControl = !outpaint; // Outpaint's canvas exists only once the command runs
 		if (offerControl) addControlFields(gd, d);
 		// Empty model and device "default": the ones chosen in Settings. The drop-down only fills the field (not a
@@ -119,6 +118,8 @@ public final class Dialogs {
 		ModelChooser.addModelField(gd, "Model folder", d.model, !macro, ModelChooser.AS_IN_SETTINGS);
 		boolean knownDevice = java.util.Arrays.asList(Generators.DEVICE_CHOICES).contains(d.device);
 		gd.addChoice("Device", Generators.DEVICE_CHOICES, knownDevice ? d.device : Generators.DEFAULT_DEVICE);
+		List<GenerationSetting<?>> settings = GenerationSettings.forMode(mode);
+		for (GenerationSetting<?> s : settings) addSettingField(gd, s);
 		gd.addHelp("https://imagej.net/plugins/stable-diffusion");
 		gd.showDialog();
 		if (gd.wasCanceled()) return null;
@@ -159,10 +160,12 @@ public final class Dialogs {
 		if (offerChannels) p.channels = gd.getNextChoice();
 		p.stack = offerStack && gd.getNextBoolean();
 		p.preview = gd.getNextBoolean();
-		for (GenerationSetting<?> s : settings) readSettingField(gd, s, p);
 		if (offerControl) readControlFields(gd, p);
 		p.model = gd.getNextString();
 		p.device = gd.getNextChoice();
+		gd.setSmartRecording(true); // a setting is recorded only when it is not the default the field showed
+		for (GenerationSetting<?> s : settings) readSettingField(gd, s, p);
+		gd.setSmartRecording(false);
 		if (gd.invalidNumber()) throw new StableDiffusionException("A number field has a value that is not a number: "
 			+ gd.getErrorMessage() + ". Enter a number and run the command again.");
 		if (!macro) {
@@ -199,10 +202,14 @@ public final class Dialogs {
 		gd.addCheckbox("Show_control image", d.show_control);
 	}
 
-	/** A setting's field; its label's first word is the macro key (GenericDialog shows the underscores as spaces). */
-	private static <T> void addSettingField(GenericDialog gd, GenerationSetting<T> s, Parameters d) {
+	/**
+	 * A setting's field, showing the setting's default (not the last value: the field is recorded only when changed
+	 * from what it showed, and a line without the key replays with the default); its label's first word is the macro
+	 * key (GenericDialog shows the underscores as spaces).
+	 */
+	private static <T> void addSettingField(GenericDialog gd, GenerationSetting<T> s) {
 		String label = Character.toUpperCase(s.key().charAt(0)) + s.key().substring(1);
-		T value = d.setting(s);
+		T value = s.defaultValue();
 		if (s.isNumber())
 			gd.addNumericField(label, ((Number) value).doubleValue(), s.type() == Integer.class ? 0 : 2, 6, s.paramLabel());
 		else gd.addStringField(label + " (" + s.paramLabel() + ")", s.text(value), 12);
