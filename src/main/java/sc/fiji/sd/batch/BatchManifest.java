@@ -18,6 +18,8 @@ import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.pipeline.GenerationSetting;
+import sc.fiji.sd.pipeline.GenerationSettings;
 import sc.fiji.sd.scheduler.SchedulerConfig;
 import sc.fiji.sd.scheduler.Schedulers;
 
@@ -52,6 +54,8 @@ public final class BatchManifest {
 		c.put("strength", "0-1, how much to change (default: 0.75; inpainting: 1)");
 		c.put("feather", "inpainting: soft mask edge, 0-64 pixels (default: 4)");
 		c.put("count", "images for this row, 1-100 (default: 1)");
+		for (GenerationSetting<?> s : GenerationSettings.ALL)
+			c.put(s.key(), s.help() + (s.defaultText().isEmpty() ? "" : " (default: " + s.defaultText() + ")"));
 		return c;
 	}
 
@@ -130,9 +134,19 @@ public final class BatchManifest {
 			double strength = f.decimal("strength", mask != null ? 1.0 : 0.75, 0, 1);
 			int feather = (int) f.integer("feather", 4, 0, 64);
 			int count = (int) f.integer("count", 1, 1, 100);
+			Map<GenerationSetting<?>, Object> settings = new LinkedHashMap<>();
+			for (GenerationSetting<?> s : GenerationSettings.ALL) {
+				String v = blankToNull(values.get(s.key()));
+				try {
+					if (v != null) settings.put(s, s.value(v));
+				}
+				catch (StableDiffusionException e) {
+					problems.add(f.where(s.key()) + ": " + e.getMessage());
+				}
+			}
 			if (problems.size() > before) return null;
 			return new BatchRow(index, line, prompt, negative, seed, steps, guidance, width, height, scheduler, model,
-				image, mask, strength, feather, count);
+				image, mask, strength, feather, count, settings);
 		}
 	}
 

@@ -7,6 +7,8 @@ import java.util.Map;
 import com.google.gson.Gson;
 
 import sc.fiji.sd.pipeline.GenerationRequest;
+import sc.fiji.sd.pipeline.GenerationSetting;
+import sc.fiji.sd.pipeline.GenerationSettings;
 
 /**
  * One row of a batch manifest: a prompt and its settings, for {@code count} images with seeds {@code seed, seed + 1, …}.
@@ -15,14 +17,25 @@ import sc.fiji.sd.pipeline.GenerationRequest;
  *
  * @param index 0-based position among the manifest's rows; names the outputs ({@code row0007-img00.png})
  * @param line line of the manifest where the row starts (for messages)
+ * @param settings the values of {@link GenerationSettings} the row sets (columns named by their keys)
  */
 public record BatchRow(int index, int line, String prompt, String negative, long seed, int steps, double guidance,
-	int width, int height, String scheduler, Path model, Path image, Path mask, double strength, int feather, int count)
+	int width, int height, String scheduler, Path model, Path image, Path mask, double strength, int feather, int count,
+	Map<GenerationSetting<?>, Object> settings)
 {
+
+	public BatchRow {
+		settings = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(settings));
+	}
 
 	public GenerationRequest.Mode mode() {
 		return mask != null ? GenerationRequest.Mode.INPAINT
 			: image != null ? GenerationRequest.Mode.IMAGE_TO_IMAGE : GenerationRequest.Mode.TEXT_TO_IMAGE;
+	}
+
+	@SuppressWarnings("unchecked")
+	private static <T> String text(GenerationSetting<T> s, Object value) {
+		return s.text((T) value);
 	}
 
 	/** Output file of image {@code i} of this row. */
@@ -50,6 +63,8 @@ public record BatchRow(int index, int line, String prompt, String negative, long
 		m.put("strength", strength);
 		m.put("feather", feather);
 		m.put("count", count);
+		// only the settings the row sets: a row without them keeps the spec it had before they existed
+		settings.forEach((s, v) -> m.put(s.key(), text(s, v)));
 		return new Gson().toJson(m);
 	}
 }

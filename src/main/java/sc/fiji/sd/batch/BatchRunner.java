@@ -146,7 +146,7 @@ public final class BatchRunner {
 		GenerationRequest.Builder b = GenerationRequest.builder().mode(row.mode()).prompt(row.prompt())
 			.negativePrompt(row.negative()).seed(row.seed()).steps(row.steps()).guidance(row.guidance())
 			.size(row.width(), row.height()).scheduler(row.scheduler()).batchSize(1).batchCount(row.count())
-			.strength(row.strength()).maskFeather(row.feather());
+			.strength(row.strength()).maskFeather(row.feather()).settings(row.settings());
 		if (row.image() != null) b.initImage(ImageFiles.readRgb(row.image()));
 		if (row.mask() != null) b.mask(ImageFiles.readMask(row.mask()));
 		return b.build();

@@ -118,9 +118,9 @@ abstract class GenerationCommand implements Callable<Integer> {
 		if (outDir != null && !Files.isDirectory(outDir)) {
 			throw new Main.UsageException("The output folder " + outDir + " does not exist.");
 		}
-		GenerationRequest request = prepare(refinerOptions.apply(GenerationRequest.builder().mode(mode()).prompt(prompt)
+		GenerationRequest request = prepare(SettingOptions.apply(spec, refinerOptions.apply(GenerationRequest.builder().mode(mode()).prompt(prompt)
 			.negativePrompt(negative).steps(steps).guidance(guidance).seed(seed).size(width, height)
-			.variationSeed(variationSeed).variationStrength(variationStrength).scheduler(scheduler).batchSize(batch).batchCount(batchCount)))
+			.variationSeed(variationSeed).variationStrength(variationStrength).scheduler(scheduler).batchSize(batch).batchCount(batchCount))))
 			.controls(ControlNetOptions.read(controlNets)).build();
 		try {
 			request.validate(); // every option checked before the model loads: a bad value is a usage error

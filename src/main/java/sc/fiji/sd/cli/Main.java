@@ -63,6 +63,8 @@ public class Main implements Runnable {
 		cl.addSubcommand(BatchCommand.withColumnHelp(new CommandLine(new BatchCommand())));
 		cl.addSubcommand(new ModelsCommand());
 		cl.addSubcommand(new DownloadCommand());
+		for (CommandLine sub : cl.getSubcommands().values()) // the options of the settings table
+			if (sub.getCommand() instanceof GenerationCommand g) SettingOptions.addTo(sub.getCommandSpec(), g.mode());
 		cl.setExecutionExceptionHandler(Main::handleExecutionException);
 		cl.setExecutionStrategy(Main::executeReportingErrors);
 		cl.setParameterExceptionHandler(Main::handleParameterException);

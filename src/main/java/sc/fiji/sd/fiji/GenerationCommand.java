@@ -12,6 +12,8 @@ import org.scijava.ui.UIService;
 
 import ij.ImagePlus;
 import sc.fiji.sd.imagej.Parameters;
+import sc.fiji.sd.pipeline.GenerationSetting;
+import sc.fiji.sd.pipeline.GenerationSettings;
 
 /**
  * What the generation commands (Text to Image, Image to Image, Inpaint) share besides their inputs: the services, the
@@ -44,6 +46,22 @@ abstract class GenerationCommand extends ContextCommand {
 	@Parameter(type = ItemIO.OUTPUT)
 	private ImagePlus result;
 
+	// The inputs of sc.fiji.sd.pipeline.GenerationSettings, one per entry, named by its key (the macro key), with its
+	// type, default and range (GenerationSettingsContractTest checks them). SciJava reads inputs from fields, so they
+	// are declared here, once for every generation command; as a superclass's inputs they come first in the dialog.
+	@Parameter(label = "SDXL original size (WxH; empty: the output size)", required = false, persist = false)
+	private String original_size = "";
+
+	@Parameter(label = "SDXL crop top-left (X,Y)", required = false, persist = false)
+	private String crop = "0,0";
+
+	@Parameter(label = "SDXL refiner aesthetic score", min = "0", max = "10", stepSize = "0.5", persist = false)
+	private double aesthetic_score = 6;
+
+	@Parameter(label = "SDXL refiner negative aesthetic score", min = "0", max = "10", stepSize = "0.5",
+		persist = false)
+	private double negative_aesthetic = 2.5;
+
 	/**
 	 * The command's options as {@link Parameters}: every input whose name is a field of Parameters is copied by name
 	 * (both are the macro keys), so a new option is an input here and a field there, with no mapping code. A null
@@ -53,9 +71,17 @@ abstract class GenerationCommand extends ContextCommand {
 	Parameters parameters(sc.fiji.sd.pipeline.GenerationRequest.Mode mode) {
 		Parameters p = new Parameters(mode);
 		try {
-			for (Class<?> c = getClass(); c != GenerationCommand.class; c = c.getSuperclass())
+			for (Class<?> c = getClass(); c != GenerationCommand.class.getSuperclass(); c = c.getSuperclass())
 				for (Field input : c.getDeclaredFields()) {
 					if (!input.isAnnotationPresent(Parameter.class)) continue;
+					GenerationSetting<?> setting = GenerationSettings.byKey(input.getName());
+					if (setting != null) {
+						input.setAccessible(true);
+						if (input.get(this) == null && !setting.isNumber()) input.set(this, ""); // recorded as key=
+						// as given: checked with the other options, where a bad value cancels with a message
+						p.settings.put(setting, input.get(this));
+						continue;
+					}
 					Field option;
 					try {
 						option = Parameters.class.getField(input.getName());

@@ -16,6 +16,8 @@ import sc.fiji.sd.imagej.Generators;
 import sc.fiji.sd.imagej.Parameters;
 import sc.fiji.sd.imagej.Settings;
 import sc.fiji.sd.pipeline.GenerationRequest;
+import sc.fiji.sd.pipeline.GenerationSetting;
+import sc.fiji.sd.pipeline.GenerationSettings;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 import sc.fiji.sd.pipeline.Seeds;
 
@@ -23,7 +25,9 @@ import sc.fiji.sd.pipeline.Seeds;
  * The ImageJ 1 dialogs. Each label's first word is the macro key, the same as the Fiji commands' parameter names:
  * {@code prompt negative steps guidance seed subseed variation width height scheduler strength batch feather output channels stack
  * preview model device}, the ControlNet's {@code control control_type controlnet control_scale control_start
- * control_end control_low control_high show_control} (not for Outpaint), for Outpaint {@code left right top bottom}, for Image to Image {@code tile}.
+ * control_end control_low control_high show_control} (not for Outpaint), for Outpaint {@code left right top bottom}, for Image to Image {@code tile},
+ * and the keys of {@link GenerationSettings} (their fields are made from that table, after every other field, so the
+ * fields before keep their places; recorded only when not the default, so lines recorded before keep their form).
  * <p>
  * Under a macro no dialog appears; values come from the options string and missing keys keep the defaults below
  * (never the last interactive values, so a macro means the same thing every time).
@@ -114,6 +118,8 @@ public final class Dialogs {
 		ModelChooser.addModelField(gd, "Model folder", d.model, !macro, ModelChooser.AS_IN_SETTINGS);
 		boolean knownDevice = java.util.Arrays.asList(Generators.DEVICE_CHOICES).contains(d.device);
 		gd.addChoice("Device", Generators.DEVICE_CHOICES, knownDevice ? d.device : Generators.DEFAULT_DEVICE);
+		List<GenerationSetting<?>> settings = GenerationSettings.forMode(mode);
+		for (GenerationSetting<?> s : settings) addSettingField(gd, s);
 		gd.addHelp("https://imagej.net/plugins/stable-diffusion");
 		gd.showDialog();
 		if (gd.wasCanceled()) return null;
@@ -157,6 +163,9 @@ public final class Dialogs {
 		if (offerControl) readControlFields(gd, p);
 		p.model = gd.getNextString();
 		p.device = gd.getNextChoice();
+		gd.setSmartRecording(true); // a setting is recorded only when it is not the default the field showed
+		for (GenerationSetting<?> s : settings) readSettingField(gd, s, p);
+		gd.setSmartRecording(false);
 		if (gd.invalidNumber()) throw new StableDiffusionException("A number field has a value that is not a number: "
 			+ gd.getErrorMessage() + ". Enter a number and run the command again.");
 		if (!macro) {
@@ -191,6 +200,28 @@ public final class Dialogs {
 		gd.addNumericField("Control_high", d.control_high, 0, 5, "(canny, 0-255)");
 		gd.addToSameRow();
 		gd.addCheckbox("Show_control image", d.show_control);
+	}
+
+	/**
+	 * A setting's field, showing the setting's default (not the last value: the field is recorded only when changed
+	 * from what it showed, and a line without the key replays with the default); its label's first word is the macro
+	 * key (GenericDialog shows the underscores as spaces).
+	 */
+	private static <T> void addSettingField(GenericDialog gd, GenerationSetting<T> s) {
+		String label = Character.toUpperCase(s.key().charAt(0)) + s.key().substring(1);
+		T value = s.defaultValue();
+		if (s.isNumber())
+			gd.addNumericField(label, ((Number) value).doubleValue(), s.type() == Integer.class ? 0 : 2, 6, s.paramLabel());
+		else gd.addStringField(label + " (" + s.paramLabel() + ")", s.text(value), 12);
+	}
+
+	private static void readSettingField(GenericDialog gd, GenerationSetting<?> s, Parameters p) {
+		if (!s.isNumber()) {
+			p.set(s, gd.getNextString());
+			return;
+		}
+		double v = gd.getNextNumber();
+		if (!Double.isNaN(v)) p.set(s, v); // not a number: reported with the other fields below
 	}
 
 	private static void readControlFields(GenericDialog gd, Parameters p) {
@@ -262,6 +293,17 @@ public final class Dialogs {
 			catch (NumberFormatException e) {
 				throw new StableDiffusionException("\"" + key + "=" + value + "\" in the options of "
 					+ Generation.modeName(mode) + "... is not a number. Write a number, e.g. " + example(key) + ".");
+			}
+		}
+		for (GenerationSetting<?> s : GenerationSettings.ALL) {
+			String value = Macro.getValue(options, s.key(), null);
+			if (value == null || value.startsWith("&")) continue;
+			try {
+				s.value(value);
+			}
+			catch (StableDiffusionException e) {
+				throw new StableDiffusionException("\"" + s.key() + "=" + value + "\" in the options of "
+					+ Generation.modeName(mode) + "...: " + e.getMessage());
 			}
 		}
 		String scheduler = Macro.getValue(options, "scheduler", null);

@@ -174,7 +174,7 @@ public final class Generation {
 		return GenerationRequest.builder().mode(p.mode).prompt(p.prompt).negativePrompt(p.negative).steps(p.steps)
 			.guidance(p.guidance).seed(p.seed).scheduler(Generators.schedulerForRequest(p.scheduler)).batchSize(1).batchCount(p.batch).strength(p.strength)
 			.variationSeed(p.subseed).variationStrength(p.variation).tileSize(p.tile)
-			.refinerSwitch(p.refiner == null || p.refiner.isBlank() ? 0 : p.refiner_switch);
+			.refinerSwitch(p.refiner == null || p.refiner.isBlank() ? 0 : p.refiner_switch).settings(p.settings);
 	}
 
 	private GenerationResult textToImage(Parameters p, ControlImages.Control control, ImageJProgress progress) {

@@ -1,6 +1,11 @@
 package sc.fiji.sd.imagej;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 import sc.fiji.sd.pipeline.GenerationRequest;
+import sc.fiji.sd.pipeline.GenerationSetting;
+import sc.fiji.sd.pipeline.GenerationSettings;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 
 /**
@@ -87,6 +92,12 @@ public final class Parameters {
 		control_high = sc.fiji.sd.control.ControlOptions.DEFAULT_HIGH;
 	/** Open the preprocessed control image as its own window (what the model sees). */
 	public boolean show_control;
+	/**
+	 * The values of {@link GenerationSettings} the user set (macro key = the setting's key); a setting not here takes
+	 * its default. Values as a front end has them (numbers, text, or the values themselves): the request checks them
+	 * ({@link GenerationSetting#value}); {@link #set} checks at once.
+	 */
+	public final Map<GenerationSetting<?>, Object> settings = new LinkedHashMap<>();
 
 	public static final String SAME_AS_INPUT = "Same as input";
 	public static final String RGB = "RGB";
@@ -116,6 +127,16 @@ public final class Parameters {
 
 	public Parameters(Mode mode) {
 		this.mode = mode;
+	}
+
+	/** A setting's value: the one set, else its default. */
+	public <T> T setting(GenerationSetting<T> setting) {
+		return setting.value(settings.get(setting));
+	}
+
+	/** Sets a setting from a dialog's or a command's value (a number, text, or the value itself), checked. */
+	public void set(GenerationSetting<?> setting, Object value) {
+		settings.put(setting, setting.value(value));
 	}
 
 	public Parameters copy() {
@@ -159,6 +180,7 @@ public final class Parameters {
 		p.control_low = control_low;
 		p.control_high = control_high;
 		p.show_control = show_control;
+		p.settings.putAll(settings);
 		return p;
 	}
 }

@@ -1,7 +1,10 @@
 package sc.fiji.sd.pipeline;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 import net.imglib2.RandomAccessibleInterval;
@@ -44,6 +47,7 @@ public final class GenerationRequest {
 	private final int tileOverlap;
 	private final List<ControlNetUnit> controls;
 	private final double refinerSwitch;
+	private final Map<GenerationSetting<?>, Object> settings;
 
 	private GenerationRequest(Builder b) {
 		mode = b.mode;
@@ -67,6 +71,7 @@ public final class GenerationRequest {
 		tileOverlap = b.tileOverlap;
 		controls = List.copyOf(b.controls);
 		refinerSwitch = b.refinerSwitch;
+		settings = Collections.unmodifiableMap(new LinkedHashMap<>(b.settings));
 	}
 
 	public static Builder builder() {
@@ -96,6 +101,7 @@ public final class GenerationRequest {
 		b.tileOverlap = tileOverlap;
 		b.controls.addAll(controls);
 		b.refinerSwitch = refinerSwitch;
+		b.settings.putAll(settings);
 		return b;
 	}
 
@@ -142,6 +148,10 @@ public final class GenerationRequest {
 	 * {@code denoising_start} on the refiner); 0 (default) runs no refiner.
 	 */
 	public double refinerSwitch() { return refinerSwitch; }
+	/** The value of a setting of {@link GenerationSettings} (its default when none was set). */
+	public <T> T setting(GenerationSetting<T> setting) {
+		return settings.containsKey(setting) ? setting.type().cast(settings.get(setting)) : setting.defaultValue();
+	}
 
 	/**
 	 * Checks what needs no model (ranges of steps, guidance, strength, feather, batch, seed; sizes positive multiples of
@@ -176,6 +186,7 @@ public final class GenerationRequest {
 		private int tileOverlap = 16;
 		private final List<ControlNetUnit> controls = new ArrayList<>();
 		private double refinerSwitch;
+		private final Map<GenerationSetting<?>, Object> settings = new LinkedHashMap<>();
 
 		public Builder mode(Mode v) { mode = v; return this; }
 		public Builder prompt(String v) { prompt = v; return this; }
@@ -209,6 +220,21 @@ public final class GenerationRequest {
 			return this;
 		}
 		public Builder refinerSwitch(double v) { refinerSwitch = v; return this; }
+		/** Sets a setting of {@link GenerationSettings}; null: its default. */
+		public <T> Builder setting(GenerationSetting<T> setting, T v) {
+			if (v == null) settings.remove(setting);
+			else settings.put(setting, v);
+			return this;
+		}
+		/**
+		 * Sets settings from a front end's values (numbers, text, or the values themselves; see
+		 * {@link GenerationSetting#value}), checked as they are set.
+		 */
+		public Builder settings(Map<GenerationSetting<?>, ?> values) {
+			values.forEach((s, v) -> settings.put(s, s.value(v)));
+			settings.values().removeIf(java.util.Objects::isNull);
+			return this;
+		}
 
 		/** Builds the request; the pipeline validates it against the model (sizes, mode, strength). */
 		public GenerationRequest build() {

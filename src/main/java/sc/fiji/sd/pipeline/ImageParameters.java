@@ -40,6 +40,7 @@ final class ImageParameters {
 			+ (plan.tileW > 0 ? ", Tiled diffusion: " + request.tileSize() + ", Tile overlap: " + request.tileOverlap() : "")
 			+ (refiner == null ? "" : ", Refiner: " + refiner + ", Refiner switch at: "
 				+ Provenance.number(request.refinerSwitch())) // as AUTOMATIC1111 writes them for SDXL
+			+ GenerationSettings.parameters(request)
 			+ ControlNetParameters.text(request.controls());
 	}
 }

@@ -5,7 +5,8 @@ import sc.fiji.sd.provenance.ParametersText;
 
 /**
  * A request from an A1111 parameters text (a PNG's {@code parameters}, an image's Info), to make the image again:
- * prompt, negative prompt, steps, sampler, CFG scale, seed, size, denoising strength, variation seed and strength.
+ * prompt, negative prompt, steps, sampler, CFG scale, seed, size, denoising strength, variation seed and strength, and
+ * the {@link GenerationSettings} it names.
  * Image to image and inpainting need their input images set on the builder; the ControlNet units
  * ({@code ControlNet 0: "Module: …, Model: …"}) need their images and folders too: {@link ControlNetParameters#parse}
  * reads their settings.
@@ -37,6 +38,9 @@ public final class ParametersReplay {
 			b.variationStrength(number("Variation seed strength", v));
 		}
 		if ((v = text.get("Denoising strength")) != null) b.strength(number("Denoising strength", v));
+		for (GenerationSetting<?> s : GenerationSettings.ALL) {
+			if (s.provenance() != null && (v = text.get(s.provenance())) != null) b.settings(java.util.Map.of(s, v));
+		}
 		return b;
 	}
 

@@ -40,6 +40,7 @@ final class RequestChecks {
 			throw new StableDiffusionException("The refiner switch must be more than 0 and less than 1 (the fraction of "
 				+ "the steps the model runs before the refiner takes over, e.g. 0.8), not " + r.refinerSwitch() + ".");
 		}
+		GenerationSettings.check(r);
 		VariationSeeds.check(r);
 		checkTiles(r.tileSize(), r.tileOverlap());
 		for (int i = 0; i < r.controls().size(); i++) r.controls().get(i).check(i);
