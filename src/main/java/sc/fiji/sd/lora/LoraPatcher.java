@@ -1,6 +1,6 @@
 package sc.fiji.sd.lora;
 
-import java.nio.FloatBuffer;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -29,8 +29,26 @@ public final class LoraPatcher {
 	/** A weight the graph multiplies by, reachable by module key. */
 	record Target(String initializer, Layout layout) {}
 
-	/** A patched initializer: values in fp32 (a direct buffer, handed to ONNX Runtime as is), with the original's shape and element type. */
-	public record Patched(OnnxGraph.Initializer original, FloatBuffer values) {}
+	/**
+	 * A patched initializer: its values in its own element type (fp32, fp16 or bf16) in a direct native-order buffer,
+	 * handed to ONNX Runtime as is, with the original's shape and element type.
+	 */
+	public record Patched(OnnxGraph.Initializer original, ByteBuffer data) {
+		/** The values as fp32 (a copy, for checks). */
+		public float[] floats() {
+			float[] out = new float[(int) original.elements()];
+			if (original.dataType() == OnnxGraph.FLOAT) data.asFloatBuffer().get(0, out);
+			else {
+				var bits = data.asShortBuffer();
+				boolean bf16 = original.dataType() == OnnxGraph.BFLOAT16;
+				for (int i = 0; i < out.length; i++) {
+					short h = bits.get(i);
+					out[i] = bf16 ? Float.intBitsToFloat((h & 0xffff) << 16) : sc.fiji.sd.onnx.Fp16.toFloat(h);
+				}
+			}
+			return out;
+		}
+	}
 
 	/** One LoRA with the weight it is applied at. */
 	public record Weighted(Lora lora, double weight) {}
@@ -89,14 +107,16 @@ public final class LoraPatcher {
 				updates.computeIfAbsent(t.initializer(), k -> new ArrayList<>()).add(new Update(m, t.layout(), w.weight()));
 			}
 		}
-		// each weight is read and patched on its own: in parallel, and nothing but the patched weights is kept
+		// each weight is read and patched on its own, in parallel (the common pool: one thread per core); nothing is
+		// kept but the patched weights, each read once into the buffer ONNX Runtime gets and patched there, in its
+		// own element type. The LoRA factors are read from their file here and dropped after their weight.
 		Map<String, Patched> patched = new LinkedHashMap<>();
 		List<Map.Entry<String, List<Update>>> work = new ArrayList<>(updates.entrySet());
 		List<Patched> done = work.parallelStream().map(e -> {
 			OnnxGraph.Initializer init = graph.initializers().get(e.getKey());
-			FloatBuffer values = OnnxGraph.read(init);
-			for (Update u : e.getValue()) add(values, u.module(), u.layout(), u.weight());
-			return new Patched(init, values);
+			ByteBuffer data = OnnxGraph.bytes(init);
+			add(data, init.dataType(), e.getValue());
+			return new Patched(init, data);
 		}).toList();
 		for (int i = 0; i < work.size(); i++) patched.put(work.get(i).getKey(), done.get(i));
 		return new Result(patched, unmatched, matched);
@@ -118,40 +138,42 @@ public final class LoraPatcher {
 		}
 	}
 
-	/** values += weight · (alpha / rank) · up · down, in the initializer's layout. */
-	static void add(FloatBuffer values, Lora.Module m, Layout layout, double weight) {
+	/**
+	 * {@code data} (an initializer of element type {@code dataType}, native order) += Σ weight · (alpha / rank) · up
+	 * · down over {@code updates} (all of one initializer, so of one layout), in the initializer's layout. The scale
+	 * is applied to up, and each element's sum is the plain loop's ({@link LowRankUpdate}): the result does not depend
+	 * on how the work is split.
+	 */
+	static void add(ByteBuffer data, int dataType, List<Update> updates) {
+		Layout layout = updates.get(0).layout();
+		Lora.Module first = updates.get(0).module();
+		int out = (int) first.out(), in = (int) first.in();
+		List<LowRankUpdate.Product> products = new ArrayList<>();
+		for (Update u : updates) products.add(product(u.module(), u.layout(), u.weight()));
+		LowRankUpdate.add(layout == Layout.OUT_IN ? LowRankUpdate.Rows.of(data, dataType, out, in)
+			: LowRankUpdate.Rows.of(data, dataType, in, out), products);
+	}
+
+	/** ΔW = weight · (alpha / rank) · up · down as a product over the rows the weight is stored in. */
+	private static LowRankUpdate.Product product(Lora.Module m, Layout layout, double weight) {
 		int rank = m.rank();
 		int out = (int) m.out(), in = (int) m.in();
 		float scale = (float) (weight * m.alpha() / rank);
 		float[] up = m.up(), down = m.down();
-		if (layout == Layout.OUT_IN) { // row o of ΔW = Σ_r scale · up[o][r] · down[r][:]
-			float[] row = new float[in];
-			for (int o = 0; o < out; o++) {
-				Arrays.fill(row, 0f);
-				for (int r = 0; r < rank; r++) {
-					float u = up[o * rank + r] * scale;
-					int base = r * in;
-					for (int i = 0; i < in; i++) row[i] += u * down[base + i];
-				}
-				int base = o * in;
-				for (int i = 0; i < in; i++) values.put(base + i, values.get(base + i) + row[i]);
-			}
+		if (layout == Layout.OUT_IN) { // row o of ΔW = Σ_r (scale · up[o][r]) · down[r][:]
+			float[] coef = new float[out * rank];
+			for (int k = 0; k < coef.length; k++) coef[k] = up[k] * scale;
+			float[][] basis = new float[rank][];
+			for (int r = 0; r < rank; r++) basis[r] = Arrays.copyOfRange(down, r * in, (r + 1) * in);
+			return new LowRankUpdate.Product(coef, basis);
 		}
-		else { // stored transposed: row i of ΔWᵀ = Σ_r scale · down[r][i] · up[:][r]
-			float[] upT = new float[rank * out];
-			for (int o = 0; o < out; o++)
-				for (int r = 0; r < rank; r++) upT[r * out + o] = up[o * rank + r] * scale;
-			float[] row = new float[out];
-			for (int i = 0; i < in; i++) {
-				Arrays.fill(row, 0f);
-				for (int r = 0; r < rank; r++) {
-					float d = down[r * in + i];
-					int base = r * out;
-					for (int o = 0; o < out; o++) row[o] += d * upT[base + o];
-				}
-				int base = i * out;
-				for (int o = 0; o < out; o++) values.put(base + o, values.get(base + o) + row[o]);
-			}
-		}
+		// stored transposed: row i of ΔWᵀ = Σ_r down[r][i] · (scale · up[:][r])
+		float[] coef = new float[in * rank];
+		for (int r = 0; r < rank; r++)
+			for (int i = 0; i < in; i++) coef[i * rank + r] = down[r * in + i];
+		float[][] basis = new float[rank][out];
+		for (int o = 0; o < out; o++)
+			for (int r = 0; r < rank; r++) basis[r][o] = up[o * rank + r] * scale;
+		return new LowRankUpdate.Product(coef, basis);
 	}
 }

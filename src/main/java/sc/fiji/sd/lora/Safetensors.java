@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -175,6 +176,22 @@ public final class Safetensors {
 	/** The {@code __metadata__} strings (empty when absent). */
 	public Map<String, String> metadata() { return metadata; }
 
+	/**
+	 * Checks that the tensor {@code name} is of a type {@link #floats} reads, without reading it.
+	 *
+	 * @throws StableDiffusionException naming the tensor and its type otherwise
+	 */
+	public void checkFloats(String name) {
+		Entry e = entries.get(name);
+		if (e == null) throw new StableDiffusionException(file.getFileName() + " has no tensor " + name + ".");
+		if (!List.of("F32", "F16", "BF16", "F64").contains(e.dtype())) throw notFloats(e);
+	}
+
+	private StableDiffusionException notFloats(Entry e) {
+		return new StableDiffusionException("Tensor " + e.name() + " of " + file.getFileName() + " has dtype "
+			+ e.dtype() + "; only F32, F16, BF16 and F64 weights can be applied.");
+	}
+
 	/** The tensor's values as floats (F32, F16, BF16, F64), read from the file now. */
 	public float[] floats(String name) {
 		Entry e = entries.get(name);
@@ -196,8 +213,7 @@ public final class Safetensors {
 			case "F16" -> { for (int i = 0; i < out.length; i++) out[i] = Fp16.toFloat(b.getShort()); }
 			case "BF16" -> { for (int i = 0; i < out.length; i++) out[i] = Float.intBitsToFloat((b.getShort() & 0xffff) << 16); }
 			case "F64" -> { for (int i = 0; i < out.length; i++) out[i] = (float) b.getDouble(); }
-			default -> throw new StableDiffusionException("Tensor " + name + " of " + file.getFileName() + " has dtype "
-				+ e.dtype() + "; only F32, F16, BF16 and F64 weights can be applied.");
+			default -> throw notFloats(e);
 		}
 		return out;
 	}
