@@ -38,6 +38,12 @@ public final class Lora {
 		/** The up factor {@code [out, rank]} as fp32, read from the file now. */
 		public float[] up() { return file.floats(upTensor); }
 
+		/** {@link #down()} into the start of {@code into}. */
+		void down(float[] into) { file.floats(downTensor, into); }
+
+		/** {@link #up()} into the start of {@code into}. */
+		void up(float[] into) { file.floats(upTensor, into); }
+
 		public int rank() { return (int) downShape[0]; }
 
 		/** Rows of ΔW (output features or channels). */

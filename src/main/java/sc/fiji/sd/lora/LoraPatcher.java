@@ -7,6 +7,9 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
 
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.onnx.OnnxGraph;
@@ -107,18 +110,24 @@ public final class LoraPatcher {
 				updates.computeIfAbsent(t.initializer(), k -> new ArrayList<>()).add(new Update(m, t.layout(), w.weight()));
 			}
 		}
-		// each weight is read and patched on its own, in parallel (the common pool: one thread per core); nothing is
-		// kept but the patched weights, each read once into the buffer ONNX Runtime gets and patched there, in its
-		// own element type. The LoRA factors are read from their file here and dropped after their weight.
-		Map<String, Patched> patched = new LinkedHashMap<>();
+		// one worker per core (the common pool and this thread) takes weights in turn: each is read once into the
+		// buffer ONNX Runtime gets and patched there, in its own element type; nothing else of a weight's size is
+		// kept, and the LoRA factors are read from their file into arrays the worker reuses
 		List<Map.Entry<String, List<Update>>> work = new ArrayList<>(updates.entrySet());
-		List<Patched> done = work.parallelStream().map(e -> {
-			OnnxGraph.Initializer init = graph.initializers().get(e.getKey());
-			ByteBuffer data = OnnxGraph.bytes(init);
-			add(data, init.dataType(), e.getValue());
-			return new Patched(init, data);
-		}).toList();
-		for (int i = 0; i < work.size(); i++) patched.put(work.get(i).getKey(), done.get(i));
+		Patched[] done = new Patched[work.size()];
+		AtomicInteger next = new AtomicInteger();
+		int workers = Math.min(work.size(), ForkJoinPool.getCommonPoolParallelism() + 1);
+		IntStream.range(0, workers).parallel().forEach(worker -> {
+			LoraFactors factors = new LoraFactors();
+			for (int i; (i = next.getAndIncrement()) < done.length;) {
+				OnnxGraph.Initializer init = graph.initializers().get(work.get(i).getKey());
+				ByteBuffer data = OnnxGraph.bytes(init);
+				add(data, init.dataType(), work.get(i).getValue(), factors);
+				done[i] = new Patched(init, data);
+			}
+		});
+		Map<String, Patched> patched = new LinkedHashMap<>();
+		for (int i = 0; i < done.length; i++) patched.put(work.get(i).getKey(), done[i]);
 		return new Result(patched, unmatched, matched);
 	}
 
@@ -140,40 +149,17 @@ public final class LoraPatcher {
 
 	/**
 	 * {@code data} (an initializer of element type {@code dataType}, native order) += Σ weight · (alpha / rank) · up
-	 * · down over {@code updates} (all of one initializer, so of one layout), in the initializer's layout. The scale
-	 * is applied to up, and each element's sum is the plain loop's ({@link LowRankUpdate}): the result does not depend
-	 * on how the work is split.
+	 * · down over {@code updates} (all of one initializer, so of one layout), in the initializer's layout. Each
+	 * element's sum is the plain loop's ({@link LowRankUpdate}): the result does not depend on how the work is split.
 	 */
-	static void add(ByteBuffer data, int dataType, List<Update> updates) {
-		Layout layout = updates.get(0).layout();
+	static void add(ByteBuffer data, int dataType, List<Update> updates, LoraFactors factors) {
+		boolean transposed = updates.get(0).layout() == Layout.IN_OUT;
 		Lora.Module first = updates.get(0).module();
 		int out = (int) first.out(), in = (int) first.in();
+		factors.clear();
 		List<LowRankUpdate.Product> products = new ArrayList<>();
-		for (Update u : updates) products.add(product(u.module(), u.layout(), u.weight()));
-		LowRankUpdate.add(layout == Layout.OUT_IN ? LowRankUpdate.Rows.of(data, dataType, out, in)
-			: LowRankUpdate.Rows.of(data, dataType, in, out), products);
-	}
-
-	/** ΔW = weight · (alpha / rank) · up · down as a product over the rows the weight is stored in. */
-	private static LowRankUpdate.Product product(Lora.Module m, Layout layout, double weight) {
-		int rank = m.rank();
-		int out = (int) m.out(), in = (int) m.in();
-		float scale = (float) (weight * m.alpha() / rank);
-		float[] up = m.up(), down = m.down();
-		if (layout == Layout.OUT_IN) { // row o of ΔW = Σ_r (scale · up[o][r]) · down[r][:]
-			float[] coef = new float[out * rank];
-			for (int k = 0; k < coef.length; k++) coef[k] = up[k] * scale;
-			float[][] basis = new float[rank][];
-			for (int r = 0; r < rank; r++) basis[r] = Arrays.copyOfRange(down, r * in, (r + 1) * in);
-			return new LowRankUpdate.Product(coef, basis);
-		}
-		// stored transposed: row i of ΔWᵀ = Σ_r down[r][i] · (scale · up[:][r])
-		float[] coef = new float[in * rank];
-		for (int r = 0; r < rank; r++)
-			for (int i = 0; i < in; i++) coef[i * rank + r] = down[r * in + i];
-		float[][] basis = new float[rank][out];
-		for (int o = 0; o < out; o++)
-			for (int r = 0; r < rank; r++) basis[r][o] = up[o * rank + r] * scale;
-		return new LowRankUpdate.Product(coef, basis);
+		for (Update u : updates) products.add(factors.product(u.module(), transposed, u.weight()));
+		LowRankUpdate.add(transposed ? LowRankUpdate.Rows.of(data, dataType, in, out)
+			: LowRankUpdate.Rows.of(data, dataType, out, in), products);
 	}
 }

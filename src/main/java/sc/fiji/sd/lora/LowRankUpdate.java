@@ -30,7 +30,7 @@ final class LowRankUpdate {
 
 	/**
 	 * One product {@code coef · basis}: {@code coef} is rows × rank (row-major), {@code basis} one array per rank row,
-	 * each as long as the weight's rows.
+	 * each at least as long as the weight's rows (arrays are reused: values past those are ignored).
 	 */
 	record Product(float[] coef, float[][] basis) {
 		int rank() { return basis.length; }
@@ -44,10 +44,10 @@ final class LowRankUpdate {
 	static void add(Rows weight, List<Product> products) {
 		int rows = weight.rows(), columns = weight.columns(), n = products.size();
 		for (Product p : products) {
-			if (p.coef().length != rows * p.rank()) throw new IllegalArgumentException("coef has "
+			if (p.coef().length < rows * p.rank()) throw new IllegalArgumentException("coef has "
 				+ p.coef().length + " values for " + rows + " × " + p.rank());
 			for (float[] b : p.basis()) {
-				if (b.length != columns) throw new IllegalArgumentException("basis row of " + b.length + " for " + columns);
+				if (b.length < columns) throw new IllegalArgumentException("basis row of " + b.length + " for " + columns);
 			}
 		}
 		float[][] acc = new float[n][columns], acc2 = new float[n][columns];

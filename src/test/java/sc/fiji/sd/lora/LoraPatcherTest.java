@@ -78,6 +78,32 @@ class LoraPatcherTest {
 		}
 	}
 
+	@Test
+	void factorArraysReusedFromALargerModuleGiveTheSameProduct() throws IOException {
+		Path lora = tmp.resolve("two.safetensors");
+		TestFiles.safetensors(lora, map("lora_unet_big.lora_down.weight", random(6, 40),
+			"lora_unet_big.lora_up.weight", random(30, 6), "lora_unet_small.lora_down.weight", random(2, 7),
+			"lora_unet_small.lora_up.weight", random(3, 2)), true);
+		List<Lora.Module> modules = Lora.read(lora).modules("unet");
+		Lora.Module big = modules.get(0), small = modules.get(1);
+		assertEquals("small", small.key());
+		for (boolean transposed : new boolean[] { false, true }) {
+			LoraFactors reused = new LoraFactors();
+			reused.product(big, transposed, 0.3);
+			reused.clear();
+			LowRankUpdate.Product again = reused.product(small, transposed, 0.3);
+			LowRankUpdate.Product fresh = new LoraFactors().product(small, transposed, 0.3);
+			int rows = transposed ? 7 : 3, columns = transposed ? 3 : 7;
+			assertEquals(2, again.rank());
+			org.junit.jupiter.api.Assertions.assertArrayEquals(java.util.Arrays.copyOf(fresh.coef(), rows * 2),
+				java.util.Arrays.copyOf(again.coef(), rows * 2));
+			for (int r = 0; r < 2; r++) {
+				org.junit.jupiter.api.Assertions.assertArrayEquals(java.util.Arrays.copyOf(fresh.basis()[r], columns),
+					java.util.Arrays.copyOf(again.basis()[r], columns));
+			}
+		}
+	}
+
 	/** base + scale · up · down in double, for a weight stored [out, in…] or transposed [in, out]. */
 	private static float[] expected(T base, boolean transposed, double scale, T up, T down) {
 		int out = (int) up.shape()[0], rank = (int) up.shape()[1], in = down.values().length / rank;

@@ -104,12 +104,34 @@ class LowRankUpdateTest {
 	}
 
 	@Test
+	void reusedArraysLongerThanNeededGiveTheSameSums() {
+		Random random = new Random(17);
+		int rows = 3, columns = 10, rank = 5;
+		float[] w = values(random, rows * columns);
+		LowRankUpdate.Product exact = product(random, rows, columns, rank);
+		float[][] longer = new float[rank][];
+		for (int r = 0; r < rank; r++) {
+			longer[r] = java.util.Arrays.copyOf(exact.basis()[r], columns + 7);
+			java.util.Arrays.fill(longer[r], columns, columns + 7, Float.NaN); // left over from a larger weight
+		}
+		float[] coef = java.util.Arrays.copyOf(exact.coef(), rows * rank + 4);
+		java.util.Arrays.fill(coef, rows * rank, coef.length, Float.NaN);
+		ByteBuffer a = fp32(w), b = fp32(w);
+		LowRankUpdate.add(LowRankUpdate.Rows.of(a, OnnxGraph.FLOAT, rows, columns), List.of(exact));
+		LowRankUpdate.add(LowRankUpdate.Rows.of(b, OnnxGraph.FLOAT, rows, columns),
+			List.of(new LowRankUpdate.Product(coef, longer)));
+		assertArrayEquals(floats(a), floats(b));
+	}
+
+	@Test
 	void aWeightOfAnotherSizeIsRefused() {
 		ByteBuffer data = fp32(new float[6]);
 		assertThrows(IllegalArgumentException.class, () -> LowRankUpdate.Rows.of(data, OnnxGraph.FLOAT, 2, 4));
 		var rows = LowRankUpdate.Rows.of(data, OnnxGraph.FLOAT, 2, 3);
-		assertThrows(IllegalArgumentException.class,
-			() -> LowRankUpdate.add(rows, List.of(product(new Random(1), 2, 4, 1))));
+		assertThrows(IllegalArgumentException.class, // basis rows shorter than the weight's
+			() -> LowRankUpdate.add(rows, List.of(product(new Random(1), 2, 2, 1))));
+		assertThrows(IllegalArgumentException.class, // coef for fewer rows
+			() -> LowRankUpdate.add(rows, List.of(product(new Random(1), 1, 3, 1))));
 	}
 
 	/** The loop the kernel replaces: ΔW's row summed from 0 over r = 0, 1, …, then added to the weight. */
