@@ -26,22 +26,16 @@ public final class Lora {
 
 	/**
 	 * One module's update: ΔW = (alpha / rank) · up · down, with up {@code [out, rank]}, down {@code [rank, in…]}. The
-	 * factors stay in the file until {@link #down()} and {@link #up()} read them: a LoRA set lives as long as its
-	 * sessions, and its values are needed only while the weights are patched.
+	 * factors stay in the file until {@link #down(float[])} and {@link #up(float[])} read them: a LoRA set lives as
+	 * long as its sessions, and its values are needed only while the weights are patched.
 	 */
 	public record Module(String component, String key, Safetensors file, String downTensor, long[] downShape,
 		String upTensor, long[] upShape, float alpha)
 	{
-		/** The down factor {@code [rank, in…]} as fp32, read from the file now. */
-		public float[] down() { return file.floats(downTensor); }
-
-		/** The up factor {@code [out, rank]} as fp32, read from the file now. */
-		public float[] up() { return file.floats(upTensor); }
-
-		/** {@link #down()} into the start of {@code into}. */
+		/** Reads the down factor {@code [rank, in…]} as fp32 from the file now, into the start of {@code into}. */
 		void down(float[] into) { file.floats(downTensor, into); }
 
-		/** {@link #up()} into the start of {@code into}. */
+		/** Reads the up factor {@code [out, rank]} as fp32 from the file now, into the start of {@code into}. */
 		void up(float[] into) { file.floats(upTensor, into); }
 
 		public int rank() { return (int) downShape[0]; }

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.onnx.Fp16;
 import sc.fiji.sd.onnx.OnnxGraph;
 
 /**
@@ -22,7 +23,7 @@ import sc.fiji.sd.onnx.OnnxGraph;
  * the module's path ({@code /down_blocks.0/…/attn1/to_q/MatMul} → {@code down_blocks_0_…_attn1_to_q}, the kohya
  * form). Gemm weights are {@code [out, in]} with {@code transB=1} (else {@code [in, out]}); Conv weights are
  * {@code [out, in, kh, kw]} and keep their parameter names, which are matched too. fp16 and bf16 weights are patched
- * in fp32 and stored back in their own type by the caller.
+ * in fp32 and stored back in their own type, rounded once after all LoRAs ({@link LowRankUpdate}).
  */
 public final class LoraPatcher {
 
@@ -46,7 +47,7 @@ public final class LoraPatcher {
 				boolean bf16 = original.dataType() == OnnxGraph.BFLOAT16;
 				for (int i = 0; i < out.length; i++) {
 					short h = bits.get(i);
-					out[i] = bf16 ? Float.intBitsToFloat((h & 0xffff) << 16) : sc.fiji.sd.onnx.Fp16.toFloat(h);
+					out[i] = bf16 ? Float.intBitsToFloat((h & 0xffff) << 16) : Fp16.toFloat(h);
 				}
 			}
 			return out;
