@@ -34,7 +34,7 @@ public final class LoraBench {
 
 		long t0 = System.nanoTime();
 		try (OrtSession plain = sessions.open(unet, SessionMemory.ARENA)) {
-			print("UNet session without LoRA: %.1f s", seconds(t0));
+			print("UNet session without LoRA: %.1f s (load average %.1f)", seconds(t0), load());
 		}
 		long rssBefore = MemoryStats.rss();
 		MemoryStats.resetPeak();
@@ -48,19 +48,21 @@ public final class LoraBench {
 				long t = System.nanoTime();
 				Map<String, OnnxTensorLike> w = set.forComponent(component, model.resolve(component + "/model.onnx"));
 				long bytes = 0;
-				for (OnnxTensorLike x : w.values()) bytes += x.getInfo().getNumElements() * 4L;
+				for (OnnxTensorLike x : w.values()) bytes += x.getInfo().getNumElements() * x.getInfo().type.size;
 				patchedBytes += bytes;
-				print("%s: %d weights patched (%.0f MB as fp32) in %.1f s", component, w.size(), bytes / 1e6, seconds(t));
+				print("%s: %d weights patched (%.0f MB) in %.1f s (load average %.1f)", component, w.size(), bytes / 1e6,
+					seconds(t), load());
 				if (component.equals("unet")) unetWeights = w;
 			}
+			long extra = MemoryStats.peakRss() - rssBefore;
 			print("patch time total (read + patch): %.1f s wall, %.1f s of CPU (load average %.1f); patched weights "
-				+ "%.0f MB; extra peak RSS %.0f MB", seconds(t0), (cpu() - cpu0) / 1e9, load(), patchedBytes / 1e6,
-				(MemoryStats.peakRss() - rssBefore) / 1e6);
+				+ "%.0f MB; extra peak RSS %.0f MB (%.2f × the patched weights; goal ≤ 1)", seconds(t0),
+				(cpu() - cpu0) / 1e9, load(), patchedBytes / 1e6, extra / 1e6, (double) extra / patchedBytes);
 			set.warnings().forEach(System.out::println);
 			t0 = System.nanoTime();
 			try (OrtSession patched = sessions.open(unet, SessionMemory.ARENA, unetWeights)) {
-				print("UNet session with the patched weights: %.1f s; peak RSS now %.0f MB over the start",
-					seconds(t0), (MemoryStats.peakRss() - rssBefore) / 1e6);
+				print("UNet session with the patched weights: %.1f s; peak RSS now %.0f MB over the start (load average %.1f)",
+					seconds(t0), (MemoryStats.peakRss() - rssBefore) / 1e6, load());
 			}
 		}
 	}

@@ -100,7 +100,7 @@ public final class EmbeddingSet implements InitializerOverrides {
 		OnnxGraph.Initializer grown = new OnnxGraph.Initializer(table.name(), dims, table.dataType(), table.storage(),
 			table.file(), table.offset(), table.length());
 		try {
-			OnnxTensor t = LoraSet.tensor(new LoraPatcher.Patched(grown, values));
+			OnnxTensor t = LoraSet.tensor(grown, values);
 			tensors.add(t);
 			return Map.of(table.name(), t);
 		}

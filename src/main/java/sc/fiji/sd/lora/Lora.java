@@ -24,10 +24,20 @@ import sc.fiji.sd.StableDiffusionException;
  */
 public final class Lora {
 
-	/** One module's update: ΔW = (alpha / rank) · up · down, with up {@code [out, rank]}, down {@code [rank, in…]}. */
-	public record Module(String component, String key, float[] down, long[] downShape, float[] up, long[] upShape,
-		float alpha)
+	/**
+	 * One module's update: ΔW = (alpha / rank) · up · down, with up {@code [out, rank]}, down {@code [rank, in…]}. The
+	 * factors stay in the file until {@link #down(float[])} and {@link #up(float[])} read them: a LoRA set lives as
+	 * long as its sessions, and its values are needed only while the weights are patched.
+	 */
+	public record Module(String component, String key, Safetensors file, String downTensor, long[] downShape,
+		String upTensor, long[] upShape, float alpha)
 	{
+		/** Reads the down factor {@code [rank, in…]} as fp32 from the file now, into the start of {@code into}. */
+		void down(float[] into) { file.floats(downTensor, into); }
+
+		/** Reads the up factor {@code [out, rank]} as fp32 from the file now, into the start of {@code into}. */
+		void up(float[] into) { file.floats(upTensor, into); }
+
 		public int rank() { return (int) downShape[0]; }
 
 		/** Rows of ΔW (output features or channels). */
@@ -103,10 +113,12 @@ public final class Lora {
 					+ java.util.Arrays.toString(ds) + " and up " + java.util.Arrays.toString(us)
 					+ ", which do not form a low-rank update (up [out, r] · down [r, in]).");
 			}
+			st.checkFloats(down);
+			st.checkFloats(up);
 			float alpha = ds[0];
 			String alphaName = roles.get("alpha");
 			if (alphaName != null) alpha = st.floats(alphaName)[0];
-			Module m = new Module(ck[0], ck[1], st.floats(down), ds, st.floats(up), us, alpha);
+			Module m = new Module(ck[0], ck[1], st, down, ds, up, us, alpha);
 			byComponent.computeIfAbsent(ck[0], k -> new ArrayList<>()).add(m);
 		}
 		byComponent.replaceAll((k, v) -> Collections.unmodifiableList(v));

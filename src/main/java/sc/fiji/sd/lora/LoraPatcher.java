@@ -1,14 +1,18 @@
 package sc.fiji.sd.lora;
 
-import java.nio.FloatBuffer;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
 
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.onnx.Fp16;
 import sc.fiji.sd.onnx.OnnxGraph;
 
 /**
@@ -19,7 +23,7 @@ import sc.fiji.sd.onnx.OnnxGraph;
  * the module's path ({@code /down_blocks.0/…/attn1/to_q/MatMul} → {@code down_blocks_0_…_attn1_to_q}, the kohya
  * form). Gemm weights are {@code [out, in]} with {@code transB=1} (else {@code [in, out]}); Conv weights are
  * {@code [out, in, kh, kw]} and keep their parameter names, which are matched too. fp16 and bf16 weights are patched
- * in fp32 and stored back in their own type by the caller.
+ * in fp32 and stored back in their own type, rounded once after all LoRAs ({@link LowRankUpdate}).
  */
 public final class LoraPatcher {
 
@@ -29,8 +33,26 @@ public final class LoraPatcher {
 	/** A weight the graph multiplies by, reachable by module key. */
 	record Target(String initializer, Layout layout) {}
 
-	/** A patched initializer: values in fp32 (a direct buffer, handed to ONNX Runtime as is), with the original's shape and element type. */
-	public record Patched(OnnxGraph.Initializer original, FloatBuffer values) {}
+	/**
+	 * A patched initializer: its values in its own element type (fp32, fp16 or bf16) in a direct native-order buffer,
+	 * handed to ONNX Runtime as is, with the original's shape and element type.
+	 */
+	public record Patched(OnnxGraph.Initializer original, ByteBuffer data) {
+		/** The values as fp32 (a copy, for checks). */
+		public float[] floats() {
+			float[] out = new float[(int) original.elements()];
+			if (original.dataType() == OnnxGraph.FLOAT) data.asFloatBuffer().get(0, out);
+			else {
+				var bits = data.asShortBuffer();
+				boolean bf16 = original.dataType() == OnnxGraph.BFLOAT16;
+				for (int i = 0; i < out.length; i++) {
+					short h = bits.get(i);
+					out[i] = bf16 ? Float.intBitsToFloat((h & 0xffff) << 16) : Fp16.toFloat(h);
+				}
+			}
+			return out;
+		}
+	}
 
 	/** One LoRA with the weight it is applied at. */
 	public record Weighted(Lora lora, double weight) {}
@@ -89,16 +111,24 @@ public final class LoraPatcher {
 				updates.computeIfAbsent(t.initializer(), k -> new ArrayList<>()).add(new Update(m, t.layout(), w.weight()));
 			}
 		}
-		// each weight is read and patched on its own: in parallel, and nothing but the patched weights is kept
-		Map<String, Patched> patched = new LinkedHashMap<>();
+		// one worker per core (the common pool and this thread) takes weights in turn: each is read once into the
+		// buffer ONNX Runtime gets and patched there, in its own element type; nothing else of a weight's size is
+		// kept, and the LoRA factors are read from their file into arrays the worker reuses
 		List<Map.Entry<String, List<Update>>> work = new ArrayList<>(updates.entrySet());
-		List<Patched> done = work.parallelStream().map(e -> {
-			OnnxGraph.Initializer init = graph.initializers().get(e.getKey());
-			FloatBuffer values = OnnxGraph.read(init);
-			for (Update u : e.getValue()) add(values, u.module(), u.layout(), u.weight());
-			return new Patched(init, values);
-		}).toList();
-		for (int i = 0; i < work.size(); i++) patched.put(work.get(i).getKey(), done.get(i));
+		Patched[] done = new Patched[work.size()];
+		AtomicInteger next = new AtomicInteger();
+		int workers = Math.min(work.size(), ForkJoinPool.getCommonPoolParallelism() + 1);
+		IntStream.range(0, workers).parallel().forEach(worker -> {
+			LoraFactors factors = new LoraFactors();
+			for (int i; (i = next.getAndIncrement()) < done.length;) {
+				OnnxGraph.Initializer init = graph.initializers().get(work.get(i).getKey());
+				ByteBuffer data = OnnxGraph.bytes(init);
+				add(data, init.dataType(), work.get(i).getValue(), factors);
+				done[i] = new Patched(init, data);
+			}
+		});
+		Map<String, Patched> patched = new LinkedHashMap<>();
+		for (int i = 0; i < done.length; i++) patched.put(work.get(i).getKey(), done[i]);
 		return new Result(patched, unmatched, matched);
 	}
 
@@ -118,40 +148,19 @@ public final class LoraPatcher {
 		}
 	}
 
-	/** values += weight · (alpha / rank) · up · down, in the initializer's layout. */
-	static void add(FloatBuffer values, Lora.Module m, Layout layout, double weight) {
-		int rank = m.rank();
-		int out = (int) m.out(), in = (int) m.in();
-		float scale = (float) (weight * m.alpha() / rank);
-		float[] up = m.up(), down = m.down();
-		if (layout == Layout.OUT_IN) { // row o of ΔW = Σ_r scale · up[o][r] · down[r][:]
-			float[] row = new float[in];
-			for (int o = 0; o < out; o++) {
-				Arrays.fill(row, 0f);
-				for (int r = 0; r < rank; r++) {
-					float u = up[o * rank + r] * scale;
-					int base = r * in;
-					for (int i = 0; i < in; i++) row[i] += u * down[base + i];
-				}
-				int base = o * in;
-				for (int i = 0; i < in; i++) values.put(base + i, values.get(base + i) + row[i]);
-			}
-		}
-		else { // stored transposed: row i of ΔWᵀ = Σ_r scale · down[r][i] · up[:][r]
-			float[] upT = new float[rank * out];
-			for (int o = 0; o < out; o++)
-				for (int r = 0; r < rank; r++) upT[r * out + o] = up[o * rank + r] * scale;
-			float[] row = new float[out];
-			for (int i = 0; i < in; i++) {
-				Arrays.fill(row, 0f);
-				for (int r = 0; r < rank; r++) {
-					float d = down[r * in + i];
-					int base = r * out;
-					for (int o = 0; o < out; o++) row[o] += d * upT[base + o];
-				}
-				int base = i * out;
-				for (int o = 0; o < out; o++) values.put(base + o, values.get(base + o) + row[o]);
-			}
-		}
+	/**
+	 * {@code data} (an initializer of element type {@code dataType}, native order) += Σ weight · (alpha / rank) · up
+	 * · down over {@code updates} (all of one initializer, so of one layout), in the initializer's layout. Each
+	 * element's sum is the plain loop's ({@link LowRankUpdate}): the result does not depend on how the work is split.
+	 */
+	static void add(ByteBuffer data, int dataType, List<Update> updates, LoraFactors factors) {
+		boolean transposed = updates.get(0).layout() == Layout.IN_OUT;
+		Lora.Module first = updates.get(0).module();
+		int out = (int) first.out(), in = (int) first.in();
+		factors.clear();
+		List<LowRankUpdate.Product> products = new ArrayList<>();
+		for (Update u : updates) products.add(factors.product(u.module(), transposed, u.weight()));
+		LowRankUpdate.add(transposed ? LowRankUpdate.Rows.of(data, dataType, in, out)
+			: LowRankUpdate.Rows.of(data, dataType, out, in), products);
 	}
 }

@@ -79,23 +79,24 @@ public final class LoraSet implements InitializerOverrides {
 		return out;
 	}
 
-	/** The patched values in the initializer's own element type (fp16 and bf16 cast back from fp32). */
+	/** The patched values, already in the initializer's own element type: the buffer becomes the tensor, no copy. */
 	static OnnxTensor tensor(LoraPatcher.Patched p) throws OrtException {
 		OnnxGraph.Initializer init = p.original();
-		FloatBuffer v = p.values();
+		var env = OnnxEnvironment.get();
+		if (init.dataType() == OnnxGraph.FLOAT) return OnnxTensor.createTensor(env, p.data().asFloatBuffer(), init.dims());
+		return OnnxTensor.createTensor(env, p.data(), init.dims(), init.dataType() == OnnxGraph.BFLOAT16
+			? OnnxJavaType.BFLOAT16 : OnnxJavaType.FLOAT16);
+	}
+
+	/** fp32 values as a tensor of the initializer's own element type (fp16 and bf16 cast back from fp32). */
+	static OnnxTensor tensor(OnnxGraph.Initializer init, FloatBuffer v) throws OrtException {
 		var env = OnnxEnvironment.get();
 		if (init.dataType() == OnnxGraph.FLOAT) return OnnxTensor.createTensor(env, v, init.dims()); // direct: no copy
 		ByteBuffer b = ByteBuffer.allocateDirect(v.capacity() * 2).order(ByteOrder.nativeOrder());
 		boolean bf16 = init.dataType() == OnnxGraph.BFLOAT16;
-		for (int i = 0; i < v.capacity(); i++) b.putShort(bf16 ? bfloat16(v.get(i)) : Fp16.fromFloat(v.get(i)));
+		for (int i = 0; i < v.capacity(); i++) b.putShort(bf16 ? LowRankUpdate.bfloat16(v.get(i)) : Fp16.fromFloat(v.get(i)));
 		b.rewind();
 		return OnnxTensor.createTensor(env, b, init.dims(), bf16 ? OnnxJavaType.BFLOAT16 : OnnxJavaType.FLOAT16);
-	}
-
-	/** Round to nearest even (finite values; LoRA weights are). */
-	private static short bfloat16(float x) {
-		int bits = Float.floatToRawIntBits(x);
-		return (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16);
 	}
 
 	/**

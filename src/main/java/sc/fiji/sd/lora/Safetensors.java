@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -31,6 +32,9 @@ public final class Safetensors {
 
 	/** Headers of real files are kilobytes to a few MB; anything larger is not a safetensors header. */
 	private static final long MAX_HEADER = 100L << 20;
+
+	/** The dtypes {@link #floats} reads. */
+	private static final List<String> FLOAT_TYPES = List.of("F32", "F16", "BF16", "F64");
 
 	/** One tensor's entry in the header. */
 	public record Entry(String name, String dtype, long[] shape, long begin, long end) {
@@ -175,30 +179,65 @@ public final class Safetensors {
 	/** The {@code __metadata__} strings (empty when absent). */
 	public Map<String, String> metadata() { return metadata; }
 
+	/**
+	 * Checks that the tensor {@code name} is of a type {@link #floats} reads, without reading it.
+	 *
+	 * @throws StableDiffusionException naming the tensor and its type otherwise
+	 */
+	public void checkFloats(String name) {
+		Entry e = entry(name);
+		if (!FLOAT_TYPES.contains(e.dtype())) throw notFloats(e);
+	}
+
+	private StableDiffusionException notFloats(Entry e) {
+		return new StableDiffusionException("Tensor " + e.name() + " of " + file.getFileName() + " has dtype "
+			+ e.dtype() + "; only F32, F16, BF16 and F64 weights can be applied.");
+	}
+
 	/** The tensor's values as floats (F32, F16, BF16, F64), read from the file now. */
 	public float[] floats(String name) {
-		Entry e = entries.get(name);
-		if (e == null) throw new StableDiffusionException(file.getFileName() + " has no tensor " + name + ".");
-		long n = e.elements();
-		if (n > Integer.MAX_VALUE) throw new StableDiffusionException("Tensor " + name + " is too large.");
-		byte[] bytes = new byte[(int) (e.end() - e.begin())];
+		Entry e = entry(name);
+		if (e.elements() > Integer.MAX_VALUE) throw new StableDiffusionException("Tensor " + name + " is too large.");
+		float[] out = new float[(int) e.elements()];
+		floats(name, out);
+		return out;
+	}
+
+	/**
+	 * Reads the tensor's values as floats into the start of {@code into} (at least as long), from the file now, in
+	 * chunks: nothing of the tensor's size is allocated.
+	 */
+	public void floats(String name, float[] into) {
+		Entry e = entry(name);
+		if (!FLOAT_TYPES.contains(e.dtype())) throw notFloats(e);
+		int width = bytesPerElement(e.dtype());
+		if (e.elements() > into.length) throw new IllegalArgumentException(name + " does not fit in " + into.length);
+		int n = (int) e.elements();
+		byte[] chunk = new byte[Math.min(1 << 16, n * width)];
+		ByteBuffer b = ByteBuffer.wrap(chunk).order(ByteOrder.LITTLE_ENDIAN);
 		try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
 			f.seek(dataStart + e.begin());
-			f.readFully(bytes);
+			for (int done = 0; done < n;) {
+				int count = Math.min(n - done, chunk.length / width);
+				f.readFully(chunk, 0, count * width);
+				b.clear();
+				switch (e.dtype()) {
+					case "F32" -> { for (int i = 0; i < count; i++) into[done + i] = b.getFloat(); }
+					case "F16" -> { for (int i = 0; i < count; i++) into[done + i] = Fp16.toFloat(b.getShort()); }
+					case "BF16" -> { for (int i = 0; i < count; i++) into[done + i] = Float.intBitsToFloat((b.getShort() & 0xffff) << 16); }
+					default -> { for (int i = 0; i < count; i++) into[done + i] = (float) b.getDouble(); }
+				}
+				done += count;
+			}
 		}
 		catch (IOException ex) {
 			throw new StableDiffusionException("Cannot read tensor " + name + " of " + file + ": " + ex.getMessage(), ex);
 		}
-		ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-		float[] out = new float[(int) n];
-		switch (e.dtype()) {
-			case "F32" -> b.asFloatBuffer().get(out);
-			case "F16" -> { for (int i = 0; i < out.length; i++) out[i] = Fp16.toFloat(b.getShort()); }
-			case "BF16" -> { for (int i = 0; i < out.length; i++) out[i] = Float.intBitsToFloat((b.getShort() & 0xffff) << 16); }
-			case "F64" -> { for (int i = 0; i < out.length; i++) out[i] = (float) b.getDouble(); }
-			default -> throw new StableDiffusionException("Tensor " + name + " of " + file.getFileName() + " has dtype "
-				+ e.dtype() + "; only F32, F16, BF16 and F64 weights can be applied.");
-		}
-		return out;
+	}
+
+	private Entry entry(String name) {
+		Entry e = entries.get(name);
+		if (e == null) throw new StableDiffusionException(file.getFileName() + " has no tensor " + name + ".");
+		return e;
 	}
 }

@@ -196,35 +196,54 @@ public final class OnnxGraph {
 	 * straight into it, so patching a weight needs no copy besides the weight itself.
 	 */
 	public static FloatBuffer read(Initializer init) {
-		if (init.dataType() == FLOAT && init.storage() != Storage.INT32_DATA) {
-			long n = init.elements();
-			if (n > Integer.MAX_VALUE / 4) throw new StableDiffusionException("Initializer " + init.name() + " is too large.");
-			if (init.length() >= 0 && init.length() != n * 4) {
-				throw new StableDiffusionException("Initializer " + init.name() + " holds " + init.length()
-					+ " bytes for " + n + " values; the file is damaged.");
-			}
-			ByteBuffer b = ByteBuffer.allocateDirect((int) n * 4).order(ByteOrder.LITTLE_ENDIAN);
-			try (FileChannel ch = FileChannel.open(init.file())) {
-				if (init.offset() + n * 4 > ch.size()) throw new EOFException(init.file() + " ends before the values of " + init.name());
-				while (b.hasRemaining()) {
-					if (ch.read(b, init.offset() + b.position()) < 0) throw new EOFException("truncated " + init.file());
-				}
-			}
-			catch (IOException e) {
-				throw new StableDiffusionException("Cannot read initializer " + init.name() + " from " + init.file()
-					+ ": " + e.getMessage(), e);
-			}
-			b.rewind();
-			if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) return b.asFloatBuffer();
-			FloatBuffer little = b.asFloatBuffer(), nat = ByteBuffer.allocateDirect((int) n * 4)
-				.order(ByteOrder.nativeOrder()).asFloatBuffer();
-			nat.put(little).rewind();
-			return nat;
-		}
+		if (init.dataType() == FLOAT && init.storage() != Storage.INT32_DATA) return bytes(init).asFloatBuffer();
 		float[] values = decode(init);
 		FloatBuffer out = ByteBuffer.allocateDirect(values.length * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
 		out.put(values).rewind();
 		return out;
+	}
+
+	/**
+	 * The initializer's values in their own element type (FLOAT, FLOAT16, BFLOAT16) in a direct native-order buffer,
+	 * read straight from the file into it: a weight patched in place and handed to ONNX Runtime is the only copy.
+	 */
+	public static ByteBuffer bytes(Initializer init) {
+		int width = switch (init.dataType()) {
+			case FLOAT -> 4;
+			case FLOAT16, BFLOAT16 -> 2;
+			default -> throw new StableDiffusionException("Initializer " + init.name() + " has element type "
+				+ init.dataType() + ", not a float type; it cannot be patched.");
+		};
+		long n = init.elements();
+		if (n > Integer.MAX_VALUE / 4) throw new StableDiffusionException("Initializer " + init.name() + " is too large.");
+		if (init.storage() == Storage.INT32_DATA) { // fp16 bits as varints: decoded, then stored as 16 bits again
+			float[] values = decode(init);
+			ByteBuffer out = ByteBuffer.allocateDirect(values.length * 2).order(ByteOrder.nativeOrder());
+			for (float v : values) out.putShort(init.dataType() == BFLOAT16 ? (short) (Float.floatToRawIntBits(v) >>> 16)
+				: Fp16.fromFloat(v)); // exact: the values came from 16 bits
+			return out.rewind();
+		}
+		if (init.length() >= 0 && init.length() != n * width) {
+			throw new StableDiffusionException("Initializer " + init.name() + " holds " + init.length()
+				+ " bytes for " + n + " values; the file is damaged.");
+		}
+		ByteBuffer b = ByteBuffer.allocateDirect((int) n * width).order(ByteOrder.LITTLE_ENDIAN);
+		try (FileChannel ch = FileChannel.open(init.file())) {
+			if (init.offset() + n * width > ch.size()) throw new EOFException(init.file() + " ends before the values of " + init.name());
+			while (b.hasRemaining()) {
+				if (ch.read(b, init.offset() + b.position()) < 0) throw new EOFException("truncated " + init.file());
+			}
+		}
+		catch (IOException e) {
+			throw new StableDiffusionException("Cannot read initializer " + init.name() + " from " + init.file()
+				+ ": " + e.getMessage(), e);
+		}
+		b.rewind();
+		if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) return b;
+		ByteBuffer nat = ByteBuffer.allocateDirect((int) n * width).order(ByteOrder.nativeOrder());
+		if (width == 4) nat.asFloatBuffer().put(b.asFloatBuffer());
+		else nat.asShortBuffer().put(b.asShortBuffer());
+		return nat;
 	}
 
 	private static float[] decode(Initializer init) {

@@ -159,10 +159,7 @@ class LoraFilesTest {
 	}
 
 	private static float[] array(LoraPatcher.Result r, String initializer) {
-		var b = r.patched().get(initializer).values();
-		float[] a = new float[b.capacity()];
-		b.get(0, a);
-		return a;
+		return r.patched().get(initializer).floats();
 	}
 
 	private static void assertMessage(Path file, String part) {

@@ -32,18 +32,27 @@ final class TestFiles {
 	}
 
 	static void safetensors(Path file, Map<String, T> tensors) throws IOException {
+		safetensors(file, tensors, false);
+	}
+
+	/** As {@link #safetensors(Path, Map)}, the values stored as F16 when {@code half}. */
+	static void safetensors(Path file, Map<String, T> tensors, boolean half) throws IOException {
 		JsonObject header = new JsonObject();
 		ByteArrayOutputStream data = new ByteArrayOutputStream();
 		for (Map.Entry<String, T> e : tensors.entrySet()) {
 			JsonObject o = new JsonObject();
-			o.addProperty("dtype", "F32");
+			o.addProperty("dtype", half ? "F16" : "F32");
 			JsonArray shape = new JsonArray();
 			for (long d : e.getValue().shape()) shape.add(d);
 			o.add("shape", shape);
 			JsonArray off = new JsonArray();
 			off.add(data.size());
-			ByteBuffer b = ByteBuffer.allocate(e.getValue().values().length * 4).order(ByteOrder.LITTLE_ENDIAN);
-			for (float v : e.getValue().values()) b.putFloat(v);
+			ByteBuffer b = ByteBuffer.allocate(e.getValue().values().length * (half ? 2 : 4))
+				.order(ByteOrder.LITTLE_ENDIAN);
+			for (float v : e.getValue().values()) {
+				if (half) b.putShort(sc.fiji.sd.onnx.Fp16.fromFloat(v));
+				else b.putFloat(v);
+			}
 			data.write(b.array());
 			off.add(data.size());
 			o.add("data_offsets", off);
