@@ -1,7 +1,6 @@
 package sc.fiji.sd.model;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -218,20 +217,7 @@ public final class MemoryEstimate {
 
 	/** Memory the system can give without swapping: {@code MemAvailable} of /proc/meminfo, else the free physical memory. */
 	public static long availableBytes() {
-		try {
-			for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-				if (line.startsWith("MemAvailable:")) {
-					return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-				}
-			}
-		}
-		catch (IOException | RuntimeException e) {
-			// not Linux
-		}
-		if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
-			return os.getFreeMemorySize();
-		}
-		return Long.MAX_VALUE;
+		return sc.fiji.sd.onnx.SystemMemory.available();
 	}
 
 	static String human(long bytes) {
