@@ -49,14 +49,16 @@ public final class ModelOptimizer {
 	public static final String PLACEMENT = "sd.optimize";
 	/** The child's last line on success: {@code optimized<TAB>seconds<TAB>peak bytes}. */
 	static final String DONE = "optimized";
-	/** The JVM, ONNX Runtime and the graph's protobuf of the child, measured on the embedded model. */
-	static final long BASE_BYTES = 200L << 20;
+	/** The child's JVM and ONNX Runtime. */
+	static final long BASE_BYTES = 300L << 20;
 	/**
-	 * Peak of the optimising process per byte of the component's files. ALL holds the original weights (read from
-	 * the file) and the re-laid-out and prepacked copies it serialises (an SD-1.5 UNet: 2.2 GiB more than the file
-	 * maps, PERFORMANCE.md); calibrated with {@link #main}'s own peak report on the SD-1.5-size UNet.
+	 * Peak of the optimising process per byte of the model file itself (weights stored inside the protobuf: read into
+	 * memory, then copied into the session's initializers) and per byte of the files beside it (external weights,
+	 * which ONNX Runtime maps). Measured with {@link #main}'s own peak report on the SD-1.5-size model (2026-12-05):
+	 * UNet (0.9 MB graph + 3.44 GB weights.pb) 3.7 GB, text encoder (0.49 GB inline) 1.1 GB, VAE decoder (0.20 GB)
+	 * 0.5 GB, VAE encoder (0.14 GB) 0.4 GB; these factors estimate 4.1, 1.3, 0.7 and 0.6 GB.
 	 */
-	static final double PEAK_PER_WEIGHT_BYTE = 2.0;
+	static final double PEAK_PER_INLINE_BYTE = 2.0, PEAK_PER_EXTERNAL_BYTE = 1.1;
 
 	private static final System.Logger LOG = System.getLogger("sc.fiji.sd");
 	private static final List<Run> RUNS = new CopyOnWriteArrayList<>();
@@ -83,13 +85,14 @@ public final class ModelOptimizer {
 		return "in-process".equalsIgnoreCase(System.getProperty(PLACEMENT, "").trim());
 	}
 
-	/** The estimated peak resident memory of a process optimising a component whose files hold {@code bytes}. */
-	public static long estimatedPeakBytes(long componentBytes) {
-		return BASE_BYTES + (long) (PEAK_PER_WEIGHT_BYTE * componentBytes);
+	/** The estimated peak resident memory of a process optimising {@code modelFile} (see the factors above). */
+	public static long estimatedPeakBytes(Path modelFile) {
+		long inline = modelFile.toFile().length(), external = Math.max(0, componentBytes(modelFile) - inline);
+		return BASE_BYTES + (long) (PEAK_PER_INLINE_BYTE * inline + PEAK_PER_EXTERNAL_BYTE * external);
 	}
 
 	/** The size of a component: its model file and the files beside it (external weights). */
-	public static long componentBytes(Path modelFile) {
+	static long componentBytes(Path modelFile) {
 		Path dir = modelFile.toAbsolutePath().getParent();
 		try (Stream<Path> files = Files.list(dir)) {
 			return files.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
@@ -144,7 +147,7 @@ public final class ModelOptimizer {
 	{
 		String model = modelName(file);
 		String what = model + " (" + component + ")";
-		long need = estimatedPeakBytes(componentBytes(file));
+		long need = estimatedPeakBytes(file);
 		if (need > freeBytes) {
 			return done(new Run(model, component, 0, 0, String.format(Locale.ROOT, "not optimising %s: its optimiser "
 				+ "needs about %s and %s are free; it loads unoptimised (slower steps). Close other programs and load it "

@@ -122,7 +122,7 @@ class ModelOptimizerTest {
 		assertEquals(0, runsSince(before).size(), "cache off: no optimising process");
 
 		SessionFactory tight = new SessionFactory(options(cacheRoot));
-		tight.freeMemory(() -> ModelOptimizer.estimatedPeakBytes(ModelOptimizer.componentBytes(model)) - 1);
+		tight.freeMemory(() -> ModelOptimizer.estimatedPeakBytes(model) - 1);
 		try (OrtSession s = tight.open(model, SessionMemory.ARENA)) {
 			assertEquals(3, s.getNumInputs(), "opened unoptimised");
 		}
