@@ -179,8 +179,13 @@ public final class OptimizedModelCache {
 	public void pruneUnused() {
 		long limit = System.currentTimeMillis() - UNUSED_LIMIT.toMillis();
 		try (Stream<Path> entries = Files.list(root)) {
-			for (Path e : (Iterable<Path>) entries::iterator) {
-				if (Files.isDirectory(e) && Files.getLastModifiedTime(e).toMillis() < limit) delete(e);
+			List<Path> old = entries.filter(e -> e.toFile().lastModified() < limit).sorted().toList();
+			for (Path e : old) if (Files.isDirectory(e)) delete(e);
+			// then the old lock files whose entry is gone (a writer still holding one is safe: staging + rename)
+			for (Path e : old) {
+				String name = e.getFileName().toString();
+				if (name.endsWith(".lock") && !Files.exists(e.resolveSibling(name.substring(0, name.length() - 5))))
+					Files.deleteIfExists(e);
 			}
 		}
 		catch (IOException e) {

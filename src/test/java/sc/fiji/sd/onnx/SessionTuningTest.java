@@ -176,6 +176,10 @@ class SessionTuningTest {
 		Files.writeString(stale.resolve(OptimizedModelCache.MODEL), "weights nobody loads any more");
 		Files.setLastModifiedTime(stale, java.nio.file.attribute.FileTime.fromMillis(old));
 		Files.setLastModifiedTime(decoderEntry, java.nio.file.attribute.FileTime.fromMillis(old));
+		Path staleLock = Files.writeString(stale.resolveSibling(stale.getFileName() + ".lock"), "");
+		Path decoderLock = decoderEntry.resolveSibling(decoderEntry.getFileName() + ".lock");
+		for (Path lock : List.of(staleLock, decoderLock))
+			Files.setLastModifiedTime(lock, java.nio.file.attribute.FileTime.fromMillis(old));
 		// loading the decoder again reads its entry and marks it used
 		try (OrtSession s = new SessionFactory(o).open(decoder, SessionMemory.ARENA)) {
 			assertEquals(3, s.getNumInputs());
@@ -186,6 +190,8 @@ class SessionTuningTest {
 			assertEquals(3, s.getNumInputs());
 		}
 		assertFalse(Files.exists(stale), "unused for 31 days");
+		assertFalse(Files.exists(staleLock), "its lock file too");
+		assertTrue(Files.exists(decoderLock), "the lock file of an entry that is kept");
 		assertNotNull(OptimizedModelCache.complete(decoderEntry), "used today, kept");
 	}
 
