@@ -117,6 +117,20 @@ public final class Benchmark {
 		log.flush();
 	}
 
+	/**
+	 * The optimised-model files the cold load had written by separate processes (none when they were cached, or with
+	 * {@code -Dsd.optimize=in-process}): their own time and peak, which the load's time includes and this process's
+	 * peak does not.
+	 */
+	static void optimizerLines(BenchReport report, int runsBefore) {
+		var all = sc.fiji.sd.onnx.ModelOptimizer.runs();
+		for (var run : all.subList(runsBefore, all.size())) {
+			report.add("optimising " + run.component() + " (separate process, in the load)", run.seconds());
+			report.note("optimising %s in a separate process: %.1f s, its peak %s%s", run.component(), run.seconds(),
+				BenchReport.mb(run.peakBytes()), run.written() ? "" : "; not written: " + run.failure());
+		}
+	}
+
 	private BenchReport measure() throws OrtException {
 		long t = System.nanoTime();
 		OnnxEnvironment.get();
@@ -124,6 +138,7 @@ public final class Benchmark {
 
 		ModelProvider cache = new ModelProvider();
 		progress("loading %s", o.model);
+		int optimizedBefore = sc.fiji.sd.onnx.ModelOptimizer.runs().size();
 		t = System.nanoTime();
 		RuntimeOptions runtime = o.runtime.withDevice(Device.parse(o.device));
 		ModelProvider.Key key = new ModelProvider.Key(o.model, runtime, LoraSpec.NONE, o.controlNets);
@@ -236,6 +251,7 @@ public final class Benchmark {
 
 			report.add("ONNX Runtime start (native library)", runtimeStart);
 			report.add("session load, cold (all components)", coldLoad);
+			optimizerLines(report, optimizedBefore);
 			report.add("model cache, second get (no reload)", cachedGet);
 			report.add("first generation (after load)", firstGeneration);
 			report.add("text encoding (per generation)", text);

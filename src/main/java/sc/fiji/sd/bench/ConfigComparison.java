@@ -15,6 +15,7 @@ import java.util.Map;
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import sc.fiji.sd.onnx.CfgMode;
 import sc.fiji.sd.onnx.ExecutionProviders.Device;
+import sc.fiji.sd.onnx.ModelOptimizer;
 import sc.fiji.sd.onnx.RuntimeOptions;
 import sc.fiji.sd.onnx.RuntimeOptions.ArenaUse;
 
@@ -125,6 +126,11 @@ public final class ConfigComparison {
 		public String classPath = System.getProperty("java.class.path");
 		/** Profile the VAE decoder of each configuration with ONNX Runtime's profiler (per-operator times). */
 		public boolean profile;
+		/**
+		 * The first load of a configuration that keeps optimised files optimises inside its child, as before
+		 * 2026-12-05 ({@code -Dsd.optimize=in-process}); else in processes of its own, reported apart.
+		 */
+		public boolean optimizeInProcess;
 		/** Java heap of a child: small, the tensors live in native memory. */
 		public String childHeap = "-Xmx1g";
 	}
@@ -236,9 +242,10 @@ public final class ConfigComparison {
 
 	/** The command line of one child process. */
 	static List<String> probeCommand(Options o, Config c, int width, int height) {
-		List<String> cmd = new ArrayList<>(List.of(o.java, o.childHeap, "-cp", o.classPath, ConfigProbe.class.getName(),
-			c.spec(), o.model.toAbsolutePath().toString(), String.valueOf(width), String.valueOf(height),
-			String.valueOf(o.calls)));
+		List<String> cmd = new ArrayList<>(List.of(o.java, o.childHeap));
+		if (o.optimizeInProcess) cmd.add("-D" + ModelOptimizer.PLACEMENT + "=in-process");
+		cmd.addAll(List.of("-cp", o.classPath, ConfigProbe.class.getName(), c.spec(), o.model.toAbsolutePath()
+			.toString(), String.valueOf(width), String.valueOf(height), String.valueOf(o.calls)));
 		if (c.pipeline()) {
 			cmd.add(String.valueOf(o.steps));
 			cmd.add(String.valueOf(o.guidance));
@@ -336,6 +343,14 @@ public final class ConfigComparison {
 				BenchReport.mb((long) m.max("rss.afterLoad")), BenchReport.mb((long) peak),
 				Double.isNaN(peak) ? "-" : peak <= limit ? "within" : "OVER", m.median("loadavg")));
 		}
+		for (Measured m : r.measured) {
+			if (m.get("optimize.count").isEmpty()) continue;
+			out.add(String.format(Locale.ROOT, "  %-14s its first load had %.0f optimised files written by separate "
+				+ "processes: %s in all (within its load time), their largest peak %s (not in its peak RSS)",
+				m.config.name(), m.max("optimize.count"), BenchReport.time(m.max("optimize.seconds")),
+				BenchReport.mb((long) m.max("optimize.peak"))));
+		}
+		if (o.optimizeInProcess) out.add("  (first loads optimised inside the measured process: --optimize-in-process)");
 		if (o.profile) profileLines(r, out);
 		out.add("best floor per stage (fastest median): " + String.join(", ", r.best.entrySet().stream().map(e -> e
 			.getKey() + " " + BenchReport.time(r.bestFloor.get(e.getKey())) + " (" + e.getValue() + ")").toList()));

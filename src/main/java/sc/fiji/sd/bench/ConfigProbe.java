@@ -69,8 +69,18 @@ public final class ConfigProbe {
 		if (config.pipeline()) probe.generations(Integer.parseInt(args[5]), Double.parseDouble(args[6]));
 		else probe.stages();
 		probe.emit("rss.peak", MemoryStats.peakRss());
+		probe.optimizers();
 		System.out.flush();
 		System.exit(0); // no lingering ONNX Runtime threads
+	}
+
+	/** The first load's optimising processes (none when the files were there): time summed, largest peak. */
+	private void optimizers() {
+		var runs = sc.fiji.sd.onnx.ModelOptimizer.runs();
+		if (runs.isEmpty()) return;
+		emit("optimize.count", runs.size());
+		emit("optimize.seconds", runs.stream().mapToDouble(r -> r.seconds()).sum());
+		emit("optimize.peak", runs.stream().mapToLong(r -> r.peakBytes()).max().orElse(0));
 	}
 
 	private void emit(String key, Object value) {

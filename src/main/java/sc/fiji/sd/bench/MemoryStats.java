@@ -138,17 +138,6 @@ final class MemoryStats {
 	}
 
 	private static long statusBytes(String key) {
-		try {
-			for (String line : Files.readAllLines(STATUS)) {
-				if (line.startsWith(key)) {
-					String[] parts = line.substring(key.length()).trim().split("\\s+");
-					return Long.parseLong(parts[0]) * 1024; // kB
-				}
-			}
-		}
-		catch (IOException | RuntimeException e) {
-			// not Linux
-		}
-		return -1;
+		return sc.fiji.sd.onnx.SystemMemory.status(key);
 	}
 }

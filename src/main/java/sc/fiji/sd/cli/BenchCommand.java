@@ -21,6 +21,7 @@ import sc.fiji.sd.bench.ConfigComparison;
 import sc.fiji.sd.bench.Benchmark;
 import sc.fiji.sd.image.ImageFiles;
 import sc.fiji.sd.onnx.ExecutionProviders;
+import sc.fiji.sd.onnx.ModelOptimizer;
 import sc.fiji.sd.onnx.RuntimeOptions;
 
 /** {@code bench}: per-stage timings, memory and the overhead over ONNX Runtime; see {@link Benchmark} and PERFORMANCE.md. */
@@ -90,6 +91,11 @@ class BenchCommand implements Callable<Integer> {
 		+ "child, after a first call (default: ${DEFAULT-VALUE}).")
 	int calls;
 
+	@Option(names = "--optimize-in-process", description = "A first load that writes optimised-model files optimises "
+		+ "inside the measured process, as before 2026-12-05 (its load and peak then include the optimiser, comparable "
+		+ "with earlier rounds); default: in a separate process, whose time and peak are reported on their own.")
+	boolean optimizeInProcess;
+
 	@Option(names = "--profile", description = "With --compare-configs: profile each configuration's VAE decoder with "
 		+ "ONNX Runtime's profiler and report where a decode's time goes, by operator.")
 	boolean profile;
@@ -121,6 +127,7 @@ class BenchCommand implements Callable<Integer> {
 		if (runs < 1) throw new Main.UsageException("--runs must be at least 1.");
 		if (steps < 1) throw new Main.UsageException("--steps must be at least 1.");
 		if (compareConfigs) return compareConfigs();
+		if (optimizeInProcess) System.setProperty(ModelOptimizer.PLACEMENT, "in-process");
 		Benchmark.Options o = new Benchmark.Options();
 		o.model = modelOptions.folder();
 		o.device = modelOptions.device();
@@ -164,6 +171,7 @@ class BenchCommand implements Callable<Integer> {
 		o.rounds = runs;
 		o.calls = calls;
 		o.profile = profile;
+		o.optimizeInProcess = optimizeInProcess;
 		try {
 			o.only = ConfigComparison.parseNames(configs);
 		}

@@ -58,6 +58,7 @@ public class Main implements Runnable {
 		cl.addSubcommand(new InpaintCommand());
 		cl.addSubcommand(new OutpaintCommand());
 		cl.addSubcommand(new InfoCommand());
+		cl.addSubcommand(new OptimizeCommand());
 		cl.addSubcommand(new TokenizeCommand());
 		cl.addSubcommand(new BenchCommand());
 		cl.addSubcommand(BatchCommand.withColumnHelp(new CommandLine(new BatchCommand())));

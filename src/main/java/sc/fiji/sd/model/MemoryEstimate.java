@@ -1,7 +1,6 @@
 package sc.fiji.sd.model;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -12,6 +11,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 
 import sc.fiji.sd.StableDiffusionException;
+import sc.fiji.sd.onnx.ModelOptimizer;
 import sc.fiji.sd.onnx.OnnxGraph;
 
 /**
@@ -216,22 +216,23 @@ public final class MemoryEstimate {
 					+ (batchSize > 1 ? " (or use fewer images per batch)" : "") + "."));
 	}
 
+	/**
+	 * The estimated peak of the process that writes the largest component's optimised-model file on a model's first
+	 * load ({@link ModelOptimizer#estimatedPeakBytes}): a process of its own, started only when the free memory holds
+	 * it and finished before the first generation, so it is not part of a generation's estimate.
+	 */
+	public static long optimizerBytes(Path folder) {
+		long largest = 0;
+		for (String c : List.of("unet", "controlnet", "text_encoder", "text_encoder_2", "vae_decoder", "vae_encoder")) {
+			Path file = folder.resolve(c).resolve("model.onnx");
+			if (Files.isRegularFile(file)) largest = Math.max(largest, ModelOptimizer.estimatedPeakBytes(file));
+		}
+		return largest;
+	}
+
 	/** Memory the system can give without swapping: {@code MemAvailable} of /proc/meminfo, else the free physical memory. */
 	public static long availableBytes() {
-		try {
-			for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-				if (line.startsWith("MemAvailable:")) {
-					return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-				}
-			}
-		}
-		catch (IOException | RuntimeException e) {
-			// not Linux
-		}
-		if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
-			return os.getFreeMemorySize();
-		}
-		return Long.MAX_VALUE;
+		return sc.fiji.sd.onnx.SystemMemory.available();
 	}
 
 	static String human(long bytes) {

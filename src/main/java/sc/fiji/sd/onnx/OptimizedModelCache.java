@@ -1,18 +1,22 @@
 package sc.fiji.sd.onnx;
 
+import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
@@ -31,13 +35,16 @@ import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
  * ONNX Runtime version, the level, the device, the session config entries,
  * and the CPU (model name and instruction-set flags: ONNX Runtime says files optimised at ALL are only for the machine
  * they were written on). Anything changed gives a new folder. A folder is used only once complete (written under a
- * temporary name, then renamed), so a load that died half way leaves nothing that is read later. Never written next to
+ * temporary name, with a manifest of its files' sizes written last, then renamed; {@link #complete} checks the sizes),
+ * so a load that died half way leaves nothing that is read later; one writer per entry at a time ({@link #lock}).
+ * Written by a process of its own ({@link ModelOptimizer}), so that a generation never shares memory with the
+ * optimiser. Never written next to
  * the user's model, whose folder may be read-only or shared. Entries unused for 30 days are removed when a new entry is
  * written ({@link #pruneUnused}).
  */
 public final class OptimizedModelCache {
 
-	static final String MODEL = "model.onnx", WEIGHTS = "model.onnx.data";
+	static final String MODEL = "model.onnx", WEIGHTS = "model.onnx.data", MANIFEST = "complete.txt";
 	private static final long WHOLE_HASH_LIMIT = 64L << 20, SAMPLE = 4L << 20;
 
 	private final Path root;
@@ -80,10 +87,59 @@ public final class OptimizedModelCache {
 		return root.resolve(parent + "-" + HexFormat.of().formatHex(d.digest()).substring(0, 24));
 	}
 
-	/** The optimised model file in a complete entry, or null. */
+	/**
+	 * The optimised model file in a complete entry, or null: complete means its manifest ({@value #MANIFEST}, written
+	 * last, before the rename) lists every file with the size it has now. An entry cut short by a full disk, a
+	 * truncated copy or a crash of an older build without a manifest is then never read; the next load writes it again.
+	 */
 	public static Path complete(Path entry) {
 		Path file = entry.resolve(MODEL);
-		return Files.isRegularFile(file) ? file : null;
+		if (!Files.isRegularFile(file)) return null;
+		try {
+			List<String> lines = Files.readAllLines(entry.resolve(MANIFEST), StandardCharsets.UTF_8);
+			if (lines.isEmpty()) return null;
+			for (String line : lines) {
+				int tab = line.lastIndexOf('\t');
+				if (tab < 0) return null;
+				Path f = entry.resolve(line.substring(0, tab));
+				if (!Files.isRegularFile(f) || Files.size(f) != Long.parseLong(line.substring(tab + 1))) return null;
+			}
+			return file;
+		}
+		catch (IOException | RuntimeException e) {
+			return null;
+		}
+	}
+
+	/** Writes the manifest of a staged folder whose files are all written: the last step before {@link #commit}. */
+	static void writeManifest(Path staging) throws IOException {
+		StringBuilder s = new StringBuilder();
+		try (Stream<Path> files = Files.list(staging)) {
+			for (Path f : (Iterable<Path>) files.sorted()::iterator) {
+				if (Files.isRegularFile(f) && !f.getFileName().toString().equals(MANIFEST))
+					s.append(f.getFileName()).append('\t').append(Files.size(f)).append('\n');
+			}
+		}
+		Files.writeString(staging.resolve(MANIFEST), s.toString(), StandardCharsets.UTF_8);
+	}
+
+	/**
+	 * Holds the entry's lock file ({@code <entry>.lock} beside it) until closed: two processes that load the same model
+	 * for the first time (two Fiji instances) then optimise it once; the second waits and reads the first one's file.
+	 * The lock files stay (a few bytes each): deleting one while another process waits on it would let a third in.
+	 */
+	static Closeable lock(Path entry) throws IOException {
+		Files.createDirectories(entry.getParent());
+		FileChannel channel = FileChannel.open(entry.resolveSibling(entry.getFileName() + ".lock"),
+			StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+		try {
+			channel.lock();
+			return channel; // closing the channel releases the lock
+		}
+		catch (IOException | RuntimeException e) {
+			channel.close();
+			throw e;
+		}
 	}
 
 	/** A fresh folder beside {@code entry} to write into; {@link #commit} renames it into place. */
@@ -123,8 +179,13 @@ public final class OptimizedModelCache {
 	public void pruneUnused() {
 		long limit = System.currentTimeMillis() - UNUSED_LIMIT.toMillis();
 		try (Stream<Path> entries = Files.list(root)) {
-			for (Path e : (Iterable<Path>) entries::iterator) {
-				if (Files.isDirectory(e) && Files.getLastModifiedTime(e).toMillis() < limit) delete(e);
+			List<Path> old = entries.filter(e -> e.toFile().lastModified() < limit).sorted().toList();
+			for (Path e : old) if (Files.isDirectory(e)) delete(e);
+			// then the old lock files whose entry is gone (a writer still holding one is safe: staging + rename)
+			for (Path e : old) {
+				String name = e.getFileName().toString();
+				if (name.endsWith(".lock") && !Files.exists(e.resolveSibling(name.substring(0, name.length() - 5))))
+					Files.deleteIfExists(e);
 			}
 		}
 		catch (IOException e) {

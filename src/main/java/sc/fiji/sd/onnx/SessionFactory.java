@@ -3,6 +3,7 @@ package sc.fiji.sd.onnx;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.function.LongSupplier;
 
 import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtException;
@@ -27,6 +28,7 @@ public final class SessionFactory {
 	private final Device requested;
 	private Device current;
 	private String fallbackReason;
+	private LongSupplier freeMemory = SystemMemory::available;
 
 	/** On {@code device} with the default runtime options. */
 	public SessionFactory(String device) {
@@ -122,20 +124,21 @@ public final class SessionFactory {
 	}
 
 	/**
-	 * The session from the cached optimised file (optimisation off, it is done), or optimised now and written there;
-	 * null when the cache cannot be used (unwritable folder, disk full): then the caller optimises in memory.
+	 * The session from the cached optimised file (optimisation off, it is done), the file written first if missing;
+	 * null when the cache cannot be used (unwritable folder, disk full, not enough free memory to optimise): then the
+	 * caller optimises in memory at the level used without a file. The file is written by a separate process
+	 * ({@link ModelOptimizer}), so that this process never holds the optimiser's memory; with
+	 * {@code -Dsd.optimize=in-process} here, as before.
 	 */
 	private OrtSession createOptimized(Path file, Device device, SessionMemory memory, String component, OptLevel level) {
-		var env = OnnxEnvironment.get();
 		Path entry;
 		try {
 			entry = new OptimizedModelCache(options.optimizedModels()).entry(file, level, device, options.ortConfig(),
-				env.getVersion());
+				OnnxEnvironment.get().getVersion());
 		}
 		catch (IOException | RuntimeException e) {
 			return null;
 		}
-		OptimizedModelCache cache = new OptimizedModelCache(options.optimizedModels());
 		if (OptimizedModelCache.complete(entry) != null) {
 			OrtSession s = openComplete(entry, device, memory, component);
 			if (s != null) {
@@ -144,26 +147,21 @@ public final class SessionFactory {
 			}
 			OptimizedModelCache.delete(entry); // damaged or from another build: written again below
 		}
-		Path staging = null;
-		try (SessionOptions o = ExecutionProviders.sessionOptions(options, device, memory, component)) {
-			staging = OptimizedModelCache.staging(entry);
-			o.setOptimizedModelFilePath(staging.resolve(OptimizedModelCache.MODEL).toString());
-			// a UNet's weights exceed protobuf's 2 GB: they go to one external file beside the graph
-			o.addConfigEntry("session.optimized_model_external_initializers_file_name", OptimizedModelCache.WEIGHTS);
-			o.addConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "1024");
-			OrtSession s = env.createSession(file.toString(), o);
-			OptimizedModelCache.commit(staging, entry);
-			cache.pruneUnused();
+		if (!ModelOptimizer.inProcess()) {
+			if (!ModelOptimizer.inSeparateProcess(file, entry, options, memory, component, freeMemory.getAsLong())
+				.written()) return null;
+			return openComplete(entry, device, memory, component);
+		}
+		try {
+			OrtSession s = ModelOptimizer.writeHere(file, options, device, memory, component, entry);
 			// The session that optimised holds its weights repacked in anonymous memory (2.2 GB more for an SD-1.5
-			// UNet); the written file's session maps them instead, as every later load does: the first load then
-			// costs no more memory than the later ones.
+			// UNet); the written file's session maps them instead, as every later load does.
 			OrtSession reopened = openComplete(entry, device, memory, component);
 			if (reopened == null) return s;
-			s.close();
+			if (s != null) s.close();
 			return reopened;
 		}
 		catch (IOException | OrtException | RuntimeException e) {
-			OptimizedModelCache.delete(staging);
 			return null;
 		}
 	}
@@ -191,6 +189,11 @@ public final class SessionFactory {
 		CudaUnavailable(String reason) {
 			super(reason);
 		}
+	}
+
+	/** Where the free memory is read before an optimising process starts (tests give a fixed amount). */
+	public void freeMemory(LongSupplier bytes) {
+		this.freeMemory = bytes;
 	}
 
 	/** The runtime options sessions are created with. */

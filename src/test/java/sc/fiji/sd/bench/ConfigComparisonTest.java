@@ -66,6 +66,20 @@ class ConfigComparisonTest {
 		String last = text.lines().reduce((a, b) -> b).orElseThrow();
 		assertTrue(last.matches("overhead over the best floor: \\d+\\.\\d{3}"), last);
 		assertFalse(Double.isNaN(r.overhead));
+		// ours ran first with a fresh folder: its first load had the files written by separate processes, reported
+		// apart from its own peak; the second round read them
+		assertEquals(1, r.values("ours", "optimize.count").size(), "only the first load optimises");
+		assertTrue(text.matches("(?s).*\n  ours\\s+its first load had [0-9]+ optimised files written by separate processes: "
+			+ "[0-9.]+ m?s in all \\(within its load time\\), their largest peak [0-9]+ MB \\(not in its peak RSS\\).*"), text);
+	}
+
+	@Test
+	void optimizeInProcessIsPassedToTheChildren() {
+		ConfigComparison.Options o = options("ours");
+		ConfigComparison.Config ours = ConfigComparison.configs(0, null).get(0);
+		assertFalse(String.join(" ", ConfigComparison.probeCommand(o, ours, 64, 64)).contains("sd.optimize"));
+		o.optimizeInProcess = true;
+		assertTrue(ConfigComparison.probeCommand(o, ours, 64, 64).contains("-Dsd.optimize=in-process"));
 	}
 
 	@Test

@@ -42,6 +42,13 @@ class SessionTuningTest {
 			OnnxEnvironment.get().getVersion());
 	}
 
+	/** The cache's folders (entries, staging folders), without the entries' lock files. */
+	static List<Path> entries(Path cacheRoot) throws Exception {
+		try (Stream<Path> all = Files.list(cacheRoot)) {
+			return all.filter(Files::isDirectory).sorted().toList();
+		}
+	}
+
 	@Test
 	void everyComponentRunsAtAllByDefault() {
 		RuntimeOptions o = RuntimeOptions.DEFAULTS;
@@ -146,18 +153,14 @@ class SessionTuningTest {
 			assertEquals(3, s.getNumInputs());
 		}
 		assertEquals(modified, Files.getLastModifiedTime(written).toMillis(), "read, not written again");
-		try (Stream<Path> left = Files.list(cacheRoot)) {
-			assertEquals(List.of(entry), left.toList(), "no staging folder left behind");
-		}
+		assertEquals(List.of(entry), entries(cacheRoot), "no staging folder left behind");
 		// the UNet too, in its own entry; a LoRA-patched session never is (the key knows nothing of the patch)
 		Path unet = component("unet");
 		try (OrtSession s = new SessionFactory(o).open(unet, SessionMemory.ARENA)) {
 			assertEquals(3, s.getNumInputs());
 		}
 		assertNotNull(OptimizedModelCache.complete(entryAtAll(unet, cacheRoot)));
-		try (Stream<Path> left = Files.list(cacheRoot)) {
-			assertEquals(2, left.count());
-		}
+		assertEquals(2, entries(cacheRoot).size());
 	}
 
 	@Test
@@ -173,6 +176,10 @@ class SessionTuningTest {
 		Files.writeString(stale.resolve(OptimizedModelCache.MODEL), "weights nobody loads any more");
 		Files.setLastModifiedTime(stale, java.nio.file.attribute.FileTime.fromMillis(old));
 		Files.setLastModifiedTime(decoderEntry, java.nio.file.attribute.FileTime.fromMillis(old));
+		Path staleLock = Files.writeString(stale.resolveSibling(stale.getFileName() + ".lock"), "");
+		Path decoderLock = decoderEntry.resolveSibling(decoderEntry.getFileName() + ".lock");
+		for (Path lock : List.of(staleLock, decoderLock))
+			Files.setLastModifiedTime(lock, java.nio.file.attribute.FileTime.fromMillis(old));
 		// loading the decoder again reads its entry and marks it used
 		try (OrtSession s = new SessionFactory(o).open(decoder, SessionMemory.ARENA)) {
 			assertEquals(3, s.getNumInputs());
@@ -183,6 +190,8 @@ class SessionTuningTest {
 			assertEquals(3, s.getNumInputs());
 		}
 		assertFalse(Files.exists(stale), "unused for 31 days");
+		assertFalse(Files.exists(staleLock), "its lock file too");
+		assertTrue(Files.exists(decoderLock), "the lock file of an entry that is kept");
 		assertNotNull(OptimizedModelCache.complete(decoderEntry), "used today, kept");
 	}
 
