@@ -222,6 +222,25 @@ class ControlImagesTest {
 	}
 
 	@Test
+	void theEmbeddedModelsShippedControlNetIsTheDefaultOfFijiAndImageJ() throws Exception {
+		Path base = Files.createDirectories(dir.resolve("cache/tiny-sd-shapes-1a2b3c4d"));
+		Path shipped = Files.createDirectories(dir.resolve("cache/tiny-sd-shapes-1a2b3c4d-controlnet"));
+		Parameters p = textToImage("selection");
+		p.controlnet = ""; // not given
+		String old = System.getProperty("sd.embeddedModel");
+		try {
+			System.setProperty("sd.embeddedModel", base.toString());
+			var key = Generators.key(Settings.defaults(), p); // empty model in Settings: the embedded one
+			assertEquals(base, key.folder());
+			assertEquals(java.util.List.of(shipped), key.controlNets());
+		}
+		finally {
+			if (old == null) System.clearProperty("sd.embeddedModel");
+			else System.setProperty("sd.embeddedModel", old);
+		}
+	}
+
+	@Test
 	void theDefaultControlNetLiesBesideTheBaseModel() throws Exception {
 		Path base = Files.createDirectories(dir.resolve("models/tiny-sd-shapes"));
 		assertEquals(dir.resolve("models/tiny-sd-shapes-controlnet"), ControlImages.defaultModel(base));
