@@ -23,7 +23,7 @@ import sc.fiji.sd.pipeline.Seeds;
  * The ImageJ 1 dialogs. Each label's first word is the macro key, the same as the Fiji commands' parameter names:
  * {@code prompt negative steps guidance seed subseed variation width height scheduler strength batch feather output channels stack
  * preview model device}, the ControlNet's {@code control control_type controlnet control_scale control_start
- * control_end control_low control_high show_control} (not for Outpaint), for Outpaint {@code left right top bottom}, for Image to Image {@code tile}.
+ * control_end control_low control_high show_control}, for Outpaint {@code left right top bottom}, for Image to Image {@code tile}.
  * <p>
  * Under a macro no dialog appears; values come from the options string and missing keys keep the defaults below
  * (never the last interactive values, so a macro means the same thing every time).
@@ -107,8 +107,8 @@ public final class Dialogs {
 		boolean offerStack = input != null && mode != Mode.TEXT_TO_IMAGE && input.getNSlices() * input.getNFrames() > 1;
 		if (offerStack) gd.addCheckbox("Stack (all slices)", d.stack);
 		gd.addCheckbox("Preview while generating", d.preview);
-		boolean offerControl = !outpaint; // Outpaint's canvas exists only once the command runs
-		if (offerControl) addControlFields(gd, d);
+		addControlFields(gd, d); // Outpaint too: its selection is moved onto the larger canvas
+
 		// Empty model and device "default": the ones chosen in Settings. The drop-down only fills the field (not a
 		// macro key, not recorded), so it is left out when a macro runs the dialog.
 		ModelChooser.addModelField(gd, "Model folder", d.model, !macro, ModelChooser.AS_IN_SETTINGS);
@@ -154,7 +154,7 @@ public final class Dialogs {
 		if (offerChannels) p.channels = gd.getNextChoice();
 		p.stack = offerStack && gd.getNextBoolean();
 		p.preview = gd.getNextBoolean();
-		if (offerControl) readControlFields(gd, p);
+		readControlFields(gd, p);
 		p.model = gd.getNextString();
 		p.device = gd.getNextChoice();
 		if (gd.invalidNumber()) throw new StableDiffusionException("A number field has a value that is not a number: "
