@@ -98,13 +98,14 @@ class CommandsTest {
 			if (!item.getType().getName().startsWith("org.scijava") && !item.getType().equals(StableDiffusionService.class))
 				outpaint.add(item.getName());
 		assertEquals(List.of("image", "prompt", "negative", "steps", "guidance", "seed", "subseed", "variation", "left", "right", "top", "bottom",
-			"scheduler", "strength", "batch", "feather", "output", "channels", "stack", "preview", "model", "device"),
-			outpaint);
+			"scheduler", "strength", "batch", "feather", "output", "channels", "stack", "preview", "control", "control_type",
+			"controlnet", "control_scale", "control_start", "control_end", "control_low", "control_high", "show_control",
+			"model", "device"), outpaint);
 		var settings = new TreeSet<String>();
 		commands.getCommand(SettingsCommand.class).inputs().forEach(i -> settings.add(i.getName()));
 		assertTrue(settings.containsAll(Set.of("model", "device", "threads")), settings.toString());
-		for (String key : outpaint)
-			assertTrue(key.matches("[a-z]+"), key);
+		for (String key : outpaint) // and the ControlNet's (control_type, show_control…), as in ImageJ 1.x
+			assertTrue(key.matches("[a-z]+|(show_)?control_?[a-z]*"), key);
 		for (var command : List.of(ImageToImageCommand.class, InpaintCommand.class, OutpaintCommand.class)) {
 			assertEquals(List.of(sc.fiji.sd.imagej.Parameters.OUTPUT_CHOICES),
 				commands.getCommand(command).getInput("output", String.class).getChoices(), "the ImageJ 1.x dialog's");
@@ -167,6 +168,22 @@ class CommandsTest {
 				.getInfo().getInput("scheduler"), List.of()));
 			assertEquals(expected, ((SamplerChooserWidget) widget).entries(), command.getSimpleName());
 			assertEquals("default", widget.getValue(), "the model's own scheduler unless one is chosen");
+		}
+	}
+
+	/** The control-type drop-down is the pre-processor registry's, in every command that takes a ControlNet. */
+	@Test
+	void theControlTypeDropDownOffersThePreprocessorRegistry() throws Exception {
+		var widgets = context.service(org.scijava.widget.WidgetService.class);
+		for (var command : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class,
+			OutpaintCommand.class)) {
+			var module = context.service(org.scijava.module.ModuleService.class).createModule(commands.getCommand(
+				command));
+			var widget = widgets.create(widgets.createModel(new ModelChooserWidgetTest.SwingLikePanel(), module, module
+				.getInfo().getInput("control_type"), List.of()));
+			assertEquals(sc.fiji.sd.control.ControlPreprocessors.names(), ((ControlTypeChooserWidget) widget).entries(),
+				command.getSimpleName());
+			assertEquals("none", widget.getValue(), "the control image as it is unless a pre-processor is chosen");
 		}
 	}
 
