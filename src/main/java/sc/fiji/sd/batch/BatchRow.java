@@ -15,9 +15,11 @@ import sc.fiji.sd.pipeline.GenerationRequest;
  *
  * @param index 0-based position among the manifest's rows; names the outputs ({@code row0007-img00.png})
  * @param line line of the manifest where the row starts (for messages)
+ * @param control the row's ControlNet, null when its {@code control} column is empty
  */
 public record BatchRow(int index, int line, String prompt, String negative, long seed, int steps, double guidance,
-	int width, int height, String scheduler, Path model, Path image, Path mask, double strength, int feather, int count)
+	int width, int height, String scheduler, Path model, Path image, Path mask, double strength, int feather, int count,
+	BatchControl control)
 {
 
 	public GenerationRequest.Mode mode() {
@@ -50,6 +52,7 @@ public record BatchRow(int index, int line, String prompt, String negative, long
 		m.put("strength", strength);
 		m.put("feather", feather);
 		m.put("count", count);
+		if (control != null) control.addTo(m); // only then: the results of rows without one stay valid
 		return new Gson().toJson(m);
 	}
 }
