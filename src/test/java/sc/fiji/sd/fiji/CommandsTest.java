@@ -154,19 +154,27 @@ class CommandsTest {
 			}
 	}
 
+	/** The generating commands: each has the same option inputs. */
+	private static final List<Class<? extends org.scijava.command.Command>> GENERATING = List.of(TextToImageCommand.class,
+		ImageToImageCommand.class, InpaintCommand.class, OutpaintCommand.class);
+
+	/** The widget Fiji's dialog shows for a command's input: the one the widget service finds for it. */
+	private NameChooserWidget dropDown(Class<? extends org.scijava.command.Command> command, String input) {
+		var widgets = context.service(org.scijava.widget.WidgetService.class);
+		var module = context.service(org.scijava.module.ModuleService.class).createModule(commands.getCommand(command));
+		return (NameChooserWidget) widgets.create(widgets.createModel(new ModelChooserWidgetTest.SwingLikePanel(), module,
+			module.getInfo().getInput(input), List.of()));
+	}
+
 	/** Fiji's dialog shows the widget the widget service finds for the input: a drop-down of the core's samplers. */
 	@Test
 	void theSchedulerDropDownOffersTheCoreSamplers() throws Exception {
-		var widgets = context.service(org.scijava.widget.WidgetService.class);
 		List<String> expected = new java.util.ArrayList<>(List.of("default"));
 		expected.addAll(sc.fiji.sd.scheduler.Schedulers.names());
-		for (var command : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class,
-			OutpaintCommand.class)) {
-			var module = context.service(org.scijava.module.ModuleService.class).createModule(commands.getCommand(
-				command));
-			var widget = widgets.create(widgets.createModel(new ModelChooserWidgetTest.SwingLikePanel(), module, module
-				.getInfo().getInput("scheduler"), List.of()));
-			assertEquals(expected, ((SamplerChooserWidget) widget).entries(), command.getSimpleName());
+		for (var command : GENERATING) {
+			NameChooserWidget widget = dropDown(command, "scheduler");
+			assertTrue(widget instanceof SamplerChooserWidget, command.getSimpleName());
+			assertEquals(expected, widget.entries(), command.getSimpleName());
 			assertEquals("default", widget.getValue(), "the model's own scheduler unless one is chosen");
 		}
 	}
@@ -174,15 +182,10 @@ class CommandsTest {
 	/** The control-type drop-down is the pre-processor registry's, in every command that takes a ControlNet. */
 	@Test
 	void theControlTypeDropDownOffersThePreprocessorRegistry() throws Exception {
-		var widgets = context.service(org.scijava.widget.WidgetService.class);
-		for (var command : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class,
-			OutpaintCommand.class)) {
-			var module = context.service(org.scijava.module.ModuleService.class).createModule(commands.getCommand(
-				command));
-			var widget = widgets.create(widgets.createModel(new ModelChooserWidgetTest.SwingLikePanel(), module, module
-				.getInfo().getInput("control_type"), List.of()));
-			assertEquals(sc.fiji.sd.control.ControlPreprocessors.names(), ((ControlTypeChooserWidget) widget).entries(),
-				command.getSimpleName());
+		for (var command : GENERATING) {
+			NameChooserWidget widget = dropDown(command, "control_type");
+			assertTrue(widget instanceof ControlTypeChooserWidget, command.getSimpleName());
+			assertEquals(sc.fiji.sd.control.ControlPreprocessors.names(), widget.entries(), command.getSimpleName());
 			assertEquals("none", widget.getValue(), "the control image as it is unless a pre-processor is chosen");
 		}
 	}
