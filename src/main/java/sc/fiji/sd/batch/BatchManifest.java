@@ -54,9 +54,10 @@ public final class BatchManifest {
 		c.put("strength", "0-1, how much to change (default: 0.75; inpainting: 1)");
 		c.put("feather", "inpainting: soft mask edge, 0-64 pixels (default: 4)");
 		c.put("count", "images for this row, 1-100 (default: 1)");
-		c.put("control", "ControlNet control image: a mask, edges, a scribble (default: none)");
-		c.put("control_type", "its pre-processor: " + String.join(", ", ControlPreprocessors.names()) + " (default: none)");
-		c.put("controlnet", "ControlNet folder (default: the one beside the model, <model folder>-controlnet)");
+		c.put("control", "ControlNet control image: mask, edges, scribble (default: none)");
+		c.put("control_type", String.join(", ", ControlPreprocessors.names()).replaceFirst(
+			ControlPreprocessors.DEFAULT, ControlPreprocessors.DEFAULT + " (default)"));
+		c.put("controlnet", "ControlNet folder (default: <model folder>-controlnet)");
 		c.put("control_scale", "ControlNet weight, 0-10 (default: 1)");
 		c.put("control_start", "fraction of the steps when it starts acting, 0-1 (default: 0)");
 		c.put("control_end", "fraction of the steps when it stops acting, 0-1 (default: 1)");

@@ -29,7 +29,8 @@ import sc.fiji.sd.pipeline.GenerationRequest;
 class ControlNetOptions {
 
 	// Defaults as initial values, not defaultValue: picocli applies a repeated group's defaultValue to a group instance
-	// that does not exist when the group is not given (PicocliException "Could not get value for field").
+	// that does not exist when the group is not given (PicocliException "Could not get value for field"). So the help
+	// says them in words: ${DEFAULT-VALUE} would print null.
 
 	@Option(names = "--controlnet", paramLabel = "DIR", description = "A ControlNet (OnnxStack's "
 		+ "layout: a folder with model.onnx) made for the model; the model folder needs controlnet/model.onnx. Repeat "
@@ -43,27 +44,27 @@ class ControlNetOptions {
 
 	@Option(names = "--control-type", paramLabel = "TYPE", completionCandidates = ControlTypeNames.class,
 		description = "Preprocessor for the control image: ${COMPLETION-CANDIDATES} (scribble for scribble_xdog; "
-		+ "default: ${DEFAULT-VALUE}).")
+		+ "default: none).")
 	String type = ControlPreprocessors.DEFAULT;
 
 	@Option(names = "--control-scale", paramLabel = "S", description = "ControlNet weight, 0 "
-		+ "(off) or more (default: ${DEFAULT-VALUE}).")
+		+ "(off) or more (default: 1).")
 	double scale = 1;
 
 	@Option(names = "--control-start", paramLabel = "A", description = "Fraction of the steps "
-		+ "after which it starts acting (default: ${DEFAULT-VALUE}).")
+		+ "after which it starts acting (default: 0).")
 	double start = 0;
 
 	@Option(names = "--control-end", paramLabel = "B", description = "Fraction of the steps "
-		+ "after which it stops acting (default: ${DEFAULT-VALUE}).")
+		+ "after which it stops acting (default: 1).")
 	double end = 1;
 
 	@Option(names = "--control-low", paramLabel = "L", description = "canny: low threshold, "
-		+ "0–255 (default: ${DEFAULT-VALUE}).")
+		+ "0–255 (default: 100).")
 	double low = 100;
 
 	@Option(names = "--control-high", paramLabel = "H", description = "canny: high threshold, "
-		+ "0–255 (default: ${DEFAULT-VALUE}).")
+		+ "0–255 (default: 200).")
 	double high = 200;
 
 	/** The image as read, before preprocessing. */

@@ -168,6 +168,18 @@ class CliControlNetTest {
 			ControlNetParameters.parse(PngReader.readText(byDefault).get("parameters")));
 	}
 
+	/** The help lists the pre-processor registry's names and the group's defaults (picocli would print null). */
+	@Test
+	void theHelpListsTheControlTypesAndTheDefaults() {
+		CliRun help = CliRun.of("help", "txt2img");
+		assertEquals(0, help.exitCode(), help.err());
+		String text = help.out().replaceAll("\\s+", " ");
+		assertTrue(text.contains("Preprocessor for the control image: " + String.join(", ",
+			sc.fiji.sd.control.ControlPreprocessors.names())), text);
+		assertFalse(text.contains("default: null"), text);
+		assertTrue(text.contains("ControlNet weight, 0 (off) or more (default: 1)"), text);
+	}
+
 	@Test
 	void aControlImageWithNoControlNetToBeFoundSaysWhatToPass() {
 		Path out = dir.resolve("none.png");
