@@ -20,6 +20,8 @@ import com.google.gson.JsonParser;
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.pipeline.GenerationSetting;
 import sc.fiji.sd.pipeline.GenerationSettings;
+import sc.fiji.sd.control.ControlOptions;
+import sc.fiji.sd.control.ControlPreprocessors;
 import sc.fiji.sd.scheduler.SchedulerConfig;
 import sc.fiji.sd.scheduler.Schedulers;
 
@@ -56,6 +58,15 @@ public final class BatchManifest {
 		c.put("count", "images for this row, 1-100 (default: 1)");
 		for (GenerationSetting<?> s : GenerationSettings.ALL)
 			c.put(s.key(), s.help() + (s.defaultText().isEmpty() ? "" : " (default: " + s.defaultText() + ")"));
+		c.put("control", "ControlNet control image: mask, edges, scribble (default: none)");
+		c.put("control_type", String.join(", ", ControlPreprocessors.names()).replaceFirst(
+			ControlPreprocessors.DEFAULT, ControlPreprocessors.DEFAULT + " (default)"));
+		c.put("controlnet", "ControlNet folder (default: <model folder>-controlnet)");
+		c.put("control_scale", "ControlNet weight, 0-10 (default: 1)");
+		c.put("control_start", "fraction of the steps when it starts acting, 0-1 (default: 0)");
+		c.put("control_end", "fraction of the steps when it stops acting, 0-1 (default: 1)");
+		c.put("control_low", "canny: low threshold, 0-255 (default: 100)");
+		c.put("control_high", "canny: high threshold, 0-255 (default: 200)");
 		return c;
 	}
 
@@ -144,9 +155,38 @@ public final class BatchManifest {
 					problems.add(f.where(s.key()) + ": " + e.getMessage());
 				}
 			}
+			BatchControl control = control(f, base);
 			if (problems.size() > before) return null;
 			return new BatchRow(index, line, prompt, negative, seed, steps, guidance, width, height, scheduler, model,
-				image, mask, strength, feather, count, settings);
+				image, mask, strength, feather, count, settings, control);
+		}
+
+		/** The row's ControlNet columns, checked; null when it has no control image. */
+		private BatchControl control(Field f, Path base) {
+			Path image = f.path("control", base, false);
+			String type = values.getOrDefault("control_type", "");
+			type = blankToNull(type) == null ? ControlPreprocessors.DEFAULT : type.trim();
+			try {
+				ControlPreprocessors.get(type);
+			}
+			catch (StableDiffusionException e) {
+				f.problems().add(f.where("control_type") + ": " + e.getMessage());
+			}
+			Path controlNet = f.path("controlnet", base, true);
+			double scale = f.decimal("control_scale", 1, 0, 10);
+			double start = f.decimal("control_start", 0, 0, 1), end = f.decimal("control_end", 1, 0, 1);
+			double low = f.decimal("control_low", ControlOptions.DEFAULT_LOW, 0, 255);
+			double high = f.decimal("control_high", ControlOptions.DEFAULT_HIGH, 0, 255);
+			if (start >= end) f.problems().add(f.where("control_start") + ": " + start + " is not before control_end "
+				+ end + " (0 <= start < end <= 1)");
+			if (low > high) f.problems().add(f.where("control_low") + ": " + low + " is above control_high " + high);
+			if (image != null) return new BatchControl(image, type, controlNet, scale, start, end, low, high);
+			if (blankToNull(values.get("control")) == null) {
+				for (String column : values.keySet())
+					if (column.startsWith("control") && blankToNull(values.get(column)) != null)
+						f.problems().add(f.where(column) + ": a ControlNet needs its control image in the control column");
+			}
+			return null;
 		}
 	}
 

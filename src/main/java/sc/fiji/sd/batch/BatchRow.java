@@ -18,10 +18,11 @@ import sc.fiji.sd.pipeline.GenerationSettings;
  * @param index 0-based position among the manifest's rows; names the outputs ({@code row0007-img00.png})
  * @param line line of the manifest where the row starts (for messages)
  * @param settings the values of {@link GenerationSettings} the row sets (columns named by their keys)
+ * @param control the row's ControlNet, null when its {@code control} column is empty
  */
 public record BatchRow(int index, int line, String prompt, String negative, long seed, int steps, double guidance,
 	int width, int height, String scheduler, Path model, Path image, Path mask, double strength, int feather, int count,
-	Map<GenerationSetting<?>, Object> settings)
+	Map<GenerationSetting<?>, Object> settings, BatchControl control)
 {
 
 	public BatchRow {
@@ -65,6 +66,7 @@ public record BatchRow(int index, int line, String prompt, String negative, long
 		m.put("count", count);
 		// only the settings the row sets: a row without them keeps the spec it had before they existed
 		settings.forEach((s, v) -> m.put(s.key(), text(s, v)));
+		if (control != null) control.addTo(m); // only then: the results of rows without one stay valid
 		return new Gson().toJson(m);
 	}
 }

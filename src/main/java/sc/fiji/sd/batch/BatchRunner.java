@@ -11,8 +11,11 @@ import java.util.Locale;
 
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.image.ImageFiles;
+import sc.fiji.sd.lora.LoraSpec;
 import sc.fiji.sd.model.ModelProvider;
 import sc.fiji.sd.model.StableDiffusionModel;
+import sc.fiji.sd.onnx.ExecutionProviders.Device;
+import sc.fiji.sd.onnx.RuntimeOptions;
 import sc.fiji.sd.pipeline.GeneratedImage;
 import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.GenerationResult;
@@ -66,6 +69,7 @@ public final class BatchRunner {
 		log.printf(Locale.ROOT, "batch: %d of %d rows in shard %s, into %s%n", mine.size(), rows.size(), shard, outDir);
 		log.flush();
 
+		checkControlNets(mine, defaultModel);
 		int generated = 0, skipped = 0, images = 0, position = 0;
 		StableDiffusionModel loaded = null;
 		StableDiffusionPipeline pipeline = null;
@@ -78,7 +82,10 @@ public final class BatchRunner {
 				continue;
 			}
 			Path folder = row.model() != null ? row.model() : defaultModel;
-			StableDiffusionModel model = models.get(folder, device);
+			// a row with a ControlNet loads it with the model; rows in a row with the same one share the sessions
+			StableDiffusionModel model = models.get(new ModelProvider.Key(folder, RuntimeOptions.fromSystemProperties()
+				.withDevice(Device.parse(device)), LoraSpec.NONE, row.control() == null ? List.of()
+					: List.of(row.control().controlNetFor(folder))));
 			if (model != loaded) {
 				loaded = model;
 				pipeline = new StableDiffusionPipeline(model);
@@ -87,7 +94,7 @@ public final class BatchRunner {
 			long start = System.nanoTime();
 			GenerationResult result;
 			try {
-				GenerationRequest request = request(row);
+				GenerationRequest request = request(row, folder, model.info().nativeSize());
 				sc.fiji.sd.lora.LoraSet.checkTagsApplied(request.prompt(), model.initializerOverrides()); // no silent drop
 				result = pipeline.generate(request, null);
 			}
@@ -142,14 +149,40 @@ public final class BatchRunner {
 		}
 	}
 
-	static GenerationRequest request(BatchRow row) {
+	/** The row's request on the model in {@code folder}; its control image is pre-processed at the output size. */
+	static GenerationRequest request(BatchRow row, Path folder, int nativeSize) {
 		GenerationRequest.Builder b = GenerationRequest.builder().mode(row.mode()).prompt(row.prompt())
 			.negativePrompt(row.negative()).seed(row.seed()).steps(row.steps()).guidance(row.guidance())
 			.size(row.width(), row.height()).scheduler(row.scheduler()).batchSize(1).batchCount(row.count())
 			.strength(row.strength()).maskFeather(row.feather()).settings(row.settings());
-		if (row.image() != null) b.initImage(ImageFiles.readRgb(row.image()));
+		var image = row.image() == null ? null : ImageFiles.readRgb(row.image());
+		if (image != null) b.initImage(image);
 		if (row.mask() != null) b.mask(ImageFiles.readMask(row.mask()));
+		if (row.control() != null) { // the output's size: the row's, else the image's, else the model's own
+			int w = row.width() > 0 ? row.width() : image != null ? (int) image.dimension(0) : nativeSize;
+			int h = row.height() > 0 ? row.height() : image != null ? (int) image.dimension(1) : nativeSize;
+			b.control(row.control().unit(folder, w, h));
+		}
 		return b.build();
+	}
+
+	/**
+	 * Rows whose ControlNet folder is missing (none named and none beside the model) fail now, before any row runs,
+	 * each named with the folder looked for and what to give.
+	 */
+	private static void checkControlNets(List<BatchRow> rows, Path defaultModel) {
+		List<String> problems = new ArrayList<>();
+		for (BatchRow r : rows) {
+			if (r.control() == null || r.control().controlNet() != null) continue;
+			Path folder = r.control().controlNetFor(r.model() != null ? r.model() : defaultModel);
+			if (folder == null || !Files.isDirectory(folder))
+				problems.add("row " + r.index() + " (line " + r.line() + "), column controlnet: empty, and the model has no "
+					+ "ControlNet beside it (looked for " + folder + "); give the folder of a ControlNet made for the model");
+		}
+		if (!problems.isEmpty()) {
+			throw new BatchManifest.BadManifestException("No ControlNet for " + problems.size() + " row(s); nothing was "
+				+ "generated. Fix:\n  " + String.join("\n  ", problems));
+		}
 	}
 
 	/** PNGs half-written when a run was killed ({@link PngWriter}'s {@code .name.png.*.part}). */

@@ -66,7 +66,7 @@ class BatchCommand implements Callable<Integer> {
 	static CommandLine withColumnHelp(CommandLine batch) {
 		var usage = batch.getCommandSpec().usageMessage();
 		List<String> lines = new ArrayList<>(List.of(usage.description()));
-		BatchManifest.COLUMNS.forEach((k, v) -> lines.add(String.format("  %-10s %s", k, v)));
+		BatchManifest.COLUMNS.forEach((k, v) -> lines.add(String.format("  %-14s %s", k, v)));
 		usage.description(lines.toArray(new String[0]));
 		return batch;
 	}

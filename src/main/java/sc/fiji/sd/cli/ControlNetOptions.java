@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import net.imglib2.img.Img;
 import net.imglib2.type.numeric.real.FloatType;
@@ -15,6 +16,7 @@ import sc.fiji.sd.control.ControlOptions;
 import sc.fiji.sd.control.ControlPreprocessor;
 import sc.fiji.sd.control.ControlPreprocessors;
 import sc.fiji.sd.image.ImageFiles;
+import sc.fiji.sd.model.ControlNetModel;
 import sc.fiji.sd.pipeline.ControlNetUnit;
 import sc.fiji.sd.pipeline.GenerationRequest;
 
@@ -27,39 +29,42 @@ import sc.fiji.sd.pipeline.GenerationRequest;
 class ControlNetOptions {
 
 	// Defaults as initial values, not defaultValue: picocli applies a repeated group's defaultValue to a group instance
-	// that does not exist when the group is not given (PicocliException "Could not get value for field").
+	// that does not exist when the group is not given (PicocliException "Could not get value for field"). So the help
+	// says them in words: ${DEFAULT-VALUE} would print null.
 
-	@Option(names = "--controlnet", required = true, paramLabel = "DIR", description = "A ControlNet (OnnxStack's "
+	@Option(names = "--controlnet", paramLabel = "DIR", description = "A ControlNet (OnnxStack's "
 		+ "layout: a folder with model.onnx) made for the model; the model folder needs controlnet/model.onnx. Repeat "
-		+ "the group (--controlnet … --control …) for several.")
+		+ "the group (--controlnet … --control …) for several. Default: the folder beside the model named "
+		+ "<model folder>-controlnet (the embedded model's own ControlNet).")
 	Path model;
 
 	@Option(names = "--control", required = true, paramLabel = "IMAGE", description = "The control image of the "
 		+ "--controlnet before it: edges, a mask, a scribble…")
 	Path image;
 
-	@Option(names = "--control-type", paramLabel = "TYPE", description = "Preprocessor for the "
-		+ "control image: none (as it is), canny, invert, mask, scribble (default: ${DEFAULT-VALUE}).")
-	String type = "none";
+	@Option(names = "--control-type", paramLabel = "TYPE", completionCandidates = ControlTypeNames.class,
+		description = "Preprocessor for the control image: ${COMPLETION-CANDIDATES} (scribble for scribble_xdog; "
+		+ "default: none).")
+	String type = ControlPreprocessors.DEFAULT;
 
 	@Option(names = "--control-scale", paramLabel = "S", description = "ControlNet weight, 0 "
-		+ "(off) or more (default: ${DEFAULT-VALUE}).")
+		+ "(off) or more (default: 1).")
 	double scale = 1;
 
 	@Option(names = "--control-start", paramLabel = "A", description = "Fraction of the steps "
-		+ "after which it starts acting (default: ${DEFAULT-VALUE}).")
+		+ "after which it starts acting (default: 0).")
 	double start = 0;
 
 	@Option(names = "--control-end", paramLabel = "B", description = "Fraction of the steps "
-		+ "after which it stops acting (default: ${DEFAULT-VALUE}).")
+		+ "after which it stops acting (default: 1).")
 	double end = 1;
 
 	@Option(names = "--control-low", paramLabel = "L", description = "canny: low threshold, "
-		+ "0–255 (default: ${DEFAULT-VALUE}).")
+		+ "0–255 (default: 100).")
 	double low = 100;
 
 	@Option(names = "--control-high", paramLabel = "H", description = "canny: high threshold, "
-		+ "0–255 (default: ${DEFAULT-VALUE}).")
+		+ "0–255 (default: 200).")
 	double high = 200;
 
 	/** The image as read, before preprocessing. */
@@ -70,12 +75,13 @@ class ControlNetOptions {
 	 * or image, bad thresholds are usage errors (exit code 2). The units carry the unprocessed images until
 	 * {@link #preprocessed}.
 	 */
-	static List<ControlNetUnit> read(List<ControlNetOptions> groups) {
+	static List<ControlNetUnit> read(List<ControlNetOptions> groups, Supplier<Path> baseModel) {
 		List<ControlNetUnit> units = new ArrayList<>();
 		for (ControlNetOptions g : groups) {
 			try {
 				ControlPreprocessor p = ControlPreprocessors.get(g.type);
 				new ControlOptions(g.low, g.high).validate();
+				if (g.model == null) g.model = besideModel(g.image, baseModel.get());
 				if (!Files.exists(g.model)) {
 					throw new StableDiffusionException("--controlnet " + g.model + ": the ControlNet does not exist.");
 				}
@@ -87,6 +93,17 @@ class ControlNetOptions {
 			}
 		}
 		return units;
+	}
+
+	/** The ControlNet of a group without --controlnet: the one beside the model, which must exist. */
+	private static Path besideModel(Path image, Path baseModel) {
+		Path folder = ControlNetModel.besideModel(baseModel);
+		if (folder == null || !Files.isDirectory(folder)) {
+			throw new StableDiffusionException("--control " + image + " has no --controlnet, and the model has no "
+				+ "ControlNet beside it" + (folder == null ? "" : " (looked for " + folder + ")") + ". Give --controlnet DIR "
+				+ "(a ControlNet made for this model: a folder with model.onnx) before --control.");
+		}
+		return folder;
 	}
 
 	/** The ControlNet folders, in order, for the model's key. */

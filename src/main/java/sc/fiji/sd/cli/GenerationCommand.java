@@ -121,7 +121,7 @@ abstract class GenerationCommand implements Callable<Integer> {
 		GenerationRequest request = prepare(SettingOptions.apply(spec, refinerOptions.apply(GenerationRequest.builder().mode(mode()).prompt(prompt)
 			.negativePrompt(negative).steps(steps).guidance(guidance).seed(seed).size(width, height)
 			.variationSeed(variationSeed).variationStrength(variationStrength).scheduler(scheduler).batchSize(batch).batchCount(batchCount))))
-			.controls(ControlNetOptions.read(controlNets)).build();
+			.controls(ControlNetOptions.read(controlNets, modelOptions::folder)).build();
 		try {
 			request.validate(); // every option checked before the model loads: a bad value is a usage error
 		}

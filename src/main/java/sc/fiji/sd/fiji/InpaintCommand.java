@@ -82,7 +82,8 @@ public class InpaintCommand extends GenerationCommand {
 	@Parameter(label = "Control (none, selection, or an image title)", required = false, persist = false)
 	private String control = ControlImages.NONE;
 
-	@Parameter(label = "Control type (preprocessor)", choices = { "none", "canny", "invert", "mask", "scribble_xdog" })
+	// a drop-down of the pre-processor registry's names in Fiji's dialog (the widget reads them when it opens)
+	@Parameter(label = "Control type (preprocessor)", style = ControlTypeChooserWidget.STYLE)
 	private String control_type = ControlPreprocessors.DEFAULT;
 
 	@Parameter(label = "ControlNet (folder; empty: <model folder>-controlnet)",

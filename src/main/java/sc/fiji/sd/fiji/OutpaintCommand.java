@@ -8,6 +8,9 @@ import org.scijava.plugin.Plugin;
 import org.scijava.widget.FileWidget;
 
 import ij.ImagePlus;
+import sc.fiji.sd.control.ControlOptions;
+import sc.fiji.sd.control.ControlPreprocessors;
+import sc.fiji.sd.imagej.ControlImages;
 import sc.fiji.sd.imagej.Generators;
 import sc.fiji.sd.imagej.Parameters;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
@@ -17,7 +20,9 @@ import sc.fiji.sd.pipeline.GenerationRequest.Mode;
  * the new area; every original pixel is kept.
  * <p>
  * Parameter names are the macro keys (the same as the ImageJ 1 dialog's), e.g.
- * {@code run("Outpaint...", "prompt=[a red circle] left=32 right=32 steps=20 seed=42");}. A seed of −1 draws one; the command writes the
+ * {@code run("Outpaint...", "prompt=[a red circle] left=32 right=32 steps=20 seed=42");}. A ControlNet shapes the whole
+ * canvas: {@code control=[selection]} is the image's selection moved to where the image lies on the canvas, an open
+ * image's title names a control image for the whole canvas (resized to it). A seed of −1 draws one; the command writes the
  * drawn seed back into its {@code seed} input before the macro recorder (a post-processor) records it, so the
  * recorded line replays to the same pixels.
  */
@@ -84,6 +89,39 @@ public class OutpaintCommand extends GenerationCommand {
 
 	@Parameter(label = "Preview while generating", required = false)
 	private boolean preview;
+
+	// Copied from TextToImageCommand: the ControlNet inputs, down to show_control (SciJava lists a superclass's
+	// inputs first, and these belong after the command's own); CopiedInputsTest keeps the copies identical.
+	// ControlNet (the same keys as the ImageJ 1.x dialog): control is "none", "selection" (the active image's) or an
+	// open image's title; a free text here, since the titles change at run time.
+	@Parameter(label = "Control (none, selection, or an image title)", required = false, persist = false)
+	private String control = ControlImages.NONE;
+
+	// a drop-down of the pre-processor registry's names in Fiji's dialog (the widget reads them when it opens)
+	@Parameter(label = "Control type (preprocessor)", style = ControlTypeChooserWidget.STYLE)
+	private String control_type = ControlPreprocessors.DEFAULT;
+
+	@Parameter(label = "ControlNet (folder; empty: <model folder>-controlnet)",
+		style = FileWidget.DIRECTORY_STYLE, required = false, persist = false)
+	private File controlnet = NO_MODEL;
+
+	@Parameter(label = "Control scale (weight)", min = "0", stepSize = "0.1")
+	private double control_scale = 1;
+
+	@Parameter(label = "Control start (fraction of the steps)", min = "0", max = "1", stepSize = "0.05")
+	private double control_start = 0;
+
+	@Parameter(label = "Control end (fraction of the steps)", min = "0", max = "1", stepSize = "0.05")
+	private double control_end = 1;
+
+	@Parameter(label = "Control low (canny threshold, 0-255)", min = "0", max = "255")
+	private double control_low = ControlOptions.DEFAULT_LOW;
+
+	@Parameter(label = "Control high (canny threshold, 0-255)", min = "0", max = "255")
+	private double control_high = ControlOptions.DEFAULT_HIGH;
+
+	@Parameter(label = "Show control (the preprocessed control image)", required = false)
+	private boolean show_control;
 
 	@Parameter(label = "Model folder (empty: the one in Settings)", style = FileWidget.DIRECTORY_STYLE + ","
 		+ ModelChooserWidget.STYLE,

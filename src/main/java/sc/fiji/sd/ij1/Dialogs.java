@@ -25,7 +25,7 @@ import sc.fiji.sd.pipeline.Seeds;
  * The ImageJ 1 dialogs. Each label's first word is the macro key, the same as the Fiji commands' parameter names:
  * {@code prompt negative steps guidance seed subseed variation width height scheduler strength batch feather output channels stack
  * preview model device}, the ControlNet's {@code control control_type controlnet control_scale control_start
- * control_end control_low control_high show_control} (not for Outpaint), for Outpaint {@code left right top bottom}, for Image to Image {@code tile},
+ * control_end control_low control_high show_control}, for Outpaint {@code left right top bottom}, for Image to Image {@code tile},
  * and the keys of {@link GenerationSettings} (their fields are made from that table, after every other field, so the
  * fields before keep their places; recorded only when not the default, so lines recorded before keep their form).
  * <p>
@@ -111,8 +111,8 @@ public final class Dialogs {
 		boolean offerStack = input != null && mode != Mode.TEXT_TO_IMAGE && input.getNSlices() * input.getNFrames() > 1;
 		if (offerStack) gd.addCheckbox("Stack (all slices)", d.stack);
 		gd.addCheckbox("Preview while generating", d.preview);
-		boolean offerControl = !outpaint; // Outpaint's canvas exists only once the command runs
-		if (offerControl) addControlFields(gd, d);
+		addControlFields(gd, d); // Outpaint too: its selection is moved onto the larger canvas
+
 		// Empty model and device "default": the ones chosen in Settings. The drop-down only fills the field (not a
 		// macro key, not recorded), so it is left out when a macro runs the dialog.
 		ModelChooser.addModelField(gd, "Model folder", d.model, !macro, ModelChooser.AS_IN_SETTINGS);
@@ -160,7 +160,7 @@ public final class Dialogs {
 		if (offerChannels) p.channels = gd.getNextChoice();
 		p.stack = offerStack && gd.getNextBoolean();
 		p.preview = gd.getNextBoolean();
-		if (offerControl) readControlFields(gd, p);
+		readControlFields(gd, p);
 		p.model = gd.getNextString();
 		p.device = gd.getNextChoice();
 		gd.setSmartRecording(true); // a setting is recorded only when it is not the default the field showed

@@ -23,6 +23,7 @@ import sc.fiji.sd.control.ControlPreprocessors;
 import sc.fiji.sd.hub.HubEnvironment;
 import sc.fiji.sd.hub.ModelLocator;
 import sc.fiji.sd.image.Resize;
+import sc.fiji.sd.model.ControlNetModel;
 import sc.fiji.sd.pipeline.ControlNetUnit;
 
 /**
@@ -42,7 +43,7 @@ public final class ControlImages {
 	/** {@code control=[selection]}: the active image's selection, white inside on black. */
 	public static final String SELECTION = "selection";
 	/** The default ControlNet folder's name is the base model folder's plus this. */
-	public static final String MODEL_SUFFIX = "-controlnet";
+	public static final String MODEL_SUFFIX = ControlNetModel.BESIDE_SUFFIX;
 
 	/** Where the images are: ImageJ's windows (and a macro's batch-mode images), or a test's. */
 	public interface OpenImages {
@@ -88,10 +89,12 @@ public final class ControlImages {
 		return c.toArray(new String[0]);
 	}
 
-	/** The default ControlNet folder for a base model folder: its sibling {@code <name>-controlnet}. */
+	/**
+	 * The default ControlNet folder for a base model folder: its sibling {@code <name>-controlnet}, the core's rule
+	 * ({@link ControlNetModel#besideModel}), which also finds the embedded model's ControlNet.
+	 */
 	public static Path defaultModel(Path baseModel) {
-		return baseModel == null || baseModel.getFileName() == null ? null
-			: baseModel.resolveSibling(baseModel.getFileName() + MODEL_SUFFIX);
+		return ControlNetModel.besideModel(baseModel);
 	}
 
 	/**

@@ -59,12 +59,14 @@ public final class Generation {
 	 * @param input the active image (image to image, inpainting); ignored for text to image
 	 */
 	public Outcome run(Parameters p, ImagePlus input, ImageJProgress progress) {
+		ImagePlus selectionSource = input; // whose selection control=[selection] takes
 		if (p.outpaint()) {
 			checkInput(p.mode, true, input); // an image, no selection needed
+			selectionSource = OutpaintCanvas.selectionOnCanvas(input, p.sides()); // not the new area's selection
 			input = OutpaintCanvas.extend(input, p.sides()); // the new area is the selection to inpaint
 		}
 		checkInput(p.mode, input);
-		ControlImages.Control control = ControlImages.read(p, input, images, generator.modelFolder());
+		ControlImages.Control control = ControlImages.read(p, selectionSource, images, generator.modelFolder());
 		validate(p, control);
 		p.seed = Seeds.resolve(p.seed);
 		if (p.variation > 0) p.subseed = Seeds.resolve(p.subseed); // recorded and written as used

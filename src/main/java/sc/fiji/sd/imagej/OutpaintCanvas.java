@@ -5,6 +5,7 @@ import ij.ImagePlus;
 import ij.ImageStack;
 import ij.gui.Roi;
 import ij.gui.ShapeRoi;
+import ij.process.ByteProcessor;
 import ij.process.FloatProcessor;
 import ij.process.ImageProcessor;
 import sc.fiji.sd.image.Outpainting;
@@ -43,6 +44,23 @@ final class OutpaintCanvas {
 		canvas.setPositionWithoutUpdate(czt[0], czt[1], czt[2]);
 		ShapeRoi area = new ShapeRoi(new Roi(0, 0, cw, ch)).not(new ShapeRoi(new Roi(s.left(), s.top(), w, h)));
 		canvas.setRoi(area);
+		return canvas;
+	}
+
+	/**
+	 * The input's selection where it lies on the larger canvas (moved by the left and top sides; a part outside the
+	 * input but inside the canvas counts), on a blank image of the canvas's size with the input's title: what
+	 * {@code control=[selection]} of Outpaint reads. Without a selection, none (the control's check says so).
+	 */
+	static ImagePlus selectionOnCanvas(ImagePlus input, Sides s) {
+		ImagePlus canvas = new ImagePlus(input.getTitle(), new ByteProcessor(input.getWidth() + s.left() + s.right(),
+			input.getHeight() + s.top() + s.bottom()));
+		Roi roi = input.getRoi();
+		if (roi != null) {
+			Roi moved = (Roi) roi.clone();
+			moved.setLocation(roi.getXBase() + s.left(), roi.getYBase() + s.top());
+			canvas.setRoi(moved, false);
+		}
 		return canvas;
 	}
 

@@ -21,6 +21,8 @@ public final class ControlNetModel implements AutoCloseable {
 
 	/** The UNet of a base model that takes ControlNet residuals, relative to the model folder. */
 	public static final String UNET = "controlnet/model.onnx";
+	/** A model's own ControlNet is the folder beside it named like it plus this (see {@link #besideModel}). */
+	public static final String BESIDE_SUFFIX = "-controlnet";
 	/** The input through which newer exports scale their residuals themselves. */
 	public static final String SCALE_INPUT = "conditioning_scale";
 	static final String RESIDUAL_PREFIX = "down_block_", MID_RESIDUAL = "mid_block_additional_residual";
@@ -50,6 +52,18 @@ public final class ControlNetModel implements AutoCloseable {
 	/** A display name: the folder's name (the folder's of a model.onnx given as a file). */
 	public String name() {
 		return name(source);
+	}
+
+	/**
+	 * The default ControlNet of a base model, for every front end: the folder beside it named
+	 * {@code <model folder>-controlnet} (e.g. {@code models/sd15-onnx-controlnet} beside {@code models/sd15-onnx}), where
+	 * the embedded model's ControlNet is shipped and unpacked ({@link EmbeddedModel}) and where users put the one made
+	 * for their model. Null for a folder without a name (a root); the folder may not exist.
+	 */
+	public static Path besideModel(Path baseModel) {
+		if (baseModel == null) return null;
+		Path base = normalize(baseModel);
+		return base.getFileName() == null ? null : base.resolveSibling(base.getFileName() + BESIDE_SUFFIX);
 	}
 
 	/** The display name of the ControlNet at {@code path}: its folder's name, for a .onnx file its parent's. */

@@ -25,6 +25,13 @@ public final class EmbeddedModel {
 
 	public static final String NAME = "tiny-sd-shapes";
 	static final String RESOURCE_PREFIX = "models/" + NAME + "/";
+	/**
+	 * The ControlNet trained for it, shipped beside it ({@code models/tiny-sd-shapes-controlnet}, OnnxStack's layout;
+	 * the model folder holds {@code controlnet/model.onnx}). Unpacked beside the model too, so the rule "the ControlNet
+	 * of a model is the folder beside it" ({@link ControlNetModel#besideModel}) finds it wherever the model is.
+	 */
+	public static final String CONTROLNET_NAME = NAME + ControlNetModel.BESIDE_SUFFIX;
+	static final String CONTROLNET_PREFIX = "models/" + CONTROLNET_NAME + "/";
 
 	private EmbeddedModel() {}
 
@@ -41,6 +48,15 @@ public final class EmbeddedModel {
 		if (found != null) return found;
 		throw new StableDiffusionException("The embedded model (models/" + NAME + ") was not found inside the plugin's "
 			+ "jar. Reinstall the plugin, or give a model folder.");
+	}
+
+	/**
+	 * The embedded model's ControlNet: the folder beside {@link #path()}, or null when this build ships none (or the
+	 * folder configured with {@code sd.embeddedModel} has none beside it).
+	 */
+	public static Path controlNet() {
+		Path folder = ControlNetModel.besideModel(path());
+		return folder != null && Files.isDirectory(folder) ? folder : null;
 	}
 
 	/** The model inside {@code codeSource} (a classes folder or a jar, then unpacked under {@code cacheRoot}); null if none. */
@@ -74,10 +90,11 @@ public final class EmbeddedModel {
 	}
 
 	/**
-	 * Copies the {@code models/tiny-sd-shapes/} entries of {@code jar} to {@code cacheRoot/tiny-sd-shapes-<hash>},
-	 * skipping files already there with the right size; null when the jar has no such entries. The hash of the entries'
-	 * names, sizes and CRCs keys the folder, so a plugin update with a retrained model (same file sizes) never reuses
-	 * the old files.
+	 * Copies the {@code models/tiny-sd-shapes/} entries of {@code jar} to {@code cacheRoot/tiny-sd-shapes-<hash>}, and
+	 * its ControlNet's ({@code models/tiny-sd-shapes-controlnet/}) beside it to {@code tiny-sd-shapes-<hash>-controlnet},
+	 * skipping files already there with the right size; null when the jar has no model entries. The hash of the entries'
+	 * names, sizes and CRCs keys the folder, so a plugin update with a retrained model or ControlNet (same file sizes)
+	 * never reuses the old files.
 	 */
 	static Path extractFromJar(Path jar, Path cacheRoot) {
 		Path target = null;
@@ -86,17 +103,21 @@ public final class EmbeddedModel {
 			long hash = 1125899906842597L;
 			for (Enumeration<JarEntry> en = jf.entries(); en.hasMoreElements();) {
 				JarEntry e = en.nextElement();
-				if (!e.getName().startsWith(RESOURCE_PREFIX) || e.isDirectory()) continue;
+				if (folderOf(e) == null) continue;
 				hash = 31 * (31 * (31 * hash + e.getName().hashCode()) + e.getSize()) + e.getCrc();
 			}
 			target = cacheRoot.resolve(NAME + "-" + Long.toHexString(hash & 0xffffffffL));
+			Path controlNet = ControlNetModel.besideModel(target);
 			Enumeration<JarEntry> entries = jf.entries();
 			while (entries.hasMoreElements()) {
 				JarEntry e = entries.nextElement();
-				if (!e.getName().startsWith(RESOURCE_PREFIX) || e.isDirectory()) continue;
-				found = true;
-				Path out = target.resolve(e.getName().substring(RESOURCE_PREFIX.length())).normalize();
-				if (!out.startsWith(target)) continue; // no path tricks
+				String prefix = folderOf(e);
+				if (prefix == null) continue;
+				boolean model = prefix.equals(RESOURCE_PREFIX);
+				found |= model;
+				Path folder = model ? target : controlNet;
+				Path out = folder.resolve(e.getName().substring(prefix.length())).normalize();
+				if (!out.startsWith(folder)) continue; // no path tricks
 				if (Files.isRegularFile(out) && e.getSize() >= 0 && Files.size(out) == e.getSize()) continue;
 				Files.createDirectories(out.getParent());
 				Path tmp = Files.createTempFile(out.getParent(), out.getFileName().toString(), ".part");
@@ -114,5 +135,12 @@ public final class EmbeddedModel {
 				+ e.getMessage() + ". Check that the folder is writable, or give a model folder.", e);
 		}
 		return found ? target : null;
+	}
+
+	/** The prefix of the shipped folder a jar entry belongs to (the model's or its ControlNet's), or null. */
+	private static String folderOf(JarEntry e) {
+		if (e.isDirectory()) return null;
+		if (e.getName().startsWith(RESOURCE_PREFIX)) return RESOURCE_PREFIX;
+		return e.getName().startsWith(CONTROLNET_PREFIX) ? CONTROLNET_PREFIX : null;
 	}
 }

@@ -130,4 +130,47 @@ class BatchManifestTest {
 		assertTrue(problem("m.jsonl", "{\"seed\": 1}\n").contains("row 0 (line 1), column prompt: missing"));
 		assertTrue(problem("m.txt", "prompt\nx\n").contains("must be a .csv or a .jsonl"));
 	}
+
+	/** The ControlNet columns, the macro keys' names: defaults, paths beside the manifest, the spec that re-runs. */
+	@Test
+	void aControlColumnGivesTheRowAControlNet() throws Exception {
+		Path masks = Files.createDirectories(dir.resolve("masks")), nets = Files.createDirectories(dir.resolve("nets/cn"));
+		PngWriter.write(masks.resolve("oval.png"), ArrayImgs.floats(64, 64, 3), Map.of());
+		List<BatchRow> rows = read("m.csv", "prompt,control,control_type,controlnet,control_scale,control_end\n"
+			+ "a,masks/oval.png,,,,\n"
+			+ "b,masks/oval.png,scribble,nets/cn,0.5,0.6\n"
+			+ "c,,,,,\n");
+		BatchControl plain = rows.get(0).control();
+		assertEquals(new BatchControl(masks.resolve("oval.png"), "none", null, 1, 0, 1, 100, 200), plain);
+		assertEquals(dir.resolve("models/x-controlnet"), plain.controlNetFor(dir.resolve("models/x")),
+			"no controlnet column: the one beside the row's model");
+		BatchControl named = rows.get(1).control();
+		assertEquals(nets, named.controlNet());
+		assertEquals(nets, named.controlNetFor(dir.resolve("models/x")));
+		assertEquals(0.5, named.scale());
+		assertEquals(0.6, named.end());
+		assertNull(rows.get(2).control());
+		assertTrue(rows.get(1).spec().contains("\"control_scale\":0.5"), rows.get(1).spec());
+		assertTrue(!rows.get(2).spec().contains("control"), "rows without one keep the spec they had: "
+			+ rows.get(2).spec());
+	}
+
+	@Test
+	void badControlColumnsAreNamed() throws Exception {
+		PngWriter.write(dir.resolve("c.png"), ArrayImgs.floats(8, 8, 3), Map.of());
+		String message = problem("m.jsonl", "{\"prompt\": \"a\", \"control\": \"nope.png\"}\n"
+			+ "{\"prompt\": \"b\", \"control\": \"c.png\", \"control_type\": \"depth\"}\n"
+			+ "{\"prompt\": \"c\", \"control\": \"c.png\", \"control_start\": 0.8, \"control_end\": 0.2}\n"
+			+ "{\"prompt\": \"d\", \"control\": \"c.png\", \"control_low\": 250}\n"
+			+ "{\"prompt\": \"e\", \"control_scale\": 0.5}\n"
+			+ "{\"prompt\": \"f\", \"control\": \"c.png\", \"controlnet\": \"no-net\", \"control_scale\": -1}\n");
+		assertTrue(message.contains("row 0 (line 1), column control: no file " + dir.resolve("nope.png")), message);
+		assertTrue(message.contains("row 1 (line 2), column control_type: Unknown control type \"depth\""), message);
+		assertTrue(message.contains("row 2 (line 3), column control_start: 0.8 is not before control_end 0.2"), message);
+		assertTrue(message.contains("row 3 (line 4), column control_low: 250.0 is above control_high 200.0"), message);
+		assertTrue(message.contains("row 4 (line 5), column control_scale: a ControlNet needs its control image in the "
+			+ "control column"), message);
+		assertTrue(message.contains("row 5 (line 6), column controlnet: no folder " + dir.resolve("no-net")), message);
+		assertTrue(message.contains("row 5 (line 6), column control_scale: -1 is out of range 0.0-10.0"), message);
+	}
 }

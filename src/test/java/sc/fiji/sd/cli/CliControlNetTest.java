@@ -144,6 +144,53 @@ class CliControlNetTest {
 	}
 
 	@Test
+	void withoutControlNetTheEmbeddedModelUsesItsShippedOne() throws IOException {
+		Path base = TestModels.embeddedWithControlNet(dir.resolve("shipped"));
+		Path byDefault = dir.resolve("default.png"), named = dir.resolve("named.png");
+		String old = System.getProperty("sd.embeddedModel");
+		CliRun r;
+		try {
+			System.setProperty("sd.embeddedModel", base.toString());
+			r = CliRun.of("txt2img", "--device", "cpu", "--prompt", "a red circle", "--steps", "3", "--seed", "5",
+				"--scheduler", "DDIM", "--output", byDefault.toString(), "--control", disc.toString(), "--control-scale",
+				"0.8");
+		}
+		finally {
+			if (old == null) System.clearProperty("sd.embeddedModel");
+			else System.setProperty("sd.embeddedModel", old);
+		}
+		assertEquals(0, r.exitCode(), r.err());
+		CliRun explicit = run("txt2img", named, "--controlnet", SCALE, "--control", disc.toString(), "--control-scale",
+			"0.8");
+		assertEquals(0, explicit.exitCode(), explicit.err());
+		assertTrue(Arrays.equals(pixels(named), pixels(byDefault)), "the shipped ControlNet is the one used");
+		assertEquals(List.of(new ControlNetParameters.Entry("none", "tiny-sd-shapes-controlnet", 0.8, 0, 1)),
+			ControlNetParameters.parse(PngReader.readText(byDefault).get("parameters")));
+	}
+
+	/** The help lists the pre-processor registry's names and the group's defaults (picocli would print null). */
+	@Test
+	void theHelpListsTheControlTypesAndTheDefaults() {
+		CliRun help = CliRun.of("help", "txt2img");
+		assertEquals(0, help.exitCode(), help.err());
+		String text = help.out().replaceAll("\\s+", " ");
+		assertTrue(text.contains("Preprocessor for the control image: " + String.join(", ",
+			sc.fiji.sd.control.ControlPreprocessors.names())), text);
+		assertFalse(text.contains("default: null"), text);
+		assertTrue(text.contains("ControlNet weight, 0 (off) or more (default: 1)"), text);
+	}
+
+	@Test
+	void aControlImageWithNoControlNetToBeFoundSaysWhatToPass() {
+		Path out = dir.resolve("none.png");
+		CliRun r = run("txt2img", out, "--control", disc.toString());
+		assertEquals(2, r.exitCode(), r.err());
+		assertTrue(r.cleanError() && r.err().contains("--controlnet DIR") && r.err().contains("controlnet-controlnet"),
+			r.err());
+		assertFalse(Files.exists(out));
+	}
+
+	@Test
 	void modelOrControlNetThatDoNotFitFailCleanly() {
 		Path out = dir.resolve("never2.png");
 		CliRun plain = CliRun.of("txt2img", "--model", TestModels.folder("optimum").toString(), "--device", "cpu",

@@ -39,7 +39,7 @@ import sc.fiji.sd.model.EmbeddedModel;
  * under Xvfb: the widgets the widget service finds for Text to Image's {@code scheduler} and {@code model} inputs,
  * labelled as Fiji's dialog labels them, after a download from a local imitation of the hub into a scratch cache.
  * Fiji's whole dialog (scijava-ui-swing's SwingInputPanel) is not on Maven Central, so only these rows are shown.
- * Run by {@code src/test/scripts/screenshots.sh}; not a test.
+ * Run by {@code tools/screenshots/screenshots.sh}; not a test.
  */
 public final class ChooserWidgetsUnderXvfb {
 

@@ -103,13 +103,14 @@ class CommandsTest {
 			if (!item.getType().getName().startsWith("org.scijava") && !item.getType().equals(StableDiffusionService.class)
 				&& !tableSetting(item)) outpaint.add(item.getName());
 		assertEquals(List.of("image", "prompt", "negative", "steps", "guidance", "seed", "subseed", "variation", "left", "right", "top", "bottom",
-			"scheduler", "strength", "batch", "feather", "output", "channels", "stack", "preview", "model", "device"),
-			outpaint);
+			"scheduler", "strength", "batch", "feather", "output", "channels", "stack", "preview", "control", "control_type",
+			"controlnet", "control_scale", "control_start", "control_end", "control_low", "control_high", "show_control",
+			"model", "device"), outpaint);
 		var settings = new TreeSet<String>();
 		commands.getCommand(SettingsCommand.class).inputs().forEach(i -> settings.add(i.getName()));
 		assertTrue(settings.containsAll(Set.of("model", "device", "threads")), settings.toString());
-		for (String key : outpaint)
-			assertTrue(key.matches("[a-z]+"), key);
+		for (String key : outpaint) // and the ControlNet's (control_type, show_control…), as in ImageJ 1.x
+			assertTrue(key.matches("[a-z]+|(show_)?control_?[a-z]*"), key);
 		for (var command : List.of(ImageToImageCommand.class, InpaintCommand.class, OutpaintCommand.class)) {
 			assertEquals(List.of(sc.fiji.sd.imagej.Parameters.OUTPUT_CHOICES),
 				commands.getCommand(command).getInput("output", String.class).getChoices(), "the ImageJ 1.x dialog's");
@@ -159,20 +160,39 @@ class CommandsTest {
 			}
 	}
 
+	/** The generating commands: each has the same option inputs. */
+	private static final List<Class<? extends org.scijava.command.Command>> GENERATING = List.of(TextToImageCommand.class,
+		ImageToImageCommand.class, InpaintCommand.class, OutpaintCommand.class);
+
+	/** The widget Fiji's dialog shows for a command's input: the one the widget service finds for it. */
+	private NameChooserWidget dropDown(Class<? extends org.scijava.command.Command> command, String input) {
+		var widgets = context.service(org.scijava.widget.WidgetService.class);
+		var module = context.service(org.scijava.module.ModuleService.class).createModule(commands.getCommand(command));
+		return (NameChooserWidget) widgets.create(widgets.createModel(new ModelChooserWidgetTest.SwingLikePanel(), module,
+			module.getInfo().getInput(input), List.of()));
+	}
+
 	/** Fiji's dialog shows the widget the widget service finds for the input: a drop-down of the core's samplers. */
 	@Test
 	void theSchedulerDropDownOffersTheCoreSamplers() throws Exception {
-		var widgets = context.service(org.scijava.widget.WidgetService.class);
 		List<String> expected = new java.util.ArrayList<>(List.of("default"));
 		expected.addAll(sc.fiji.sd.scheduler.Schedulers.names());
-		for (var command : List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class,
-			OutpaintCommand.class)) {
-			var module = context.service(org.scijava.module.ModuleService.class).createModule(commands.getCommand(
-				command));
-			var widget = widgets.create(widgets.createModel(new ModelChooserWidgetTest.SwingLikePanel(), module, module
-				.getInfo().getInput("scheduler"), List.of()));
-			assertEquals(expected, ((SamplerChooserWidget) widget).entries(), command.getSimpleName());
+		for (var command : GENERATING) {
+			NameChooserWidget widget = dropDown(command, "scheduler");
+			assertTrue(widget instanceof SamplerChooserWidget, command.getSimpleName());
+			assertEquals(expected, widget.entries(), command.getSimpleName());
 			assertEquals("default", widget.getValue(), "the model's own scheduler unless one is chosen");
+		}
+	}
+
+	/** The control-type drop-down is the pre-processor registry's, in every command that takes a ControlNet. */
+	@Test
+	void theControlTypeDropDownOffersThePreprocessorRegistry() throws Exception {
+		for (var command : GENERATING) {
+			NameChooserWidget widget = dropDown(command, "control_type");
+			assertTrue(widget instanceof ControlTypeChooserWidget, command.getSimpleName());
+			assertEquals(sc.fiji.sd.control.ControlPreprocessors.names(), widget.entries(), command.getSimpleName());
+			assertEquals("none", widget.getValue(), "the control image as it is unless a pre-processor is chosen");
 		}
 	}
 

@@ -61,7 +61,8 @@ class ControlNetCommandTest {
 	}
 
 	private static void clearPrefs() {
-		for (var c : java.util.List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class))
+		for (var c : java.util.List.of(TextToImageCommand.class, ImageToImageCommand.class, InpaintCommand.class,
+			OutpaintCommand.class))
 			context.service(PrefService.class).clear(c);
 	}
 
@@ -142,6 +143,38 @@ class ControlNetCommandTest {
 			Interpreter.removeBatchModeImage(source);
 			Interpreter.batchMode = batch;
 		}
+	}
+
+	/** Outpaint: the image's selection, moved onto the larger canvas, shapes the new area; the original is kept. */
+	@Test
+	void outpaintFollowsTheSelectionOfItsImageOnTheLargerCanvas() throws Exception {
+		ImagePlus photo = photoWithOval();
+		photo.setRoi(new OvalRoi(-20, 20, 40, 24), false); // half of it in the new area on the left
+		int[] before = ((int[]) photo.getProcessor().getPixels()).clone();
+		int[] controlled = pixels(run(OutpaintCommand.class, "image", photo, "left", 32, "right", 32, "control",
+			"selection"));
+		int[] free = pixels(run(OutpaintCommand.class, "image", photo, "left", 32, "right", 32, "control", "none"));
+		assertEquals(128 * 64, controlled.length, "the canvas: 64 + 32 + 32 wide");
+		assertTrue(!java.util.Arrays.equals(controlled, free), "the ControlNet changes the new area");
+		for (int y = 0; y < 64; y++)
+			for (int x = 0; x < 64; x++)
+				assertEquals(before[y * 64 + x] & 0xffffff, controlled[y * 128 + x + 32] & 0xffffff, "original kept");
+		assertArrayEquals(before, (int[]) photo.getProcessor().getPixels());
+	}
+
+	/** No ControlNet given: the one beside the model (how the embedded model's shipped ControlNet is found). */
+	@Test
+	void theControlNetBesideTheModelIsTheDefault(@TempDir Path dir) throws Exception {
+		File shipped = TestModels.embeddedWithControlNet(dir).toFile();
+		int[] byDefault = pixels(run(ImageToImageCommand.class, "image", photoWithOval(), "strength", 0.8, "control",
+			"selection", "model", shipped, "controlnet", GenerationCommand.NO_MODEL));
+		int[] named = pixels(run(ImageToImageCommand.class, "image", photoWithOval(), "strength", 0.8, "control",
+			"selection"));
+		assertArrayEquals(named, byDefault, "the same ControlNet as named explicitly");
+		CommandModule none = run(ImageToImageCommand.class, "image", photoWithOval(), "strength", 0.8, "control",
+			"selection", "controlnet", GenerationCommand.NO_MODEL);
+		assertTrue(none.getCancelReason().contains("No ControlNet is given and there is none beside the model")
+			&& none.getCancelReason().contains("controlnet=[folder]"), none.getCancelReason());
 	}
 
 	@Test

@@ -28,9 +28,9 @@ class CopiedInputsTest {
 	}
 
 	@Test
-	void theControlNetInputsOfImageToImageAndInpaintAreTextToImagesOwn() throws Exception {
+	void theControlNetInputsOfImageToImageInpaintAndOutpaintAreTextToImagesOwn() throws Exception {
 		String original = controlInputs(Files.readString(SOURCES.resolve("TextToImageCommand.java")));
-		for (String copy : List.of("ImageToImageCommand.java", "InpaintCommand.java")) {
+		for (String copy : List.of("ImageToImageCommand.java", "InpaintCommand.java", "OutpaintCommand.java")) {
 			String source = Files.readString(SOURCES.resolve(copy));
 			assertTrue(source.contains("// Copied from TextToImageCommand: the ControlNet inputs"), copy + " marks its copy");
 			assertEquals(original, controlInputs(source), copy + " differs from TextToImageCommand's ControlNet inputs");

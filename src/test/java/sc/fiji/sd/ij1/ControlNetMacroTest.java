@@ -81,6 +81,45 @@ class ControlNetMacroTest {
 			+ info);
 	}
 
+	/** Outpaint's control=[selection]: the image's selection moved onto the larger canvas, replayed to the same pixels. */
+	@Test
+	void outpaintTakesTheSelectionOfItsImageOnTheLargerCanvas() {
+		String outpaint = "run(\"Outpaint...\", \"prompt=[a red circle] steps=2 seed=11 scheduler=DDIM left=64 "
+			+ "control=[selection] controlnet=[" + controlNet + "] model=[" + base + "] SHOW\");\n";
+		ij.runReporting("""
+			newImage("specimen", "RGB black", 64, 64, 1);
+			makeOval(-16, 20, 40, 24);
+			""" + outpaint.replace("SHOW", "show_control") + """
+			first = getImageID();
+			report("size", "" + getWidth() + "x" + getHeight());
+			selectImage("Control (none) of the selection on specimen");
+			report("control", "" + getWidth() + "x" + getHeight());
+			v = getPixel(52, 32);
+			report("in the new area", "" + (v & 0xffffff));
+			v = getPixel(100, 32);
+			report("outside the oval", "" + (v & 0xffffff));
+			selectImage("specimen");
+			report("specimen", "" + getWidth() + " " + selectionType());
+			""" + outpaint.replace("SHOW", "") + """
+			imageCalculator("Difference create", first, getImageID());
+			getStatistics(area, mean, min, max);
+			report("replay difference", max);
+			selectImage("specimen");
+			""" + outpaint.replace("SHOW", "").replace("control=[selection]", "control=none") + """
+			imageCalculator("Difference create", first, getImageID());
+			getStatistics(area, mean, min, max);
+			report("control difference", max);
+			close("*");
+			""");
+		assertEquals("128x64", HeadlessImageJ.reported("size"), "64 + 64 (a multiple of the fixture's size step)");
+		assertEquals("128x64", HeadlessImageJ.reported("control"), "the control image covers the canvas");
+		assertEquals("16777215", HeadlessImageJ.reported("in the new area"), "the oval moved by left=64: white");
+		assertEquals("0", HeadlessImageJ.reported("outside the oval"));
+		assertEquals("64 1", HeadlessImageJ.reported("specimen"), "the image keeps its size and oval");
+		assertEquals("0", HeadlessImageJ.reported("replay difference"));
+		assertTrue(Double.parseDouble(HeadlessImageJ.reported("control difference")) > 0, "the ControlNet acts");
+	}
+
 	@Test
 	void anOpenImageOfAnotherSizeIsResizedAndTheLogSaysSo() {
 		String printed = ij.runReporting("""

@@ -35,19 +35,15 @@ public final class ControlNetRecordingUnderXvfb {
 		Recorder recorder = new Recorder(false);
 		Thread user = RecordingUnderXvfb.startRecordedTextToImage();
 		GenericDialog gd = RecordingUnderXvfb.waitForDialog();
-		@SuppressWarnings("unchecked")
-		var strings = (java.util.Vector<TextField>) gd.getStringFields();
-		strings.get(0).setText("a red circle");
-		strings.get(3).setText(args[1]); // the ControlNet folder (after prompt, negative prompt and the SDXL refiner)
-		@SuppressWarnings("unchecked")
-		var numbers = (java.util.Vector<TextField>) gd.getNumericFields();
-		numbers.get(0).setText("2"); // steps
-		numbers.get(5).setText("64"); // width (after seed, subseed, variation)
-		numbers.get(6).setText("64"); // height
-		@SuppressWarnings("unchecked")
-		var choices = (java.util.Vector<Choice>) gd.getChoices();
+		// fields found by their labels, not their positions (a field added to the dialog moves the others)
+		DialogFields.after(gd, "Prompt", TextField.class).setText("a red circle");
+		DialogFields.after(gd, "ControlNet", TextField.class).setText(args[1]); // the ControlNet folder
+		DialogFields.after(gd, "Steps", TextField.class).setText("2");
+		DialogFields.after(gd, "Width", TextField.class).setText("64");
+		DialogFields.after(gd, "Height", TextField.class).setText("64");
+		Choice control = DialogFields.after(gd, "Control (ControlNet image)", Choice.class);
 		EventQueue.invokeAndWait(() -> {
-			choices.get(1).select("selection"); // after the scheduler
+			control.select("selection");
 			gd.actionPerformed(new ActionEvent(gd.getButtons()[0], ActionEvent.ACTION_PERFORMED, "OK"));
 		});
 		user.join(120_000);

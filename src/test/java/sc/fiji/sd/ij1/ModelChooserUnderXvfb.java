@@ -29,7 +29,7 @@ import sc.fiji.sd.model.EmbeddedModel;
  * real ImageJ 1.x under Xvfb, after a download into the hub cache that
  * {@code HF_HUB_CACHE} names: prints the entries, picks the download and prints what the model field then holds;
  * with an output folder, also takes the README screenshot. Run by DownloadUnderXvfbTest and
- * {@code src/test/scripts/screenshots.sh}; not a test itself.
+ * {@code tools/screenshots/screenshots.sh}; not a test itself.
  */
 public final class ModelChooserUnderXvfb {
 

@@ -87,6 +87,31 @@ class PackagesTest {
 		}
 	}
 
+	/**
+	 * Both jars carry the embedded model and, once {@code models/tiny-sd-shapes-controlnet} exists, its ControlNet,
+	 * file for file (EmbeddedModel unpacks both from the jar; a ControlNet left out would leave the default missing).
+	 */
+	@Test
+	void bothJarsCarryTheEmbeddedModelAndItsControlNet() throws IOException {
+		Path fijiZip = PlainImageJInstall.packageZip("fiji");
+		String version = fijiZip.getFileName().toString().replaceAll("Stable_Diffusion-(.*)-fiji\\.zip", "$1");
+		List<String> shipped = new ArrayList<>();
+		for (String name : List.of(sc.fiji.sd.model.EmbeddedModel.NAME, sc.fiji.sd.model.EmbeddedModel.CONTROLNET_NAME)) {
+			Path folder = Path.of("models", name);
+			if (!Files.isDirectory(folder)) continue; // the ControlNet, until it is trained
+			try (var files = Files.walk(folder)) {
+				files.filter(Files::isRegularFile).forEach(f -> shipped.add(Path.of("models").relativize(f).toString()
+					.replace('\\', '/')));
+			}
+		}
+		assertTrue(shipped.stream().anyMatch(f -> f.endsWith("unet/model.onnx")), shipped.toString());
+		for (String jar : List.of("Stable_Diffusion-" + version + ".jar", "Stable_Diffusion-" + version + "-imagej.jar"))
+			try (JarFile j = new JarFile(Path.of("target", jar).toFile())) {
+				for (String file : shipped)
+					assertNotNull(j.getEntry("models/" + file), jar + " lacks models/" + file);
+			}
+	}
+
 	@Test
 	void theZipsHoldTheRightLibraries() throws IOException {
 		Set<String> runtime = new TreeSet<>();

@@ -7,7 +7,6 @@ import java.awt.TextField;
 import java.awt.Toolkit;
 import java.awt.event.ActionEvent;
 import java.io.File;
-import java.util.Vector;
 
 import javax.imageio.ImageIO;
 
@@ -20,7 +19,7 @@ import sc.fiji.sd.imagej.Settings;
 
 /**
  * Takes the README screenshots in a real ImageJ 1.x under Xvfb: the Text to Image dialog filled in as a user would,
- * then the result window with its Info. Run by {@code src/test/scripts/screenshots.sh}; not a test.
+ * then the result window with its Info. Run by {@code tools/screenshots/screenshots.sh}; not a test.
  */
 public final class ScreenshotsUnderXvfb {
 
@@ -33,15 +32,14 @@ public final class ScreenshotsUnderXvfb {
 		Thread user = new Thread(() -> new TextToImagePlugin().run(""), "Text to Image...");
 		user.start();
 		GenericDialog gd = RecordingUnderXvfb.waitForDialog();
-		((TextField) gd.getStringFields().get(0)).setText("a red circle on a blue background");
-		((TextField) gd.getStringFields().get(1)).setText("blurry");
-		@SuppressWarnings("unchecked")
-		Vector<TextField> numbers = (Vector<TextField>) gd.getNumericFields();
-		numbers.get(2).setText("42"); // seed
-		numbers.get(5).setText("64"); // width and height (after subseed, variation): the shipped model's size
-		numbers.get(6).setText("64");
+		DialogFields.after(gd, "Prompt", TextField.class).setText("a red circle on a blue background");
+		DialogFields.after(gd, "Negative prompt", TextField.class).setText("blurry");
+		DialogFields.after(gd, "Seed", TextField.class).setText("42");
+		DialogFields.after(gd, "Width", TextField.class).setText("64"); // the shipped model's size
+		DialogFields.after(gd, "Height", TextField.class).setText("64");
+		EventQueue.invokeAndWait(() -> gd.setLocation(0, 0));
 		IJ.wait(800);
-		capture(new File(out, "dialog.png"));
+		capture(new File(out, "dialog.png"), gd.getBounds()); // the dialog alone: it is taller than ImageJ's window is wide
 		EventQueue.invokeAndWait(() -> gd.actionPerformed(new ActionEvent(gd.getButtons()[0],
 			ActionEvent.ACTION_PERFORMED, "OK")));
 		user.join(300_000);
@@ -50,15 +48,22 @@ public final class ScreenshotsUnderXvfb {
 		IJ.wait(800);
 		result.getWindow().toFront();
 		IJ.run(result, "Set... ", "zoom=400 x=32 y=32");
-		result.getWindow().setLocation(560, 140);
+		java.awt.Frame info = null; // the Info window, then the result beside it
+		for (java.awt.Window w : WindowManager.getAllNonImageWindows())
+			if (w instanceof java.awt.Frame f && f.getTitle().startsWith("Info for")) info = f;
+		if (info != null) info.setLocation(20, 100);
+		result.getWindow().setLocation(info == null ? 560 : 40 + info.getWidth(), 140);
 		IJ.wait(1500);
-		capture(new File(out, "result.png"));
+		Rectangle shown = IJ.getInstance().getBounds().union(result.getWindow().getBounds()); // no empty screen around
+		if (info != null) shown = shown.union(info.getBounds());
+		shown.grow(10, 10);
+		capture(new File(out, "result.png"), shown.intersection(new Rectangle(Toolkit.getDefaultToolkit()
+			.getScreenSize())));
 		System.exit(0);
 	}
 
-	private static void capture(File file) throws Exception {
-		Rectangle screen = new Rectangle(Toolkit.getDefaultToolkit().getScreenSize());
-		ImageIO.write(new Robot().createScreenCapture(screen), "png", file);
+	private static void capture(File file, Rectangle area) throws Exception {
+		ImageIO.write(new Robot().createScreenCapture(area), "png", file);
 		System.out.println("wrote " + file);
 	}
 }

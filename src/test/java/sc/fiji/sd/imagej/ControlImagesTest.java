@@ -221,6 +221,69 @@ class ControlImagesTest {
 		assertTrue(fake.requests.isEmpty(), "nothing generated");
 	}
 
+	/** Outpaint: the image's selection moved to where the image lies on the larger canvas, not the new area's. */
+	@Test
+	void outpaintsSelectionIsTheImagesOwnOnTheCanvas() throws Exception {
+		ImagePlus photo = openImage(new ImagePlus("photo", new ColorProcessor(48, 32)));
+		OvalRoi oval = new OvalRoi(-6, 4, 30, 20); // partly left of the image: the part in the new area counts
+		photo.setRoi(oval, false);
+		Parameters p = textToImage("selection");
+		p.mode = Mode.INPAINT;
+		p.outpainting = true;
+		p.strength = 1;
+		p.left = 16;
+		p.top = 16;
+		ControlNetUnit unit = run(p, photo);
+		assertEquals(64, unit.image().dimension(0), "the canvas: 48 + 16");
+		assertEquals(48, unit.image().dimension(1), "32 + 16");
+		ImagePlus expected = new ImagePlus("expected", new ByteProcessor(64, 48));
+		expected.setRoi(new OvalRoi(10, 20, 30, 20), false);
+		float[] mask = ImagePlusConverter.roiMask(expected).update(null).getCurrentStorageArray();
+		for (int c = 0; c < 3; c++)
+			assertArrayEquals(mask, plane(unit.image(), c), "channel " + c + ": the oval moved by left and top");
+		assertEquals(oval.getBounds(), photo.getRoi().getBounds(), "the image keeps its selection");
+		assertEquals(48, photo.getWidth(), "and its size");
+
+		photo.deleteRoi();
+		var e = assertThrows(StableDiffusionException.class, () -> run(p, photo));
+		assertTrue(e.getMessage().contains("control=[selection]") && e.getMessage().contains("\"photo\", which has "
+			+ "none"), e.getMessage());
+	}
+
+	/** Outpaint: an open image is the control of the whole canvas, resized to it. */
+	@Test
+	void outpaintsControlImageCoversTheCanvas() throws Exception {
+		openImage(new ImagePlus("scene", new ByteProcessor(32, 16)));
+		ImagePlus photo = openImage(new ImagePlus("photo", new ColorProcessor(32, 32)));
+		Parameters p = textToImage("scene");
+		p.mode = Mode.INPAINT;
+		p.outpainting = true;
+		p.strength = 1;
+		p.right = 32;
+		ControlNetUnit unit = run(p, photo);
+		assertEquals(64, unit.image().dimension(0));
+		assertEquals(32, unit.image().dimension(1));
+	}
+
+	@Test
+	void theEmbeddedModelsShippedControlNetIsTheDefaultOfFijiAndImageJ() throws Exception {
+		Path base = Files.createDirectories(dir.resolve("cache/tiny-sd-shapes-1a2b3c4d"));
+		Path shipped = Files.createDirectories(dir.resolve("cache/tiny-sd-shapes-1a2b3c4d-controlnet"));
+		Parameters p = textToImage("selection");
+		p.controlnet = ""; // not given
+		String old = System.getProperty("sd.embeddedModel");
+		try {
+			System.setProperty("sd.embeddedModel", base.toString());
+			var key = Generators.key(Settings.defaults(), p); // empty model in Settings: the embedded one
+			assertEquals(base, key.folder());
+			assertEquals(java.util.List.of(shipped), key.controlNets());
+		}
+		finally {
+			if (old == null) System.clearProperty("sd.embeddedModel");
+			else System.setProperty("sd.embeddedModel", old);
+		}
+	}
+
 	@Test
 	void theDefaultControlNetLiesBesideTheBaseModel() throws Exception {
 		Path base = Files.createDirectories(dir.resolve("models/tiny-sd-shapes"));

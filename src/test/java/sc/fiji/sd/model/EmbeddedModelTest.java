@@ -62,6 +62,41 @@ class EmbeddedModelTest {
 	}
 
 	@Test
+	void theShippedControlNetIsUnpackedBesideTheModelWhereTheDefaultRuleFindsIt() throws Exception {
+		Path jar = jar("models/tiny-sd-shapes/unet/model.onnx", "unet", "models/tiny-sd-shapes/controlnet/model.onnx",
+			"controlnet-unet", "models/tiny-sd-shapes-controlnet/model.onnx", "controlnet-bytes");
+		Path cache = dir.resolve("cache");
+		Path model = EmbeddedModel.extractFromJar(jar, cache);
+		assertEquals("controlnet-unet", Files.readString(model.resolve(ControlNetModel.UNET)));
+		Path controlNet = ControlNetModel.besideModel(model);
+		assertEquals(model.getFileName() + "-controlnet", controlNet.getFileName().toString());
+		assertEquals("controlnet-bytes", Files.readString(controlNet.resolve("model.onnx")));
+		assertTrue(Files.notExists(model.resolve("model.onnx")), "the ControlNet's files stay in its own folder");
+
+		Path retrained = jar("models/tiny-sd-shapes/unet/model.onnx", "unet", "models/tiny-sd-shapes/controlnet/model.onnx",
+			"controlnet-unet", "models/tiny-sd-shapes-controlnet/model.onnx", "CONTROLNET-BYTES");
+		Path again = EmbeddedModel.extractFromJar(retrained, cache);
+		assertTrue(!again.equals(model), "a retrained ControlNet (same size) is another folder, never the old files");
+		assertEquals("CONTROLNET-BYTES", Files.readString(ControlNetModel.besideModel(again).resolve("model.onnx")));
+	}
+
+	@Test
+	void theControlNetOfTheConfiguredModelIsTheFolderBesideIt() throws Exception {
+		String old = System.getProperty("sd.embeddedModel");
+		try {
+			Path base = Files.createDirectories(dir.resolve("models/tiny-sd-shapes"));
+			System.setProperty("sd.embeddedModel", base.toString());
+			assertNull(EmbeddedModel.controlNet(), "none shipped: null, not a folder that does not exist");
+			Path controlNet = Files.createDirectories(dir.resolve("models/tiny-sd-shapes-controlnet"));
+			assertEquals(controlNet, EmbeddedModel.controlNet());
+		}
+		finally {
+			if (old == null) System.clearProperty("sd.embeddedModel");
+			else System.setProperty("sd.embeddedModel", old);
+		}
+	}
+
+	@Test
 	void aJarWithoutTheModelGivesNull() throws Exception {
 		assertNull(EmbeddedModel.extractFromJar(jar("a.txt", "a"), dir.resolve("cache")));
 	}

@@ -60,6 +60,19 @@ public final class TestModels {
 	public static Path controlNet(String name) {
 		return fixturesRoot().resolve(name);
 	}
+	/**
+	 * An imitation of the shipped model with its shipped ControlNet, made in {@code dir} from the split-layout fixtures
+	 * (no fake files in {@code models/}): {@code dir/tiny-sd-shapes} (the {@code controlnet} fixture: a base with
+	 * {@code controlnet/model.onnx}, plus the tokenizer) and beside it {@code dir/tiny-sd-shapes-controlnet} (the
+	 * {@code controlnet-scale} fixture's model.onnx), laid out as {@code models/} will be. Returns the base's folder.
+	 */
+	public static Path embeddedWithControlNet(Path dir) throws IOException {
+		Path base = dir.resolve(EmbeddedModel.NAME);
+		copyTree(folder("controlnet"), base);
+		copyTree(controlNet("controlnet-scale"), dir.resolve(EmbeddedModel.CONTROLNET_NAME));
+		return base.toAbsolutePath();
+	}
+
 	/** SDXL fixture layouts: base, refiner (text_encoder_2 only, 5 time ids), Turbo (its scheduler), 9-channel. */
 	public static final List<String> SDXL_FIXTURES = List.of("sdxl-base", "sdxl-refiner", "sdxl-turbo", "sdxl-inpaint");
 
