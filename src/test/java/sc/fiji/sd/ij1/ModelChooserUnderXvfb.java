@@ -49,9 +49,8 @@ public final class ModelChooserUnderXvfb {
 		user.start();
 		GenericDialog gd = RecordingUnderXvfb.waitForDialog();
 		Choice chooser = find(gd, text ? ModelChooser.AS_IN_SETTINGS : ModelDownloads.SHIPPED);
-		// the model field: the Settings dialog's first (the LoRA, embeddings and tiny decoder folders follow), Text to
-		// Image's last
-		TextField field = (TextField) (text ? gd.getStringFields().lastElement() : gd.getStringFields().firstElement());
+		// the model field, by its label (fields are added to the dialogs over time: positions move)
+		TextField field = DialogFields.after(gd, "Model folder", TextField.class);
 		for (int i = 0; i < chooser.getItemCount(); i++) System.out.println("ENTRY " + chooser.getItem(i));
 		System.out.println("SELECTED " + chooser.getSelectedItem());
 		EventQueue.invokeAndWait(() -> {
