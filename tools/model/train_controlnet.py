@@ -10,6 +10,9 @@ through a conditioning embedding (three stride-2 3x3 convolutions, 64 px -> 8 la
 zero-initialised 1x1 convolution per skip and for the mid block (so training starts from the base model's output).
 The base model (text encoder, UNet, VAE) stays frozen. Objective: the base model's (epsilon, min-SNR-5), the residuals
 added to the base UNet's skips; 15 % empty captions (classifier-free guidance feeds the control to both halves).
+The ControlNet is prompt-free (PromptFree, --prompt-free 1): it reads the empty prompt's text states whatever the
+prompt, so it adds only shape and position and the base UNet alone reads the colours from the prompt (trained on the
+prompt it learnt the training colour pairs too and got held-out pairs' object colour wrong).
 
 Data (controlnet_data.py): nine shape families - the base's circle, square and triangle at any size and position, and
 ellipses, rectangles, rings, L-shapes, stars and letters it never saw - in the 15 colour pairs the base model trained
@@ -52,6 +55,27 @@ def make_controlnet(base_unet):
             conv.weight.zero_()
             conv.bias.zero_()
     return net
+
+
+class PromptFree(torch.nn.Module):
+    """The ControlNet with the empty prompt's text states in place of the prompt's: it reads only the mask.
+
+    Trained on the prompt, the ControlNet learnt the 15 training colour pairs along with the shapes and pushed
+    held-out pairs toward them (object colour right in 83 % of held-out images at step 3000, IoU 0.86); without the
+    prompt it can only add shape and position, and the base UNet, which reads the prompt, gives the colours. The
+    encoder_hidden_states input stays in the exported graph (OnnxStack's inputs; the pipeline feeds it), times 0.
+    """
+
+    def __init__(self, net, empty_states):
+        super().__init__()
+        self.net = net
+        self.unet = net.unet  # what export_controlnet reads
+        self.skip_convs = net.skip_convs
+        self.register_buffer("context", empty_states.detach().clone())
+
+    def forward(self, sample, timestep, encoder_hidden_states, controlnet_cond, conditioning_scale=None):
+        context = self.context + 0 * encoder_hidden_states[:, :1, :1]  # [B, 77, width]
+        return self.net(sample, timestep, context, controlnet_cond, conditioning_scale)
 
 
 def residual_names(n_skips):
@@ -184,6 +208,7 @@ def main():
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--out", default="/work/train/cn")
     ap.add_argument("--max-minutes", type=float, default=60)
+    ap.add_argument("--prompt-free", type=int, default=1, help="1: the ControlNet reads the empty prompt (PromptFree)")
     ap.add_argument("--export", action="store_true", help="only export the trained ControlNet (and measure it)")
     ap.add_argument("--controlnet-dir", default=os.path.join(HERE, "..", "..", "models", "tiny-sd-shapes-controlnet"))
     args = ap.parse_args()
@@ -193,15 +218,18 @@ def main():
     te, unet, vae, sf, _, _ = adapt_common.load_model(args.base)
     tok = ClipTokenizer()
     net = make_controlnet(unet)
+    with torch.no_grad():
+        empty_states, _ = te(torch.tensor([tok("")], dtype=torch.long))
+    control = PromptFree(net, empty_states) if args.prompt_free else net
     items = heldout()
     ck_path = os.path.join(args.out, "controlnet.pt")
 
     if args.export:
         net.load_state_dict(torch.load(ck_path)["controlnet"])
         net.eval()
-        export(net, unet, args.base, args.controlnet_dir, items)
+        export(control, unet, args.base, args.controlnet_dir, items)
         for scale in (1.0, 0.0):
-            iou, bg, col, per = evaluate(te, unet, net, vae, sf, items, tok, seeds=(0, 1), scale=scale)
+            iou, bg, col, per = evaluate(te, unet, control, vae, sf, items, tok, seeds=(0, 1), scale=scale)
             print(f"held-out masks, scale {scale}: IoU {iou:.3f} background {bg:.3f} object colour {col:.3f} {per}")
         return
 
@@ -239,7 +267,8 @@ def main():
 
     def save():
         save_atomic({"controlnet": net.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(), "step": step,
-                     "embedding_channels": EMBEDDING_CHANNELS}, ck_path)
+                     "embedding_channels": EMBEDDING_CHANNELS,
+                     "prompt_free": bool(args.prompt_free)}, ck_path)
 
     ac = alphas_cumprod()
     snr = ac / (1 - ac)
@@ -261,7 +290,7 @@ def main():
         x_t = a.sqrt() * z + (1 - a).sqrt() * noise
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.steps, args.lr, 100)
-        res = net(x_t, t.float(), hs, cond)
+        res = control(x_t, t.float(), hs, cond)
         pred = unet(x_t, t.float(), hs, down_residuals=list(res[:-1]), mid_residual=res[-1])
         per = ((pred - noise) ** 2).flatten(1).mean(1)
         loss = (per * weight[t]).mean()
@@ -278,7 +307,7 @@ def main():
         if step % args.eval_every == 0 or step == args.steps:
             save()
             net.eval()
-            iou, bg, col, per = evaluate(te, unet, net, vae, sf, items[::2], tok)
+            iou, bg, col, per = evaluate(te, unet, control, vae, sf, items[::2], tok)
             net.train()
             print(f"  eval step {step}: IoU {iou:.3f} background {bg:.3f} object colour {col:.3f} {per}", flush=True)
         if (time.time() - t0) / 60 > args.max_minutes:
