@@ -17,6 +17,7 @@ import sc.fiji.sd.imagej.Parameters;
 import sc.fiji.sd.imagej.Settings;
 import sc.fiji.sd.pipeline.GenerationRequest;
 import sc.fiji.sd.pipeline.GenerationSetting;
+import sc.fiji.sd.provenance.Provenance;
 import sc.fiji.sd.pipeline.GenerationSettings;
 import sc.fiji.sd.pipeline.GenerationRequest.Mode;
 import sc.fiji.sd.pipeline.Seeds;
@@ -211,7 +212,8 @@ public final class Dialogs {
 		String label = Character.toUpperCase(s.key().charAt(0)) + s.key().substring(1);
 		T value = s.defaultValue();
 		if (s.isNumber())
-			gd.addNumericField(label, ((Number) value).doubleValue(), s.type() == Integer.class ? 0 : 2, 6, s.paramLabel());
+			gd.addNumericField(label, ((Number) value).doubleValue(), s.type() == Integer.class ? 0 : 2, 6,
+				Provenance.number(s.min()) + "-" + Provenance.number(s.max())); // its range: the command line's X says nothing here
 		else gd.addStringField(label + " (" + s.paramLabel() + ")", s.text(value), 12);
 	}
 
