@@ -195,20 +195,26 @@ def train(te, unet, params, draw, args, warmup, t0, note=lambda: ""):
 def ddim_sample(te, unet, vae, sf, ids, seed, steps=20, guidance=5.0):
     """DDIM (leading spacing, steps_offset 1, eta 0) as the shipped scheduler; returns uint8 NHWC images. A quick
     check while training; the numbers reported come from the Java pipeline (QualityOfAdaptationsTest)."""
-    from common import alphas_cumprod
-    ac = alphas_cumprod()
     n = ids.shape[0]
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn((n, 4, 8, 8), generator=g)
-    ts = list(range(0, 1000, 1000 // steps))[::-1]
-    ts = [t + 1 for t in ts]
     with torch.no_grad():
         cond, _ = te(ids)
         unc, _ = te(torch.tensor([_empty_ids()] * n))
+    states = torch.cat([unc, cond])
+    return ddim_loop(lambda xx, tt: unet(xx, tt, states), vae, sf, n, seed, steps, guidance)
+
+
+def ddim_loop(eps, vae, sf, n, seed, steps=20, guidance=5.0):
+    """The DDIM loop of ddim_sample with classifier-free guidance: eps(x2, t2) predicts the noise for the batch
+    [unconditional half; conditional half] (x2 = x twice); n images from torch.randn with `seed`, decoded to uint8
+    NHWC."""
+    from common import alphas_cumprod
+    ac = alphas_cumprod()
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn((n, 4, 8, 8), generator=g)
+    ts = [t + 1 for t in list(range(0, 1000, 1000 // steps))[::-1]]
+    with torch.no_grad():
         for k, t in enumerate(ts):
-            tt = torch.full((2 * n,), float(t))
-            eps = unet(torch.cat([x, x]), tt, torch.cat([unc, cond]))
-            e_u, e_c = eps.chunk(2)
+            e_u, e_c = eps(torch.cat([x, x]), torch.full((2 * n,), float(t))).chunk(2)
             e = e_u + guidance * (e_c - e_u)
             a = ac[t]
             a_prev = ac[ts[k + 1]] if k + 1 < len(ts) else ac[0]

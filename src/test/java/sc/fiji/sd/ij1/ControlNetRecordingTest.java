@@ -1,11 +1,10 @@
 package sc.fiji.sd.ij1;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
+import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
@@ -18,16 +17,9 @@ class ControlNetRecordingTest {
 
 	@Test
 	void theRecordedControlLineReplaysToTheSamePixels() throws Exception {
-		assumeTrue(PlainImageJXvfbTest.onPath("xvfb-run") && PlainImageJXvfbTest.onPath("timeout"),
-			"xvfb-run or timeout not found: install Xvfb (apt-get install xvfb xauth) to run the recording test");
-		String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-		String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
 		Path controlNet = sc.fiji.sd.pipeline.TestModels.controlNet("controlnet-scale").toAbsolutePath();
-		Process p = new ProcessBuilder("timeout", "300", "xvfb-run", "-a", javaBin, "-Xmx2g", "-cp", cp,
-			ControlNetRecordingUnderXvfb.class.getName(), SmallModel.folder("controlnet").toString(), controlNet
-				.toString()).redirectErrorStream(true).start();
-		String printed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-		assertTrue(p.waitFor(330, TimeUnit.SECONDS) && p.exitValue() == 0, printed);
+		String printed = PlainImageJXvfbTest.runClassUnderXvfb(ControlNetRecordingUnderXvfb.class, List.of(), Map.of(),
+			SmallModel.folder("controlnet").toString(), controlNet.toString());
 		assertTrue(printed.contains("RECORDED run(\"Text to Image...\", \"prompt=[a red circle] ") && printed.contains(
 			" control=selection control_type=none controlnet=" + bracketed(controlNet) + " control_scale=1 control_start=0 "
 				+ "control_end=1 control_low=100 control_high=200 model=[] device=default\");"), printed);

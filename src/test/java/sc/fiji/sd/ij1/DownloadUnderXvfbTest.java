@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
@@ -78,17 +80,8 @@ class DownloadUnderXvfbTest {
 
 	/** Runs ModelChooserUnderXvfb on the Settings or the Text to Image dialog; what it printed. */
 	private String chooseTheDownload(boolean textToImage) throws Exception {
-		assumeTrue(PlainImageJXvfbTest.onPath("xvfb-run") && PlainImageJXvfbTest.onPath("timeout"),
-			"xvfb-run or timeout not found: install Xvfb (apt-get install xvfb xauth) to run this test");
-		String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-		String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-		ProcessBuilder pb = new ProcessBuilder("timeout", "300", "xvfb-run", "-a", javaBin, "-Xmx1g", "-Duser.home=" + dir,
-			"-Dsd.textToImage=" + textToImage, "-cp", cp, ModelChooserUnderXvfb.class.getName()).redirectErrorStream(true);
-		pb.environment().put("HF_HUB_CACHE", dir.resolve("hub").toString());
-		Process p = pb.start();
-		String printed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-		assertTrue(p.waitFor(330, TimeUnit.SECONDS) && p.exitValue() == 0, printed);
-		return printed;
+		return PlainImageJXvfbTest.runClassUnderXvfb(ModelChooserUnderXvfb.class, List.of("-Duser.home=" + dir,
+			"-Dsd.textToImage=" + textToImage), Map.of("HF_HUB_CACHE", dir.resolve("hub").toString()));
 	}
 
 	private static void assertDownloadListedAndChosen(String printed) {

@@ -9,7 +9,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.BeforeAll;
@@ -41,6 +43,33 @@ class PlainImageJXvfbTest {
 		for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
 			if (Files.isExecutable(Path.of(dir, program))) return true;
 		return false;
+	}
+
+	/**
+	 * Runs {@code main} (a class of the tests, e.g. a recorder driven under Xvfb) in a new JVM with the test classpath
+	 * under {@code xvfb-run}; returns everything it printed, after checking that it ended with exit code 0 within
+	 * 5 minutes. Skips the calling test where xvfb-run or timeout is missing.
+	 *
+	 * @param jvmOptions e.g. {@code -Duser.home=…}
+	 * @param env variables added to the child's environment
+	 */
+	static String runClassUnderXvfb(Class<?> main, List<String> jvmOptions, Map<String, String> env, String... args)
+		throws IOException, InterruptedException
+	{
+		assumeTrue(onPath("xvfb-run") && onPath("timeout"),
+			"xvfb-run or timeout not found: install Xvfb (apt-get install xvfb xauth) to run this test");
+		List<String> command = new ArrayList<>(List.of("timeout", "300", "xvfb-run", "-a",
+			Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx2g"));
+		command.addAll(jvmOptions);
+		command.addAll(List.of("-cp", System.getProperty("surefire.test.class.path",
+			System.getProperty("java.class.path")), main.getName()));
+		command.addAll(List.of(args));
+		ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+		pb.environment().putAll(env);
+		Process p = pb.start();
+		String printed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+		assertTrue(p.waitFor(330, TimeUnit.SECONDS) && p.exitValue() == 0, printed);
+		return printed;
 	}
 
 	/** Runs a macro file with {@code ij.jar -batch} under Xvfb; returns everything it printed. */
@@ -133,12 +162,7 @@ class PlainImageJXvfbTest {
 
 	@Test
 	void theRecordedLineCarriesTheDrawnSeedAndReplaysToTheSamePixels() throws Exception {
-		String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-		String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-		Process p = new ProcessBuilder("timeout", "300", "xvfb-run", "-a", javaBin, "-Xmx2g", "-cp", cp,
-			RecordingUnderXvfb.class.getName(), SmallModel.folder().toString()).redirectErrorStream(true).start();
-		String printed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-		assertTrue(p.waitFor(330, TimeUnit.SECONDS) && p.exitValue() == 0, printed);
+		String printed = runClassUnderXvfb(RecordingUnderXvfb.class, List.of(), Map.of(), SmallModel.folder().toString());
 		java.util.regex.Matcher m = java.util.regex.Pattern.compile(
 			"RECORDED run\\(\"Text to Image\\.\\.\\.\", \"prompt=\\[a red circle\\] negative=\\[\\] steps=3 "
 				+ "guidance=7 seed=(\\d+) subseed=-1 variation=0 width=64 height=64 hires=1 hiressteps=0 "

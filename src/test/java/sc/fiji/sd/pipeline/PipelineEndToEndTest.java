@@ -26,7 +26,7 @@ import sc.fiji.sd.pipeline.GenerationRequest.Mode;
  * The whole pipeline on the embedded model and on every fixture layout (SDXL's too), with few steps and 64×64 images to stay fast
  * (64 is a multiple of every model's size step; fixtures without a UNet config would default to 512).
  */
-class PipelineEndToEndTest {
+public class PipelineEndToEndTest {
 
 	static final int SIZE = 64;
 
@@ -74,7 +74,8 @@ class PipelineEndToEndTest {
 		}
 	}
 
-	static boolean samePixels(RandomAccessibleInterval<FloatType> a, RandomAccessibleInterval<FloatType> b) {
+	/** The same pixels, bit for bit. */
+	public static boolean samePixels(RandomAccessibleInterval<FloatType> a, RandomAccessibleInterval<FloatType> b) {
 		var ca = net.imglib2.view.Views.flatIterable(a).cursor();
 		var cb = net.imglib2.view.Views.flatIterable(b).cursor();
 		while (ca.hasNext()) {

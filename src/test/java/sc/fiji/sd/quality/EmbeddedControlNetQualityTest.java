@@ -40,6 +40,7 @@ import sc.fiji.sd.onnx.RuntimeOptions;
 import sc.fiji.sd.pipeline.ControlNetUnit;
 import sc.fiji.sd.pipeline.GeneratedImage;
 import sc.fiji.sd.pipeline.GenerationRequest;
+import sc.fiji.sd.pipeline.PipelineEndToEndTest;
 import sc.fiji.sd.pipeline.StableDiffusionPipeline;
 import sc.fiji.sd.pipeline.TestModels;
 
@@ -60,7 +61,8 @@ class EmbeddedControlNetQualityTest {
 
 	record Item(String family, String prompt, String color, String background, boolean[] mask) {}
 
-	private Map<String, float[]> palette;
+	private Map<String, int[]> palette;
+	private ShapeCheck check; // its median, border and nearest palette colour, as the base model's check uses them
 	private List<Item> items;
 	private Path controlNet;
 	private StableDiffusionModel model;
@@ -74,8 +76,9 @@ class EmbeddedControlNetQualityTest {
 		palette = new LinkedHashMap<>();
 		for (Map.Entry<String, JsonElement> e : json.getAsJsonObject("colors").entrySet()) {
 			var rgb = e.getValue().getAsJsonArray();
-			palette.put(e.getKey(), new float[] { rgb.get(0).getAsFloat(), rgb.get(1).getAsFloat(), rgb.get(2).getAsFloat() });
+			palette.put(e.getKey(), new int[] { rgb.get(0).getAsInt(), rgb.get(1).getAsInt(), rgb.get(2).getAsInt() });
 		}
+		check = new ShapeCheck(palette);
 		BufferedImage strip = ImageIO.read(controlNet.resolve("heldout_masks.png").toFile());
 		items = new ArrayList<>();
 		int i = 0;
@@ -119,58 +122,25 @@ class EmbeddedControlNetQualityTest {
 
 	/** (IoU, background right, object colour right) as heldout.json's "measure" says. */
 	double[] measure(Img<FloatType> image, Item item) {
-		float[] obj = palette.get(item.color()), bg = palette.get(item.background());
-		RandomAccess<FloatType> ra = image.randomAccess();
-		float[][] px = new float[64 * 64][3];
-		for (int y = 0; y < 64; y++)
-			for (int x = 0; x < 64; x++)
-				for (int c = 0; c < 3; c++)
-					px[y * 64 + x][c] = Math.round(Math.min(1, Math.max(0, ra.setPositionAndGet(x, y, c).get())) * 255);
+		int[] obj = palette.get(item.color()), bg = palette.get(item.background());
+		float[][] px = ShapeCheck.pixels(image);
 		int inter = 0, union = 0;
-		List<float[]> objectPixels = new ArrayList<>(), border = new ArrayList<>();
-		for (int y = 0; y < 64; y++) {
-			for (int x = 0; x < 64; x++) {
-				float[] p = px[y * 64 + x];
-				boolean isObject = distance(p, obj) < distance(p, bg), inMask = item.mask()[y * 64 + x];
-				if (isObject && inMask) inter++;
-				if (isObject || inMask) union++;
-				if (isObject) objectPixels.add(p);
-				if (x < 2 || y < 2 || x >= 62 || y >= 62) border.add(p);
-			}
+		List<float[]> objectPixels = new ArrayList<>();
+		for (int i = 0; i < px.length; i++) {
+			boolean isObject = distance(px[i], obj) < distance(px[i], bg), inMask = item.mask()[i];
+			if (isObject && inMask) inter++;
+			if (isObject || inMask) union++;
+			if (isObject) objectPixels.add(px[i]);
 		}
-		boolean backgroundRight = item.background().equals(nearest(median(border)));
-		boolean colourRight = !objectPixels.isEmpty() && item.color().equals(nearest(median(objectPixels)));
+		boolean backgroundRight = item.background().equals(check.nearestName(ShapeCheck.median(ShapeCheck.border(px, 64, 64))));
+		boolean colourRight = !objectPixels.isEmpty() && item.color().equals(check.nearestName(ShapeCheck.median(objectPixels)));
 		return new double[] { inter / (double) Math.max(1, union), backgroundRight ? 1 : 0, colourRight ? 1 : 0 };
 	}
 
-	private static float distance(float[] a, float[] b) {
+	private static float distance(float[] rgb, int[] colour) {
 		float d = 0;
-		for (int c = 0; c < 3; c++) d += (a[c] - b[c]) * (a[c] - b[c]);
+		for (int c = 0; c < 3; c++) d += (rgb[c] - colour[c]) * (rgb[c] - colour[c]);
 		return d;
-	}
-
-	private static float[] median(List<float[]> pixels) {
-		float[] m = new float[3];
-		for (int c = 0; c < 3; c++) {
-			float[] v = new float[pixels.size()];
-			for (int i = 0; i < v.length; i++) v[i] = pixels.get(i)[c];
-			Arrays.sort(v);
-			m[c] = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-		}
-		return m;
-	}
-
-	private String nearest(float[] rgb) {
-		String best = null;
-		float bestDistance = Float.MAX_VALUE;
-		for (Map.Entry<String, float[]> e : palette.entrySet()) {
-			float d = distance(rgb, e.getValue());
-			if (d < bestDistance) {
-				bestDistance = d;
-				best = e.getKey();
-			}
-		}
-		return best;
 	}
 
 	@Test
@@ -179,7 +149,7 @@ class EmbeddedControlNetQualityTest {
 		// background 0, and the colours swapped get the colour checks wrong.
 		Item item = items.get(0);
 		Img<FloatType> painted = ArrayImgs.floats(64, 64, 3), plain = ArrayImgs.floats(64, 64, 3);
-		float[] obj = palette.get(item.color()), bg = palette.get(item.background());
+		int[] obj = palette.get(item.color()), bg = palette.get(item.background());
 		RandomAccess<FloatType> p = painted.randomAccess(), q = plain.randomAccess();
 		for (int c = 0; c < 3; c++)
 			for (int y = 0; y < 64; y++)
@@ -232,17 +202,9 @@ class EmbeddedControlNetQualityTest {
 		List<GeneratedImage> plain = TestModels.pipeline("embedded").generate(GenerationRequest.builder()
 			.prompt(item.prompt()).steps(STEPS).guidance(GUIDANCE).seed(2000).batchSize(SEEDS).build(), null).images();
 		for (int i = 0; i < SEEDS; i++) {
-			assertTrue(samePixels(zero.get(i).pixels(), plain.get(i).pixels()), "scale 0, seed " + i);
+			assertTrue(PipelineEndToEndTest.samePixels(zero.get(i).pixels(), plain.get(i).pixels()), "scale 0, seed " + i);
 		}
 		// and the ControlNet does change the image at scale 1 (the comparison above can fail)
-		assertFalse(samePixels(generate(item, 1).get(0).pixels(), plain.get(0).pixels()));
-	}
-
-	private static boolean samePixels(Img<FloatType> a, Img<FloatType> b) {
-		var ca = a.cursor();
-		var cb = b.cursor();
-		while (ca.hasNext())
-			if (Float.floatToIntBits(ca.next().get()) != Float.floatToIntBits(cb.next().get())) return false;
-		return true;
+		assertFalse(PipelineEndToEndTest.samePixels(generate(item, 1).get(0).pixels(), plain.get(0).pixels()));
 	}
 }

@@ -44,18 +44,8 @@ final class ShapeCheck {
 	/** @param rgb X × Y × 3 in [0, 1] */
 	Seen classify(RandomAccessibleInterval<FloatType> rgb) {
 		int w = (int) rgb.dimension(0), h = (int) rgb.dimension(1);
-		float[][] px = new float[w * h][3];
-		RandomAccess<FloatType> ra = rgb.randomAccess();
-		for (int y = 0; y < h; y++)
-			for (int x = 0; x < w; x++)
-				for (int c = 0; c < 3; c++)
-					px[y * w + x][c] = Math.round(Math.min(1, Math.max(0, ra.setPositionAndGet(x, y, c).get())) * 255);
-
-		List<float[]> border = new ArrayList<>();
-		for (int y = 0; y < h; y++)
-			for (int x = 0; x < w; x++)
-				if (x < 2 || y < 2 || x >= w - 2 || y >= h - 2) border.add(px[y * w + x]);
-		int background = nearest(median(border));
+		float[][] px = pixels(rgb);
+		int background = nearest(median(border(px, w, h)));
 
 		boolean[] foreground = new boolean[w * h];
 		for (int i = 0; i < w * h; i++) foreground[i] = nearest(px[i]) != background;
@@ -77,6 +67,32 @@ final class ShapeCheck {
 		String shape = fill >= 0.9 ? "square" : fill >= 0.64 ? "circle" : "triangle";
 		return new Seen(names.get(background), names.get(nearest(median(inside))), shape, sx / region.length,
 			sy / region.length, Math.max(bw, bh), enclosed(region, w, h) / (double) (w * h));
+	}
+
+	/** The pixels as RGB 0..255 (rounded, as an 8-bit image stores them), index y·w + x. */
+	static float[][] pixels(RandomAccessibleInterval<FloatType> rgb) {
+		int w = (int) rgb.dimension(0), h = (int) rgb.dimension(1);
+		float[][] px = new float[w * h][3];
+		RandomAccess<FloatType> ra = rgb.randomAccess();
+		for (int y = 0; y < h; y++)
+			for (int x = 0; x < w; x++)
+				for (int c = 0; c < 3; c++)
+					px[y * w + x][c] = Math.round(Math.min(1, Math.max(0, ra.setPositionAndGet(x, y, c).get())) * 255);
+		return px;
+	}
+
+	/** The pixels of the 2-pixel border, whose median is the background colour. */
+	static List<float[]> border(float[][] px, int w, int h) {
+		List<float[]> border = new ArrayList<>();
+		for (int y = 0; y < h; y++)
+			for (int x = 0; x < w; x++)
+				if (x < 2 || y < 2 || x >= w - 2 || y >= h - 2) border.add(px[y * w + x]);
+		return border;
+	}
+
+	/** The palette colour nearest {@code rgb} (0..255). */
+	String nearestName(float[] rgb) {
+		return names.get(nearest(rgb));
 	}
 
 	/** Pixels outside {@code region} that cannot reach the image border through other pixels outside it. */
@@ -119,7 +135,7 @@ final class ShapeCheck {
 	}
 
 	/** Per-channel median (numpy's: the mean of the two middle values for an even count). */
-	private static float[] median(List<float[]> pixels) {
+	static float[] median(List<float[]> pixels) {
 		float[] out = new float[3];
 		float[] v = new float[pixels.size()];
 		for (int c = 0; c < 3; c++) {
