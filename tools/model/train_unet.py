@@ -7,6 +7,9 @@
 - The caption is replaced by the empty prompt for 10 % of samples, so classifier-free guidance works.
 - Loss: MSE on the noise, weighted by min(SNR, 5) / SNR (min-SNR weighting, faster convergence).
 - An exponential moving average of the weights (UNet and text encoder) is kept and exported.
+- --init-model DIR starts from an exported model's UNet and text encoder (read back from its ONNX files);
+  --freeze-text-encoder keeps that text encoder as it is (issue 12's second base model: a new VAE latent space,
+  the first model's captions encoder, so embeddings trained on it keep their meaning).
 Seeded and resumable.
 """
 import os
@@ -69,6 +72,9 @@ def main():
     ap.add_argument("--vae", default=os.path.join(WORK, "vae.pt"))
     ap.add_argument("--latents", default=os.path.join(WORK, "latents.pt"))
     ap.add_argument("--out", default=os.path.join(WORK, "unet.pt"))
+    ap.add_argument("--init-model", default=None, help="exported model folder to start from")
+    ap.add_argument("--freeze-text-encoder", action="store_true")
+    ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--max-minutes", type=float, default=1e9, help="stop early (checkpoint kept, rerun resumes)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -81,9 +87,17 @@ def main():
     cap_ids = torch.tensor([tok(c) for c in captions], dtype=torch.long)
     empty_ids = torch.tensor(tok(""), dtype=torch.long)
 
-    te = TextEncoder(TEXT_CFG)
-    unet = UNet(UNET_CFG)
-    params = list(unet.parameters()) + list(te.parameters())
+    if args.init_model:
+        import adapt_common
+        te, unet = adapt_common.load_model(args.init_model)[:2]
+        te.train()
+        unet.train()
+        for p in list(unet.parameters()) + list(te.parameters()):
+            p.requires_grad_(not (args.freeze_text_encoder and any(p is q for q in te.parameters())))
+    else:
+        te = TextEncoder(TEXT_CFG)
+        unet = UNet(UNET_CFG)
+    params = list(unet.parameters()) + ([] if args.freeze_text_encoder else list(te.parameters()))
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     ema_te, ema_unet = copy.deepcopy(te), copy.deepcopy(unet)
     for p in list(ema_te.parameters()) + list(ema_unet.parameters()):
@@ -129,8 +143,9 @@ def main():
         a = ac[t].view(-1, 1, 1, 1)
         x_t = a.sqrt() * z + (1 - a).sqrt() * noise
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, args.steps, args.lr, 200)
-        hs, _ = te(ids)
+            g["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
+        with torch.set_grad_enabled(not args.freeze_text_encoder):
+            hs, _ = te(ids)
         pred = unet(x_t, t.float(), hs)
         per = ((pred - noise) ** 2).flatten(1).mean(1)
         loss = (per * weight[t]).mean()

@@ -2,6 +2,15 @@
 
 Loss: L1 + MSE + L1 of image gradients (keeps edges sharp) + a small KL term; the decoder always sees a
 sample of the posterior, which keeps it tolerant of the small latent errors a diffusion model makes.
+
+With --linear-colour W (issue 12's second base model) the latent space is made linear in colour, as Stable
+Diffusion's is (a 4x3 matrix previews its latents): the first three latent channels are pulled (weight W, MSE)
+towards the image's RGB averaged over each 8x8 block, the fourth (kept small) is free for what averaging loses (where an
+edge lies inside a block). Classifier-free guidance extrapolates latents, x0 = uncond + g (cond - uncond); in the first
+model's latent space, where the six colours sat at arbitrary points, twice the distance from the mean already
+decoded red as yellow and blue as black, and guidance 7-9 drew blobs of other colours. With --extrapolate P a share
+P of each batch is decoded from z + s (z - z'), z' another image's latents, s uniform in [0, --max-s], against the
+clipped image x + s (x - x'): the decoder saturates the way the linear latent space suggests.
 Seeded and resumable: the checkpoint holds weights, optimiser, step and RNG states.
 """
 import os
@@ -38,6 +47,9 @@ def main():
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--kl", type=float, default=1e-6)
+    ap.add_argument("--linear-colour", type=float, default=0.0, help="weight of the linear colour latent term")
+    ap.add_argument("--extrapolate", type=float, default=0.0, help="share of each batch decoded extrapolated")
+    ap.add_argument("--max-s", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=os.path.join(WORK, "vae.pt"))
@@ -69,30 +81,40 @@ def main():
 
     while step < args.steps:
         imgs, _ = dataset.make_batch(rng, combos, args.batch)
-        x = torch.from_numpy(dataset.to_tensor_range(imgs))
+        x = x_in = torch.from_numpy(dataset.to_tensor_range(imgs))
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.steps, args.lr, 100)
         mean, logvar = vae.encode(x)
         z = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
+        target = x
+        k = int(round(args.extrapolate * args.batch))
+        if k:  # the first k images: extrapolated away from the next image of the batch
+            s = torch.rand(k, 1, 1, 1) * args.max_s
+            z = torch.cat([z[:k] + s * (z[:k] - z[1:k + 1]), z[k:]])
+            target = torch.cat([(x[:k] + s * (x[:k] - x[1:k + 1])).clamp(-1, 1), x[k:]])
         y = vae.decode(z)
+        x = target
+        # the fourth channel is kept small (0.1 weight) so that colour stays in the linear three
+        lin = (((mean[:, :3] - F.avg_pool2d(x_in, 8)) ** 2).mean() + 0.1 * (mean[:, 3] ** 2).mean()
+               if args.linear_colour else torch.zeros(()))
         l1 = (y - x).abs().mean()
         mse = ((y - x) ** 2).mean()
         gl = grad_l1(y, x)
         kl = 0.5 * (mean ** 2 + logvar.exp() - 1 - logvar).mean()
-        loss = l1 + mse + gl + args.kl * kl
+        loss = l1 + mse + gl + args.kl * kl + args.linear_colour * lin
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
         opt.step()
         step += 1
-        hist.append([l1.item(), gl.item(), psnr(y.detach(), x).mean().item(), kl.item(), mean.std().item(),
-                     logvar.mean().item()])
+        hist.append([l1.item(), gl.item(), psnr(y.detach()[k:], x[k:]).mean().item(), kl.item(), mean.std().item(),
+                     logvar.mean().item(), lin.item()])
         if step % 50 == 0 or step == args.steps:
             h = np.mean(hist, 0)
             hist = []
             el = time.time() - t0
             print(f"step {step} l1 {h[0]:.4f} grad {h[1]:.4f} psnr {h[2]:.2f} kl {h[3]:.2f} zstd {h[4]:.3f} "
-                  f"logvar {h[5]:.2f} lr {opt.param_groups[0]['lr']:.2e} {el / 60:.1f} min", flush=True)
+                  f"logvar {h[5]:.2f} lin {h[6]:.4f} lr {opt.param_groups[0]['lr']:.2e} {el / 60:.1f} min", flush=True)
         if time.time() - last_save > 120:
             save()
             last_save = time.time()
