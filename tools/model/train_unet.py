@@ -120,7 +120,9 @@ def main():
     snr = ac / (1 - ac)
     weight = torch.clamp(snr, max=5.0) / snr
     n = data["mean"].shape[0]
-    ema_params = list(ema_unet.parameters()) + list(ema_te.parameters())
+    # a frozen text encoder is not averaged: its EMA would drift from it by rounding (about 1e-6)
+    trained_te = [] if args.freeze_text_encoder else list(te.parameters())
+    ema_params = list(ema_unet.parameters()) + ([] if args.freeze_text_encoder else list(ema_te.parameters()))
 
     def save():
         save_atomic({"text_encoder": te.state_dict(), "unet": unet.state_dict(),
@@ -156,7 +158,7 @@ def main():
         step += 1
         d = min(args.ema, (1 + step) / (10 + step))
         with torch.no_grad():
-            for pe, p in zip(ema_params, list(unet.parameters()) + list(te.parameters())):
+            for pe, p in zip(ema_params, list(unet.parameters()) + trained_te):
                 pe.mul_(d).add_(p.detach(), alpha=1 - d)
         hist.append([loss.item(), per.mean().item()])
         if step % 100 == 0 or step == args.steps:
