@@ -84,9 +84,24 @@ def residual_names(n_skips):
     return ["down_block_%d_additional_residual" % i for i in range(n_skips)] + ["mid_block_additional_residual"]
 
 
-def make_data(vae, n, seed, pairs):
-    """Latents (unscaled encoder means), masks (uint8 0/1), caption keys (colour, word, background)."""
+def random_colours(rng, held):
+    """An (object, background) pair of random RGB colours, visibly apart, whose nearest palette colours are neither
+    equal nor a held-out pair (so held-out pairs stay unseen, with or without their caption)."""
+    names = list(dataset.COLORS)
+    pal = np.array([dataset.COLORS[k] for k in names], np.float32)
+    while True:
+        c, b = (np.array([rng.randrange(256) for _ in range(3)], np.float32) for _ in range(2))
+        nc = names[int(np.argmin(((pal - c) ** 2).sum(1)))]
+        nb = names[int(np.argmin(((pal - b) ** 2).sum(1)))]
+        if nc != nb and (nc, nb) not in held and np.abs(c - b).max() >= 100:
+            return c, b
+
+
+def make_data(vae, n, seed, pairs, random_share=0.0):
+    """Latents (unscaled encoder means), masks (uint8 0/1), caption keys (colour, word, background); with
+    random_share, that share of the images has random colours and the empty caption (key ("", "", ""))."""
     rng = random.Random(seed)
+    held = set(cd.colour_pairs()[1])
     lat, masks, keys = [], [], []
     with torch.no_grad():
         for k in range(0, n, 100):
@@ -94,10 +109,15 @@ def make_data(vae, n, seed, pairs):
             for _ in range(min(100, n - k)):
                 family = rng.choice(cd.FAMILIES)
                 cov = cd.coverage(rng, family)
-                color, bg = rng.choice(pairs)
-                imgs.append(cd.draw(cov, color, bg))
+                if random_share and rng.random() < random_share:
+                    c, b = random_colours(rng, held)
+                    imgs.append(np.round(b + (c - b) * cov[..., None]).astype(np.uint8))
+                    keys.append(("", "", ""))
+                else:
+                    color, bg = rng.choice(pairs)
+                    imgs.append(cd.draw(cov, color, bg))
+                    keys.append((color, cd.shape_word(rng, family), bg))
                 masks.append(cd.mask(cov).astype(np.uint8))
-                keys.append((color, cd.shape_word(rng, family), bg))
             mean, _ = vae.encode(torch.from_numpy(dataset.to_tensor_range(np.stack(imgs))))
             lat.append(mean)
     return torch.cat(lat), torch.from_numpy(np.stack(masks)), keys
@@ -222,6 +242,8 @@ def main():
     ap.add_argument("--out", default="/work/train/cn")
     ap.add_argument("--max-minutes", type=float, default=60)
     ap.add_argument("--prompt-free", type=int, default=0, help="1: the ControlNet reads the empty prompt (PromptFree; measured worse)")
+    ap.add_argument("--random-colours", type=float, default=0.0,
+                    help="share of training images in random colours with the empty caption (colour-agnostic masks)")
     ap.add_argument("--export", action="store_true", help="only export the trained ControlNet (and measure it)")
     ap.add_argument("--controlnet-dir", default=os.path.join(HERE, "..", "..", "models", "tiny-sd-shapes-controlnet"))
     args = ap.parse_args()
@@ -252,14 +274,14 @@ def main():
         data = torch.load(data_path)
     else:
         t0 = time.time()
-        lat, masks, keys = make_data(vae, args.n, args.seed + 100, train_pairs)
+        lat, masks, keys = make_data(vae, args.n, args.seed + 100, train_pairs, args.random_colours)
         data = {"latents": lat, "masks": masks, "keys": keys}
         save_atomic(data, data_path)
         print(f"drew and encoded {args.n} training images in {time.time() - t0:.0f} s", flush=True)
     captions = sorted(set(data["keys"]))
     cap_index = {k: i for i, k in enumerate(captions)}
     with torch.no_grad():
-        states, _ = te(torch.tensor([tok(dataset.caption(*k)) for k in captions], dtype=torch.long))
+        states, _ = te(torch.tensor([tok(dataset.caption(*k) if k[0] else "") for k in captions], dtype=torch.long))
         empty, _ = te(torch.tensor([tok("")], dtype=torch.long))
     label = torch.tensor([cap_index[k] for k in data["keys"]])
 
