@@ -17,6 +17,10 @@ import sc.fiji.sd.onnx.SessionFactory;
 /**
  * The cost of a LoRA at session creation: read time, patch time per component, the size of the patched weights and
  * the extra peak resident memory, then the UNet session's creation time with and without the patched weights.
+ * Last, the extra peak memory a user pays: two fresh processes each open the text encoder and UNet sessions and call
+ * each once (which reads every weight), one without the LoRA and one with it (patch included), and their peak
+ * resident sets (VmHWM) are compared; within one
+ * process the measure across the patch alone moves by ±5 % with what the process freed before (glibc keeps it).
  * <pre>
  * java -cp target/classes:$(cat cp.txt) sc.fiji.sd.bench.LoraBench MODEL_DIR LORA.safetensors [WEIGHT]
  * </pre>
@@ -27,8 +31,11 @@ public final class LoraBench {
 
 	public static void main(String[] args) throws Exception {
 		Path model = Path.of(args[0]);
-		LoraSpec spec = new LoraSpec(List.of(new LoraSpec.Entry(Path.of(args[1]), args.length > 2
-			? Double.parseDouble(args[2]) : 1)));
+		if (args[args.length - 1].equals("--peak-plain") || args[args.length - 1].equals("--peak-lora")) {
+			peakOfOneProcess(model, args[args.length - 1].equals("--peak-lora") ? spec(args) : null);
+			return;
+		}
+		LoraSpec spec = spec(args);
 		SessionFactory sessions = new SessionFactory(RuntimeOptions.DEFAULTS.withDevice(Device.CPU));
 		Path unet = model.resolve("unet/model.onnx");
 
@@ -64,6 +71,81 @@ public final class LoraBench {
 				print("UNet session with the patched weights: %.1f s; peak RSS now %.0f MB over the start (load average %.1f)",
 					seconds(t0), (MemoryStats.peakRss() - rssBefore) / 1e6, load());
 			}
+			comparePeaks(args, patchedBytes);
+		}
+	}
+
+	private static LoraSpec spec(String[] args) {
+		return new LoraSpec(List.of(new LoraSpec.Entry(Path.of(args[1]), args.length > 2 && !args[2].startsWith("--")
+			? Double.parseDouble(args[2]) : 1)));
+	}
+
+	/**
+	 * Peak resident memory of two fresh processes that open the text encoder and UNet sessions and run each once,
+	 * without and with the LoRA: what using it costs at peak, compared with the patched weights' size.
+	 */
+	private static void comparePeaks(String[] args, long patchedBytes) throws Exception {
+		long plain = child(args, "--peak-plain"), lora = child(args, "--peak-lora");
+		print("separate processes, text encoder + UNet sessions and one call of each: peak RSS %.0f MB without the LoRA, %.0f MB with it: "
+			+ "extra %.0f MB (%.2f × the patched weights; goal ≤ 1)", plain / 1e6, lora / 1e6, (lora - plain) / 1e6,
+			(double) (lora - plain) / patchedBytes);
+	}
+
+	private static long child(String[] args, String mode) throws Exception {
+		List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+			.toString(), "-cp", System.getProperty("java.class.path"), LoraBench.class.getName()));
+		command.addAll(List.of(args));
+		command.add(mode);
+		Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+		String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+		if (p.waitFor() != 0) throw new IllegalStateException(mode + " failed:\n" + out);
+		for (String line : out.split("\n")) if (line.startsWith("peak ")) return Long.parseLong(line.substring(5).trim());
+		throw new IllegalStateException(mode + " printed no peak:\n" + out);
+	}
+
+	/** One process's peak resident set after opening the text encoder and UNet sessions (with the LoRA if given). */
+	private static void peakOfOneProcess(Path model, LoraSpec spec) throws Exception {
+		SessionFactory sessions = new SessionFactory(RuntimeOptions.DEFAULTS.withDevice(Device.CPU));
+		try (LoraSet set = spec == null ? null : new LoraSet(spec)) {
+			List<OrtSession> open = new java.util.ArrayList<>();
+			try {
+				for (String component : new String[] { "text_encoder", "unet" }) {
+					Path file = model.resolve(component + "/model.onnx");
+					Map<String, OnnxTensorLike> w = set == null ? Map.of() : set.forComponent(component, file);
+					open.add(sessions.open(file, SessionMemory.ARENA, w));
+				}
+				for (OrtSession s : open) runOnceOnZeros(s); // a run reads every weight (the file's pages too)
+				System.out.println("peak " + MemoryStats.peakRss());
+			}
+			finally {
+				for (OrtSession s : open) s.close();
+			}
+		}
+	}
+
+	/** One call on zeros: batch 1, other free axes 8 (a 64×64 image's latents), 4 latent channels, declared types. */
+	private static void runOnceOnZeros(OrtSession session) throws Exception {
+		var env = sc.fiji.sd.onnx.OnnxEnvironment.get();
+		Map<String, ai.onnxruntime.OnnxTensor> inputs = new java.util.LinkedHashMap<>();
+		try {
+			for (var e : session.getInputInfo().entrySet()) {
+				var info = (ai.onnxruntime.TensorInfo) e.getValue().getInfo();
+				long[] shape = info.getShape().clone();
+				for (int i = 0; i < shape.length; i++) if (shape[i] < 0) shape[i] = i == 0 ? 1 : 8;
+				if (e.getKey().equals("sample") && shape.length == 4) shape[1] = 4; // exports leave the channels free
+				int n = (int) java.util.Arrays.stream(shape).reduce(1, (a, b) -> a * b);
+				inputs.put(e.getKey(), switch (info.type) {
+					case INT64 -> ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.LongBuffer.allocate(n), shape);
+					case INT32 -> ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.IntBuffer.allocate(n), shape);
+					case FLOAT16 -> ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.ByteBuffer.allocateDirect(2 * n)
+						.order(java.nio.ByteOrder.nativeOrder()), shape, ai.onnxruntime.OnnxJavaType.FLOAT16);
+					default -> ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.FloatBuffer.allocate(n), shape);
+				});
+			}
+			session.run(inputs).close();
+		}
+		finally {
+			inputs.values().forEach(ai.onnxruntime.OnnxTensor::close);
 		}
 	}
 
