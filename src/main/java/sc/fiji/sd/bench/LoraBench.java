@@ -21,6 +21,7 @@ import sc.fiji.sd.onnx.SessionFactory;
  * each once (which reads every weight), one without the LoRA and one with it (patch included), and their peak
  * resident sets (VmHWM) are compared; within one
  * process the measure across the patch alone moves by ±5 % with what the process freed before (glibc keeps it).
+ * {@code -Dcomponents=unet} (or {@code text_encoder}) limits the two processes to one component.
  * <pre>
  * java -cp target/classes:$(cat cp.txt) sc.fiji.sd.bench.LoraBench MODEL_DIR LORA.safetensors [WEIGHT]
  * </pre>
@@ -109,7 +110,7 @@ public final class LoraBench {
 		try (LoraSet set = spec == null ? null : new LoraSet(spec)) {
 			List<OrtSession> open = new java.util.ArrayList<>();
 			try {
-				for (String component : new String[] { "text_encoder", "unet" }) {
+				for (String component : System.getProperty("components", "text_encoder,unet").split(",")) {
 					Path file = model.resolve(component + "/model.onnx");
 					Map<String, OnnxTensorLike> w = set == null ? Map.of() : set.forComponent(component, file);
 					open.add(sessions.open(file, SessionMemory.ARENA, w));
