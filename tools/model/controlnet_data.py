@@ -91,9 +91,10 @@ def coverage(rng, family):
 
 
 def draw(cov, color, bg):
-    """The picture: uint8 [N, N, 3], colour where covered, background elsewhere (anti-aliased)."""
-    c = np.array(dataset.COLORS[color], np.float32)
-    b = np.array(dataset.COLORS[bg], np.float32)
+    """The picture: uint8 [N, N, 3], colour where covered, background elsewhere (anti-aliased); colours are palette
+    names or RGB triples."""
+    c = np.array(dataset.COLORS[color] if isinstance(color, str) else color, np.float32)
+    b = np.array(dataset.COLORS[bg] if isinstance(bg, str) else bg, np.float32)
     return np.round(b + (c - b) * cov[..., None]).astype(np.uint8)
 
 

@@ -111,7 +111,7 @@ def make_data(vae, n, seed, pairs, random_share=0.0):
                 cov = cd.coverage(rng, family)
                 if random_share and rng.random() < random_share:
                     c, b = random_colours(rng, held)
-                    imgs.append(np.round(b + (c - b) * cov[..., None]).astype(np.uint8))
+                    imgs.append(cd.draw(cov, c, b))
                     keys.append(("", "", ""))
                 else:
                     color, bg = rng.choice(pairs)

@@ -87,16 +87,21 @@ def main():
     cap_ids = torch.tensor([tok(c) for c in captions], dtype=torch.long)
     empty_ids = torch.tensor(tok(""), dtype=torch.long)
 
+    if args.freeze_text_encoder and not args.init_model:
+        ap.error("--freeze-text-encoder keeps a trained text encoder: give it with --init-model DIR")
     if args.init_model:
         import adapt_common
-        te, unet = adapt_common.load_model(args.init_model)[:2]
+        te, unet = adapt_common.load_model(args.init_model)[:2]  # read back frozen: make them trainable again
         te.train()
         unet.train()
-        for p in list(unet.parameters()) + list(te.parameters()):
-            p.requires_grad_(not (args.freeze_text_encoder and any(p is q for q in te.parameters())))
+        for p in unet.parameters():
+            p.requires_grad_(True)
+        for p in te.parameters():
+            p.requires_grad_(not args.freeze_text_encoder)
     else:
         te = TextEncoder(TEXT_CFG)
         unet = UNet(UNET_CFG)
+    # a frozen text encoder is neither optimised nor averaged (its EMA would drift from it by rounding, about 1e-6)
     params = list(unet.parameters()) + ([] if args.freeze_text_encoder else list(te.parameters()))
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     ema_te, ema_unet = copy.deepcopy(te), copy.deepcopy(unet)
@@ -120,8 +125,6 @@ def main():
     snr = ac / (1 - ac)
     weight = torch.clamp(snr, max=5.0) / snr
     n = data["mean"].shape[0]
-    # a frozen text encoder is not averaged: its EMA would drift from it by rounding (about 1e-6)
-    trained_te = [] if args.freeze_text_encoder else list(te.parameters())
     ema_params = list(ema_unet.parameters()) + ([] if args.freeze_text_encoder else list(ema_te.parameters()))
 
     def save():
@@ -158,7 +161,7 @@ def main():
         step += 1
         d = min(args.ema, (1 + step) / (10 + step))
         with torch.no_grad():
-            for pe, p in zip(ema_params, list(unet.parameters()) + trained_te):
+            for pe, p in zip(ema_params, params):
                 pe.mul_(d).add_(p.detach(), alpha=1 - d)
         hist.append([loss.item(), per.mean().item()])
         if step % 100 == 0 or step == args.steps:

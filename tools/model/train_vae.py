@@ -81,7 +81,7 @@ def main():
 
     while step < args.steps:
         imgs, _ = dataset.make_batch(rng, combos, args.batch)
-        x = x_in = torch.from_numpy(dataset.to_tensor_range(imgs))
+        x = torch.from_numpy(dataset.to_tensor_range(imgs))
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.steps, args.lr, 100)
         mean, logvar = vae.encode(x)
@@ -93,13 +93,12 @@ def main():
             z = torch.cat([z[:k] + s * (z[:k] - z[1:k + 1]), z[k:]])
             target = torch.cat([(x[:k] + s * (x[:k] - x[1:k + 1])).clamp(-1, 1), x[k:]])
         y = vae.decode(z)
-        x = target
         # the fourth channel is kept small (0.1 weight) so that colour stays in the linear three
-        lin = (((mean[:, :3] - F.avg_pool2d(x_in, 8)) ** 2).mean() + 0.1 * (mean[:, 3] ** 2).mean()
+        lin = (((mean[:, :3] - F.avg_pool2d(x, 8)) ** 2).mean() + 0.1 * (mean[:, 3] ** 2).mean()
                if args.linear_colour else torch.zeros(()))
-        l1 = (y - x).abs().mean()
-        mse = ((y - x) ** 2).mean()
-        gl = grad_l1(y, x)
+        l1 = (y - target).abs().mean()
+        mse = ((y - target) ** 2).mean()
+        gl = grad_l1(y, target)
         kl = 0.5 * (mean ** 2 + logvar.exp() - 1 - logvar).mean()
         loss = l1 + mse + gl + args.kl * kl + args.linear_colour * lin
         opt.zero_grad(set_to_none=True)

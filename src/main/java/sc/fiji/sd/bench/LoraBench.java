@@ -19,8 +19,8 @@ import sc.fiji.sd.onnx.SessionFactory;
  * the extra peak resident memory, then the UNet session's creation time with and without the patched weights.
  * Last, the extra peak memory a user pays: two fresh processes each open the text encoder and UNet sessions and call
  * each once (which reads every weight), one without the LoRA and one with it (patch included), and their peak
- * resident sets (VmHWM) are compared; within one
- * process the measure across the patch alone moves by ±5 % with what the process freed before (glibc keeps it).
+ * resident sets (VmHWM) are compared; within one process the measure across the patch alone moves by ±5 % with what
+ * the process freed before (glibc keeps it).
  * {@code -Dcomponents=unet} (or {@code text_encoder}) limits the two processes to one component.
  * <pre>
  * java -cp target/classes:$(cat cp.txt) sc.fiji.sd.bench.LoraBench MODEL_DIR LORA.safetensors [WEIGHT]
@@ -51,6 +51,7 @@ public final class LoraBench {
 		try (LoraSet set = new LoraSet(spec)) {
 			print("LoRA read: %.1f s", seconds(t0));
 			long patchedBytes = 0;
+			Map<String, Long> bytesOf = new java.util.HashMap<>();
 			Map<String, OnnxTensorLike> unetWeights = null;
 			for (String component : new String[] { "text_encoder", "unet" }) {
 				long t = System.nanoTime();
@@ -58,6 +59,7 @@ public final class LoraBench {
 				long bytes = 0;
 				for (OnnxTensorLike x : w.values()) bytes += x.getInfo().getNumElements() * x.getInfo().type.size;
 				patchedBytes += bytes;
+				bytesOf.put(component, bytes);
 				print("%s: %d weights patched (%.0f MB) in %.1f s (load average %.1f)", component, w.size(), bytes / 1e6,
 					seconds(t), load());
 				if (component.equals("unet")) unetWeights = w;
@@ -72,7 +74,7 @@ public final class LoraBench {
 				print("UNet session with the patched weights: %.1f s; peak RSS now %.0f MB over the start (load average %.1f)",
 					seconds(t0), (MemoryStats.peakRss() - rssBefore) / 1e6, load());
 			}
-			comparePeaks(args, patchedBytes);
+			comparePeaks(args, bytesOf);
 		}
 	}
 
@@ -85,16 +87,20 @@ public final class LoraBench {
 	 * Peak resident memory of two fresh processes that open the text encoder and UNet sessions and run each once,
 	 * without and with the LoRA: what using it costs at peak, compared with the patched weights' size.
 	 */
-	private static void comparePeaks(String[] args, long patchedBytes) throws Exception {
+	private static void comparePeaks(String[] args, Map<String, Long> bytesOf) throws Exception {
+		String components = System.getProperty("components", "text_encoder,unet");
+		long patched = 0;
+		for (String c : components.split(",")) patched += bytesOf.getOrDefault(c, 0L);
 		long plain = child(args, "--peak-plain"), lora = child(args, "--peak-lora");
-		print("separate processes, text encoder + UNet sessions and one call of each: peak RSS %.0f MB without the LoRA, %.0f MB with it: "
-			+ "extra %.0f MB (%.2f × the patched weights; goal ≤ 1)", plain / 1e6, lora / 1e6, (lora - plain) / 1e6,
-			(double) (lora - plain) / patchedBytes);
+		print("separate processes, %s sessions and one call of each: peak RSS %.0f MB without the LoRA, %.0f MB with "
+			+ "it: extra %.0f MB (%.2f × their %.0f MB of patched weights; goal ≤ 1)", components, plain / 1e6,
+			lora / 1e6, (lora - plain) / 1e6, (double) (lora - plain) / patched, patched / 1e6);
 	}
 
 	private static long child(String[] args, String mode) throws Exception {
 		List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-			.toString(), "-cp", System.getProperty("java.class.path"), LoraBench.class.getName()));
+			.toString(), "-Dcomponents=" + System.getProperty("components", "text_encoder,unet"), "-cp",
+			System.getProperty("java.class.path"), LoraBench.class.getName()));
 		command.addAll(List.of(args));
 		command.add(mode);
 		Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
@@ -104,49 +110,39 @@ public final class LoraBench {
 		throw new IllegalStateException(mode + " printed no peak:\n" + out);
 	}
 
-	/** One process's peak resident set after opening the text encoder and UNet sessions (with the LoRA if given). */
+	/**
+	 * One process's peak resident set after opening the text encoder and UNet sessions (with the LoRA if given) and
+	 * calling each once.
+	 */
 	private static void peakOfOneProcess(Path model, LoraSpec spec) throws Exception {
 		SessionFactory sessions = new SessionFactory(RuntimeOptions.DEFAULTS.withDevice(Device.CPU));
+		String[] components = System.getProperty("components", "text_encoder,unet").split(",");
 		try (LoraSet set = spec == null ? null : new LoraSet(spec)) {
 			List<OrtSession> open = new java.util.ArrayList<>();
 			try {
-				for (String component : System.getProperty("components", "text_encoder,unet").split(",")) {
+				for (String component : components) {
 					Path file = model.resolve(component + "/model.onnx");
 					Map<String, OnnxTensorLike> w = set == null ? Map.of() : set.forComponent(component, file);
 					open.add(sessions.open(file, SessionMemory.ARENA, w));
 				}
-				for (OrtSession s : open) runOnceOnZeros(s); // a run reads every weight (the file's pages too)
+				// one call of each on the bench's synthetic inputs (64×64): a run reads every weight, the file's pages too
+				ConfigProbe shapes = new ConfigProbe(null, null, 64, 64, 0, System.out);
+				for (int i = 0; i < open.size(); i++) {
+					OrtSession s = open.get(i);
+					Map<String, ai.onnxruntime.OnnxTensor> inputs = shapes.inputs(s, components[i], 1,
+						UnetMemoryProbe.crossAttentionWidth(s));
+					try {
+						s.run(inputs).close();
+					}
+					finally {
+						inputs.values().forEach(ai.onnxruntime.OnnxTensor::close);
+					}
+				}
 				System.out.println("peak " + MemoryStats.peakRss());
 			}
 			finally {
 				for (OrtSession s : open) s.close();
 			}
-		}
-	}
-
-	/** One call on zeros: batch 1, other free axes 8 (a 64×64 image's latents), 4 latent channels, declared types. */
-	private static void runOnceOnZeros(OrtSession session) throws Exception {
-		var env = sc.fiji.sd.onnx.OnnxEnvironment.get();
-		Map<String, ai.onnxruntime.OnnxTensor> inputs = new java.util.LinkedHashMap<>();
-		try {
-			for (var e : session.getInputInfo().entrySet()) {
-				var info = (ai.onnxruntime.TensorInfo) e.getValue().getInfo();
-				long[] shape = info.getShape().clone();
-				for (int i = 0; i < shape.length; i++) if (shape[i] < 0) shape[i] = i == 0 ? 1 : 8;
-				if (e.getKey().equals("sample") && shape.length == 4) shape[1] = 4; // exports leave the channels free
-				int n = (int) java.util.Arrays.stream(shape).reduce(1, (a, b) -> a * b);
-				inputs.put(e.getKey(), switch (info.type) {
-					case INT64 -> ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.LongBuffer.allocate(n), shape);
-					case INT32 -> ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.IntBuffer.allocate(n), shape);
-					case FLOAT16 -> ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.ByteBuffer.allocateDirect(2 * n)
-						.order(java.nio.ByteOrder.nativeOrder()), shape, ai.onnxruntime.OnnxJavaType.FLOAT16);
-					default -> ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.FloatBuffer.allocate(n), shape);
-				});
-			}
-			session.run(inputs).close();
-		}
-		finally {
-			inputs.values().forEach(ai.onnxruntime.OnnxTensor::close);
 		}
 	}
 

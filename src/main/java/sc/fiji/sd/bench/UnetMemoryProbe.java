@@ -62,7 +62,7 @@ public final class UnetMemoryProbe {
 	}
 
 	/** The width of {@code encoder_hidden_states} as the UNet declares it (2048 for SDXL base), else 768. */
-	private static int crossAttentionWidth(OrtSession unet) throws OrtException {
+	static int crossAttentionWidth(OrtSession unet) throws OrtException {
 		var info = unet.getInputInfo().get("encoder_hidden_states");
 		if (info != null && info.getInfo() instanceof ai.onnxruntime.TensorInfo t && t.getShape().length == 3
 			&& t.getShape()[2] > 0) return (int) t.getShape()[2];
