@@ -73,9 +73,48 @@ public final class LoraBench {
 			try (OrtSession patched = sessions.open(unet, SessionMemory.ARENA, unetWeights)) {
 				print("UNet session with the patched weights: %.1f s; peak RSS now %.0f MB over the start (load average %.1f)",
 					seconds(t0), (MemoryStats.peakRss() - rssBefore) / 1e6, load());
+				try (OrtSession plain = sessions.open(unet, SessionMemory.ARENA)) {
+					compareSteps(plain, patched);
+				}
 			}
 			comparePeaks(args, bytesOf);
 		}
+	}
+
+	/**
+	 * One UNet call (batch 1, {@code -Dsize} px, 512 by default), the plain session against the patched one, taken in
+	 * turns after one warm-up call each: a patched session runs without prepacked weights (SessionFactory), which costs
+	 * its MatMuls some speed.
+	 */
+	private static void compareSteps(OrtSession plain, OrtSession patched) throws Exception {
+		int size = Integer.getInteger("size", 512), calls = Integer.getInteger("calls", 3);
+		ConfigProbe shapes = new ConfigProbe(null, null, size, size, 0, System.out);
+		Map<String, ai.onnxruntime.OnnxTensor> inputs = shapes.inputs(plain, "unet", 1, UnetMemoryProbe
+			.crossAttentionWidth(plain));
+		try {
+			double[][] times = new double[2][calls];
+			OrtSession[] sessions = { plain, patched };
+			for (OrtSession s : sessions) s.run(inputs).close();
+			for (int i = 0; i < calls; i++) {
+				for (int k = 0; k < 2; k++) {
+					long t = System.nanoTime();
+					sessions[k].run(inputs).close();
+					times[k][i] = seconds(t);
+				}
+			}
+			double a = median(times[0]), b = median(times[1]);
+			print("UNet call at %d×%d, batch 1, median of %d: %.2f s plain (prepacked), %.2f s patched (not "
+				+ "prepacked): %+.1f %% (load average %.1f)", size, size, calls, a, b, 100 * (b / a - 1), load());
+		}
+		finally {
+			inputs.values().forEach(ai.onnxruntime.OnnxTensor::close);
+		}
+	}
+
+	private static double median(double[] v) {
+		double[] s = v.clone();
+		java.util.Arrays.sort(s);
+		return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 	}
 
 	private static LoraSpec spec(String[] args) {

@@ -29,6 +29,7 @@ public final class SessionFactory {
 	private Device current;
 	private String fallbackReason;
 	private LongSupplier freeMemory = SystemMemory::available;
+	private final java.util.Set<String> patchedOnKeptFile = new java.util.LinkedHashSet<>();
 
 	/** On {@code device} with the default runtime options. */
 	public SessionFactory(String device) {
@@ -92,23 +93,104 @@ public final class SessionFactory {
 	{
 		String component = component(file);
 		OptLevel level = options.optLevel(component);
-		// a patched session (LoRA) is never kept as an optimised file: the file's key knows nothing of the patch
-		if (initializers.isEmpty() && SessionTuning.keepsOptimizedFile(options, level, device)) {
-			OrtSession s = createOptimized(file, device, memory, component, level);
+		if (SessionTuning.keepsOptimizedFile(options, level, device)) {
+			// a patched session (LoRA) is never written as an optimised file of its own (its key knows nothing of the
+			// patch), but it can open the unpatched one with the patched weights in place of theirs
+			OrtSession s = initializers.isEmpty() ? createOptimized(file, device, memory, component, level)
+				: createOptimizedPatched(file, device, memory, component, level, initializers);
 			if (s != null) return s;
 		}
 		RuntimeOptions inMemory = options.withOptLevel(component, SessionTuning.levelWithoutOptimizedFile(options,
 			component));
 		try (SessionOptions sessionOptions = ExecutionProviders.sessionOptions(inMemory, device, memory, component)) {
-			// addInitializer replaces an initializer whether its bytes are inline or in an external data file
-			for (Map.Entry<String, ? extends OnnxTensorLike> e : initializers.entrySet())
-				sessionOptions.addInitializer(e.getKey(), e.getValue());
+			replaceInitializers(sessionOptions, initializers);
 			// ...but graph optimisation folds a Cast of an initializer (fp16-stored weights) from the file's values,
 			// before the replacement is looked at: the replacement would be ignored without a word
 			if (!initializers.isEmpty() && castsAny(file, initializers.keySet()))
 				sessionOptions.setOptimizationLevel(OptLevel.NO_OPT);
 			return OnnxEnvironment.get().createSession(file.toString(), sessionOptions);
 		}
+	}
+
+	/**
+	 * The patched session on the kept optimised file, when every patched weight is still there, unchanged, under its
+	 * own name: it maps the unpatched weights from that file as a plain session does, where optimising the original
+	 * in memory would hold a second, anonymous copy of them (SD 1.5's text encoder: 2 × its 492 MB at the peak).
+	 * Null when it cannot be used (no complete optimised file, a weight renamed or folded by the optimiser): then
+	 * the caller optimises the original in memory.
+	 */
+	private OrtSession createOptimizedPatched(Path file, Device device, SessionMemory memory, String component,
+		OptLevel level, Map<String, ? extends OnnxTensorLike> initializers)
+	{
+		Path entry, done;
+		try {
+			entry = new OptimizedModelCache(options.optimizedModels()).entry(file, level, device, options
+				.ortConfig(), OnnxEnvironment.get().getVersion());
+			if (OptimizedModelCache.complete(entry) == null && !ModelOptimizer.inProcess()) ModelOptimizer
+				.inSeparateProcess(file, entry, options, memory, component, freeMemory.getAsLong());
+			done = OptimizedModelCache.complete(entry);
+		}
+		catch (IOException | RuntimeException e) {
+			return null;
+		}
+		if (done == null || !replaceableIn(file, done, initializers)) return null;
+		try (SessionOptions o = ExecutionProviders.sessionOptions(options.withOptLevel(OptLevel.NO_OPT), device, memory,
+			component))
+		{
+			replaceInitializers(o, initializers);
+			OrtSession s = OnnxEnvironment.get().createSession(done.toString(), o);
+			OptimizedModelCache.markUsed(entry);
+			patchedOnKeptFile.add(component);
+			return s;
+		}
+		catch (OrtException | RuntimeException e) {
+			return null;
+		}
+	}
+
+	/**
+	 * Hands the patched weights to the session in place of the file's (inline or external, addInitializer replaces
+	 * both). Prepacking is turned off for a patched session: the CPU kernels would pack each patched weight into a
+	 * copy of their own while ours, which the session may not outlive, stay allocated (2 × the patched weights);
+	 * unpacked, the kernels read our buffers and the file's mapped weights as they are, at a cost in speed measured by
+	 * {@code LoraBench}.
+	 */
+	private static void replaceInitializers(SessionOptions o, Map<String, ? extends OnnxTensorLike> initializers)
+		throws OrtException
+	{
+		if (initializers.isEmpty()) return;
+		for (Map.Entry<String, ? extends OnnxTensorLike> e : initializers.entrySet())
+			o.addInitializer(e.getKey(), e.getValue());
+		o.addConfigEntry("session.disable_prepacking", "1");
+	}
+
+	/** The ops that read a weight as a linear map of it: a replacement means the same to them as the original did. */
+	private static final java.util.Set<String> LINEAR_READERS = java.util.Set.of("MatMul", "Gemm", "FusedMatMul",
+		"FusedGemm", "Conv", "FusedConv");
+
+	/**
+	 * Whether the initializers {@code replacements} can replace their namesakes in the optimised file
+	 * {@code optimized} of {@code original}: each is there with the same shape and element type, and is read, in the
+	 * original and in the optimised graph, only by ops that multiply by it. Then the optimiser cannot have folded it
+	 * into another initializer (a fold needs a node with constant inputs only), and the patched optimised graph
+	 * computes what the patched original would. Weights the optimiser re-laid out (NCHWc convolutions) are renamed,
+	 * so a LoRA on them answers false.
+	 */
+	static boolean replaceableIn(Path original, Path optimized, Map<String, ? extends OnnxTensorLike> replacements) {
+		OnnxGraph opt = OnnxGraph.read(optimized), orig = OnnxGraph.read(original);
+		for (Map.Entry<String, ? extends OnnxTensorLike> e : replacements.entrySet()) {
+			OnnxGraph.Initializer there = opt.initializers().get(e.getKey());
+			if (there == null || !java.util.Arrays.equals(there.dims(), e.getValue().getInfo().getShape()))
+				return false;
+			OnnxGraph.Initializer before = orig.initializers().get(e.getKey());
+			if (before == null || before.dataType() != there.dataType()) return false;
+		}
+		return onlyLinearReaders(opt, replacements.keySet()) && onlyLinearReaders(orig, replacements.keySet());
+	}
+
+	private static boolean onlyLinearReaders(OnnxGraph graph, java.util.Set<String> names) {
+		return graph.nodes().stream().noneMatch(n -> !LINEAR_READERS.contains(n.opType()) && n.inputs().stream()
+			.anyMatch(names::contains));
 	}
 
 	/** Whether a Cast node of {@code file}'s graph reads one of the initializers {@code names}. */
@@ -207,6 +289,10 @@ public final class SessionFactory {
 
 	/** Where sessions are created now: CUDA or CPU. */
 	public Device provider() { return current; }
+
+	/** The components whose patched (LoRA) sessions opened the kept optimised file, in the order opened. */
+	public java.util.Set<String> patchedOnKeptFile() { return java.util.Collections.unmodifiableSet(
+		patchedOnKeptFile); }
 
 	/** Why {@code auto} is not on CUDA, or null. */
 	public String fallbackReason() { return fallbackReason; }
