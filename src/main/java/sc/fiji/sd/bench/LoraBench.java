@@ -16,7 +16,8 @@ import sc.fiji.sd.onnx.SessionFactory;
 
 /**
  * The cost of a LoRA at session creation: read time, patch time per component, the size of the patched weights and
- * the extra peak resident memory, then the UNet session's creation time with and without the patched weights.
+ * the extra peak resident memory, then the UNet session's creation time with and without the patched weights and one
+ * UNet call's time on each (a patched session runs without prepacking; {@code -Dsize}, {@code -Dcalls}).
  * Last, the extra peak memory a user pays: two fresh processes each open the text encoder and UNet sessions and call
  * each once (which reads every weight), one without the LoRA and one with it (patch included), and their peak
  * resident sets (VmHWM) are compared; within one process the measure across the patch alone moves by ±5 % with what

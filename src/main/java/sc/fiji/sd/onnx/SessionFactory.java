@@ -2,7 +2,11 @@ package sc.fiji.sd.onnx;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.LongSupplier;
 
 import ai.onnxruntime.OnnxTensorLike;
@@ -29,7 +33,7 @@ public final class SessionFactory {
 	private Device current;
 	private String fallbackReason;
 	private LongSupplier freeMemory = SystemMemory::available;
-	private final java.util.Set<String> patchedOnKeptFile = new java.util.LinkedHashSet<>();
+	private final Set<String> patchedOnKeptFile = new LinkedHashSet<>();
 
 	/** On {@code device} with the default runtime options. */
 	public SessionFactory(String device) {
@@ -165,7 +169,7 @@ public final class SessionFactory {
 	}
 
 	/** The ops that read a weight as a linear map of it: a replacement means the same to them as the original did. */
-	private static final java.util.Set<String> LINEAR_READERS = java.util.Set.of("MatMul", "Gemm", "FusedMatMul",
+	private static final Set<String> LINEAR_READERS = Set.of("MatMul", "Gemm", "FusedMatMul",
 		"FusedGemm", "Conv", "FusedConv");
 
 	/**
@@ -180,7 +184,7 @@ public final class SessionFactory {
 		OnnxGraph opt = OnnxGraph.read(optimized), orig = OnnxGraph.read(original);
 		for (Map.Entry<String, ? extends OnnxTensorLike> e : replacements.entrySet()) {
 			OnnxGraph.Initializer there = opt.initializers().get(e.getKey());
-			if (there == null || !java.util.Arrays.equals(there.dims(), e.getValue().getInfo().getShape()))
+			if (there == null || !Arrays.equals(there.dims(), e.getValue().getInfo().getShape()))
 				return false;
 			OnnxGraph.Initializer before = orig.initializers().get(e.getKey());
 			if (before == null || before.dataType() != there.dataType()) return false;
@@ -188,13 +192,13 @@ public final class SessionFactory {
 		return onlyLinearReaders(opt, replacements.keySet()) && onlyLinearReaders(orig, replacements.keySet());
 	}
 
-	private static boolean onlyLinearReaders(OnnxGraph graph, java.util.Set<String> names) {
+	private static boolean onlyLinearReaders(OnnxGraph graph, Set<String> names) {
 		return graph.nodes().stream().noneMatch(n -> !LINEAR_READERS.contains(n.opType()) && n.inputs().stream()
 			.anyMatch(names::contains));
 	}
 
 	/** Whether a Cast node of {@code file}'s graph reads one of the initializers {@code names}. */
-	static boolean castsAny(Path file, java.util.Set<String> names) {
+	static boolean castsAny(Path file, Set<String> names) {
 		return OnnxGraph.read(file).nodes().stream()
 			.anyMatch(n -> n.opType().equals("Cast") && !n.inputs().isEmpty() && names.contains(n.inputs().get(0)));
 	}
@@ -291,7 +295,7 @@ public final class SessionFactory {
 	public Device provider() { return current; }
 
 	/** The components whose patched (LoRA) sessions opened the kept optimised file, in the order opened. */
-	public java.util.Set<String> patchedOnKeptFile() { return java.util.Collections.unmodifiableSet(
+	public Set<String> patchedOnKeptFile() { return Collections.unmodifiableSet(
 		patchedOnKeptFile); }
 
 	/** Why {@code auto} is not on CUDA, or null. */
