@@ -80,6 +80,54 @@ class PromptFree(torch.nn.Module):
         return self.net(sample, timestep, context, controlnet_cond, conditioning_scale)
 
 
+class SampleBlind(torch.nn.Module):
+    """The ControlNet with the noisy latents replaced by zeros: its residuals depend on the mask, the prompt and the
+    timestep only, so they cannot key on the colours it sees in the latents. The sample input stays in the exported
+    graph (OnnxStack's inputs), times 0."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.unet = net.unet
+        self.skip_convs = net.skip_convs
+
+    def forward(self, sample, timestep, encoder_hidden_states, controlnet_cond, conditioning_scale=None):
+        return self.net(sample * 0, timestep, encoder_hidden_states, controlnet_cond, conditioning_scale)
+
+
+class Painted(torch.nn.Module):
+    """The ControlNet reading, in place of the noisy latents, the mask painted in the prompt's colours: two learned
+    queries attend over the text states (the object's and the background's colour), a linear map takes each to a
+    latent colour, and the mask (averaged to the latent grid) mixes them. An auxiliary loss pulls the painting to the
+    clean latents, so the colours are read from the words, not memorised per pair."""
+
+    def __init__(self, net, width, channels=4):
+        super().__init__()
+        self.net = net
+        self.unet = net.unet
+        self.skip_convs = net.skip_convs
+        self.queries = torch.nn.Parameter(torch.randn(2, width) * width ** -0.5)
+        self.keys = torch.nn.Linear(width, width, bias=False)
+        self.colour = torch.nn.Linear(width, 2 * channels)
+        self.channels = channels
+
+    def paint(self, encoder_hidden_states, controlnet_cond, size):
+        k = self.keys(encoder_hidden_states)  # [B, 77, W]
+        w = torch.softmax(torch.einsum("qw,btw->bqt", self.queries, k) / k.shape[-1] ** 0.5, -1)
+        pooled = torch.einsum("bqt,btw->bqw", w, encoder_hidden_states)  # [B, 2, W]
+        c = self.colour(pooled.reshape(pooled.shape[0], 2, -1))  # [B, 2, 2C]: query 0 -> object, 1 -> background
+        obj, bg = c[:, 0, :self.channels], c[:, 1, self.channels:]
+        m = torch.nn.functional.adaptive_avg_pool2d(controlnet_cond[:, :1], size)
+        return m * obj[:, :, None, None] + (1 - m) * bg[:, :, None, None]
+
+    def forward(self, sample, timestep, encoder_hidden_states, controlnet_cond, conditioning_scale=None):
+        painted = self.paint(encoder_hidden_states, controlnet_cond, sample.shape[-2:]) + 0 * sample
+        return self.net(painted, timestep, encoder_hidden_states, controlnet_cond, conditioning_scale)
+
+    def aux_loss(self, encoder_hidden_states, controlnet_cond, clean):
+        return ((self.paint(encoder_hidden_states, controlnet_cond, clean.shape[-2:]) - clean) ** 2).mean()
+
+
 def residual_names(n_skips):
     return ["down_block_%d_additional_residual" % i for i in range(n_skips)] + ["mid_block_additional_residual"]
 
@@ -97,11 +145,11 @@ def random_colours(rng, held):
             return c, b
 
 
-def make_data(vae, n, seed, pairs, random_share=0.0):
+def make_data(vae, n, seed, pairs, random_share=0.0, split="base"):
     """Latents (unscaled encoder means), masks (uint8 0/1), caption keys (colour, word, background); with
     random_share, that share of the images has random colours and the empty caption (key ("", "", ""))."""
     rng = random.Random(seed)
-    held = set(cd.colour_pairs()[1])
+    held = set(cd.colour_pairs(split)[1])
     lat, masks, keys = [], [], []
     with torch.no_grad():
         for k in range(0, n, 100):
@@ -146,10 +194,10 @@ def wide_enough(mask, k=STROKE, keep=0.8):
     return opening(m.astype(np.uint8), k).sum() >= keep * m.sum()
 
 
-def heldout(seed=4242):
+def heldout(seed=4242, split="base"):
     """Held-out masks (HELDOUT_PER_FAMILY per family, object at least 20 px) with held-out colour pairs."""
     rng = random.Random(seed)
-    _, pairs = cd.colour_pairs()
+    _, pairs = cd.colour_pairs(split)
     out = []
     for family in cd.FAMILIES:
         got = 0
@@ -244,6 +292,13 @@ def main():
     ap.add_argument("--prompt-free", type=int, default=0, help="1: the ControlNet reads the empty prompt (PromptFree; measured worse)")
     ap.add_argument("--random-colours", type=float, default=0.0,
                     help="share of training images in random colours with the empty caption (colour-agnostic masks)")
+    ap.add_argument("--sample-blind", type=int, default=0, help="1: the ControlNet reads zeros for the noisy latents")
+    ap.add_argument("--freeze-encoder", type=int, default=0,
+                    help="1: train only the mask embedding and the zero convolutions (the copied encoder stays the base's)")
+    ap.add_argument("--split", default="base", choices=["base", "balanced"],
+                    help="which 15 colour pairs are held out (controlnet_data.colour_pairs)")
+    ap.add_argument("--paint", type=int, default=0,
+                    help="1: the ControlNet reads the mask painted in the prompt's colours instead of the noisy latents")
     ap.add_argument("--export", action="store_true", help="only export the trained ControlNet (and measure it)")
     ap.add_argument("--controlnet-dir", default=os.path.join(HERE, "..", "..", "models", "tiny-sd-shapes-controlnet"))
     args = ap.parse_args()
@@ -256,25 +311,33 @@ def main():
     with torch.no_grad():
         empty_states, _ = te(torch.tensor([tok("")], dtype=torch.long))
     control = PromptFree(net, empty_states) if args.prompt_free else net
-    items = heldout()
+    if args.sample_blind:
+        control = SampleBlind(control)
+    if args.paint:
+        control = Painted(net, empty_states.shape[-1])
+    items = heldout(split=args.split)
     ck_path = os.path.join(args.out, "controlnet.pt")
 
     if args.export:
-        net.load_state_dict(torch.load(ck_path)["controlnet"])
-        net.eval()
+        ck = torch.load(ck_path)
+        net.load_state_dict(ck["controlnet"])
+        if "paint" in ck:
+            control.load_state_dict(ck["paint"])
+        control.eval()
         export(control, unet, args.base, args.controlnet_dir, items)
         for scale in (1.0, 0.0):
             iou, bg, col, per = evaluate(te, unet, control, vae, sf, items, tok, seeds=(0, 1), scale=scale)
             print(f"held-out masks, scale {scale}: IoU {iou:.3f} background {bg:.3f} object colour {col:.3f} {per}")
         return
 
-    train_pairs, _ = cd.colour_pairs()
+    train_pairs, _ = cd.colour_pairs(args.split)
     data_path = os.path.join(args.out, "data.pt")
     if os.path.exists(data_path):
         data = torch.load(data_path)
     else:
         t0 = time.time()
-        lat, masks, keys = make_data(vae, args.n, args.seed + 100, train_pairs, args.random_colours)
+        lat, masks, keys = make_data(vae, args.n, args.seed + 100, train_pairs, args.random_colours,
+                                     args.split)
         data = {"latents": lat, "masks": masks, "keys": keys}
         save_atomic(data, data_path)
         print(f"drew and encoded {args.n} training images in {time.time() - t0:.0f} s", flush=True)
@@ -285,9 +348,15 @@ def main():
         empty, _ = te(torch.tensor([tok("")], dtype=torch.long))
     label = torch.tensor([cap_index[k] for k in data["keys"]])
 
-    params = [p for p in net.parameters()]
-    for p in params:
+    for p in control.parameters():
         p.requires_grad_(True)
+    for p in net.parameters():
+        p.requires_grad_(not args.freeze_encoder)
+    if args.freeze_encoder:
+        for m in [net.cond_embedding, net.skip_convs, net.mid_conv]:
+            for p in m.parameters():
+                p.requires_grad_(True)
+    params = [p for p in control.parameters() if p.requires_grad]
     net.train()
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     gen = torch.Generator().manual_seed(args.seed)
@@ -295,6 +364,8 @@ def main():
     if os.path.exists(ck_path):
         ck = torch.load(ck_path)
         net.load_state_dict(ck["controlnet"])
+        if "paint" in ck:
+            control.load_state_dict(ck["paint"])
         opt.load_state_dict(ck["opt"])
         gen.set_state(ck["gen"])
         step = ck["step"]
@@ -303,7 +374,8 @@ def main():
     def save():
         save_atomic({"controlnet": net.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(), "step": step,
                      "embedding_channels": EMBEDDING_CHANNELS,
-                     "prompt_free": bool(args.prompt_free)}, ck_path)
+                     "prompt_free": bool(args.prompt_free), "sample_blind": bool(args.sample_blind),
+                     **({"paint": control.state_dict()} if args.paint else {})}, ck_path)
 
     ac = alphas_cumprod()
     snr = ac / (1 - ac)
@@ -329,6 +401,8 @@ def main():
         pred = unet(x_t, t.float(), hs, down_residuals=list(res[:-1]), mid_residual=res[-1])
         per = ((pred - noise) ** 2).flatten(1).mean(1)
         loss = (per * weight[t]).mean()
+        if hasattr(control, "aux_loss"):
+            loss = loss + control.aux_loss(hs, cond, z)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -341,9 +415,9 @@ def main():
             hist = []
         if step % args.eval_every == 0 or step == args.steps:
             save()
-            net.eval()
+            control.eval()
             iou, bg, col, per = evaluate(te, unet, control, vae, sf, items[::2], tok)
-            net.train()
+            control.train()
             print(f"  eval step {step}: IoU {iou:.3f} background {bg:.3f} object colour {col:.3f} {per}", flush=True)
         if (time.time() - t0) / 60 > args.max_minutes:
             print("max minutes reached, stopping (rerun to resume)", flush=True)
