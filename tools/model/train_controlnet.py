@@ -95,39 +95,6 @@ class SampleBlind(torch.nn.Module):
         return self.net(sample * 0, timestep, encoder_hidden_states, controlnet_cond, conditioning_scale)
 
 
-class Painted(torch.nn.Module):
-    """The ControlNet reading, in place of the noisy latents, the mask painted in the prompt's colours: two learned
-    queries attend over the text states (the object's and the background's colour), a linear map takes each to a
-    latent colour, and the mask (averaged to the latent grid) mixes them. An auxiliary loss pulls the painting to the
-    clean latents, so the colours are read from the words, not memorised per pair."""
-
-    def __init__(self, net, width, channels=4):
-        super().__init__()
-        self.net = net
-        self.unet = net.unet
-        self.skip_convs = net.skip_convs
-        self.queries = torch.nn.Parameter(torch.randn(2, width) * width ** -0.5)
-        self.keys = torch.nn.Linear(width, width, bias=False)
-        self.colour = torch.nn.Linear(width, 2 * channels)
-        self.channels = channels
-
-    def paint(self, encoder_hidden_states, controlnet_cond, size):
-        k = self.keys(encoder_hidden_states)  # [B, 77, W]
-        w = torch.softmax(torch.einsum("qw,btw->bqt", self.queries, k) / k.shape[-1] ** 0.5, -1)
-        pooled = torch.einsum("bqt,btw->bqw", w, encoder_hidden_states)  # [B, 2, W]
-        c = self.colour(pooled.reshape(pooled.shape[0], 2, -1))  # [B, 2, 2C]: query 0 -> object, 1 -> background
-        obj, bg = c[:, 0, :self.channels], c[:, 1, self.channels:]
-        m = torch.nn.functional.adaptive_avg_pool2d(controlnet_cond[:, :1], size)
-        return m * obj[:, :, None, None] + (1 - m) * bg[:, :, None, None]
-
-    def forward(self, sample, timestep, encoder_hidden_states, controlnet_cond, conditioning_scale=None):
-        painted = self.paint(encoder_hidden_states, controlnet_cond, sample.shape[-2:]) + 0 * sample
-        return self.net(painted, timestep, encoder_hidden_states, controlnet_cond, conditioning_scale)
-
-    def aux_loss(self, encoder_hidden_states, controlnet_cond, clean):
-        return ((self.paint(encoder_hidden_states, controlnet_cond, clean.shape[-2:]) - clean) ** 2).mean()
-
-
 def residual_names(n_skips):
     return ["down_block_%d_additional_residual" % i for i in range(n_skips)] + ["mid_block_additional_residual"]
 
@@ -293,12 +260,8 @@ def main():
     ap.add_argument("--random-colours", type=float, default=0.0,
                     help="share of training images in random colours with the empty caption (colour-agnostic masks)")
     ap.add_argument("--sample-blind", type=int, default=0, help="1: the ControlNet reads zeros for the noisy latents")
-    ap.add_argument("--freeze-encoder", type=int, default=0,
-                    help="1: train only the mask embedding and the zero convolutions (the copied encoder stays the base's)")
     ap.add_argument("--split", default="base", choices=["base", "balanced"],
                     help="which 15 colour pairs are held out (controlnet_data.colour_pairs)")
-    ap.add_argument("--paint", type=int, default=0,
-                    help="1: the ControlNet reads the mask painted in the prompt's colours instead of the noisy latents")
     ap.add_argument("--export", action="store_true", help="only export the trained ControlNet (and measure it)")
     ap.add_argument("--controlnet-dir", default=os.path.join(HERE, "..", "..", "models", "tiny-sd-shapes-controlnet"))
     args = ap.parse_args()
@@ -313,16 +276,11 @@ def main():
     control = PromptFree(net, empty_states) if args.prompt_free else net
     if args.sample_blind:
         control = SampleBlind(control)
-    if args.paint:
-        control = Painted(net, empty_states.shape[-1])
     items = heldout(split=args.split)
     ck_path = os.path.join(args.out, "controlnet.pt")
 
     if args.export:
-        ck = torch.load(ck_path)
-        net.load_state_dict(ck["controlnet"])
-        if "paint" in ck:
-            control.load_state_dict(ck["paint"])
+        net.load_state_dict(torch.load(ck_path)["controlnet"])
         control.eval()
         export(control, unet, args.base, args.controlnet_dir, items)
         for scale in (1.0, 0.0):
@@ -348,15 +306,9 @@ def main():
         empty, _ = te(torch.tensor([tok("")], dtype=torch.long))
     label = torch.tensor([cap_index[k] for k in data["keys"]])
 
-    for p in control.parameters():
+    params = list(net.parameters())
+    for p in params:
         p.requires_grad_(True)
-    for p in net.parameters():
-        p.requires_grad_(not args.freeze_encoder)
-    if args.freeze_encoder:
-        for m in [net.cond_embedding, net.skip_convs, net.mid_conv]:
-            for p in m.parameters():
-                p.requires_grad_(True)
-    params = [p for p in control.parameters() if p.requires_grad]
     net.train()
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     gen = torch.Generator().manual_seed(args.seed)
@@ -364,8 +316,6 @@ def main():
     if os.path.exists(ck_path):
         ck = torch.load(ck_path)
         net.load_state_dict(ck["controlnet"])
-        if "paint" in ck:
-            control.load_state_dict(ck["paint"])
         opt.load_state_dict(ck["opt"])
         gen.set_state(ck["gen"])
         step = ck["step"]
@@ -375,7 +325,7 @@ def main():
         save_atomic({"controlnet": net.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(), "step": step,
                      "embedding_channels": EMBEDDING_CHANNELS,
                      "prompt_free": bool(args.prompt_free), "sample_blind": bool(args.sample_blind),
-                     **({"paint": control.state_dict()} if args.paint else {})}, ck_path)
+                     "split": args.split}, ck_path)
 
     ac = alphas_cumprod()
     snr = ac / (1 - ac)
@@ -401,8 +351,6 @@ def main():
         pred = unet(x_t, t.float(), hs, down_residuals=list(res[:-1]), mid_residual=res[-1])
         per = ((pred - noise) ** 2).flatten(1).mean(1)
         loss = (per * weight[t]).mean()
-        if hasattr(control, "aux_loss"):
-            loss = loss + control.aux_loss(hs, cond, z)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
