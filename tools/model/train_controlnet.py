@@ -15,8 +15,9 @@ states whatever the prompt) was tried against colour errors and measured worse (
 0.90 for the shipped one): those colour errors were the VAE's, on strokes thinner than a latent pixel (wide_enough).
 
 Data (controlnet_data.py): nine shape families - the base's circle, square and triangle at any size and position, and
-ellipses, rectangles, rings, L-shapes, stars and letters it never saw - in the 15 colour pairs the base model trained
-on with every shape; the other 15 pairs (the base model's held-out pairs) and a separately seeded set of masks
+ellipses, rectangles, rings, L-shapes, stars and letters it never saw - in 15 of the 30 colour pairs; the other 15
+(--split base, shipped: the base model's held-out pairs; --split balanced: every colour the object of 2-3 training
+pairs and the background of 2-3, controlnet_data.colour_pairs) and a separately seeded set of masks
 (heldout(): 4 per family, every part at least STROKE px wide; written as heldout_masks.png + heldout.json beside
 the ControlNet) are for measuring only.
 

@@ -35,6 +35,18 @@ def grad_l1(y, x):
     return (dx(y) - dx(x)).abs().mean() + (dy(y) - dy(x)).abs().mean()
 
 
+def object_coverage(x):
+    """[B, H/8, W/8]: the share of each 8x8 block that is object, whatever the two colours: a pixel's distance from
+    the background colour (the median of the 2-px border) over the image's largest such distance (the object colour;
+    anti-aliased edges in between)."""
+    border = torch.cat([x[:, :, :2].flatten(2), x[:, :, -2:].flatten(2), x[:, :, :, :2].flatten(2),
+                        x[:, :, :, -2:].flatten(2)], 2)
+    bg = border.median(2).values[:, :, None, None]
+    d = ((x - bg) ** 2).sum(1).sqrt()
+    cov = d / d.flatten(1).max(1).values.clamp(min=1e-3)[:, None, None]
+    return F.avg_pool2d(cov[:, None], 8)[:, 0]
+
+
 def psnr(y, x):
     """PSNR in dB of images in [-1, 1], measured on the [0, 1] scale."""
     mse = (((y.clamp(-1, 1) - x) / 2) ** 2).flatten(1).mean(1)
@@ -49,6 +61,9 @@ def main():
     ap.add_argument("--kl", type=float, default=1e-6)
     ap.add_argument("--linear-colour", type=float, default=0.0, help="weight of the linear colour latent term")
     ap.add_argument("--extrapolate", type=float, default=0.0, help="share of each batch decoded extrapolated")
+    ap.add_argument("--object-channel", type=int, default=0,
+                    help="1: with --linear-colour, the fourth channel is pulled to where the object is, whatever its "
+                         "colours (object_coverage), instead of kept small")
     ap.add_argument("--max-s", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
@@ -93,8 +108,10 @@ def main():
             z = torch.cat([z[:k] + s * (z[:k] - z[1:k + 1]), z[k:]])
             target = torch.cat([(x[:k] + s * (x[:k] - x[1:k + 1])).clamp(-1, 1), x[k:]])
         y = vae.decode(z)
-        # the fourth channel is kept small (0.1 weight) so that colour stays in the linear three
-        lin = (((mean[:, :3] - F.avg_pool2d(x, 8)) ** 2).mean() + 0.1 * (mean[:, 3] ** 2).mean()
+        # the fourth channel is kept small (0.1 weight) so that colour stays in the linear three, or holds the object
+        fourth = 2 * object_coverage(x) - 1 if args.object_channel else torch.zeros_like(mean[:, 3])
+        w4 = 1.0 if args.object_channel else 0.1
+        lin = (((mean[:, :3] - F.avg_pool2d(x, 8)) ** 2).mean() + w4 * ((mean[:, 3] - fourth) ** 2).mean()
                if args.linear_colour else torch.zeros(()))
         l1 = (y - target).abs().mean()
         mse = ((y - target) ** 2).mean()
