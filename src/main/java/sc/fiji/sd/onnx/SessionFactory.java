@@ -33,7 +33,7 @@ public final class SessionFactory {
 	private Device current;
 	private String fallbackReason;
 	private LongSupplier freeMemory = SystemMemory::available;
-	private final Set<String> patchedOnKeptFile = new LinkedHashSet<>();
+	private final Set<String> patchedOnKeptFile = Collections.synchronizedSet(new LinkedHashSet<>());
 
 	/** On {@code device} with the default runtime options. */
 	public SessionFactory(String device) {
@@ -295,8 +295,11 @@ public final class SessionFactory {
 	public Device provider() { return current; }
 
 	/** The components whose patched (LoRA) sessions opened the kept optimised file, in the order opened. */
-	public Set<String> patchedOnKeptFile() { return Collections.unmodifiableSet(
-		patchedOnKeptFile); }
+	public Set<String> patchedOnKeptFile() {
+		synchronized (patchedOnKeptFile) {
+			return Collections.unmodifiableSet(new LinkedHashSet<>(patchedOnKeptFile));
+		}
+	}
 
 	/** Why {@code auto} is not on CUDA, or null. */
 	public String fallbackReason() { return fallbackReason; }
