@@ -263,6 +263,8 @@ def main():
     ap.add_argument("--sample-blind", type=int, default=0, help="1: the ControlNet reads zeros for the noisy latents")
     ap.add_argument("--split", default="base", choices=["base", "balanced"],
                     help="which 15 colour pairs are held out (controlnet_data.colour_pairs)")
+    ap.add_argument("--freeze", default="",
+                    help="comma-separated parameter-name parts kept at the base's weights in the copy (e.g. attn2)")
     ap.add_argument("--export", action="store_true", help="only export the trained ControlNet (and measure it)")
     ap.add_argument("--controlnet-dir", default=os.path.join(HERE, "..", "..", "models", "tiny-sd-shapes-controlnet"))
     args = ap.parse_args()
@@ -307,9 +309,10 @@ def main():
         empty, _ = te(torch.tensor([tok("")], dtype=torch.long))
     label = torch.tensor([cap_index[k] for k in data["keys"]])
 
-    params = list(net.parameters())
-    for p in params:
-        p.requires_grad_(True)
+    frozen = [f for f in args.freeze.split(",") if f]
+    params = [p for name, p in net.named_parameters() if not any(f in name for f in frozen)]
+    for name, p in net.named_parameters():
+        p.requires_grad_(not any(f in name for f in frozen))
     net.train()
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     gen = torch.Generator().manual_seed(args.seed)
