@@ -265,6 +265,16 @@ def main():
                     help="which 15 colour pairs are held out (controlnet_data.colour_pairs)")
     ap.add_argument("--freeze", default="",
                     help="comma-separated parameter-name parts kept at the base's weights in the copy (e.g. attn2)")
+    ap.add_argument("--snr-gamma", type=float, default=5.0,
+                    help="min-SNR weighting of the epsilon loss (the base model's: 5); 0: plain MSE (diffusers' ControlNet "
+                         "training), more weight on the low-noise steps that draw the outline")
+    ap.add_argument("--object-loss", type=float, default=0.0,
+                    help="weight of an extra loss on the denoised object channel (the base VAE's fourth, "
+                         "train_vae.py --object-channel), in x0 terms up to SNR 1/20: where the object is must not wait "
+                         "for the low-noise steps, or guidance amplifies the conditional and unconditional halves' "
+                         "disagreement about it")
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="decay of an exponential moving average of the weights, evaluated and exported (0: none)")
     ap.add_argument("--export", action="store_true", help="only export the trained ControlNet (and measure it)")
     ap.add_argument("--controlnet-dir", default=os.path.join(HERE, "..", "..", "models", "tiny-sd-shapes-controlnet"))
     args = ap.parse_args()
@@ -276,14 +286,17 @@ def main():
     net = make_controlnet(unet)
     with torch.no_grad():
         empty_states, _ = te(torch.tensor([tok("")], dtype=torch.long))
-    control = PromptFree(net, empty_states) if args.prompt_free else net
-    if args.sample_blind:
-        control = SampleBlind(control)
+    def wrap(n):
+        c = PromptFree(n, empty_states) if args.prompt_free else n
+        return SampleBlind(c) if args.sample_blind else c
+
+    control = wrap(net)
     items = heldout(split=args.split)
     ck_path = os.path.join(args.out, "controlnet.pt")
 
     if args.export:
-        net.load_state_dict(torch.load(ck_path)["controlnet"])
+        ck = torch.load(ck_path)
+        net.load_state_dict(ck["ema"] if args.ema and "ema" in ck else ck["controlnet"])
         control.eval()
         export(control, unet, args.base, args.controlnet_dir, items)
         for scale in (1.0, 0.0):
@@ -324,16 +337,28 @@ def main():
         gen.set_state(ck["gen"])
         step = ck["step"]
         print(f"resumed at step {step}", flush=True)
+    ema_net, ema_steps = None, 0
+    if args.ema:
+        # diffusers' use_ema: an average of the weights along training, started where this run starts if the
+        # checkpoint has none; it is what is evaluated and exported
+        ema_net = make_controlnet(unet)
+        ema_net.load_state_dict(ck["ema"] if os.path.exists(ck_path) and "ema" in ck else net.state_dict())
+        ema_steps = ck.get("ema_steps", 0) if os.path.exists(ck_path) else 0
+        for p in ema_net.parameters():
+            p.requires_grad_(False)
+        ema_control = wrap(ema_net)
 
     def save():
         save_atomic({"controlnet": net.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(), "step": step,
                      "embedding_channels": EMBEDDING_CHANNELS,
                      "prompt_free": bool(args.prompt_free), "sample_blind": bool(args.sample_blind),
-                     "split": args.split}, ck_path)
+                     "split": args.split,
+                     **({"ema": ema_net.state_dict(), "ema_steps": ema_steps} if ema_net is not None else {})},
+                    ck_path)
 
     ac = alphas_cumprod()
     snr = ac / (1 - ac)
-    weight = torch.clamp(snr, max=5.0) / snr
+    weight = torch.clamp(snr, max=args.snr_gamma) / snr if args.snr_gamma else torch.ones_like(snr)
     n = data["latents"].shape[0]
     t0 = time.time()
     hist = []
@@ -355,11 +380,21 @@ def main():
         pred = unet(x_t, t.float(), hs, down_residuals=list(res[:-1]), mid_residual=res[-1])
         per = ((pred - noise) ** 2).flatten(1).mean(1)
         loss = (per * weight[t]).mean()
+        if args.object_loss:
+            # the object channel's x0 error is its epsilon error / SNR: weighted so, capped at SNR 1/20
+            x0_weight = torch.clamp(1 / snr, max=20.0)[t]
+            loss = loss + args.object_loss * (((pred - noise)[:, 3] ** 2).flatten(1).mean(1) * x0_weight).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         step += 1
+        if ema_net is not None:
+            ema_steps += 1
+            d = min(args.ema, (1 + ema_steps) / (10 + ema_steps))
+            with torch.no_grad():
+                for pe, p in zip(ema_net.parameters(), net.parameters()):
+                    pe.mul_(d).add_(p.detach(), alpha=1 - d)
         hist.append(loss.item())
         if step % 50 == 0:
             print(f"step {step} loss {np.mean(hist):.4f} lr {opt.param_groups[0]['lr']:.2e} "
@@ -367,8 +402,9 @@ def main():
             hist = []
         if step % args.eval_every == 0 or step == args.steps:
             save()
-            control.eval()
-            iou, bg, col, per = evaluate(te, unet, control, vae, sf, items[::2], tok)
+            judged = control if ema_net is None else ema_control
+            judged.eval()
+            iou, bg, col, per = evaluate(te, unet, judged, vae, sf, items[::2], tok)
             control.train()
             print(f"  eval step {step}: IoU {iou:.3f} background {bg:.3f} object colour {col:.3f} {per}", flush=True)
         if (time.time() - t0) / 60 > args.max_minutes:
