@@ -1,9 +1,12 @@
 """Writes tiny random-weight SDXL model folders in optimum's SDXL ONNX layout, for tests.
 
   python3 make_sdxl_fixtures.py [out dir, default src/test/resources/fixtures]
+  python3 make_sdxl_fixtures.py --controlnet [out dir]     # only the SDXL ControlNet fixtures (below)
 
 Variants: sdxl-base, sdxl-refiner (text_encoder_2 only, 5 time ids with the aesthetic score), sdxl-turbo (base's
-graphs, Turbo's scheduler config: trailing spacing), sdxl-inpaint (9-channel UNet). As make_fixtures.py, no vocabulary
+graphs, Turbo's scheduler config: trailing spacing), sdxl-inpaint (9-channel UNet); with --controlnet, sdxl-controlnet (a base in OnnxStack's split ControlNet layout:
+controlnet/model.onnx is its UNet taking the residuals, with text_embeds and time_ids) and sdxl-controlnet-scale (an SDXL
+ControlNet for it: diffusers' ControlNetModel with addition_embed_type "text_time", a conditioning_scale input). As make_fixtures.py, no vocabulary
 is stored: tokenizer/ and tokenizer_2/ hold only their special-token files (tokenizer_2 pads with "!", as SDXL base's),
 and tests copy models/tiny-sd-shapes/tokenizer/{vocab.json,merges.txt} in. The weights are random, seeded.
 
@@ -75,12 +78,17 @@ class SdxlUNet(UNet):
         # the added embedding joins the timestep embedding where diffusers adds it: after time_embedding
         self.time_linear_2.register_forward_hook(lambda m, i, out: out + self._aug)
 
-    def forward(self, sample, timestep, encoder_hidden_states, text_embeds, time_ids):
+    def added_embedding(self, text_embeds, time_ids):
         b = text_embeds.shape[0]
         t = timestep_embedding(time_ids.flatten(), TIME_ID_DIM, True, 0.0).reshape(b, -1)
         add = torch.cat([text_embeds, t], dim=-1)
-        self._aug = self.add_embedding_linear_2(F.silu(self.add_embedding_linear_1(add)))
-        return super().forward(sample, timestep, encoder_hidden_states)
+        return self.add_embedding_linear_2(F.silu(self.add_embedding_linear_1(add)))
+
+    def forward(self, sample, timestep, encoder_hidden_states, text_embeds, time_ids, down_residuals=None,
+                mid_residual=None):
+        self._aug = self.added_embedding(text_embeds, time_ids)
+        return super().forward(sample, timestep, encoder_hidden_states, down_residuals=down_residuals,
+                               mid_residual=mid_residual)
 
 
 def text_encoder(width, seed, projection=None):
@@ -218,6 +226,68 @@ def write_variant(out, name, cls, refiner=False, in_channels=4, scheduler=SDXL_S
     ox.write_json(os.path.join(d, "model_index.json"), model_index(cls, refiner))
 
 
+class SdxlControlNet(torch.nn.Module):
+    """diffusers' ControlNetModel for an SDXL UNet: make_controlnet_fixture.ControlNet (the UNet's encoder half, the
+    control image's conditioning embedding, a 1x1 convolution per skip and for the mid block) whose copy of the UNet
+    also has SDXL's added conditioning (text_embeds and time_ids through add_embedding, added to the timestep
+    embedding), as diffusers' ControlNetModel.from_unet copies it (addition_embed_type "text_time")."""
+
+    def __init__(self, cfg, pooled_dim, time_ids):
+        super().__init__()
+        import make_controlnet_fixture as fx
+        self.net = fx.ControlNet(cfg)
+        self.net.unet = SdxlUNet(cfg, pooled_dim, time_ids)  # the encoder half is what runs (traced)
+
+    def forward(self, sample, timestep, encoder_hidden_states, controlnet_cond, conditioning_scale, text_embeds,
+                time_ids):
+        self.net.unet._aug = self.net.unet.added_embedding(text_embeds, time_ids)
+        return self.net(sample, timestep, encoder_hidden_states, controlnet_cond, conditioning_scale)
+
+
+class _ResidualUNetIO(torch.nn.Module):
+    """OnnxStack's ControlNet UNet for SDXL: the UNet with SDXL's inputs and the residuals as extra inputs."""
+
+    def __init__(self, u):
+        super().__init__()
+        self.u = u
+
+    def forward(self, sample, timestep, encoder_hidden_states, text_embeds, time_ids, *residuals):
+        return self.u(sample, timestep, encoder_hidden_states, text_embeds, time_ids,
+                      down_residuals=list(residuals[:-1]), mid_residual=residuals[-1])
+
+
+def write_controlnet(out, seed=40):
+    """sdxl-controlnet (a base folder as sdxl-base, other weights, plus controlnet/model.onnx: the same UNet taking the
+    residuals) and sdxl-controlnet-scale (a ControlNet for it)."""
+    import make_controlnet_fixture as fx
+    write_variant(out, "sdxl-controlnet", "StableDiffusionXLPipeline", seed=seed)
+    context, time_ids, b = WIDTH_1 + WIDTH_2, 6, 2
+    u = unet(context, PROJECTION, time_ids, 4, seed + 3)  # write_variant's UNet: the same seed, the same weights
+    shapes = fx.residual_shapes(u.cfg, b, 8)
+    names = ["down_block_%d_additional_residual" % i for i in range(len(shapes) - 1)] + ["mid_block_additional_residual"]
+    common = (torch.randn(b, 4, 8, 8), torch.tensor(500.0), torch.randn(b, 77, context))
+    sdxl_in = (torch.randn(b, PROJECTION), torch.tensor([[64.0, 64, 0, 0, 64, 64]] * b))
+    axes = {"sample": {0: "batch_size", 2: "height", 3: "width"}, "encoder_hidden_states": {0: "batch_size"},
+            "text_embeds": {0: "batch_size"}, "time_ids": {0: "batch_size"}}
+    axes.update({n: {0: "batch_size", 2: "height", 3: "width"} for n in names})
+    ox._export(_ResidualUNetIO(u), common + sdxl_in + tuple(torch.randn(*s) for s in shapes),
+               os.path.join(out, "sdxl-controlnet", "controlnet", "model.onnx"),
+               ["sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids"] + names, ["out_sample"],
+               dict(axes, out_sample={0: "batch_size", 2: "height", 3: "width"}))
+    ox.compact_graph(os.path.join(out, "sdxl-controlnet", "controlnet", "model.onnx"))
+
+    torch.manual_seed(seed + 5)
+    net = SdxlControlNet(u.cfg, PROJECTION, time_ids).eval()
+    d = os.path.join(out, "sdxl-controlnet-scale")
+    shutil.rmtree(d, ignore_errors=True)
+    args = common + (torch.rand(b, 3, 64, 64), torch.tensor([0.7], dtype=torch.float64)) + sdxl_in
+    ox._export(net, args, os.path.join(d, "model.onnx"),
+               ["sample", "timestep", "encoder_hidden_states", "controlnet_cond", "conditioning_scale", "text_embeds",
+                "time_ids"], names,
+               dict(axes, controlnet_cond={0: "batch_size", 2: "image_height", 3: "image_width"}))
+    ox.compact_graph(os.path.join(d, "model.onnx"))
+
+
 README = """# SDXL test fixtures: tiny random-weight folders in optimum's SDXL ONNX layout
 
 Written by `tools/model/make_sdxl_fixtures.py` (rerun it to regenerate; its docstring says what each graph follows).
@@ -235,13 +305,27 @@ a float32 scalar (optimum).
 | `sdxl-refiner` | StableDiffusionXLImg2ImgPipeline, `force_zeros_for_empty_prompt` false, `requires_aesthetics_score` true | `text_encoder_2` only | `encoder_hidden_states` [B,77,6], `time_ids` **[B,5]** (size, crop, aesthetic score) | as base |
 | `sdxl-turbo` | StableDiffusionXLPipeline | as base (the same graphs) | as base | **EulerAncestralDiscreteScheduler, trailing spacing** (SDXL-Turbo's) |
 | `sdxl-inpaint` | StableDiffusionXLInpaintPipeline, `force_zeros_for_empty_prompt` true, `requires_aesthetics_score` false | as base | `sample` **[B,9,h,w]** | as base |
+| `sdxl-controlnet` | StableDiffusionXLPipeline (other weights than base) | as base | as base; `controlnet/model.onnx` takes also `down_block_0_additional_residual` .. `_3_` and `mid_block_additional_residual` (OnnxStack's split ControlNet layout) | as base |
+
+`sdxl-controlnet-scale` (`make_sdxl_fixtures.py --controlnet`): an SDXL ControlNet for `sdxl-controlnet` (`model.onnx`):
+`sample`, `timestep` [], `encoder_hidden_states` [B,77,10], `controlnet_cond` [B,3,H,W] in [0,1], `conditioning_scale`
+f64 [1], `text_embeds` [B,8], `time_ids` [B,6] -> the 5 residuals, times the scale.
 """
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_OUT
+    args = [a for a in sys.argv[1:] if a != "--controlnet"]
+    out = args[0] if args else DEFAULT_OUT
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(1)
+    if "--controlnet" in sys.argv:
+        write_controlnet(out)
+        with open(os.path.join(out, "README-sdxl.md"), "w") as f:
+            f.write(README)
+        import check_onnx
+        for p in ("sdxl-controlnet/controlnet/model.onnx", "sdxl-controlnet-scale/model.onnx"):
+            print(p, *check_onnx.io_table(os.path.join(out, p)))
+        return
     write_variant(out, "sdxl-base", "StableDiffusionXLPipeline", seed=10)
     write_variant(out, "sdxl-refiner", "StableDiffusionXLImg2ImgPipeline", refiner=True, seed=20)
     write_variant(out, "sdxl-turbo", "StableDiffusionXLPipeline", scheduler=TURBO_SCHEDULER, seed=10)

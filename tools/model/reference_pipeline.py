@@ -490,21 +490,23 @@ def controlnet_keep(controls, n):
     return [[1.0 - float(i / n < c["start"] or (i + 1) / n > c["end"]) for c in controls] for i in range(n)]
 
 
-def controlnet_residuals(controls, keep, x, ts, hidden):
+def controlnet_residuals(controls, keep, x, ts, hidden, extra):
     """StableDiffusionControlNetPipeline, guess mode off: every ControlNet sees the same sample, timestep and text
     (both CFG halves), the control image repeated for every row; residuals times scale * keep, summed over the
-    ControlNets (MultiControlNetModel). A ControlNet with a conditioning_scale input scales them itself."""
+    ControlNets (MultiControlNetModel). A ControlNet with a conditioning_scale input scales them itself. SDXL's
+    (StableDiffusionXLControlNetPipeline): the ControlNet also gets the UNet's added conditioning (text_embeds,
+    time_ids), as added_cond_kwargs."""
     total = {}
     for c, k in zip(controls, keep):
         scale = c["scale"] * k
         cond = np.repeat(c["cond"], x.shape[0], axis=0)
         net = c["graph"]
+        feeds = dict(sample=x, timestep=ts, encoder_hidden_states=hidden, controlnet_cond=cond,
+                     **{n: v for n, v in extra.items() if n in net.inputs})
         if "conditioning_scale" in net.inputs:
-            out = net(sample=x, timestep=ts, encoder_hidden_states=hidden, controlnet_cond=cond,
-                      conditioning_scale=np.array([scale], np.float64))
+            out = net(conditioning_scale=np.array([scale], np.float64), **feeds)
         else:
-            out = {n: v.astype(np.float32) * np.float32(scale) for n, v in
-                   net(sample=x, timestep=ts, encoder_hidden_states=hidden, controlnet_cond=cond).items()}
+            out = {n: v.astype(np.float32) * np.float32(scale) for n, v in net(**feeds).items()}
         for n, v in out.items():
             total[n] = total[n] + v.astype(np.float32) if n in total else v.astype(np.float32)
     return total
@@ -521,8 +523,8 @@ def denoise_step(model, sched, latents, t, hidden, extra, cfg, guidance, extra_c
         x = np.concatenate([x, np.repeat(extra_channels, x.shape[0], axis=0)], axis=1)
     ts = np.array([t] * x.shape[0])
     if controls:
-        residuals = controlnet_residuals(controls, keep, x, ts, hidden)
-        out = model.controlnet_unet(sample=x, timestep=ts, encoder_hidden_states=hidden, **residuals)
+        residuals = controlnet_residuals(controls, keep, x, ts, hidden, extra)
+        out = model.controlnet_unet(sample=x, timestep=ts, encoder_hidden_states=hidden, **residuals, **extra)
     else:
         out = model.unet(sample=x, timestep=ts, encoder_hidden_states=hidden, **extra)
     out = out["out_sample"].astype(np.float32)
@@ -560,9 +562,11 @@ MODELS = {"embedded": "models/tiny-sd-shapes", "optimum": "src/test/resources/fi
           "inpaint9": "src/test/resources/fixtures/inpaint9", "lcm": "src/test/resources/fixtures/lcm",
           "v-prediction": "src/test/resources/fixtures/v-prediction", "controlnet": "src/test/resources/fixtures/controlnet",
           "sdxl-base": "src/test/resources/fixtures/sdxl-base", "sdxl-refiner": "src/test/resources/fixtures/sdxl-refiner",
-          "sdxl-turbo": "src/test/resources/fixtures/sdxl-turbo", "sdxl-inpaint": "src/test/resources/fixtures/sdxl-inpaint"}
-CONTROLNETS = {n: "src/test/resources/fixtures/" + n for n in ("controlnet-scale", "controlnet-noscale")}
-SDXL = ("sdxl-base", "sdxl-refiner", "sdxl-turbo", "sdxl-inpaint")
+          "sdxl-turbo": "src/test/resources/fixtures/sdxl-turbo", "sdxl-inpaint": "src/test/resources/fixtures/sdxl-inpaint",
+          "sdxl-controlnet": "src/test/resources/fixtures/sdxl-controlnet"}
+CONTROLNETS = {n: "src/test/resources/fixtures/" + n for n in ("controlnet-scale", "controlnet-noscale",
+                                                                "sdxl-controlnet-scale")}
+SDXL = ("sdxl-base", "sdxl-refiner", "sdxl-turbo", "sdxl-inpaint", "sdxl-controlnet")
 
 
 def cases():
@@ -640,6 +644,12 @@ def sdxl_cases():
                         steps=5, seed=27, batch_size=1, height=48, tag="refiner"))
     out.append(dict(model="sdxl-turbo", mode="txt2img", scheduler="Euler", steps=2, seed=26, batch_size=1,
                     guidance=0.0))
+    # SDXL ControlNet (OnnxStack's split layout with SDXL's added conditioning): alone, and in a guidance window
+    unit = lambda net, image, scale, start=0.0, end=1.0: dict(model=net, image=image, scale=scale, start=start, end=end)
+    out.append(dict(model="sdxl-controlnet", mode="txt2img", scheduler="DDIM", steps=4, seed=28, batch_size=2,
+                    tag="scale", controls=[unit("sdxl-controlnet-scale", "control-a.png", 0.8)]))
+    out.append(dict(model="sdxl-controlnet", mode="txt2img", scheduler="Euler", steps=5, seed=29, batch_size=1,
+                    tag="window", controls=[unit("sdxl-controlnet-scale", "control-b.png", 1.2, 0.0, 0.6)]))
     return out
 
 

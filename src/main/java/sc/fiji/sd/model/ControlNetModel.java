@@ -26,6 +26,8 @@ public final class ControlNetModel implements AutoCloseable {
 	/** The input through which newer exports scale their residuals themselves. */
 	public static final String SCALE_INPUT = "conditioning_scale";
 	static final String RESIDUAL_PREFIX = "down_block_", MID_RESIDUAL = "mid_block_additional_residual";
+	/** SDXL's added conditioning, which an SDXL ControlNet takes as its UNet does. */
+	public static final List<String> SDXL_INPUTS = List.of("text_embeds", "time_ids");
 
 	private static final String HELP = "A ControlNet (OnnxStack's layout) is a folder with model.onnx taking sample, "
 		+ "timestep, encoder_hidden_states and controlnet_cond and giving down_block_<i>_additional_residual and "
@@ -146,6 +148,13 @@ public final class ControlNetModel implements AutoCloseable {
 	private void checkFor(ModelInfo base, OnnxComponent unet) {
 		String made = "The ControlNet " + name() + " (" + source + ") was made for another base model than "
 			+ base.name() + " (" + base.folder() + "): ";
+		for (String added : SDXL_INPUTS) {
+			if (component.hasInput(added) != unet.hasInput(added)) {
+				throw new StableDiffusionException(made + (component.hasInput(added) ? "it is an SDXL ControlNet (it takes "
+					+ added + "), the model is not" : "the model is SDXL (its UNet takes " + added + "), the ControlNet "
+					+ "is not") + ". Use a ControlNet trained for " + base.name() + "'s family.");
+			}
+		}
 		long[] ehs = component.inputShape("encoder_hidden_states");
 		long width = ehs.length == 0 ? -1 : ehs[ehs.length - 1];
 		if (width > 0 && width != base.textWidth()) {

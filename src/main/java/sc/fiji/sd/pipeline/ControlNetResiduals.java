@@ -38,6 +38,9 @@ import sc.fiji.sd.onnx.Tensors;
  * unless {@code i/n < start} or {@code (i+1)/n > end}. A unit that does not act (outside its window, or scale 0) is not
  * run: its residuals would be zeros. A model loaded with ControlNets but asked without any gets zero residuals, which
  * gives the plain UNet's prediction (the ControlNet UNet has the same weights).
+ * <p>
+ * SDXL ControlNets ({@code StableDiffusionXLControlNetPipeline}) also take the UNet's added conditioning,
+ * {@code text_embeds} and {@code time_ids}: they get the tensors the UNet gets for the call.
  */
 final class ControlNetResiduals implements UnetInput {
 
@@ -159,6 +162,9 @@ final class ControlNetResiduals implements UnetInput {
 		in.put("sample", sample.tensor());
 		in.put("encoder_hidden_states", call.inputs().get("encoder_hidden_states"));
 		in.put("controlnet_cond", image);
+		for (String added : ControlNetModel.SDXL_INPUTS) { // SDXL's added conditioning, as the UNet gets it
+			if (net.component().hasInput(added)) in.put(added, call.inputs().get(added));
+		}
 		boolean scalesItself = net.scalesItself();
 		try (OnnxTensor timestep = UnetRunner.timestep(net.component(), call.timestep(), rows);
 			OnnxTensor scaleTensor = scalesItself ? scale(net, scale) : null)

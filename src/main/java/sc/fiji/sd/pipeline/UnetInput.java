@@ -9,7 +9,7 @@ import sc.fiji.sd.onnx.Cancellation;
 
 /**
  * Extra named inputs of the UNet beyond {@code sample}, {@code timestep} and the text conditioning: LCM's
- * {@code timestep_cond} ({@link LcmTimestepCond}), SDXL's {@code time_ids} ({@link SdxlTimeIds}); later ControlNet's residuals. One is made
+ * {@code timestep_cond} ({@link LcmTimestepCond}), SDXL's {@code time_ids} ({@link SdxlTimeIds}), ControlNet's residuals ({@link ControlNetResiduals}). One is made
  * per batch by its {@link Factory} (registered in {@link UnetInputs}, or on a pipeline with
  * {@link StableDiffusionPipeline#addUnetInput}) and asked for its tensors before every UNet call; the loop does not
  * know it exists.
@@ -44,7 +44,8 @@ public interface UnetInput extends AutoCloseable {
 	 *        channels; what ControlNet takes as its sample); do not modify
 	 * @param call which UNet call of the step (0, or 1 for the prompt half when CFG runs separately)
 	 * @param halves the CFG halves this call holds, in row order
-	 * @param inputs the UNet inputs set so far: sample, timestep and the text conditioning (read only)
+	 * @param inputs the UNet inputs set so far (read only): sample, timestep, the text conditioning and those of the
+	 *        inputs before this one in the pipeline's list (SDXL's {@code time_ids} before ControlNet's residuals)
 	 * @param cancellation stops a model call of the input's own (a ControlNet's) while it runs
 	 */
 	record UnetCall(int step, double timestep, float[] latentInput, int call, List<UnetBatch.Half> halves,

@@ -217,6 +217,31 @@ class ControlNetPipelineTest {
 	}
 
 	@Test
+	void sdxlAndSd1ControlNetsAreNotMixed() {
+		Path sd1 = TestModels.folder("controlnet"), sdxl = TestModels.folder("sdxl-controlnet");
+		Path sdxlNet = TestModels.controlNet("sdxl-controlnet-scale");
+		String onSd1 = refusal(sd1, sdxlNet);
+		assertTrue(onSd1.contains("sdxl-controlnet-scale") && onSd1.contains(sd1.toString())
+			&& onSd1.contains("it is an SDXL ControlNet"), onSd1);
+		String onSdxl = refusal(sdxl, SCALE);
+		assertTrue(onSdxl.contains("controlnet-scale") && onSdxl.contains(sdxl.toString())
+			&& onSdxl.contains("the model is SDXL"), onSdxl);
+	}
+
+	@Test
+	void sdxlControlNetActsAndAtScaleZeroIsThePlainUnet() {
+		// The SDXL ControlNet takes text_embeds and time_ids as the UNet does (an input left out would make ONNX
+		// Runtime refuse the call); the reference pipeline's sdxl-controlnet cases check the values.
+		Path sdxlNet = TestModels.controlNet("sdxl-controlnet-scale");
+		Img<FloatType> plain = one(TestModels.pipeline("sdxl-controlnet"), request());
+		StableDiffusionPipeline cn = TestModels.controlNetPipeline("sdxl-controlnet");
+		assertTrue(PipelineEndToEndTest.samePixels(plain, one(cn, request().control(
+			new ControlNetUnit(sdxlNet, disc(64, 64), "none").withScale(0)))));
+		assertFalse(PipelineEndToEndTest.samePixels(plain, one(cn, request().control(
+			new ControlNetUnit(sdxlNet, disc(64, 64), "none")))));
+	}
+
+	@Test
 	void inpaintingUnetIsRefused(@TempDir Path tmp) throws IOException {
 		Path base = tmp.resolve("inpaint9");
 		TestModels.copyTree(TestModels.folder("inpaint9"), base);

@@ -82,7 +82,7 @@ class ReferencePipelineConformanceTest {
 	@MethodSource("cases")
 	void agreesWithTheReference(String name, JsonObject c) throws IOException {
 		GenerationRequest request = request(c);
-		StableDiffusionPipeline pipeline = c.has("controls") ? TestModels.controlNetPipeline()
+		StableDiffusionPipeline pipeline = c.has("controls") ? TestModels.controlNetPipeline(c.get("model").getAsString())
 			: TestModels.pipeline(c.get("model").getAsString());
 		GenerationResult result;
 		if (c.has("refiner")) { // SDXL base -> refiner hand-off

@@ -45,15 +45,23 @@ public final class TestModels {
 
 	/** The ControlNet fixtures in OnnxStack's split layout, loaded with the {@code controlnet} base model. */
 	public static final List<String> CONTROLNETS = List.of("controlnet-scale", "controlnet-noscale");
+	/** The SDXL ControlNet fixture (SDXL's added conditioning too), for the {@code sdxl-controlnet} base model. */
+	public static final List<String> SDXL_CONTROLNETS = List.of("sdxl-controlnet-scale");
 
 	/**
 	 * The {@code controlnet} fixture loaded with both {@link #CONTROLNETS} (its UNet then is controlnet/model.onnx);
 	 * {@code pipeline("controlnet")} is the same folder without them (unet/model.onnx, the same weights).
 	 */
-	public static synchronized StableDiffusionPipeline controlNetPipeline() {
-		return PIPELINES.computeIfAbsent("controlnet+", n -> new StableDiffusionPipeline(LOADED.computeIfAbsent(n,
-			k -> StableDiffusionModel.load(folder("controlnet"), RuntimeOptions.DEFAULTS.withDevice(Device.CPU),
-				InitializerOverrides.NONE, CONTROLNETS.stream().map(TestModels::controlNet).toList()))));
+	public static StableDiffusionPipeline controlNetPipeline() {
+		return controlNetPipeline("controlnet");
+	}
+
+	/** A ControlNet base fixture ({@code controlnet} or {@code sdxl-controlnet}) loaded with its ControlNets. */
+	public static synchronized StableDiffusionPipeline controlNetPipeline(String base) {
+		List<String> nets = base.startsWith("sdxl-") ? SDXL_CONTROLNETS : CONTROLNETS;
+		return PIPELINES.computeIfAbsent(base + "+", n -> new StableDiffusionPipeline(LOADED.computeIfAbsent(n,
+			k -> StableDiffusionModel.load(folder(base), RuntimeOptions.DEFAULTS.withDevice(Device.CPU),
+				InitializerOverrides.NONE, nets.stream().map(TestModels::controlNet).toList()))));
 	}
 
 	/** A ControlNet fixture's folder (ControlNets need no tokenizer: used in place). */
