@@ -85,6 +85,26 @@ class CliControlNetTest {
 	}
 
 	@Test
+	void anSdxlModelTakesAnSdxlControlNet() throws IOException {
+		Path with = dir.resolve("sdxl-with.png"), without = dir.resolve("sdxl-without.png");
+		String sdxl = TestModels.folder("sdxl-controlnet").toString();
+		String net = TestModels.controlNet("sdxl-controlnet-scale").toString();
+		CliRun r = CliRun.of("txt2img", "--model", sdxl, "--device", "cpu", "--prompt", "a red circle", "--steps", "3",
+			"--seed", "5", "--scheduler", "DDIM", "--output", with.toString(), "--controlnet", net, "--control",
+			disc.toString(), "--control-type", "mask");
+		assertEquals(0, r.exitCode(), r.err());
+		CliRun plain = CliRun.of("txt2img", "--model", sdxl, "--device", "cpu", "--prompt", "a red circle", "--steps",
+			"3", "--seed", "5", "--scheduler", "DDIM", "--output", without.toString());
+		assertEquals(0, plain.exitCode(), plain.err());
+		assertFalse(Arrays.equals(pixels(with), pixels(without)), "the SDXL ControlNet changed nothing");
+		assertEquals(List.of(new ControlNetParameters.Entry("mask", "sdxl-controlnet-scale", 1, 0, 1)),
+			ControlNetParameters.parse(PngReader.readText(with).get("parameters")));
+		CliRun mixed = run("txt2img", dir.resolve("never3.png"), "--controlnet", net, "--control", disc.toString());
+		assertEquals(1, mixed.exitCode(), mixed.err());
+		assertTrue(mixed.cleanError() && mixed.err().contains("it is an SDXL ControlNet"), mixed.err());
+	}
+
+	@Test
 	void twoGroupsStackWithTheirOwnTypeAndScale() throws IOException {
 		Path out = dir.resolve("two.png");
 		CliRun r = run("txt2img", out, "--controlnet", SCALE, "--control", disc.toString(), "--control-type", "canny",
