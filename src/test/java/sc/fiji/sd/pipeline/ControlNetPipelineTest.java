@@ -242,6 +242,26 @@ class ControlNetPipelineTest {
 	}
 
 	@Test
+	void sdxlRefinerHandOffRunsTheRefinerWithoutTheControlNet() {
+		// As diffusers' StableDiffusionXLControlNetPipeline's latents handed to the refiner's img2img pipeline: the
+		// ControlNet acts on the base's steps only (DDIM 4 steps: 751 501 | 251 1 at a switch of 0.5).
+		Path sdxlNet = TestModels.controlNet("sdxl-controlnet-scale");
+		StableDiffusionPipeline cn = TestModels.controlNetPipeline("sdxl-controlnet");
+		StableDiffusionPipeline refiner = TestModels.pipeline("sdxl-refiner");
+		cn.setRefiner(refiner);
+		try {
+			long refinerCalls = refiner.unetCalls();
+			int controlNetCalls = calls(net(cn, sdxlNet), () -> one(cn, request().refinerSwitch(0.5).control(
+				new ControlNetUnit(sdxlNet, disc(64, 64), "none"))));
+			assertEquals(2, controlNetCalls);
+			assertEquals(2, refiner.unetCalls() - refinerCalls);
+		}
+		finally {
+			cn.setRefiner(null);
+		}
+	}
+
+	@Test
 	void inpaintingUnetIsRefused(@TempDir Path tmp) throws IOException {
 		Path base = tmp.resolve("inpaint9");
 		TestModels.copyTree(TestModels.folder("inpaint9"), base);
