@@ -9,8 +9,8 @@ import sc.fiji.sd.onnx.Cancellation;
 
 /**
  * Extra named inputs of the UNet beyond {@code sample}, {@code timestep} and the text conditioning: LCM's
- * {@code timestep_cond} ({@link LcmTimestepCond}), SDXL's {@code time_ids} ({@link SdxlTimeIds}), ControlNet's residuals ({@link ControlNetResiduals}). One is made
- * per batch by its {@link Factory} (registered in {@link UnetInputs}, or on a pipeline with
+ * {@code timestep_cond} ({@link LcmTimestepCond}), SDXL's {@code time_ids} ({@link SdxlTimeIds}), ControlNet's
+ * residuals ({@link ControlNetResiduals}). One is made per batch by its {@link Factory} (registered in {@link UnetInputs}, or on a pipeline with
  * {@link StableDiffusionPipeline#addUnetInput}) and asked for its tensors before every UNet call; the loop does not
  * know it exists.
  * <p>
