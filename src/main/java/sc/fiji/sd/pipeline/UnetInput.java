@@ -10,9 +10,9 @@ import sc.fiji.sd.onnx.Cancellation;
 /**
  * Extra named inputs of the UNet beyond {@code sample}, {@code timestep} and the text conditioning: LCM's
  * {@code timestep_cond} ({@link LcmTimestepCond}), SDXL's {@code time_ids} ({@link SdxlTimeIds}), ControlNet's
- * residuals ({@link ControlNetResiduals}). One is made per batch by its {@link Factory} (registered in {@link UnetInputs}, or on a pipeline with
- * {@link StableDiffusionPipeline#addUnetInput}) and asked for its tensors before every UNet call; the loop does not
- * know it exists.
+ * residuals ({@link ControlNetResiduals}). One is made per batch by its {@link Factory} (registered in
+ * {@link UnetInputs}, or on a pipeline with {@link StableDiffusionPipeline#addUnetInput}) and asked for its tensors
+ * before every UNet call; the loop does not know it exists.
  * <p>
  * The tensors it returns stay its own: it closes them (in {@link #close()}, or a step's tensors when the next step
  * asks), the UNet runner only reads them during the call.
