@@ -273,6 +273,8 @@ def main():
                          "train_vae.py --object-channel), in x0 terms up to SNR 1/20: where the object is must not wait "
                          "for the low-noise steps, or guidance amplifies the conditional and unconditional halves' "
                          "disagreement about it")
+    ap.add_argument("--x0-loss", type=float, default=0.0,
+                    help="weight of the same x0 loss on all four latent channels")
     ap.add_argument("--ema", type=float, default=0.0,
                     help="decay of an exponential moving average of the weights, evaluated and exported (0: none)")
     ap.add_argument("--export", action="store_true", help="only export the trained ControlNet (and measure it)")
@@ -384,6 +386,9 @@ def main():
             # the object channel's x0 error is its epsilon error / SNR: weighted so, capped at SNR 1/20
             x0_weight = torch.clamp(1 / snr, max=20.0)[t]
             loss = loss + args.object_loss * (((pred - noise)[:, 3] ** 2).flatten(1).mean(1) * x0_weight).mean()
+        if args.x0_loss:
+            x0_weight = torch.clamp(1 / snr, max=20.0)[t]
+            loss = loss + args.x0_loss * (((pred - noise) ** 2).flatten(1).mean(1) * x0_weight).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
