@@ -89,15 +89,23 @@ class ControlNetPipelineTest {
 	@Test
 	void scaleZeroOrNoControlIsThePlainUnet() {
 		// controlnet/model.onnx has unet/model.onnx's weights: zero residuals must give the plain model's pixels
-		Img<FloatType> plain = one(TestModels.pipeline("controlnet"), request());
-		StableDiffusionPipeline cn = TestModels.controlNetPipeline();
+		scaleZeroIsThePlainUnet("controlnet", List.of(SCALE, NOSCALE));
+	}
+
+	/**
+	 * The {@code base} fixture loaded with {@code nets}: no unit, or each unit at scale 0, gives the pixels of the base
+	 * without ControlNets; the last unit at scale 1 changes them.
+	 */
+	private static void scaleZeroIsThePlainUnet(String base, List<Path> nets) {
+		Img<FloatType> plain = one(TestModels.pipeline(base), request());
+		StableDiffusionPipeline cn = TestModels.controlNetPipeline(base);
 		assertTrue(PipelineEndToEndTest.samePixels(plain, one(cn, request())));
-		assertTrue(PipelineEndToEndTest.samePixels(plain, one(cn, request().control(
-			new ControlNetUnit(SCALE, disc(64, 64), "none").withScale(0)))));
-		assertTrue(PipelineEndToEndTest.samePixels(plain, one(cn, request().control(
-			new ControlNetUnit(NOSCALE, disc(64, 64), "none").withScale(0)))));
+		for (Path net : nets) {
+			assertTrue(PipelineEndToEndTest.samePixels(plain, one(cn, request().control(
+				new ControlNetUnit(net, disc(64, 64), "none").withScale(0)))), net.toString());
+		}
 		assertFalse(PipelineEndToEndTest.samePixels(plain, one(cn, request().control(
-			new ControlNetUnit(NOSCALE, disc(64, 64), "none")))));
+			new ControlNetUnit(nets.get(nets.size() - 1), disc(64, 64), "none")))));
 	}
 
 	@Test
@@ -232,13 +240,7 @@ class ControlNetPipelineTest {
 	void sdxlControlNetActsAndAtScaleZeroIsThePlainUnet() {
 		// The SDXL ControlNet takes text_embeds and time_ids as the UNet does (an input left out would make ONNX
 		// Runtime refuse the call); the reference pipeline's sdxl-controlnet cases check the values.
-		Path sdxlNet = TestModels.controlNet("sdxl-controlnet-scale");
-		Img<FloatType> plain = one(TestModels.pipeline("sdxl-controlnet"), request());
-		StableDiffusionPipeline cn = TestModels.controlNetPipeline("sdxl-controlnet");
-		assertTrue(PipelineEndToEndTest.samePixels(plain, one(cn, request().control(
-			new ControlNetUnit(sdxlNet, disc(64, 64), "none").withScale(0)))));
-		assertFalse(PipelineEndToEndTest.samePixels(plain, one(cn, request().control(
-			new ControlNetUnit(sdxlNet, disc(64, 64), "none")))));
+		scaleZeroIsThePlainUnet("sdxl-controlnet", List.of(TestModels.controlNet("sdxl-controlnet-scale")));
 	}
 
 	@Test
