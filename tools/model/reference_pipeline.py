@@ -569,6 +569,11 @@ CONTROLNETS = {n: "src/test/resources/fixtures/" + n for n in ("controlnet-scale
 SDXL = ("sdxl-base", "sdxl-refiner", "sdxl-turbo", "sdxl-inpaint", "sdxl-controlnet")
 
 
+def control_unit(net, image, scale, start=0.0, end=1.0):
+    """One ControlNet of a case: its fixture, control image, scale and guidance window (fractions of the steps)."""
+    return dict(model=net, image=image, scale=scale, start=start, end=end)
+
+
 def cases():
     """Every layout with DDIM and Euler, text to image (PLMS and one-step LCM on some); image to image and
     inpainting on some. Euler runs 5 steps:
@@ -598,20 +603,19 @@ def cases():
         out.append(dict(model="inpaint9", mode="inpaint", scheduler=sched, steps=4, seed=9, batch_size=1,
                         strength=1.0))
     # ControlNet (OnnxStack's split layout): each variant alone, two stacked, a guidance window, image to image
-    unit = lambda net, image, scale, start=0.0, end=1.0: dict(model=net, image=image, scale=scale, start=start, end=end)
     cn = dict(model="controlnet", mode="txt2img")
     out.append(dict(cn, scheduler="DDIM", steps=4, seed=14, batch_size=2, tag="scale",
-                    controls=[unit("controlnet-scale", "control-a.png", 0.8)]))
+                    controls=[control_unit("controlnet-scale", "control-a.png", 0.8)]))
     out.append(dict(cn, scheduler="Euler", steps=5, seed=15, batch_size=1, tag="noscale",
-                    controls=[unit("controlnet-noscale", "control-a.png", 1.3)]))
+                    controls=[control_unit("controlnet-noscale", "control-a.png", 1.3)]))
     out.append(dict(cn, scheduler="DDIM", steps=4, seed=16, batch_size=1, tag="stacked",
-                    controls=[unit("controlnet-scale", "control-a.png", 0.6),
-                              unit("controlnet-noscale", "control-b.png", 0.9)]))
+                    controls=[control_unit("controlnet-scale", "control-a.png", 0.6),
+                              control_unit("controlnet-noscale", "control-b.png", 0.9)]))
     out.append(dict(cn, scheduler="DDIM", steps=6, seed=17, batch_size=1, tag="window",
-                    controls=[unit("controlnet-noscale", "control-b.png", 1.0, 0.2, 0.7)]))
+                    controls=[control_unit("controlnet-noscale", "control-b.png", 1.0, 0.2, 0.7)]))
     out.append(dict(model="controlnet", mode="img2img", scheduler="Euler", steps=6, seed=18, batch_size=1,
                     strength=0.7, tag="window",
-                    controls=[unit("controlnet-scale", "control-a.png", 1.2, 0.0, 0.6)]))
+                    controls=[control_unit("controlnet-scale", "control-a.png", 1.2, 0.0, 0.6)]))
     out += sdxl_cases()
     for c in out:
         c.setdefault("strength", 1.0)
@@ -645,11 +649,10 @@ def sdxl_cases():
     out.append(dict(model="sdxl-turbo", mode="txt2img", scheduler="Euler", steps=2, seed=26, batch_size=1,
                     guidance=0.0))
     # SDXL ControlNet (OnnxStack's split layout with SDXL's added conditioning): alone, and in a guidance window
-    unit = lambda net, image, scale, start=0.0, end=1.0: dict(model=net, image=image, scale=scale, start=start, end=end)
     out.append(dict(model="sdxl-controlnet", mode="txt2img", scheduler="DDIM", steps=4, seed=28, batch_size=2,
-                    tag="scale", controls=[unit("sdxl-controlnet-scale", "control-a.png", 0.8)]))
+                    tag="scale", controls=[control_unit("sdxl-controlnet-scale", "control-a.png", 0.8)]))
     out.append(dict(model="sdxl-controlnet", mode="txt2img", scheduler="Euler", steps=5, seed=29, batch_size=1,
-                    tag="window", controls=[unit("sdxl-controlnet-scale", "control-b.png", 1.2, 0.0, 0.6)]))
+                    tag="window", controls=[control_unit("sdxl-controlnet-scale", "control-b.png", 1.2, 0.0, 0.6)]))
     return out
 
 

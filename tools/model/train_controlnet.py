@@ -266,13 +266,13 @@ def main():
     ap.add_argument("--freeze", default="",
                     help="comma-separated parameter-name parts kept at the base's weights in the copy (e.g. attn2)")
     ap.add_argument("--snr-gamma", type=float, default=5.0,
-                    help="min-SNR weighting of the epsilon loss (the base model's: 5); 0: plain MSE (diffusers' ControlNet "
-                         "training), more weight on the low-noise steps that draw the outline")
+                    help="min-SNR weighting of the epsilon loss (the base model's: 5); 0: plain MSE (diffusers' "
+                         "ControlNet training), more weight on the low-noise steps that draw the outline")
     ap.add_argument("--object-loss", type=float, default=0.0,
                     help="weight of an extra loss on the denoised object channel (the base VAE's fourth, "
-                         "train_vae.py --object-channel), in x0 terms up to SNR 1/20: where the object is must not wait "
-                         "for the low-noise steps, or guidance amplifies the conditional and unconditional halves' "
-                         "disagreement about it")
+                         "train_vae.py --object-channel), in x0 terms up to SNR 1/20: where the object is must not "
+                         "wait for the low-noise steps, or guidance amplifies the conditional and unconditional "
+                         "halves' disagreement about it")
     ap.add_argument("--x0-loss", type=float, default=0.0,
                     help="weight of the same x0 loss on all four latent channels")
     ap.add_argument("--ema", type=float, default=0.0,
@@ -325,9 +325,9 @@ def main():
     label = torch.tensor([cap_index[k] for k in data["keys"]])
 
     frozen = [f for f in args.freeze.split(",") if f]
-    params = [p for name, p in net.named_parameters() if not any(f in name for f in frozen)]
     for name, p in net.named_parameters():
         p.requires_grad_(not any(f in name for f in frozen))
+    params = [p for p in net.parameters() if p.requires_grad]
     net.train()
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     gen = torch.Generator().manual_seed(args.seed)
@@ -361,6 +361,7 @@ def main():
     ac = alphas_cumprod()
     snr = ac / (1 - ac)
     weight = torch.clamp(snr, max=args.snr_gamma) / snr if args.snr_gamma else torch.ones_like(snr)
+    x0_weight = torch.clamp(1 / snr, max=20.0)  # an x0 error is the epsilon error / SNR: so, capped at SNR 1/20
     n = data["latents"].shape[0]
     t0 = time.time()
     hist = []
@@ -382,13 +383,10 @@ def main():
         pred = unet(x_t, t.float(), hs, down_residuals=list(res[:-1]), mid_residual=res[-1])
         per = ((pred - noise) ** 2).flatten(1).mean(1)
         loss = (per * weight[t]).mean()
-        if args.object_loss:
-            # the object channel's x0 error is its epsilon error / SNR: weighted so, capped at SNR 1/20
-            x0_weight = torch.clamp(1 / snr, max=20.0)[t]
-            loss = loss + args.object_loss * (((pred - noise)[:, 3] ** 2).flatten(1).mean(1) * x0_weight).mean()
-        if args.x0_loss:
-            x0_weight = torch.clamp(1 / snr, max=20.0)[t]
-            loss = loss + args.x0_loss * (((pred - noise) ** 2).flatten(1).mean(1) * x0_weight).mean()
+        if args.object_loss:  # the object channel (index 3) in x0 terms
+            loss = loss + args.object_loss * (((pred - noise)[:, 3] ** 2).flatten(1).mean(1) * x0_weight[t]).mean()
+        if args.x0_loss:  # all four channels in x0 terms
+            loss = loss + args.x0_loss * (per * x0_weight[t]).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
