@@ -99,7 +99,22 @@ def load_model(model=MODEL):
             p.requires_grad_(False)
     with open(os.path.join(model, "vae_encoder", "config.json")) as f:
         sf = json.load(f)["scaling_factor"]
+    with open(os.path.join(model, "scheduler", "scheduler_config.json")) as f:
+        unet.prediction_type = json.load(f).get("prediction_type", "epsilon")  # what the adaptations train against
     return te, unet, vae, sf, pt, pu
+
+
+def loss_target(unet, z, noise, a):
+    """What the base UNet predicts for the clean latents z noised with `noise` at alpha_bar a: the noise, or v."""
+    if getattr(unet, "prediction_type", "epsilon") == "v_prediction":
+        return a.sqrt() * noise - (1 - a).sqrt() * z
+    return noise
+
+
+def loss_weight(unet, snr, gamma=5.0):
+    """min-SNR-gamma weight per timestep for loss_target's MSE: the same weight on the x0 error either way."""
+    v = getattr(unet, "prediction_type", "epsilon") == "v_prediction"
+    return torch.clamp(snr, max=gamma) / (snr + 1 if v else snr)
 
 
 # ------------------------------------------------------------------------------------------ new-concept data
@@ -156,14 +171,14 @@ def make_set(vae, n, combos, seed, batch=100):
 
 # ------------------------------------------------------------------------------------------ training loop
 def train(te, unet, params, draw, args, warmup, t0, note=lambda: ""):
-    """Optimises `params` (AdamW, cosine with warm-up) on the base model's loss (epsilon, min-SNR-5). draw(gen) gives
+    """Optimises `params` (AdamW, cosine with warm-up) on the base model's loss (its prediction type, min-SNR-5). draw(gen) gives
     a batch (scaled latents, caption ids); args has steps, lr, seed, max_minutes. Returns the steps done."""
     import time
     from common import alphas_cumprod, lr_at
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     acp = alphas_cumprod()
     snr = acp / (1 - acp)
-    weight = torch.clamp(snr, max=5.0) / snr
+    weight = loss_weight(unet, snr)
     gen = torch.Generator().manual_seed(args.seed)
     hist, step = [], 0
     t1 = time.time()
@@ -176,7 +191,7 @@ def train(te, unet, params, draw, args, warmup, t0, note=lambda: ""):
             g["lr"] = lr_at(step, args.steps, args.lr, warmup)
         hs, _ = te(c)
         pred = unet(a.sqrt() * z + (1 - a).sqrt() * noise, t.float(), hs)
-        loss = (((pred - noise) ** 2).flatten(1).mean(1) * weight[t]).mean()
+        loss = (((pred - loss_target(unet, z, noise, a)) ** 2).flatten(1).mean(1) * weight[t]).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -200,13 +215,14 @@ def ddim_sample(te, unet, vae, sf, ids, seed, steps=20, guidance=5.0):
         cond, _ = te(ids)
         unc, _ = te(torch.tensor([_empty_ids()] * n))
     states = torch.cat([unc, cond])
-    return ddim_loop(lambda xx, tt: unet(xx, tt, states), vae, sf, n, seed, steps, guidance)
+    return ddim_loop(lambda xx, tt: unet(xx, tt, states), vae, sf, n, seed, steps, guidance,
+                     getattr(unet, "prediction_type", "epsilon"))
 
 
-def ddim_loop(eps, vae, sf, n, seed, steps=20, guidance=5.0):
-    """The DDIM loop of ddim_sample with classifier-free guidance: eps(x2, t2) predicts the noise for the batch
-    [unconditional half; conditional half] (x2 = x twice); n images from torch.randn with `seed`, decoded to uint8
-    NHWC."""
+def ddim_loop(eps, vae, sf, n, seed, steps=20, guidance=5.0, prediction_type="epsilon"):
+    """The DDIM loop of ddim_sample with classifier-free guidance: eps(x2, t2) is the UNet's output (the noise, or v
+    with prediction_type v_prediction) for the batch [unconditional half; conditional half] (x2 = x twice); n images
+    from torch.randn with `seed`, decoded to uint8 NHWC."""
     from common import alphas_cumprod
     ac = alphas_cumprod()
     g = torch.Generator().manual_seed(seed)
@@ -218,7 +234,10 @@ def ddim_loop(eps, vae, sf, n, seed, steps=20, guidance=5.0):
             e = e_u + guidance * (e_c - e_u)
             a = ac[t]
             a_prev = ac[ts[k + 1]] if k + 1 < len(ts) else ac[0]
-            x0 = (x - (1 - a).sqrt() * e) / a.sqrt()
+            if prediction_type == "v_prediction":  # guidance is linear, so it may act on v itself
+                e, x0 = a.sqrt() * e + (1 - a).sqrt() * x, a.sqrt() * x - (1 - a).sqrt() * e
+            else:
+                x0 = (x - (1 - a).sqrt() * e) / a.sqrt()
             x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * e
         img = vae.decode(x / sf)
     return ((img.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()

@@ -137,8 +137,16 @@ def _eps(model, x, t, cond, uncond, guidance):
     if guidance > 1:
         e = model.unet(np.concatenate([x, x]), t, np.concatenate([uncond, cond])).astype(np.float64)
         eu, ec = e[:len(cond)], e[len(cond):]
-        return eu + guidance * (ec - eu)
-    return model.unet(x, t, cond).astype(np.float64)
+        return _as_eps(model, eu + guidance * (ec - eu), x, t)
+    return _as_eps(model, model.unet(x, t, cond).astype(np.float64), x, t)
+
+
+def _as_eps(model, out, x, t):
+    """The UNet's (guided) output as a noise prediction: v_prediction converted as diffusers' schedulers do."""
+    if model.sched.get("prediction_type", "epsilon") == "v_prediction":
+        a = alphas_cumprod(model.sched)[t]
+        return a ** 0.5 * out + (1 - a) ** 0.5 * x
+    return out
 
 
 def ddim_sample(model, prompts, seeds, steps=20, guidance=5.0):
@@ -178,12 +186,7 @@ def pndm_sample(model, prompts, seeds, steps=20, guidance=5.0):
     ets, cur, counter = [], None, 0
     for t in ts:
         t = int(t)
-        if guidance > 1:
-            e = model.unet(np.concatenate([x, x]), t, np.concatenate([uncond, cond])).astype(np.float64)
-            eu, ec = e[:len(prompts)], e[len(prompts):]
-            eps = eu + guidance * (ec - eu)
-        else:
-            eps = model.unet(x, t, cond).astype(np.float64)
+        eps = _eps(model, x, t, cond, uncond, guidance)
         prev_t = t - ratio
         if counter != 1:
             ets = ets[-3:]

@@ -2,7 +2,8 @@
 
   text_encoder/model.onnx  input_ids int32 [B,77] -> last_hidden_state f32 [B,77,D], pooler_output f32 [B,D]
   unet/model.onnx          sample f32 [B,4,h,w], timestep f32 [B], encoder_hidden_states f32 [B,77,D]
-                           -> out_sample f32 [B,4,h,w]   (epsilon prediction)
+                           -> out_sample f32 [B,4,h,w]   (epsilon or v, as the UNet was trained: train_unet.py
+                              --prediction-type, written to scheduler_config.json)
   vae_encoder/model.onnx   sample f32 [B,3,H,W] in [-1,1] -> latent_sample f32 [B,4,H/8,W/8]
                            (the MEAN of the latent distribution, unscaled: multiply by scaling_factor)
   vae_decoder/model.onnx   latent_sample f32 [B,4,h,w] (unscaled: divide by scaling_factor first)
@@ -34,6 +35,7 @@ def load(vae_path, unet_path, ema=True):
     unet.load_state_dict(ck_u["ema_unet" if ema else "unet"])
     for m in (vae, te, unet):
         m.eval()
+    unet.prediction_type = ck_u.get("prediction_type", "epsilon")
     return vae, te, unet, ck_u["scaling_factor"], ck_u["step"], ck_v["step"]
 
 
@@ -44,7 +46,8 @@ def export_all(vae, te, unet, sf, out, extra_card=None):
     ox.export_vae_encoder(vae, os.path.join(out, "vae_encoder", "model.onnx"), mode="mean")
     ox.export_vae_decoder(vae, os.path.join(out, "vae_decoder", "model.onnx"))
     ox.write_tokenizer(out)
-    ox.write_scheduler(out, ox.EMBEDDED_SCHEDULER)
+    ox.write_scheduler(out, dict(ox.EMBEDDED_SCHEDULER,
+                                 prediction_type=getattr(unet, "prediction_type", "epsilon")))
     ox.write_json(os.path.join(out, "model_index.json"), ox.model_index(scheduler="DDIMScheduler"))
     ox.write_json(os.path.join(out, "text_encoder", "config.json"), ox.text_config(te.cfg))
     ox.write_json(os.path.join(out, "unet", "config.json"), ox.unet_config(unet.cfg))

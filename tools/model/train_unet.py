@@ -1,11 +1,15 @@
-"""Trains the UNet and the text encoder together on cached VAE latents (epsilon prediction).
+"""Trains the UNet and the text encoder together on cached VAE latents (epsilon or v prediction).
 
 - Latents: the VAE encoder's posterior (mean, log-variance) of a fixed, seeded set of training images
   (training combinations only), cached once; each step draws a fresh posterior sample and scales it
   by scaling_factor = 1 / std(latents), as Stable Diffusion does with 0.18215.
 - Noise schedule: SD 1.5's scaled_linear betas (0.00085 .. 0.012, 1000 steps), the scheduler the export declares.
 - The caption is replaced by the empty prompt for 10 % of samples, so classifier-free guidance works.
-- Loss: MSE on the noise, weighted by min(SNR, 5) / SNR (min-SNR weighting, faster convergence).
+- Loss: MSE on the noise, weighted by min(SNR, 5) / SNR (min-SNR weighting, faster convergence); with
+  --prediction-type v_prediction (SD 2.x's parametrisation, v = sqrt(alpha_bar) noise - sqrt(1 - alpha_bar) x0) MSE on
+  v weighted by min(SNR, 5) / (SNR + 1), the same weight on the x0 error. Epsilon's x0 estimate at high noise is its
+  error times sqrt(1 - alpha_bar) / sqrt(alpha_bar) (about 13 at t = 951): guidance and multistep samplers (PLMS)
+  multiply that further; v's x0 error there is the model's own (issue 12's grid).
 - An exponential moving average of the weights (UNet and text encoder) is kept and exported.
 - --init-model DIR starts from an exported model's UNet and text encoder (read back from its ONNX files);
   --freeze-text-encoder keeps that text encoder as it is (issue 12's second base model: a new VAE latent space,
@@ -75,6 +79,8 @@ def main():
     ap.add_argument("--init-model", default=None, help="exported model folder to start from")
     ap.add_argument("--freeze-text-encoder", action="store_true")
     ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--prediction-type", choices=("epsilon", "v_prediction"), default="epsilon",
+                    help="what the UNet predicts; the export writes it to scheduler_config.json")
     ap.add_argument("--max-minutes", type=float, default=1e9, help="stop early (checkpoint kept, rerun resumes)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -123,7 +129,8 @@ def main():
 
     ac = alphas_cumprod()
     snr = ac / (1 - ac)
-    weight = torch.clamp(snr, max=5.0) / snr
+    v_prediction = args.prediction_type == "v_prediction"
+    weight = torch.clamp(snr, max=5.0) / (snr + 1 if v_prediction else snr)
     n = data["mean"].shape[0]
     ema_params = list(ema_unet.parameters()) + ([] if args.freeze_text_encoder else list(ema_te.parameters()))
 
@@ -131,6 +138,7 @@ def main():
         save_atomic({"text_encoder": te.state_dict(), "unet": unet.state_dict(),
                      "ema_text_encoder": ema_te.state_dict(), "ema_unet": ema_unet.state_dict(),
                      "opt": opt.state_dict(), "step": step, "gen": gen.get_state(), "scaling_factor": sf,
+                     "prediction_type": args.prediction_type,
                      "text_cfg": dict(TEXT_CFG), "unet_cfg": dict(UNET_CFG)}, args.out)
 
     t0 = time.time()
@@ -152,7 +160,8 @@ def main():
         with torch.set_grad_enabled(not args.freeze_text_encoder):
             hs, _ = te(ids)
         pred = unet(x_t, t.float(), hs)
-        per = ((pred - noise) ** 2).flatten(1).mean(1)
+        target = a.sqrt() * noise - (1 - a).sqrt() * z if v_prediction else noise
+        per = ((pred - target) ** 2).flatten(1).mean(1)
         loss = (per * weight[t]).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
