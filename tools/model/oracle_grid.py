@@ -115,7 +115,11 @@ def main():
     ap.add_argument("--pool", type=int, default=12000)
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cells", default=None, help='e.g. "PLMS:10:5,PLMS:10:9" (sampler:steps:guidance; '
+                    'DDIM, PLMS or Euler a) instead of the five measured ones')
     args = ap.parse_args()
+    cells = CELLS if not args.cells else [(c.split(":")[0], int(c.split(":")[1]), float(c.split(":")[2]))
+                                          for c in args.cells.split(",")]
     torch.set_num_threads(args.threads)
     if args.vae_checkpoint:
         vae = AutoencoderKL(VAE_CFG)
@@ -130,7 +134,7 @@ def main():
     pools = [adapt_common.make_set(vae, args.per_combo, [c], 100 + i)[0].double() * sf for i, c in enumerate(combos)]
     everything = torch.cat([adapt_common.make_set(vae, args.pool, dataset.train_combos(), 11)[0].double() * sf] + pools)
     results = {}
-    for sampler, steps, guidance in CELLS:
+    for sampler, steps, guidance in cells:
         ok = []
         for seed in range(1000, 1000 + args.seeds):
             eps2 = oracle(pools, everything)

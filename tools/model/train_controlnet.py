@@ -228,7 +228,7 @@ def measure(img, item):
     return iou, bg == item["background"], oc == item["color"]
 
 
-def evaluate(te, unet, net, vae, sf, items, tok, seeds=(0,), scale=1.0):
+def evaluate(te, unet, net, vae, sf, items, tok, seeds=(0,), scale=1.0, steps=20, guidance=5.0):
     ids = torch.tensor([tok(it["prompt"]) for it in items], dtype=torch.long)
     with torch.no_grad():
         states, _ = te(ids)
@@ -236,7 +236,7 @@ def evaluate(te, unet, net, vae, sf, items, tok, seeds=(0,), scale=1.0):
     masks = np.stack([it["mask"] for it in items])
     rows = []
     for s in seeds:
-        imgs = ddim(states, empty, unet, net, vae, sf, masks, s, scale)
+        imgs = ddim(states, empty, unet, net, vae, sf, masks, s, scale, steps, guidance)
         rows += [measure(im, it) for im, it in zip(imgs, items)]
     r = np.array(rows, dtype=np.float64)
     per = {}
@@ -283,6 +283,8 @@ def main():
     ap.add_argument("--ema", type=float, default=0.0,
                     help="decay of an exponential moving average of the weights, evaluated and exported (0: none)")
     ap.add_argument("--export", action="store_true", help="only export the trained ControlNet (and measure it)")
+    ap.add_argument("--table", action="store_true",
+                    help="with --export: also measure DDIM at 10 and 20 steps, guidance 3, 5, 7 and 9 (the card's table)")
     ap.add_argument("--controlnet-dir", default=os.path.join(HERE, "..", "..", "models", "tiny-sd-shapes-controlnet"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -309,6 +311,11 @@ def main():
         for scale in (1.0, 0.0):
             iou, bg, col, per = evaluate(te, unet, control, vae, sf, items, tok, seeds=(0, 1), scale=scale)
             print(f"held-out masks, scale {scale}: IoU {iou:.3f} background {bg:.3f} object colour {col:.3f} {per}")
+        for steps in ((20, 10) if args.table else ()):
+            for guidance in (3.0, 5.0, 7.0, 9.0):
+                iou, bg, col, _ = evaluate(te, unet, control, vae, sf, items, tok, (0, 1), 1.0, steps, guidance)
+                print(f"DDIM {steps} steps, guidance {guidance:g}: IoU {iou:.3f} / background {100 * bg:.1f} % / "
+                      f"object colour {100 * col:.1f} %", flush=True)
         return
 
     train_pairs, _ = cd.colour_pairs(args.split)

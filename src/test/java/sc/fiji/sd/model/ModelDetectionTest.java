@@ -1,7 +1,6 @@
 package sc.fiji.sd.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -80,7 +79,8 @@ class ModelDetectionTest {
 		assertEquals("v_prediction", info("v-prediction").predictionType());
 		assertEquals(6, info("v-prediction").textWidth(), "read from the model's output shape");
 		assertEquals(16, info("v-prediction").sizeStep(), "no unet config: 8 × its one stride-2 convolution");
-		assertFalse(info("embedded").predictionType().equals("v_prediction"));
+		assertEquals("epsilon", info("optimum").predictionType(), "an SD 1.5-style export");
+		assertEquals("v_prediction", info("embedded").predictionType(), "the embedded model predicts v (its model card)");
 	}
 
 	@Test
