@@ -20,6 +20,7 @@ The shipped (fourth) base's VAE, --cells "PLMS:10:3,PLMS:10:5,PLMS:10:9,PLMS:20:
 import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import argparse
+import functools
 import json
 import random
 
@@ -36,6 +37,23 @@ AC = alphas_cumprod().double()
 CELLS = [("DDIM", 10, 9), ("PLMS", 20, 5), ("PLMS", 20, 9), ("Euler a", 10, 7), ("Euler a", 20, 9)]
 
 
+def unet_output(eps, x, t, v_prediction):
+    """The exact denoiser's prediction at (x, t) as the UNet it stands in for returns it: the noise, or v."""
+    e = eps(x, t)
+    if not v_prediction:
+        return e
+    a = AC[t]
+    return a.sqrt() * e - (1 - a).sqrt() * (x - (1 - a).sqrt() * e) / a.sqrt()
+
+
+def pndm_prev_sample(x, t, prev_t, out, v_prediction):
+    """x at prev_t from x at t and a (combined) model output: the PNDM paper's formula (9), as diffusers'
+    PNDMScheduler._get_prev_sample (which turns v into the noise with this x and t)."""
+    a, ap = AC[t], AC[prev_t] if prev_t >= 0 else AC[0]
+    e = a.sqrt() * out + (1 - a).sqrt() * x if v_prediction else out
+    return (ap / a).sqrt() * x - (ap - a) * e / (a * (1 - ap).sqrt() + (a * (1 - a) * ap).sqrt())
+
+
 def plms(eps, x, steps, v_prediction=False):
     """diffusers' PNDMScheduler with skip_prk_steps (SD 1.5's default sampler). With v_prediction the multistep
     combination acts on v, converted to the noise afterwards with the step's sample, as diffusers does."""
@@ -45,10 +63,7 @@ def plms(eps, x, steps, v_prediction=False):
     ets, cur, counter = [], None, 0
     for t in ts:
         t = int(t)
-        e = eps(x, t)
-        if v_prediction:  # the exact denoiser's noise as the v a v-UNet would return
-            a = AC[t]
-            e = a.sqrt() * e - (1 - a).sqrt() * (x - (1 - a).sqrt() * e) / a.sqrt()
+        e = unet_output(eps, x, t, v_prediction)
         prev_t = t - ratio
         if counter != 1:
             ets = ets[-3:] + [e]
@@ -64,11 +79,7 @@ def plms(eps, x, steps, v_prediction=False):
             use = (23 * ets[-1] - 16 * ets[-2] + 5 * ets[-3]) / 12
         else:
             use = (55 * ets[-1] - 59 * ets[-2] + 37 * ets[-3] - 9 * ets[-4]) / 24
-        a, ap = AC[t], AC[prev_t] if prev_t >= 0 else AC[0]
-        if v_prediction:
-            use = a.sqrt() * use + (1 - a).sqrt() * x
-        den = a * (1 - ap).sqrt() + (a * (1 - a) * ap).sqrt()
-        x = (ap / a).sqrt() * x - (ap - a) * use / den
+        x = pndm_prev_sample(x, t, prev_t, use, v_prediction)
         counter += 1
     return x
 
@@ -81,15 +92,8 @@ def pndm(eps, x, steps, v_prediction=False):
     base = np.arange(0, steps) * ratio + 1
     points = [int(base[steps - 4 + k // 2]) + (half if k % 2 else 0) for k in range(7)]
     prk = [points[(k + 1) // 2] for k in range(12)][::-1]
-
-    def output(x, t):  # what the UNet would return
-        e, a = eps(x, t), AC[t]
-        return a.sqrt() * e - (1 - a).sqrt() * (x - (1 - a).sqrt() * e) / a.sqrt() if v_prediction else e
-
-    def prev_sample(x, t, prev_t, out):
-        a, ap = AC[t], AC[prev_t] if prev_t >= 0 else AC[0]
-        e = a.sqrt() * out + (1 - a).sqrt() * x if v_prediction else out
-        return (ap / a).sqrt() * x - (ap - a) * e / (a * (1 - ap).sqrt() + (a * (1 - a) * ap).sqrt())
+    output = functools.partial(unet_output, eps, v_prediction=v_prediction)  # (x, t)
+    prev_sample = functools.partial(pndm_prev_sample, v_prediction=v_prediction)  # (x, t, prev_t, out)
 
     ets = []
     for i in range(0, 12, 4):  # Runge-Kutta: start sample x, slopes at t, the midpoint twice, the end
@@ -181,7 +185,7 @@ def main():
     ap.add_argument("--cells", default=None, help='e.g. "PLMS:10:5,PLMS:10:9" (sampler:steps:guidance; '
                     'DDIM, PLMS, PNDM, Euler a or LCM) instead of the five measured ones')
     ap.add_argument("--prediction-type", default="epsilon", choices=("epsilon", "v_prediction"),
-                    help="what the UNet the exact denoiser stands in for predicts (PLMS combines that)")
+                    help="what the UNet the exact denoiser stands in for predicts (PLMS and PNDM combine that)")
     args = ap.parse_args()
     cells = CELLS if not args.cells else [(c.split(":")[0], int(c.split(":")[1]), float(c.split(":")[2]))
                                           for c in args.cells.split(",")]

@@ -267,7 +267,7 @@ def main():
     ap.add_argument("--freeze", default="",
                     help="comma-separated parameter-name parts kept at the base's weights in the copy (e.g. attn2)")
     ap.add_argument("--snr-gamma", type=float, default=5.0,
-                    help="min-SNR weighting of the epsilon loss (the base model's: 5); 0: plain MSE (diffusers' "
+                    help="min-SNR weighting of the loss (the base model's: 5); 0: plain MSE (diffusers' "
                          "ControlNet training), more weight on the low-noise steps that draw the outline")
     ap.add_argument("--object-loss", type=float, default=0.0,
                     help="weight of an extra loss on the denoised object channel (the base VAE's fourth, "
@@ -395,7 +395,8 @@ def main():
             g["lr"] = lr_at(step, args.steps, args.lr, 100)
         res = control(x_t, t.float(), hs, cond)
         pred = unet(x_t, t.float(), hs, down_residuals=list(res[:-1]), mid_residual=res[-1])
-        error = pred - adapt_common.loss_target(unet, z, noise, a)
+        target = adapt_common.loss_target(unet, z, noise, a)
+        error = pred - target
         per = (error ** 2).flatten(1).mean(1)
         loss = (per * weight[t]).mean()
         if args.object_loss:  # the object channel (index 3) in x0 terms
@@ -408,7 +409,7 @@ def main():
             pred_u = unet(x_t, t.float(), unconditional, down_residuals=list(res_u[:-1]), mid_residual=res_u[-1])
             guidance = (2 + 6 * torch.rand(args.batch, generator=gen)).view(-1, 1, 1)
             guided = pred_u[:, 3] + guidance * (pred[:, 3] - pred_u[:, 3])
-            guided_error = guided - adapt_common.loss_target(unet, z, noise, a)[:, 3]
+            guided_error = guided - target[:, 3]
             loss = loss + args.guided_loss * ((guided_error ** 2).flatten(1).mean(1) * x0_weight[t]).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -44,8 +44,9 @@ public interface UnetInput extends AutoCloseable {
 	 *        channels; what ControlNet takes as its sample); do not modify
 	 * @param call which UNet call of the step (0, or 1 for the prompt half when CFG runs separately)
 	 * @param halves the CFG halves this call holds, in row order
-	 * @param inputs the UNet inputs set so far (read only): sample, timestep, the text conditioning and those of the
-	 *        inputs before this one in the pipeline's list (SDXL's {@code time_ids} before ControlNet's residuals)
+	 * @param inputs the UNet inputs set so far (a read-only view, valid during {@code inputsFor}): sample, timestep,
+	 *        the text conditioning and those of the inputs before this one in the pipeline's list (SDXL's
+	 *        {@code time_ids} before ControlNet's residuals)
 	 * @param cancellation stops a model call of the input's own (a ControlNet's) while it runs
 	 */
 	record UnetCall(int step, double timestep, float[] latentInput, int call, List<UnetBatch.Half> halves,

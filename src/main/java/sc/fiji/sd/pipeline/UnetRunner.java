@@ -108,10 +108,10 @@ final class UnetRunner implements NoisePredictor {
 				inputs.put("sample", sample.tensor());
 				inputs.put("timestep", timestep);
 				inputs.putAll(text.forCall(c));
+				// a read-only view: each input sees those set before it (a ControlNet reads SDXL's time_ids)
+				var call = new UnetInput.UnetCall(step, t, latentInput, c, batch.calls().get(c),
+					Collections.unmodifiableMap(inputs), cancellation);
 				for (UnetInput extra : extraInputs) {
-					// each input sees those set before it (a ControlNet reads SDXL's time_ids)
-					var call = new UnetInput.UnetCall(step, t, latentInput, c, batch.calls().get(c),
-						Collections.unmodifiableMap(new HashMap<>(inputs)), cancellation);
 					for (Map.Entry<String, OnnxTensor> e : extra.inputsFor(call).entrySet()) {
 						if (inputs.put(e.getKey(), e.getValue()) != null) {
 							throw new IllegalStateException("Two parts of the pipeline set the UNet input " + e.getKey());
