@@ -100,7 +100,9 @@ def load_model(model=MODEL):
     with open(os.path.join(model, "vae_encoder", "config.json")) as f:
         sf = json.load(f)["scaling_factor"]
     with open(os.path.join(model, "scheduler", "scheduler_config.json")) as f:
-        unet.prediction_type = json.load(f).get("prediction_type", "epsilon")  # what the adaptations train against
+        sched = json.load(f)
+    unet.prediction_type = sched.get("prediction_type", "epsilon")  # what the adaptations train against
+    unet.beta_end = sched.get("beta_end", 0.012)  # and on which noise schedule (scaled_linear from 0.00085)
     return te, unet, vae, sf, pt, pu
 
 
@@ -109,6 +111,12 @@ def loss_target(unet, z, noise, a):
     if getattr(unet, "prediction_type", "epsilon") == "v_prediction":
         return a.sqrt() * noise - (1 - a).sqrt() * z
     return noise
+
+
+def schedule(unet):
+    """alphas_cumprod of the base model's noise schedule."""
+    from common import BETA_END, alphas_cumprod
+    return alphas_cumprod(getattr(unet, "beta_end", BETA_END))
 
 
 def loss_weight(unet, snr, gamma=5.0):
@@ -174,9 +182,9 @@ def train(te, unet, params, draw, args, warmup, t0, note=lambda: ""):
     """Optimises `params` (AdamW, cosine with warm-up) on the base model's loss (its prediction type, min-SNR-5). draw(gen) gives
     a batch (scaled latents, caption ids); args has steps, lr, seed, max_minutes. Returns the steps done."""
     import time
-    from common import alphas_cumprod, lr_at
+    from common import lr_at
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
-    acp = alphas_cumprod()
+    acp = schedule(unet)
     snr = acp / (1 - acp)
     weight = loss_weight(unet, snr)
     gen = torch.Generator().manual_seed(args.seed)
@@ -216,15 +224,15 @@ def ddim_sample(te, unet, vae, sf, ids, seed, steps=20, guidance=5.0):
         unc, _ = te(torch.tensor([_empty_ids()] * n))
     states = torch.cat([unc, cond])
     return ddim_loop(lambda xx, tt: unet(xx, tt, states), vae, sf, n, seed, steps, guidance,
-                     getattr(unet, "prediction_type", "epsilon"))
+                     getattr(unet, "prediction_type", "epsilon"), schedule(unet))
 
 
-def ddim_loop(eps, vae, sf, n, seed, steps=20, guidance=5.0, prediction_type="epsilon"):
+def ddim_loop(eps, vae, sf, n, seed, steps=20, guidance=5.0, prediction_type="epsilon", ac=None):
     """The DDIM loop of ddim_sample with classifier-free guidance: eps(x2, t2) is the UNet's output (the noise, or v
     with prediction_type v_prediction) for the batch [unconditional half; conditional half] (x2 = x twice); n images
     from torch.randn with `seed`, decoded to uint8 NHWC."""
     from common import alphas_cumprod
-    ac = alphas_cumprod()
+    ac = alphas_cumprod() if ac is None else ac
     g = torch.Generator().manual_seed(seed)
     x = torch.randn((n, 4, 8, 8), generator=g)
     ts = [t + 1 for t in list(range(0, 1000, 1000 // steps))[::-1]]

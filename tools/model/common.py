@@ -15,12 +15,12 @@ UNET_CFG = UNetConfig(block_out_channels=(64, 128), layers_per_block=1, cross_at
                       attention_head_dim=4, norm_num_groups=8, sample_size=8)
 VAE_CFG = VAEConfig(block_out_channels=(16, 32, 64, 96), layers_per_block=1, norm_num_groups=4, sample_size=64)
 
-# SD 1.5 noise schedule (scaled_linear), the same as scheduler_config.json
+# SD 1.5 noise schedule (scaled_linear), the same as scheduler_config.json; a base may end at another beta_end
 BETA_START, BETA_END, NUM_TRAIN_TIMESTEPS = 0.00085, 0.012, 1000
 
 
-def alphas_cumprod():
-    betas = torch.linspace(BETA_START ** 0.5, BETA_END ** 0.5, NUM_TRAIN_TIMESTEPS, dtype=torch.float32) ** 2
+def alphas_cumprod(beta_end=BETA_END):
+    betas = torch.linspace(BETA_START ** 0.5, beta_end ** 0.5, NUM_TRAIN_TIMESTEPS, dtype=torch.float32) ** 2
     return torch.cumprod(1.0 - betas.double(), 0).float()
 
 

@@ -36,6 +36,7 @@ def load(vae_path, unet_path, ema=True):
     for m in (vae, te, unet):
         m.eval()
     unet.prediction_type = ck_u.get("prediction_type", "epsilon")
+    unet.beta_end = ck_u.get("beta_end", ox.EMBEDDED_SCHEDULER["beta_end"])
     return vae, te, unet, ck_u["scaling_factor"], ck_u["step"], ck_v["step"]
 
 
@@ -47,7 +48,8 @@ def export_all(vae, te, unet, sf, out, extra_card=None):
     ox.export_vae_decoder(vae, os.path.join(out, "vae_decoder", "model.onnx"))
     ox.write_tokenizer(out)
     ox.write_scheduler(out, dict(ox.EMBEDDED_SCHEDULER,
-                                 prediction_type=getattr(unet, "prediction_type", "epsilon")))
+                                 prediction_type=getattr(unet, "prediction_type", "epsilon"),
+                                 beta_end=getattr(unet, "beta_end", ox.EMBEDDED_SCHEDULER["beta_end"])))
     ox.write_json(os.path.join(out, "model_index.json"), ox.model_index(scheduler="DDIMScheduler"))
     ox.write_json(os.path.join(out, "text_encoder", "config.json"), ox.text_config(te.cfg))
     ox.write_json(os.path.join(out, "unet", "config.json"), ox.unet_config(unet.cfg))

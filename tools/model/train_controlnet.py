@@ -41,7 +41,7 @@ import controlnet_data as cd
 import dataset
 import make_controlnet_fixture as fx
 from clip_tokenizer import ClipTokenizer
-from common import UNET_CFG, alphas_cumprod, lr_at, save_atomic, seed_all
+from common import UNET_CFG, lr_at, save_atomic, seed_all
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EMBEDDING_CHANNELS = (16, 32, 64, 64)
@@ -207,7 +207,7 @@ def ddim(te_states, empty, unet, net, vae, sf, masks, seed, scale=1.0, steps=20,
         return unet(xx, tt, hs, down_residuals=list(res[:-1]), mid_residual=res[-1])
 
     return adapt_common.ddim_loop(eps, vae, sf, n, seed, steps, guidance,
-                                  getattr(unet, "prediction_type", "epsilon"))
+                                  getattr(unet, "prediction_type", "epsilon"), adapt_common.schedule(unet))
 
 
 def measure(img, item):
@@ -370,7 +370,7 @@ def main():
                      **({"ema": ema_net.state_dict(), "ema_steps": ema_steps} if ema_net is not None else {})},
                     ck_path)
 
-    ac = alphas_cumprod()
+    ac = adapt_common.schedule(unet)
     snr = ac / (1 - ac)
     v_prediction = getattr(unet, "prediction_type", "epsilon") == "v_prediction"
     weight = adapt_common.loss_weight(unet, snr, args.snr_gamma) if args.snr_gamma else torch.ones_like(snr)

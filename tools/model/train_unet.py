@@ -3,7 +3,8 @@
 - Latents: the VAE encoder's posterior (mean, log-variance) of a fixed, seeded set of training images
   (training combinations only), cached once; each step draws a fresh posterior sample and scales it
   by scaling_factor = 1 / std(latents), as Stable Diffusion does with 0.18215.
-- Noise schedule: SD 1.5's scaled_linear betas (0.00085 .. 0.012, 1000 steps), the scheduler the export declares.
+- Noise schedule: SD 1.5's scaled_linear betas (0.00085 .. 0.012, 1000 steps), or another last beta with --beta-end;
+  the export declares it in scheduler_config.json, which every sampler reads.
 - The caption is replaced by the empty prompt for 10 % of samples, so classifier-free guidance works.
 - Loss: MSE on the noise, weighted by min(SNR, 5) / SNR (min-SNR weighting, faster convergence); with
   --prediction-type v_prediction (SD 2.x's parametrisation, v = sqrt(alpha_bar) noise - sqrt(1 - alpha_bar) x0) MSE on
@@ -29,7 +30,7 @@ import torch
 
 import dataset
 from clip_tokenizer import ClipTokenizer
-from common import TEXT_CFG, UNET_CFG, VAE_CFG, WORK, alphas_cumprod, lr_at, save_atomic, seed_all
+from common import BETA_END, TEXT_CFG, UNET_CFG, VAE_CFG, WORK, alphas_cumprod, lr_at, save_atomic, seed_all
 from models import AutoencoderKL, TextEncoder, UNet, count
 
 
@@ -81,6 +82,12 @@ def main():
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--prediction-type", choices=("epsilon", "v_prediction"), default="epsilon",
                     help="what the UNet predicts; the export writes it to scheduler_config.json")
+    ap.add_argument("--snr-floor", type=float, default=0.0,
+                    help="weight min(max(SNR, floor), 5) instead of min(SNR, 5): 1 trains the noisiest steps, where "
+                         "the picture is decided and guidance multiplies the error, as an x0 loss of weight 1")
+    ap.add_argument("--beta-end", type=float, default=BETA_END,
+                    help="the scaled_linear schedule's last beta (SD 1.5: 0.012; more puts more noise on every "
+                         "timestep), written to scheduler_config.json by export.py")
     ap.add_argument("--max-minutes", type=float, default=1e9, help="stop early (checkpoint kept, rerun resumes)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -127,10 +134,10 @@ def main():
         print(f"resumed at step {step}", flush=True)
     print(f"params: text encoder {count(te)}, unet {count(unet)}; scaling_factor {sf}", flush=True)
 
-    ac = alphas_cumprod()
+    ac = alphas_cumprod(args.beta_end)
     snr = ac / (1 - ac)
     v_prediction = args.prediction_type == "v_prediction"
-    weight = torch.clamp(snr, max=5.0) / (snr + 1 if v_prediction else snr)
+    weight = torch.clamp(snr, min=args.snr_floor, max=5.0) / (snr + 1 if v_prediction else snr)
     n = data["mean"].shape[0]
     ema_params = list(ema_unet.parameters()) + ([] if args.freeze_text_encoder else list(ema_te.parameters()))
 
@@ -138,7 +145,7 @@ def main():
         save_atomic({"text_encoder": te.state_dict(), "unet": unet.state_dict(),
                      "ema_text_encoder": ema_te.state_dict(), "ema_unet": ema_unet.state_dict(),
                      "opt": opt.state_dict(), "step": step, "gen": gen.get_state(), "scaling_factor": sf,
-                     "prediction_type": args.prediction_type,
+                     "prediction_type": args.prediction_type, "beta_end": args.beta_end,
                      "text_cfg": dict(TEXT_CFG), "unet_cfg": dict(UNET_CFG)}, args.out)
 
     t0 = time.time()
