@@ -221,6 +221,44 @@ def guided(eps2, guidance):
     return eps
 
 
+def unet_errors(model, pools, everything, combos, timesteps=(999, 901, 801, 701, 601, 501, 301, 101), reps=4):
+    """How far the model's UNet is from the exact denoiser, per timestep: the RMS error of its estimate of the clean
+    latents x0 with the empty prompt (unconditional) and with the caption, and of their difference c - u, which
+    guidance multiplies by g - 1, next to the exact |c - u|. x_t: pool latents of the 15 captions, noised."""
+    from clip_tokenizer import ClipTokenizer
+    te, unet = adapt_common.load_model(model)[:2]
+    v_prediction = getattr(unet, "prediction_type", "epsilon") == "v_prediction"
+    tok = ClipTokenizer()
+    ids = torch.tensor([tok(dataset.caption(*c)) for c in combos] + [tok("")], dtype=torch.long)
+    with torch.no_grad():
+        states = te(ids)[0]
+    n = len(combos)
+    cond, uncond = states[:n], states[n:].expand(n, -1, -1)
+    rms = lambda d: d.pow(2).mean().sqrt().item()  # noqa: E731
+    g = torch.Generator().manual_seed(3)
+    table = {}
+    for t in timesteps:
+        a = AC[t]
+        rows = []
+        for _ in range(reps):
+            z = torch.stack([p[torch.randint(0, len(p), (1,), generator=g)][0] for p in pools])
+            x = a.sqrt() * z + (1 - a).sqrt() * torch.randn(z.shape, generator=g).double()
+            exact_u = torch.stack([posterior_mean(x[i], a, everything) for i in range(n)])
+            exact_c = torch.stack([posterior_mean(x[i], a, pools[i]) for i in range(n)])
+            with torch.no_grad():
+                out_u, out_c = (unet(x.float(), torch.full((n,), float(t)), s).double() for s in (uncond, cond))
+            if v_prediction:
+                u, c = a.sqrt() * x - (1 - a).sqrt() * out_u, a.sqrt() * x - (1 - a).sqrt() * out_c
+            else:
+                u, c = (x - (1 - a).sqrt() * out_u) / a.sqrt(), (x - (1 - a).sqrt() * out_c) / a.sqrt()
+            rows.append([rms(u - exact_u), rms(c - exact_c), rms((c - u) - (exact_c - exact_u)), rms(exact_c - exact_u)])
+        r = np.mean(rows, 0)
+        table[t] = [round(float(v), 3) for v in r]
+        print(f"t {t} (alpha_bar {float(a):.4f}): UNet x0 RMS error unconditional {r[0]:.3f}, conditional {r[1]:.3f}; "
+              f"error of c - u {r[2]:.3f}, exact |c - u| {r[3]:.3f}", flush=True)
+    return table
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=adapt_common.MODEL)
@@ -236,6 +274,8 @@ def main():
                     help="what the UNet the exact denoiser stands in for predicts (PLMS and PNDM combine that)")
     ap.add_argument("--smooth", type=float, default=0.0, help="blur the pools by N(0, tau^2) (a denoiser that "
                     "does not memorise the pool at low noise; 0: the exact, memorising one)")
+    ap.add_argument("--errors", action="store_true", help="measure the model's UNet against the exact denoiser "
+                    "per timestep (x0 RMS errors, unconditional and conditional) instead of running samplers")
     ap.add_argument("--beta-end", type=float, default=None, help="another scaled_linear schedule's last beta (the "
                     "model's own, from its scheduler_config.json, by default)")
     args = ap.parse_args()
@@ -258,6 +298,9 @@ def main():
     combos = random.Random(0).sample(dataset.train_combos(), 15)
     pools = [adapt_common.make_set(vae, args.per_combo, [c], 100 + i)[0].double() * sf for i, c in enumerate(combos)]
     everything = torch.cat([adapt_common.make_set(vae, args.pool, dataset.train_combos(), 11)[0].double() * sf] + pools)
+    if args.errors:
+        print(json.dumps(unet_errors(args.model, pools, everything, combos)))
+        return
     results = {}
     for sampler, steps, guidance in cells:
         ok = []
