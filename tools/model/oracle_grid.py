@@ -9,6 +9,7 @@ evaluate.classify. A cell that fails here fails for any UNet: the latent space i
 
   python3 oracle_grid.py --model ../../models/tiny-sd-shapes          # the VAE of an exported model
   python3 oracle_grid.py --vae-checkpoint /work/train/v2/vae.pt --scaling-factor 1.4924
+  python3 oracle_grid.py --model ../../models/tiny-sd-shapes --errors # the model's UNet against the exact denoiser
 
 Measured (15 training combinations x 2 seeds, 600 latents per combination, 12000 for the unconditional pool):
 first model's VAE DDIM 10 steps g9 77 %, PLMS 20 g5 83 %, PLMS 20 g9 27 %, Euler a 10 g7 47 %, Euler a 20 g9 87 %;
