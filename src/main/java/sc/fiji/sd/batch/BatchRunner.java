@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import sc.fiji.sd.StableDiffusionException;
 import sc.fiji.sd.image.ImageFiles;
@@ -62,7 +64,7 @@ public final class BatchRunner {
 		catch (IOException e) {
 			throw new StableDiffusionException("Cannot create the output folder " + outDir + ": " + e.getMessage(), e);
 		}
-		removeStaleTemporaries();
+		removeStaleTemporaries(shard);
 		BatchResults results = BatchResults.open(outDir, shard);
 		List<BatchRow> mine = new ArrayList<>();
 		for (BatchRow r : rows) if (shard.contains(r.index())) mine.add(r);
@@ -185,10 +187,19 @@ public final class BatchRunner {
 		}
 	}
 
-	/** PNGs half-written when a run was killed ({@link PngWriter}'s {@code .name.png.*.part}). */
-	private void removeStaleTemporaries() {
+	/** {@link PngWriter}'s temporary name for a row's image: {@code .row0004-img00.png.<hex>.part}. */
+	static final Pattern ROW_TEMPORARY = Pattern.compile("^\\.row(\\d+)-img\\d+\\.png\\.[0-9a-f]+\\.part$");
+
+	/**
+	 * PNGs half-written when a run of this shard's rows was killed. Only this shard's: the tasks of a job array share
+	 * the folder, and another task's file may be a write in progress.
+	 */
+	private void removeStaleTemporaries(Shard shard) {
 		try (DirectoryStream<Path> s = Files.newDirectoryStream(outDir, ".row*.png.*.part")) {
-			for (Path p : s) Files.deleteIfExists(p);
+			for (Path p : s) {
+				Matcher m = ROW_TEMPORARY.matcher(p.getFileName().toString());
+				if (m.matches() && shard.contains(Integer.parseInt(m.group(1)))) Files.deleteIfExists(p);
+			}
 		}
 		catch (IOException e) {
 			log.println("batch: note: could not remove unfinished files in " + outDir + ": " + e.getMessage());

@@ -156,6 +156,20 @@ class BatchCommandTest {
 	}
 
 	@Test
+	void aShardRemovesOnlyItsOwnUnfinishedFiles() throws Exception {
+		// the tasks of a job array share the folder and start at different times: one task's start must not delete
+		// the file another task is writing (row 1 is shard 1's), while its own killed run's leftover (row 2) goes
+		Path m = BatchOutputs.manifest(dir, 4, 1), out = Files.createDirectories(dir.resolve("out"));
+		Path othersInProgress = Files.writeString(out.resolve(".row0001-img00.png.1f2e3d.part"), "being written");
+		Path ownLeftover = Files.writeString(out.resolve(".row0002-img00.png.4c5b6a.part"), "killed run");
+		CliRun r = CliRun.of("batch", "--manifest", m.toString(), "--out", out.toString(), "--shard", "0/2");
+		assertEquals(0, r.exitCode(), r.err());
+		assertTrue(Files.exists(othersInProgress), "another shard's file in progress was deleted");
+		assertFalse(Files.exists(ownLeftover), "this shard's unfinished file was left");
+		assertTrue(Files.exists(out.resolve("row0002-img00.png")));
+	}
+
+	@Test
 	void theShardComesFromTheSlurmArrayVariables() throws Exception {
 		Path m = BatchOutputs.manifest(dir, 4, 1), out = dir.resolve("out");
 		var cl = Main.commandLine(CliRun.MODELS);
