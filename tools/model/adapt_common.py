@@ -19,6 +19,7 @@ from onnx import numpy_helper
 
 import dataset
 import onnx_export as ox
+from common import BETA_END
 from common import TEXT_CFG, UNET_CFG, VAE_CFG
 from models import AutoencoderKL, TextEncoder, UNet
 
@@ -102,7 +103,7 @@ def load_model(model=MODEL):
     with open(os.path.join(model, "scheduler", "scheduler_config.json")) as f:
         sched = json.load(f)
     unet.prediction_type = sched.get("prediction_type", "epsilon")  # what the adaptations train against
-    unet.beta_end = sched.get("beta_end", 0.012)  # and on which noise schedule (scaled_linear from 0.00085)
+    unet.beta_end = sched.get("beta_end", BETA_END)  # and on which noise schedule (scaled_linear from BETA_START)
     return te, unet, vae, sf, pt, pu
 
 

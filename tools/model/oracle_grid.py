@@ -248,10 +248,9 @@ def unet_errors(model, pools, everything, combos, timesteps=(999, 901, 801, 701,
             exact_c = torch.stack([posterior_mean(x[i], a, pools[i]) for i in range(n)])
             with torch.no_grad():
                 out_u, out_c = (unet(x.float(), torch.full((n,), float(t)), s).double() for s in (uncond, cond))
-            if v_prediction:
-                u, c = a.sqrt() * x - (1 - a).sqrt() * out_u, a.sqrt() * x - (1 - a).sqrt() * out_c
-            else:
-                u, c = (x - (1 - a).sqrt() * out_u) / a.sqrt(), (x - (1 - a).sqrt() * out_c) / a.sqrt()
+            to_x0 = ((lambda out: a.sqrt() * x - (1 - a).sqrt() * out) if v_prediction
+                     else (lambda out: (x - (1 - a).sqrt() * out) / a.sqrt()))
+            u, c = to_x0(out_u), to_x0(out_c)
             rows.append([rms(u - exact_u), rms(c - exact_c), rms((c - u) - (exact_c - exact_u)), rms(exact_c - exact_u)])
         r = np.mean(rows, 0)
         table[t] = [round(float(v), 3) for v in r]
