@@ -1,6 +1,7 @@
 """Trains the embedded ControlNet: a binary mask of the object gives shape and position, the prompt the colours.
 
   python3 tools/model/train_controlnet.py --base models/tiny-sd-shapes --steps 4000 --out /work/train/cn
+  python3 tools/model/train_controlnet.py --base models/tiny-sd-shapes --init OLD/controlnet.pt --steps 1500 ...
   python3 tools/model/train_controlnet.py --base models/tiny-sd-shapes --out /work/train/cn --export \
       --controlnet-dir models/tiny-sd-shapes-controlnet
 
@@ -282,6 +283,9 @@ def main():
                          "the mask whatever the prompt, so the guided one has an exact target")
     ap.add_argument("--ema", type=float, default=0.0,
                     help="decay of an exponential moving average of the weights, evaluated and exported (0: none)")
+    ap.add_argument("--init", default=None,
+                    help="a ControlNet checkpoint whose weights (its EMA weights if it has them) start this run, with a "
+                         "fresh optimiser at step 0: adapting a ControlNet to a retrained base")
     ap.add_argument("--export", action="store_true", help="only export the trained ControlNet (and measure it)")
     ap.add_argument("--table", action="store_true",
                     help="with --export: also measure DDIM at 10 and 20 steps, guidance 3, 5, 7 and 9 (the card's table)")
@@ -351,6 +355,10 @@ def main():
         gen.set_state(ck["gen"])
         step = ck["step"]
         print(f"resumed at step {step}", flush=True)
+    elif args.init:
+        ck_init = torch.load(args.init)
+        net.load_state_dict(ck_init.get("ema", ck_init["controlnet"]))
+        print(f"started from {args.init} (its step {ck_init['step']})", flush=True)
     ema_net, ema_steps = None, 0
     if args.ema:
         # diffusers' use_ema: an average of the weights along training, started where this run starts if the

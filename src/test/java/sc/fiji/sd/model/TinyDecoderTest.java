@@ -23,10 +23,11 @@ class TinyDecoderTest {
 	static final Path SHIPPED = Path.of("models", "tiny-sd-shapes-taesd");
 
 	/**
-	 * Measured (bench --decoder models/tiny-sd-shapes-taesd --psnr 6 --steps 20 on the embedded model): mean 25.06 dB
-	 * over these six images (min 18.6); the bound leaves 1 dB for other CPUs' arithmetic.
+	 * Measured (bench --decoder models/tiny-sd-shapes-taesd --psnr 6 --steps 20 on the embedded model, its fifth base):
+	 * mean 30.34 dB over these six images (min 27.96; on the first base 25.06); the bound leaves 1 dB for other CPUs'
+	 * arithmetic.
 	 */
-	static final double MEAN_PSNR_BOUND = 24.0;
+	static final double MEAN_PSNR_BOUND = 29.3;
 
 	@Test
 	void theShippedDecoderIsCloseToTheVaeDecoderOnGeneratedImages() {

@@ -64,9 +64,10 @@ class TiledDiffusionTest {
 	/**
 	 * The seams: mean absolute step between adjacent columns (rows) at the tile borders over the mean step elsewhere.
 	 * Overlapping tiles averaged each step stay close to the untiled run's ratio on the same columns; tiles side by side
-	 * without overlap, each denoised on its own, show their edges. DPM++ 2M at strength 0.5 keeps the input's colour
-	 * waves, whose break at a border the measure sees; with Euler the embedded shapes model paints a flat background at
-	 * every tile's edge, so a naive border is a blue band (a seam the eye sees, see README) rather than a step.
+	 * without overlap, each denoised on its own, show their edges. The embedded shapes model repaints this input (colour
+	 * waves, out of its data set) as shapes on a flat background, so the ratio depends on where the shapes' edges fall:
+	 * the untiled run on the same columns is the reference. (With Euler it paints a flat background at every tile's
+	 * edge, so a naive border is a blue band, a seam the eye sees, rather than a step.)
 	 */
 	@Test
 	void overlappingTilesLeaveNoSeam() {
@@ -83,10 +84,13 @@ class TiledDiffusionTest {
 		System.out.printf(Locale.ROOT, "Tiled diffusion %dx%d, %d-pixel tiles: border/interior step ratio: untiled %.3f, "
 			+ "overlap %d %.3f; side by side %.3f (untiled on those borders %.3f)%n", W, H, TILE, wholeRatio, OVERLAP,
 			tiledRatio, naiveRatio, wholeOnNaive);
-		// measured: untiled 0.73 on the tiled borders (the VAE's 8-pixel grid makes steps at multiples of 8 smaller
-		// than elsewhere), overlap 16 0.87, side by side 3.35 (untiled on those borders 0.55). The bound lets the tiled
-		// borders be no steeper than the interior, with a margin; side by side must stay clearly worse.
-		assertTrue(tiledRatio <= 1.25, "seams visible: border/interior step ratio " + tiledRatio);
+		// measured on the fourth base: untiled 0.73 on the tiled borders (the VAE's 8-pixel grid makes steps at
+		// multiples of 8 smaller than elsewhere), overlap 16 0.87, side by side 3.35 (untiled on those borders 0.55); on
+		// the fifth: untiled 1.67 (its picture has edges on those columns), overlap 16 1.71, side by side 11.3 (untiled
+		// 2.85). So the bound is the untiled picture's own ratio on the same columns: the tiled borders may be only a
+		// little steeper than the untiled picture is there; side by side must stay clearly worse.
+		assertTrue(tiledRatio <= wholeRatio + 0.25,
+			"seams visible: border/interior step ratio " + tiledRatio + ", untiled on the same borders " + wholeRatio);
 		assertTrue(naiveRatio > 2.5 * tiledRatio, "tiles side by side must show a seam: " + naiveRatio);
 	}
 

@@ -108,13 +108,15 @@ class TiledVaeTest {
 		System.out.printf(Locale.ROOT, "Tiled VAE decode %dx%d, %d-latent tiles: border/interior step ratio: in one piece "
 			+ "%.3f, blended (overlap %d) %.3f, side by side %.3f; PSNR vs one piece: blended %.2f dB, side by side %.2f dB%n",
 			SIZE, SIZE, TILE, wholeRatio, OVERLAP, blendedRatio, naiveRatio, psnrBlended, psnrNaive);
-		// measured: one piece 1.14 on the same columns, blended 1.15, side by side 14.9
+		// measured (the shipped VAE, the third base's): one piece 0.91 on the same columns, blended 0.90, side by side
+		// 8.55 (the first base's VAE: 1.14, 1.15, 14.9)
 		assertTrue(blendedRatio <= 1.25, "seams visible: border/interior step ratio " + blendedRatio);
 		assertTrue(naiveRatio > 3 * blendedRatio, "the measure must see the naive seam: " + naiveRatio);
 		// The embedded VAE was trained on 8×8 latents and its decoder normalises over what it sees (GroupNorm), so a
-		// 16-latent tile decodes differently from the whole 32×32 field whatever the blending: measured 18.8 dB blended,
-		// 17.5 dB side by side. The bound keeps the blended decode at least that close and better than side by side.
-		assertTrue(psnrBlended >= 17.5, "tiled decode too far from the one-piece decode: " + psnrBlended + " dB");
+		// 16-latent tile decodes differently from the whole 32×32 field whatever the blending: measured 30.35 dB blended,
+		// 26.93 dB side by side (the first base's VAE: 18.8 and 17.5). The bound keeps the blended decode that close, less
+		// 1 dB for other CPUs' arithmetic, and better than side by side.
+		assertTrue(psnrBlended >= 29.3, "tiled decode too far from the one-piece decode: " + psnrBlended + " dB");
 		assertTrue(psnrBlended > psnrNaive, "blending must bring the tiles closer to the one-piece decode");
 	}
 
