@@ -90,7 +90,9 @@ def main():
                          "timestep), written to scheduler_config.json by export.py")
     ap.add_argument("--max-minutes", type=float, default=1e9, help="stop early (checkpoint kept, rerun resumes)")
     args = ap.parse_args()
-    print("arguments:", " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()), flush=True)
+    # the run's command line, so that a log says how its checkpoint was made
+    print("arguments:", " ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
+                                 for k, v in vars(args).items() if v is not None and v is not False), flush=True)
     torch.set_num_threads(args.threads)
     seed_all(args.seed)
     data = cache_latents(args.vae, args.latents, args.n_latents, args.seed + 1000)
