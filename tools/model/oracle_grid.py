@@ -10,6 +10,7 @@ evaluate.classify. A cell that fails here fails for any UNet: the latent space i
   python3 oracle_grid.py --model ../../models/tiny-sd-shapes          # the VAE of an exported model
   python3 oracle_grid.py --vae-checkpoint /work/train/v2/vae.pt --scaling-factor 1.4924
   python3 oracle_grid.py --model ../../models/tiny-sd-shapes --errors # the model's UNet against the exact denoiser
+  python3 oracle_grid.py --model ../../models/tiny-sd-shapes --step-errors PLMS:10:7  # ... along PLMS's trajectory
 
 Measured (15 training combinations x 2 seeds, 600 latents per combination, 12000 for the unconditional pool):
 first model's VAE DDIM 10 steps g9 77 %, PLMS 20 g5 83 %, PLMS 20 g9 27 %, Euler a 10 g7 47 %, Euler a 20 g9 87 %;
@@ -259,6 +260,53 @@ def unet_errors(model, pools, everything, combos, timesteps=(999, 901, 801, 701,
     return table
 
 
+def step_errors(model, pools, everything, combos, steps, guidance, seeds=(1000, 1001)):
+    """Does PLMS's multistep combination amplify the UNet's error? Runs PLMS with the model's UNet (guided) and, at every
+    call, the exact denoiser at the same x; records the error of the guided output in the form the sampler combines
+    (v for a v UNet); prints per call the RMS error, its correlation with the previous call's error, and the RMS of
+    the error after PLMS's four-step combination (55, -59, 37, -9)/24: about 3.7x the single error if errors are
+    uncorrelated from one call to the next, about 1x if they are the same."""
+    from clip_tokenizer import ClipTokenizer
+    te, unet = adapt_common.load_model(model)[:2]
+    v_prediction = getattr(unet, "prediction_type", "epsilon") == "v_prediction"
+    tok = ClipTokenizer()
+    ids = torch.tensor([tok(dataset.caption(*c)) for c in combos] + [tok("")], dtype=torch.long)
+    with torch.no_grad():
+        states = te(ids)[0]
+    n = len(combos)
+    cond, uncond = states[:n], states[n:].expand(n, -1, -1)
+    exact = guided(oracle(pools, everything), guidance)
+    calls = []
+
+    def eps(x, t):
+        a = AC[int(t)]
+        with torch.no_grad():
+            out_u, out_c = (unet(x.float(), torch.full((n,), float(t)), s).double() for s in (uncond, cond))
+        to_eps = (lambda o: a.sqrt() * o + (1 - a).sqrt() * x) if v_prediction else (lambda o: o)  # noqa: E731
+        e = to_eps(out_u) + guidance * (to_eps(out_c) - to_eps(out_u))
+        err = e - exact(x, int(t))
+        calls.append((int(t), err / a.sqrt() if v_prediction else err))  # d v = d eps / sqrt(alpha_bar) at fixed x
+        return e
+
+    for seed in seeds:
+        calls.clear()
+        x = torch.randn((n, 4, 8, 8), generator=torch.Generator().manual_seed(seed)).double()
+        plms(eps, x, steps, v_prediction)
+        rms = lambda d: d.pow(2).mean().sqrt().item()  # noqa: E731
+        history = []  # what PLMS combines: every call's output but the second (diffusers' warm-up step redoes the first)
+        for k, (t, e) in enumerate(calls):
+            if k == 1:
+                continue
+            history.append(e)
+            corr = float(torch.nn.functional.cosine_similarity(e.flatten(1), history[-2].flatten(1)).mean()) \
+                if len(history) > 1 else float("nan")
+            four = len(history) >= 4
+            combined = (55 * e - 59 * history[-2] + 37 * history[-3] - 9 * history[-4]) / 24 if four else None
+            print(f"seed {seed} call {k} t {t}: RMS error {rms(e):.3f}, cosine with the previous combined call's {corr:.2f}"
+                  + (f", four-step combination {rms(combined):.3f} ({rms(combined) / rms(e):.1f}x)" if four else ""),
+                  flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=adapt_common.MODEL)
@@ -276,6 +324,8 @@ def main():
                     "does not memorise the pool at low noise; 0: the exact, memorising one)")
     ap.add_argument("--errors", action="store_true", help="measure the model's UNet against the exact denoiser "
                     "per timestep (x0 RMS errors, unconditional and conditional) instead of running samplers")
+    ap.add_argument("--step-errors", default=None, help="PLMS:10:7: the UNet's error per PLMS call along "
+                    "its own trajectory against the exact denoiser, and what the multistep combination makes of it")
     ap.add_argument("--beta-end", type=float, default=None, help="another scaled_linear schedule's last beta (the "
                     "model's own, from its scheduler_config.json, by default)")
     args = ap.parse_args()
@@ -298,6 +348,12 @@ def main():
     combos = random.Random(0).sample(dataset.train_combos(), 15)
     pools = [adapt_common.make_set(vae, args.per_combo, [c], 100 + i)[0].double() * sf for i, c in enumerate(combos)]
     everything = torch.cat([adapt_common.make_set(vae, args.pool, dataset.train_combos(), 11)[0].double() * sf] + pools)
+    if args.step_errors:
+        sampler, steps, guidance = args.step_errors.split(":")
+        if sampler != "PLMS":  # PNDM's Runge-Kutta warm-up combines its calls otherwise
+            raise SystemExit(f"--step-errors measures PLMS (its four-step combination), not {sampler}")
+        step_errors(args.model, pools, everything, combos, int(steps), float(guidance))
+        return
     if args.errors:
         print(json.dumps(unet_errors(args.model, pools, everything, combos)))
         return
