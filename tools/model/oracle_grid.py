@@ -223,19 +223,25 @@ def guided(eps2, guidance):
     return eps
 
 
-def unet_errors(model, pools, everything, combos, timesteps=(999, 901, 801, 701, 601, 501, 301, 101), reps=4):
-    """How far the model's UNet is from the exact denoiser, per timestep: the RMS error of its estimate of the clean
-    latents x0 with the empty prompt (unconditional) and with the caption, and of their difference c - u, which
-    guidance multiplies by g - 1, next to the exact |c - u|. x_t: pool latents of the 15 captions, noised."""
+def model_unet(model, combos):
+    """The model's UNet, whether it predicts v, and the text states of the captions and of the empty prompt."""
     from clip_tokenizer import ClipTokenizer
     te, unet = adapt_common.load_model(model)[:2]
-    v_prediction = getattr(unet, "prediction_type", "epsilon") == "v_prediction"
     tok = ClipTokenizer()
     ids = torch.tensor([tok(dataset.caption(*c)) for c in combos] + [tok("")], dtype=torch.long)
     with torch.no_grad():
         states = te(ids)[0]
     n = len(combos)
-    cond, uncond = states[:n], states[n:].expand(n, -1, -1)
+    return (unet, getattr(unet, "prediction_type", "epsilon") == "v_prediction", states[:n],
+            states[n:].expand(n, -1, -1))
+
+
+def unet_errors(model, pools, everything, combos, timesteps=(999, 901, 801, 701, 601, 501, 301, 101), reps=4):
+    """How far the model's UNet is from the exact denoiser, per timestep: the RMS error of its estimate of the clean
+    latents x0 with the empty prompt (unconditional) and with the caption, and of their difference c - u, which
+    guidance multiplies by g - 1, next to the exact |c - u|. x_t: pool latents of the 15 captions, noised."""
+    unet, v_prediction, cond, uncond = model_unet(model, combos)
+    n = len(combos)
     rms = lambda d: d.pow(2).mean().sqrt().item()  # noqa: E731
     g = torch.Generator().manual_seed(3)
     table = {}
@@ -266,15 +272,8 @@ def step_errors(model, pools, everything, combos, steps, guidance, seeds=(1000, 
     (v for a v UNet); prints per call the RMS error, its correlation with the previous call's error, and the RMS of
     the error after PLMS's four-step combination (55, -59, 37, -9)/24: about 3.7x the single error if errors are
     uncorrelated from one call to the next, about 1x if they are the same."""
-    from clip_tokenizer import ClipTokenizer
-    te, unet = adapt_common.load_model(model)[:2]
-    v_prediction = getattr(unet, "prediction_type", "epsilon") == "v_prediction"
-    tok = ClipTokenizer()
-    ids = torch.tensor([tok(dataset.caption(*c)) for c in combos] + [tok("")], dtype=torch.long)
-    with torch.no_grad():
-        states = te(ids)[0]
+    unet, v_prediction, cond, uncond = model_unet(model, combos)
     n = len(combos)
-    cond, uncond = states[:n], states[n:].expand(n, -1, -1)
     exact = guided(oracle(pools, everything), guidance)
     calls = []
 
