@@ -19,8 +19,7 @@ from onnx import numpy_helper
 
 import dataset
 import onnx_export as ox
-from common import BETA_END
-from common import TEXT_CFG, UNET_CFG, VAE_CFG
+from common import BETA_END, TEXT_CFG, UNET_CFG, VAE_CFG, alphas_cumprod
 from models import AutoencoderKL, TextEncoder, UNet
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -116,7 +115,6 @@ def loss_target(unet, z, noise, a):
 
 def schedule(unet):
     """alphas_cumprod of the base model's noise schedule."""
-    from common import BETA_END, alphas_cumprod
     return alphas_cumprod(getattr(unet, "beta_end", BETA_END))
 
 
@@ -232,7 +230,6 @@ def ddim_loop(eps, vae, sf, n, seed, steps=20, guidance=5.0, prediction_type="ep
     """The DDIM loop of ddim_sample with classifier-free guidance: eps(x2, t2) is the UNet's output (the noise, or v
     with prediction_type v_prediction) for the batch [unconditional half; conditional half] (x2 = x twice); n images
     from torch.randn with `seed`, decoded to uint8 NHWC."""
-    from common import alphas_cumprod
     ac = alphas_cumprod() if ac is None else ac
     g = torch.Generator().manual_seed(seed)
     x = torch.randn((n, 4, 8, 8), generator=g)

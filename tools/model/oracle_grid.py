@@ -15,14 +15,14 @@ evaluate.classify. A cell that fails here fails for any UNet: the latent space i
 Measured (15 training combinations x 2 seeds, 600 latents per combination, 12000 for the unconditional pool):
 first model's VAE DDIM 10 steps g9 77 %, PLMS 20 g5 83 %, PLMS 20 g9 27 %, Euler a 10 g7 47 %, Euler a 20 g9 87 %;
 the linear-colour VAE (train_vae.py --linear-colour 1 --extrapolate 0.25): 100, 100, 97, 100, 100 %.
-The shipped (fourth) base's VAE, --cells "PLMS:10:3,PLMS:10:5,PLMS:10:9,PLMS:20:9": 100, 77, 40, 100 %; with
---prediction-type v_prediction (PLMS combining v, as for the shipped UNet) and PLMS:10:7 added: 100, 80, 50, 27, 100 %;
+The fourth base's VAE, --prediction-type epsilon --cells "PLMS:10:3,PLMS:10:5,PLMS:10:9,PLMS:20:9": 100, 77, 40,
+100 %; with --prediction-type v_prediction (PLMS combining v, as for its v UNet) and PLMS:10:7 added: 100, 80, 50, 27, 100 %;
 "LCM:10:5,LCM:10:9": 100, 97 %; --prediction-type v_prediction "PNDM:10:3,PNDM:10:5,PNDM:10:7,PNDM:10:9": 100, 100, 90, 73 %.
 "DPM++ 2M SDE Karras:10:7,DPM++ 2M SDE Karras:10:9,DPM++ 2M SDE:10:9,DPM++ 2M SDE Karras:20:9": 87, 60, 100, 100 %;
 "DPM++ 2M Karras:10:9" (the ODE): 100 %. With --smooth 0.1 (no memorising) "PLMS:10:9,PNDM:10:9,DPM++ 2M SDE
 Karras:10:9,PLMS:10:7": 30, 70, 70, 33 %: the memorising denoiser is not why those fail.
-Noise schedule (--beta-end, scaled_linear from 0.00085; the shipped 0.012 puts alpha_bar 0.0047 at t = 999), same VAE,
-v: 0.02 (alpha_bar 0.00023 at t = 999) PLMS 10 g5/g7/g9 97/90/87 %, PNDM 10 g7/g9 100/97 %, PLMS 20 g9 100 %,
+Noise schedule (--beta-end, scaled_linear from 0.00085; the fourth base's 0.012 puts alpha_bar 0.0047 at t = 999),
+same VAE, v: 0.02 (alpha_bar 0.00023 at t = 999) PLMS 10 g5/g7/g9 97/90/87 %, PNDM 10 g7/g9 100/97 %, PLMS 20 g9 100 %,
 DPM++ 2M SDE 10 g9 97 %, DPM++ 2M Karras 10 g9 100 %, but DPM++ 2M SDE Karras 10 g7/g9 67/47 %; 0.016: PLMS 10 g9
 30 %, PNDM 10 g9 90 %, SDE Karras 10 g7/g9 73/47 %; 0.010: 37, 80, 80, 70 %; 0.025: PLMS 10 g7/g9 70/67 %, PNDM 10 g9
 93 %, SDE Karras 10 g7/g9 60/47 %, LCM 10 g9 100 % (30 images a cell: about +-8 % of noise).
@@ -40,7 +40,7 @@ import torch
 import adapt_common
 import dataset
 import evaluate
-from common import VAE_CFG, alphas_cumprod
+from common import BETA_END, VAE_CFG, alphas_cumprod
 from models import AutoencoderKL
 
 AC = alphas_cumprod().double()
@@ -317,8 +317,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cells", default=None, help='e.g. "PLMS:10:5,PLMS:10:9" (sampler:steps:guidance; '
                     'DDIM, PLMS, PNDM, Euler a, LCM, DPM++ 2M [SDE] [Karras]) instead of the five measured ones')
-    ap.add_argument("--prediction-type", default="epsilon", choices=("epsilon", "v_prediction"),
-                    help="what the UNet the exact denoiser stands in for predicts (PLMS and PNDM combine that)")
+    ap.add_argument("--prediction-type", default=None, choices=("epsilon", "v_prediction"),
+                    help="what the UNet the exact denoiser stands in for predicts (PLMS and PNDM combine that; the "
+                         "--model's own by default, epsilon with --vae-checkpoint)")
     ap.add_argument("--smooth", type=float, default=0.0, help="blur the pools by N(0, tau^2) (a denoiser that "
                     "does not memorise the pool at low noise; 0: the exact, memorising one)")
     ap.add_argument("--errors", action="store_true", help="measure the model's UNet against the exact denoiser "
@@ -329,9 +330,12 @@ def main():
                     "model's own, from its scheduler_config.json, by default)")
     args = ap.parse_args()
     global AC
-    if args.beta_end or not args.vae_checkpoint:
+    scheduler = {}  # a --vae-checkpoint has no scheduler_config.json: SD 1.5's schedule, epsilon
+    if not args.vae_checkpoint:
         with open(os.path.join(args.model, "scheduler", "scheduler_config.json")) as f:
-            AC = alphas_cumprod(args.beta_end or json.load(f).get("beta_end", 0.012)).double()
+            scheduler = json.load(f)
+    AC = alphas_cumprod(args.beta_end or scheduler.get("beta_end", BETA_END)).double()
+    prediction_type = args.prediction_type or scheduler.get("prediction_type", "epsilon")
     cells = CELLS if not args.cells else [(c.split(":")[0], int(c.split(":")[1]), float(c.split(":")[2]))
                                           for c in args.cells.split(",")]
     torch.set_num_threads(args.threads)
@@ -362,11 +366,11 @@ def main():
         for seed in range(1000, 1000 + args.seeds):
             eps2 = oracle(pools, everything, args.smooth)
             if sampler == "DDIM":  # the project's DDIM loop (leading spacing, steps_offset 1) and decoding
-                img = adapt_common.ddim_loop(eps2, vae, sf, len(combos), seed, steps, guidance)
+                img = adapt_common.ddim_loop(eps2, vae, sf, len(combos), seed, steps, guidance, ac=AC.float())
             else:
                 x = torch.randn((len(combos), 4, 8, 8), generator=torch.Generator().manual_seed(seed)).double()
                 eps = guided(eps2, guidance)
-                v = args.prediction_type == "v_prediction"
+                v = prediction_type == "v_prediction"
                 x = (plms(eps, x, steps, v) if sampler == "PLMS" else pndm(eps, x, steps, v) if sampler == "PNDM"
                      else lcm(eps, x, steps, seed) if sampler == "LCM"
                      else dpmpp_2m(eps, x, steps, seed, sampler.endswith("Karras"), "SDE" in sampler)

@@ -3,9 +3,9 @@
 - Latents: the VAE encoder's posterior (mean, log-variance) of a fixed, seeded set of training images
   (training combinations only), cached once; each step draws a fresh posterior sample and scales it
   by scaling_factor = 1 / std(latents), as Stable Diffusion does with 0.18215.
-- Noise schedule: SD 1.5's scaled_linear betas (0.00085 .. 0.012, 1000 steps), or another last beta with --beta-end;
-  the export declares it in scheduler_config.json, which every sampler reads.
-- The caption is replaced by the empty prompt for 10 % of samples, so classifier-free guidance works.
+- Noise schedule: SD 1.5's scaled_linear betas (0.00085 .. 0.012, 1000 steps), or another last beta with --beta-end
+  (by default the --init-model's); the export declares it in scheduler_config.json, which every sampler reads.
+- The caption is replaced by the empty prompt for 10 % of samples (--drop), so classifier-free guidance works.
 - Loss: MSE on the noise, weighted by min(SNR, 5) / SNR (min-SNR weighting, faster convergence); with
   --prediction-type v_prediction (SD 2.x's parametrisation, v = sqrt(alpha_bar) noise - sqrt(1 - alpha_bar) x0) MSE on
   v weighted by min(SNR, 5) / (SNR + 1), the same weight on the x0 error. Epsilon's x0 estimate at high noise is its
@@ -30,7 +30,7 @@ import torch
 
 import dataset
 from clip_tokenizer import ClipTokenizer
-from common import BETA_END, TEXT_CFG, UNET_CFG, VAE_CFG, WORK, alphas_cumprod, lr_at, save_atomic, seed_all
+from common import BETA_END, BETA_START, TEXT_CFG, UNET_CFG, VAE_CFG, WORK, alphas_cumprod, lr_at, save_atomic, seed_all
 from models import AutoencoderKL, TextEncoder, UNet, count
 
 
@@ -80,14 +80,15 @@ def main():
     ap.add_argument("--init-model", default=None, help="exported model folder to start from")
     ap.add_argument("--freeze-text-encoder", action="store_true")
     ap.add_argument("--warmup", type=int, default=200)
-    ap.add_argument("--prediction-type", choices=("epsilon", "v_prediction"), default="epsilon",
-                    help="what the UNet predicts; the export writes it to scheduler_config.json")
+    ap.add_argument("--prediction-type", choices=("epsilon", "v_prediction"), default=None,
+                    help="what the UNet predicts (default: the --init-model's, else epsilon); the export writes it "
+                         "to scheduler_config.json")
     ap.add_argument("--snr-floor", type=float, default=0.0,
                     help="weight min(max(SNR, floor), 5) instead of min(SNR, 5): 1 trains the noisiest steps, where "
                          "the picture is decided and guidance multiplies the error, as an x0 loss of weight 1")
-    ap.add_argument("--beta-end", type=float, default=BETA_END,
-                    help="the scaled_linear schedule's last beta (SD 1.5: 0.012; more puts more noise on every "
-                         "timestep), written to scheduler_config.json by export.py")
+    ap.add_argument("--beta-end", type=float, default=None,
+                    help="the scaled_linear schedule's last beta (default: the --init-model's, else SD 1.5's 0.012; "
+                         "more puts more noise on every timestep), written to scheduler_config.json by export.py")
     ap.add_argument("--max-minutes", type=float, default=1e9, help="stop early (checkpoint kept, rerun resumes)")
     args = ap.parse_args()
     # the run's command line, so that a log says how its checkpoint was made
@@ -125,8 +126,9 @@ def main():
         p.requires_grad_(False)
     gen = torch.Generator().manual_seed(args.seed)
     step = 0
+    resumed = None
     if os.path.exists(args.out):
-        ck = torch.load(args.out)
+        ck = resumed = torch.load(args.out)
         te.load_state_dict(ck["text_encoder"])
         unet.load_state_dict(ck["unet"])
         ema_te.load_state_dict(ck["ema_text_encoder"])
@@ -136,6 +138,23 @@ def main():
         gen.set_state(ck["gen"])
         print(f"resumed at step {step}", flush=True)
     print(f"params: text encoder {count(te)}, unet {count(unet)}; scaling_factor {sf}", flush=True)
+    # The noise schedule and what the UNet predicts follow the run being resumed, else the base of --init-model,
+    # else SD 1.5's: a retrain from a base keeps its schedule unless told otherwise; a resumed run cannot change it.
+    before = {"beta_end": BETA_END, "prediction_type": "epsilon"}  # checkpoints and bases older than the options
+    if resumed is not None:
+        base = {k: resumed.get(k, v) for k, v in before.items()}
+    elif args.init_model:
+        base = {k: getattr(unet, k, v) for k, v in before.items()}  # adapt_common.load_model read its scheduler
+    else:
+        base = before
+    for key, value in base.items():
+        given = getattr(args, key)
+        if resumed is not None and given is not None and given != value:
+            ap.error(f"{args.out} was trained with --{key.replace('_', '-')} {value}: resume it with that, or give "
+                     f"another --out to start a new run")
+        setattr(args, key, value if given is None else given)
+    print(f"noise schedule: scaled_linear {BETA_START}..{args.beta_end}; the UNet predicts {args.prediction_type}",
+          flush=True)
 
     ac = alphas_cumprod(args.beta_end)
     snr = ac / (1 - ac)
