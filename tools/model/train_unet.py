@@ -11,6 +11,13 @@
   v weighted by min(SNR, 5) / (SNR + 1), the same weight on the x0 error. Epsilon's x0 estimate at high noise is its
   error times sqrt(1 - alpha_bar) / sqrt(alpha_bar) (about 13 at t = 951): guidance and multistep samplers (PLMS)
   multiply that further; v's x0 error there is the model's own (issue 12's grid).
+- --stable-target K (Xu et al. 2023, "Stable Target Field for Reduced Variance Score Estimation"): the target is
+  not the one clean latent a noised sample came from but the posterior mean over a reference set that contains it
+  (weights softmax(-|x_t - sqrt(alpha_bar) z_j|^2 / 2 (1 - alpha_bar))): the caption's cached latents for the
+  caption, K random cached latents for the empty prompt. At low noise that is the sample's own latent (the usual
+  target); at high noise, where one clean latent says almost nothing about x_t, it is the mean the UNet has to learn,
+  without the noise. Every sample is trained with its caption and with the empty prompt at the same x_t, and
+  --difference-weight adds the error of (caption - empty), the part classifier-free guidance multiplies by g - 1.
 - An exponential moving average of the weights (UNet and text encoder) is kept and exported.
 - --init-model DIR starts from an exported model's UNet and text encoder (read back from its ONNX files);
   --freeze-text-encoder keeps that text encoder as it is (issue 12's second base model: a new VAE latent space,
@@ -64,6 +71,16 @@ def cache_latents(vae_path, out, n, seed, batch=100):
     return data
 
 
+def stable_target(x_t, a, z, reference):
+    """The posterior mean of the clean latent given x_t over a reference set plus the sample's own z: z [B,4,h,w],
+    reference [B,K,4*h*w] (scaled latents), a = alpha_bar [B,1,1,1]."""
+    ref = torch.cat([z.flatten(1)[:, None], reference], 1)
+    s = a.view(-1, 1).sqrt()
+    d = ((x_t.flatten(1)[:, None] - s[:, :, None] * ref) ** 2).sum(-1) / (2 * (1 - a.view(-1, 1)))
+    w = torch.softmax(-d, 1)
+    return (w[:, :, None] * ref).sum(1).view_as(z)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=2500)
@@ -89,6 +106,11 @@ def main():
     ap.add_argument("--beta-end", type=float, default=None,
                     help="the scaled_linear schedule's last beta (default: the --init-model's, else SD 1.5's 0.012; "
                          "more puts more noise on every timestep), written to scheduler_config.json by export.py")
+    ap.add_argument("--stable-target", type=int, default=0,
+                    help="K > 0: stable target field, the posterior mean over the caption's cached latents and (empty "
+                         "prompt) K random cached latents as the target; each sample with both prompts (--drop unused)")
+    ap.add_argument("--difference-weight", type=float, default=0.0,
+                    help="with --stable-target: weight of the error of the caption's minus the empty prompt's output")
     ap.add_argument("--max-minutes", type=float, default=1e9, help="stop early (checkpoint kept, rerun resumes)")
     args = ap.parse_args()
     # the run's command line, so that a log says how its checkpoint was made
@@ -170,10 +192,64 @@ def main():
                      "prediction_type": args.prediction_type, "beta_end": args.beta_end,
                      "text_cfg": dict(TEXT_CFG), "unet_cfg": dict(UNET_CFG)}, args.out)
 
+    if args.stable_target:
+        reference = (data["mean"] * sf).flatten(1)  # [n, 256] the cached latents' means, scaled
+        labels = data["label"]
+        per_label = min(int((labels == k).sum()) for k in labels.unique())
+        by_label = torch.zeros(int(labels.max()) + 1, per_label, reference.shape[1])
+        for k in labels.unique():  # the first per_label latents of each caption (they are in random order)
+            by_label[k] = reference[(labels == k).nonzero().squeeze(1)[:per_label]]
+        print(f"stable target field: {per_label} latents per caption, {args.stable_target} for the empty prompt",
+              flush=True)
     t0 = time.time()
     last_save = time.time()
     hist = []
-    while step < args.steps:
+    while args.stable_target and step < args.steps:
+        idx = torch.randint(0, n, (args.batch,), generator=gen)
+        mean, logvar = data["mean"][idx], data["logvar"][idx]
+        z = (mean + torch.randn(mean.shape, generator=gen) * (0.5 * logvar).exp()) * sf
+        t = torch.randint(0, len(ac), (args.batch,), generator=gen)
+        noise = torch.randn(z.shape, generator=gen)
+        a = ac[t].view(-1, 1, 1, 1)
+        x_t = a.sqrt() * z + (1 - a).sqrt() * noise
+        others = reference[torch.randint(0, n, (args.stable_target,), generator=gen)]
+        with torch.no_grad():
+            z_cond = stable_target(x_t, a, z, by_label[data["label"][idx]])
+            z_empty = stable_target(x_t, a, z, others.expand(args.batch, -1, -1))
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
+        ids = torch.cat([cap_ids[data["label"][idx]], empty_ids.expand(args.batch, -1)])
+        with torch.set_grad_enabled(not args.freeze_text_encoder):
+            hs, _ = te(ids)
+        pred = unet(torch.cat([x_t, x_t]), torch.cat([t, t]).float(), hs)
+        targets = [(a.sqrt() * x_t - zz) / (1 - a).sqrt() if v_prediction else (x_t - a.sqrt() * zz) / (1 - a).sqrt()
+                   for zz in (z_cond, z_empty)]
+        p_cond, p_empty = pred.chunk(2)
+        per = sum(((p - q) ** 2).flatten(1).mean(1) for p, q in zip((p_cond, p_empty), targets)) / 2
+        diff = (((p_cond - p_empty) - (targets[0] - targets[1])) ** 2).flatten(1).mean(1)
+        loss = ((per + args.difference_weight * diff) * weight[t]).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        d = min(args.ema, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, p in zip(ema_params, params):
+                pe.mul_(d).add_(p.detach(), alpha=1 - d)
+        hist.append([loss.item(), per.mean().item(), diff.mean().item()])
+        if step % 100 == 0 or step == args.steps:
+            h = np.mean(hist, 0)
+            hist = []
+            print(f"step {step} loss {h[0]:.4f} mse {h[1]:.4f} difference {h[2]:.4f} "
+                  f"lr {opt.param_groups[0]['lr']:.2e} {(time.time() - t0) / 60:.1f} min", flush=True)
+        if time.time() - last_save > 180:
+            save()
+            last_save = time.time()
+        if (time.time() - t0) / 60 > args.max_minutes:
+            print("max minutes reached, stopping (rerun to resume)", flush=True)
+            break
+    while not args.stable_target and step < args.steps:
         idx = torch.randint(0, n, (args.batch,), generator=gen)
         mean, logvar = data["mean"][idx], data["logvar"][idx]
         z = (mean + torch.randn(mean.shape, generator=gen) * (0.5 * logvar).exp()) * sf
