@@ -11,6 +11,8 @@ evaluate.classify. A cell that fails here fails for any UNet: the latent space i
   python3 oracle_grid.py --vae-checkpoint /work/train/v2/vae.pt --scaling-factor 1.4924
   python3 oracle_grid.py --model ../../models/tiny-sd-shapes --errors # the model's UNet against the exact denoiser
   python3 oracle_grid.py --model ../../models/tiny-sd-shapes --step-errors PLMS:10:7  # ... along PLMS's trajectory
+  python3 oracle_grid.py --model ../../models/tiny-sd-shapes --unet --cells "PLMS:10:7"  # the UNet, QualityGrid's cell
+  python3 oracle_grid.py --model ../../models/tiny-sd-shapes --unet /work/train/unet.pt --cells ...  # a checkpoint's
 
 Measured (15 training combinations x 2 seeds, 600 latents per combination, 12000 for the unconditional pool):
 first model's VAE DDIM 10 steps g9 77 %, PLMS 20 g5 83 %, PLMS 20 g9 27 %, Euler a 10 g7 47 %, Euler a 20 g9 87 %;
@@ -306,6 +308,48 @@ def step_errors(model, pools, everything, combos, steps, guidance, seeds=(1000, 
                   flush=True)
 
 
+def unet_cells(model, checkpoint, cells, seeds):
+    """QualityGrid's cells in torch, for a checkpoint that is not exported yet: the model's UNet (or a train_unet.py
+    checkpoint's EMA weights) on the held-out combinations, image k of a combination from the Java pipeline's initial
+    noise java.util.Random(1000 + k) (java_random.py), the samplers above, evaluate.classify. PLMS and PNDM match
+    QualityGrid image for image (measured on the fifth base: PLMS 10 steps g5/g7/g9 53/43/30 %, PNDM 73/67/37 %, as
+    its grid); the stochastic samplers draw their noise from torch here, so they agree only in distribution."""
+    import java_random
+    combos = dataset.heldout_combos()
+    unet, v_prediction, cond, uncond = model_unet(model, combos)
+    if checkpoint:
+        unet.load_state_dict(torch.load(checkpoint)["ema_unet"])
+    vae, sf = adapt_common.load_model(model)[2:4]
+    n = len(combos)
+    results = {}
+    for sampler, steps, guidance in cells:
+        def eps(x, t):
+            a = AC[int(t)]
+            with torch.no_grad():
+                out_u, out_c = (unet(x.float(), torch.full((n,), float(t)), s).double() for s in (uncond, cond))
+            to_eps = (lambda o: a.sqrt() * o + (1 - a).sqrt() * x) if v_prediction else (lambda o: o)  # noqa: E731
+            return to_eps(out_u) + guidance * (to_eps(out_c) - to_eps(out_u))
+        ok = []
+        for seed in range(1000, 1000 + seeds):
+            noise = java_random.gaussian_noise(seed, 1, (4, 8, 8)).astype(np.float64)
+            x = torch.from_numpy(noise).expand(n, -1, -1, -1).clone()
+            x = (plms(eps, x, steps, v_prediction) if sampler == "PLMS" else pndm(eps, x, steps, v_prediction)
+                 if sampler == "PNDM" else dpmpp_2m(eps, x, steps, seed, sampler.endswith("Karras"), "SDE" in sampler)
+                 if sampler.startswith("DPM++ 2M") else None)
+            if x is None:
+                raise SystemExit(f"--unet runs PLMS, PNDM and DPM++ 2M [SDE] [Karras], not {sampler}")
+            with torch.no_grad():
+                img = vae.decode((x / sf).float())
+            img = ((img.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+            for im, (color, shape, bg) in zip(img, combos):
+                r = evaluate.classify(im)
+                ok.append(r["background"] == bg and r["color"] == color and r["shape"] == shape)
+        results[f"{sampler}, {steps} steps, guidance {guidance:g}"] = round(100 * float(np.mean(ok)), 1)
+        print(f"UNet, held-out, {sampler}, {steps} steps, guidance {guidance:g}: {100 * np.mean(ok):.0f} % all right",
+              flush=True)
+    return results
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=adapt_common.MODEL)
@@ -326,6 +370,9 @@ def main():
                     "per timestep (x0 RMS errors, unconditional and conditional) instead of running samplers")
     ap.add_argument("--step-errors", default=None, help="PLMS:10:7: the UNet's error per PLMS call along "
                     "its own trajectory against the exact denoiser, and what the multistep combination makes of it")
+    ap.add_argument("--unet", nargs="?", const="", default=None, metavar="CHECKPOINT",
+                    help="run --cells with the model's UNet (or this train_unet.py checkpoint's EMA weights) on the "
+                         "held-out captions, as QualityGrid does, instead of the exact denoiser")
     ap.add_argument("--beta-end", type=float, default=None, help="another scaled_linear schedule's last beta (the "
                     "model's own, from its scheduler_config.json, by default)")
     args = ap.parse_args()
@@ -339,6 +386,9 @@ def main():
     cells = CELLS if not args.cells else [(c.split(":")[0], int(c.split(":")[1]), float(c.split(":")[2]))
                                           for c in args.cells.split(",")]
     torch.set_num_threads(args.threads)
+    if args.unet is not None:
+        print(json.dumps(unet_cells(args.model, args.unet, cells, args.seeds)))
+        return
     if args.vae_checkpoint:
         vae = AutoencoderKL(VAE_CFG)
         vae.load_state_dict(torch.load(args.vae_checkpoint)["model"])
