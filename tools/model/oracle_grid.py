@@ -192,6 +192,38 @@ def lcm(eps, x, steps, seed):
     return x
 
 
+def sample(sampler, eps, x, steps, seed, v_prediction):
+    """The clean latents from the noise x with one of the samplers above (DDIM is adapt_common.ddim_loop)."""
+    if sampler == "PLMS":
+        return plms(eps, x, steps, v_prediction)
+    if sampler == "PNDM":
+        return pndm(eps, x, steps, v_prediction)
+    if sampler == "LCM":
+        return lcm(eps, x, steps, seed)
+    if sampler.startswith("DPM++ 2M"):
+        return dpmpp_2m(eps, x, steps, seed, sampler.endswith("Karras"), "SDE" in sampler)
+    if sampler == "Euler a":
+        return euler_ancestral(eps, x, steps, seed)
+    raise SystemExit(f"no sampler {sampler!r} here: PLMS, PNDM, Euler a, LCM, DPM++ 2M [SDE] [Karras] (and DDIM for the "
+                     "exact denoiser)")
+
+
+def decoded(vae, sf, x):
+    """Scaled latents -> uint8 NHWC images through the VAE decoder."""
+    with torch.no_grad():
+        img = vae.decode((x / sf).float())
+    return ((img.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+
+
+def all_right(images, combos):
+    """Per image: background, object colour and shape all as its combination says (evaluate.classify)."""
+    out = []
+    for im, (color, shape, bg) in zip(images, combos):
+        r = evaluate.classify(im)
+        out.append(r["background"] == bg and r["color"] == color and r["shape"] == shape)
+    return out
+
+
 def posterior_mean(x, a, pool, smooth=0.0):
     """E[z | x_t = x] for z drawn from the pool, or (smooth = tau > 0) from the pool blurred by N(0, tau^2): then
     x_t | z_i ~ N(sqrt(a) z_i, a tau^2 + 1 - a) and E[z | x_t, z_i] = z_i + sqrt(a) tau^2 (x - sqrt(a) z_i) / (a tau^2
@@ -313,7 +345,8 @@ def unet_cells(model, checkpoint, cells, seeds):
     checkpoint's EMA weights) on the held-out combinations, image k of a combination from the Java pipeline's initial
     noise java.util.Random(1000 + k) (java_random.py), the samplers above, evaluate.classify. PLMS and PNDM match
     QualityGrid image for image (measured on the fifth base: PLMS 10 steps g5/g7/g9 53/43/30 %, PNDM 73/67/37 %, as
-    its grid); the stochastic samplers draw their noise from torch here, so they agree only in distribution."""
+    its grid); the stochastic samplers draw their noise from torch here, so they agree only in distribution. No DDIM
+    (adapt_common.ddim_loop draws its own initial noise)."""
     import java_random
     combos = dataset.heldout_combos()
     unet, v_prediction, cond, uncond = model_unet(model, combos)
@@ -333,17 +366,7 @@ def unet_cells(model, checkpoint, cells, seeds):
         for seed in range(1000, 1000 + seeds):
             noise = java_random.gaussian_noise(seed, 1, (4, 8, 8)).astype(np.float64)
             x = torch.from_numpy(noise).expand(n, -1, -1, -1).clone()
-            x = (plms(eps, x, steps, v_prediction) if sampler == "PLMS" else pndm(eps, x, steps, v_prediction)
-                 if sampler == "PNDM" else dpmpp_2m(eps, x, steps, seed, sampler.endswith("Karras"), "SDE" in sampler)
-                 if sampler.startswith("DPM++ 2M") else None)
-            if x is None:
-                raise SystemExit(f"--unet runs PLMS, PNDM and DPM++ 2M [SDE] [Karras], not {sampler}")
-            with torch.no_grad():
-                img = vae.decode((x / sf).float())
-            img = ((img.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
-            for im, (color, shape, bg) in zip(img, combos):
-                r = evaluate.classify(im)
-                ok.append(r["background"] == bg and r["color"] == color and r["shape"] == shape)
+            ok += all_right(decoded(vae, sf, sample(sampler, eps, x, steps, seed, v_prediction)), combos)
         results[f"{sampler}, {steps} steps, guidance {guidance:g}"] = round(100 * float(np.mean(ok)), 1)
         print(f"UNet, held-out, {sampler}, {steps} steps, guidance {guidance:g}: {100 * np.mean(ok):.0f} % all right",
               flush=True)
@@ -371,7 +394,7 @@ def main():
     ap.add_argument("--step-errors", default=None, help="PLMS:10:7: the UNet's error per PLMS call along "
                     "its own trajectory against the exact denoiser, and what the multistep combination makes of it")
     ap.add_argument("--unet", nargs="?", const="", default=None, metavar="CHECKPOINT",
-                    help="run --cells with the model's UNet (or this train_unet.py checkpoint's EMA weights) on the "
+                    help="run --cells (not DDIM) with the model's UNet (or this train_unet.py checkpoint's EMA weights) on the "
                          "held-out captions, as QualityGrid does, instead of the exact denoiser")
     ap.add_argument("--beta-end", type=float, default=None, help="another scaled_linear schedule's last beta (the "
                     "model's own, from its scheduler_config.json, by default)")
@@ -419,18 +442,9 @@ def main():
                 img = adapt_common.ddim_loop(eps2, vae, sf, len(combos), seed, steps, guidance, ac=AC.float())
             else:
                 x = torch.randn((len(combos), 4, 8, 8), generator=torch.Generator().manual_seed(seed)).double()
-                eps = guided(eps2, guidance)
-                v = prediction_type == "v_prediction"
-                x = (plms(eps, x, steps, v) if sampler == "PLMS" else pndm(eps, x, steps, v) if sampler == "PNDM"
-                     else lcm(eps, x, steps, seed) if sampler == "LCM"
-                     else dpmpp_2m(eps, x, steps, seed, sampler.endswith("Karras"), "SDE" in sampler)
-                     if sampler.startswith("DPM++ 2M") else euler_ancestral(eps, x, steps, seed))
-                with torch.no_grad():
-                    img = vae.decode((x / sf).float())
-                img = ((img.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
-            for im, (color, shape, bg) in zip(img, combos):
-                r = evaluate.classify(im)
-                ok.append(r["background"] == bg and r["color"] == color and r["shape"] == shape)
+                x = sample(sampler, guided(eps2, guidance), x, steps, seed, prediction_type == "v_prediction")
+                img = decoded(vae, sf, x)
+            ok += all_right(img, combos)
         results[f"{sampler}, {steps} steps, guidance {guidance}"] = round(100 * float(np.mean(ok)), 1)
         print(f"exact denoiser, {sampler}, {steps} steps, guidance {guidance}: {100 * np.mean(ok):.0f} % all right",
               flush=True)

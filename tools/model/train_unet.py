@@ -204,7 +204,29 @@ def main():
     t0 = time.time()
     last_save = time.time()
     hist = []
-    while args.stable_target and step < args.steps:
+    def plain_loss():
+        """The usual target: the noise (or v) of the one clean latent; --drop of the captions empty."""
+        idx = torch.randint(0, n, (args.batch,), generator=gen)
+        mean, logvar = data["mean"][idx], data["logvar"][idx]
+        z = (mean + torch.randn(mean.shape, generator=gen) * (0.5 * logvar).exp()) * sf
+        ids = cap_ids[data["label"][idx]].clone()
+        drop = torch.rand(args.batch, generator=gen) < args.drop
+        ids[drop] = empty_ids
+        t = torch.randint(0, len(ac), (args.batch,), generator=gen)
+        noise = torch.randn(z.shape, generator=gen)
+        a = ac[t].view(-1, 1, 1, 1)
+        x_t = a.sqrt() * z + (1 - a).sqrt() * noise
+        with torch.set_grad_enabled(not args.freeze_text_encoder):
+            hs, _ = te(ids)
+        pred = unet(x_t, t.float(), hs)
+        target = a.sqrt() * noise - (1 - a).sqrt() * z if v_prediction else noise
+        per = ((pred - target) ** 2).flatten(1).mean(1)
+        loss = (per * weight[t]).mean()
+        return loss, [loss.item(), per.mean().item()]
+
+    def stable_loss():
+        """--stable-target: the posterior mean over the reference sets, each sample with its caption and the empty
+        prompt at the same x_t, and the error of their difference."""
         idx = torch.randint(0, n, (args.batch,), generator=gen)
         mean, logvar = data["mean"][idx], data["logvar"][idx]
         z = (mean + torch.randn(mean.shape, generator=gen) * (0.5 * logvar).exp()) * sf
@@ -216,8 +238,6 @@ def main():
         with torch.no_grad():
             z_cond = stable_target(x_t, a, z, by_label[data["label"][idx]])
             z_empty = stable_target(x_t, a, z, others.expand(args.batch, -1, -1))
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
         ids = torch.cat([cap_ids[data["label"][idx]], empty_ids.expand(args.batch, -1)])
         with torch.set_grad_enabled(not args.freeze_text_encoder):
             hs, _ = te(ids)
@@ -228,46 +248,13 @@ def main():
         per = sum(((p - q) ** 2).flatten(1).mean(1) for p, q in zip((p_cond, p_empty), targets)) / 2
         diff = (((p_cond - p_empty) - (targets[0] - targets[1])) ** 2).flatten(1).mean(1)
         loss = ((per + args.difference_weight * diff) * weight[t]).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        step += 1
-        d = min(args.ema, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for pe, p in zip(ema_params, params):
-                pe.mul_(d).add_(p.detach(), alpha=1 - d)
-        hist.append([loss.item(), per.mean().item(), diff.mean().item()])
-        if step % 100 == 0 or step == args.steps:
-            h = np.mean(hist, 0)
-            hist = []
-            print(f"step {step} loss {h[0]:.4f} mse {h[1]:.4f} difference {h[2]:.4f} "
-                  f"lr {opt.param_groups[0]['lr']:.2e} {(time.time() - t0) / 60:.1f} min", flush=True)
-        if time.time() - last_save > 180:
-            save()
-            last_save = time.time()
-        if (time.time() - t0) / 60 > args.max_minutes:
-            print("max minutes reached, stopping (rerun to resume)", flush=True)
-            break
-    while not args.stable_target and step < args.steps:
-        idx = torch.randint(0, n, (args.batch,), generator=gen)
-        mean, logvar = data["mean"][idx], data["logvar"][idx]
-        z = (mean + torch.randn(mean.shape, generator=gen) * (0.5 * logvar).exp()) * sf
-        ids = cap_ids[data["label"][idx]].clone()
-        drop = torch.rand(args.batch, generator=gen) < args.drop
-        ids[drop] = empty_ids
-        t = torch.randint(0, len(ac), (args.batch,), generator=gen)
-        noise = torch.randn(z.shape, generator=gen)
-        a = ac[t].view(-1, 1, 1, 1)
-        x_t = a.sqrt() * z + (1 - a).sqrt() * noise
+        return loss, [loss.item(), per.mean().item(), diff.mean().item()]
+
+    batch_loss = stable_loss if args.stable_target else plain_loss
+    while step < args.steps:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
-        with torch.set_grad_enabled(not args.freeze_text_encoder):
-            hs, _ = te(ids)
-        pred = unet(x_t, t.float(), hs)
-        target = a.sqrt() * noise - (1 - a).sqrt() * z if v_prediction else noise
-        per = ((pred - target) ** 2).flatten(1).mean(1)
-        loss = (per * weight[t]).mean()
+        loss, stats = batch_loss()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -277,13 +264,12 @@ def main():
         with torch.no_grad():
             for pe, p in zip(ema_params, params):
                 pe.mul_(d).add_(p.detach(), alpha=1 - d)
-        hist.append([loss.item(), per.mean().item()])
+        hist.append(stats)
         if step % 100 == 0 or step == args.steps:
             h = np.mean(hist, 0)
             hist = []
-            el = time.time() - t0
-            print(f"step {step} loss {h[0]:.4f} mse {h[1]:.4f} lr {opt.param_groups[0]['lr']:.2e} "
-                  f"{el / 60:.1f} min", flush=True)
+            print(f"step {step} loss {h[0]:.4f} mse {h[1]:.4f}" + (f" difference {h[2]:.4f}" if len(h) > 2 else "")
+                  + f" lr {opt.param_groups[0]['lr']:.2e} {(time.time() - t0) / 60:.1f} min", flush=True)
         if time.time() - last_save > 180:
             save()
             last_save = time.time()
