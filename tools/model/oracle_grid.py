@@ -394,8 +394,8 @@ def main():
     ap.add_argument("--step-errors", default=None, help="PLMS:10:7: the UNet's error per PLMS call along "
                     "its own trajectory against the exact denoiser, and what the multistep combination makes of it")
     ap.add_argument("--unet", nargs="?", const="", default=None, metavar="CHECKPOINT",
-                    help="run --cells (not DDIM) with the model's UNet (or this train_unet.py checkpoint's EMA weights) on the "
-                         "held-out captions, as QualityGrid does, instead of the exact denoiser")
+                    help="run --cells (not DDIM) with the model's UNet (or this train_unet.py checkpoint's EMA "
+                         "weights) on the held-out captions, as QualityGrid does, instead of the exact denoiser")
     ap.add_argument("--beta-end", type=float, default=None, help="another scaled_linear schedule's last beta (the "
                     "model's own, from its scheduler_config.json, by default)")
     args = ap.parse_args()
