@@ -50,7 +50,7 @@ class TiledDiffusionTest {
 	}
 
 	/** Tile borders in pixels along a side of {@code latents}: where a tile starts or ends inside the image. */
-	private static TreeSet<Integer> borders(int latents, int tile, int overlap) {
+	static TreeSet<Integer> borders(int latents, int tile, int overlap) {
 		TreeSet<Integer> at = new TreeSet<>();
 		for (int s : TiledUnet.starts(latents, tile, overlap)) {
 			at.add(s * 8);
