@@ -88,7 +88,10 @@ class TiledDiffusionTest {
 		// multiples of 8 smaller than elsewhere), overlap 16 0.87, side by side 3.35 (untiled on those borders 0.55); on
 		// the fifth: untiled 1.67 (its picture has edges on those columns), overlap 16 1.71, side by side 11.3 (untiled
 		// 2.85). So the bound is the untiled picture's own ratio on the same columns: the tiled borders may be only a
-		// little steeper than the untiled picture is there; side by side must stay clearly worse.
+		// little steeper than the untiled picture is there; side by side must stay clearly worse. Known defect: the bound
+		// holds for this seed only; with seeds 6 and 7 the fifth base's tiles measure 1.91 / 1.37 against untiled 0.47 /
+		// 0.70 (TiledDiffusionSeeds), its tiles each painting a whole picture. A measure that does not compare two
+		// different pictures is still to be found (the base model card, "A sixth base").
 		assertTrue(tiledRatio <= wholeRatio + 0.25,
 			"seams visible: border/interior step ratio " + tiledRatio + ", untiled on the same borders " + wholeRatio);
 		assertTrue(naiveRatio > 2.5 * tiledRatio, "tiles side by side must show a seam: " + naiveRatio);
