@@ -16,7 +16,7 @@ import sc.fiji.sd.provenance.PngWriter;
  * Makes the README's docs/tiled-diffusion.png: {@link TiledDiffusionTest}'s 192×128 image to image on the embedded
  * model (native 64 pixels), top to bottom: the input, the UNet on the whole image, 64-pixel tiles overlapping by 16
  * (MultiDiffusion), 64-pixel tiles side by side. {@code java -cp target/classes:target/test-classes:…
- * sc.fiji.sd.pipeline.TiledDiffusionPicture OUT.png}
+ * sc.fiji.sd.pipeline.TiledDiffusionPicture OUT.png [SEED]}
  */
 public final class TiledDiffusionPicture {
 
@@ -24,13 +24,14 @@ public final class TiledDiffusionPicture {
 
 	public static void main(String[] args) {
 		int w = TiledDiffusionTest.W, h = TiledDiffusionTest.H, gap = 8, tile = TiledDiffusionTest.TILE;
+		long seed = args.length > 1 ? Long.parseLong(args[1]) : 5; // the test's seed unless another is given
 		try (StableDiffusionModel model = StableDiffusionModel.load(EmbeddedModel.path(), "cpu")) {
 			StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
 			List<Img<FloatType>> rows = List.of(TiledVaeTest.picture(w, h),
-				pipeline.generate(TiledDiffusionTest.request(w, h, 0, 0).build(), null).images().get(0).pixels(),
-				pipeline.generate(TiledDiffusionTest.request(w, h, tile, TiledDiffusionTest.OVERLAP).build(), null)
+				pipeline.generate(TiledDiffusionTest.request(w, h, 0, 0).seed(seed).build(), null).images().get(0).pixels(),
+				pipeline.generate(TiledDiffusionTest.request(w, h, tile, TiledDiffusionTest.OVERLAP).seed(seed).build(), null)
 					.images().get(0).pixels(),
-				pipeline.generate(TiledDiffusionTest.request(w, h, tile, 0).build(), null).images().get(0).pixels());
+				pipeline.generate(TiledDiffusionTest.request(w, h, tile, 0).seed(seed).build(), null).images().get(0).pixels());
 			Img<FloatType> sheet = ArrayImgs.floats(w, rows.size() * (h + gap) - gap, 3);
 			sheet.forEach(t -> t.set(1f));
 			RandomAccess<FloatType> to = sheet.randomAccess();
