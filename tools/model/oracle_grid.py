@@ -204,8 +204,8 @@ def sample(sampler, eps, x, steps, seed, v_prediction):
         return dpmpp_2m(eps, x, steps, seed, sampler.endswith("Karras"), "SDE" in sampler)
     if sampler == "Euler a":
         return euler_ancestral(eps, x, steps, seed)
-    raise SystemExit(f"no sampler {sampler!r} here: PLMS, PNDM, Euler a, LCM, DPM++ 2M [SDE] [Karras] (and DDIM for the "
-                     "exact denoiser)")
+    raise SystemExit(f"no sampler {sampler!r} here: PLMS, PNDM, Euler a, LCM, DPM++ 2M [SDE] [Karras] (and DDIM "
+                     "for the exact denoiser)")
 
 
 def decoded(vae, sf, x):
@@ -257,10 +257,11 @@ def guided(eps2, guidance):
     return eps
 
 
-def model_unet(model, combos):
-    """The model's UNet, whether it predicts v, and the text states of the captions and of the empty prompt."""
+def model_unet(model, combos, loaded=None):
+    """The model's UNet, whether it predicts v, and the text states of the captions and of the empty prompt
+    (loaded: adapt_common.load_model(model) when the caller has it already)."""
     from clip_tokenizer import ClipTokenizer
-    te, unet = adapt_common.load_model(model)[:2]
+    te, unet = (loaded or adapt_common.load_model(model))[:2]
     tok = ClipTokenizer()
     ids = torch.tensor([tok(dataset.caption(*c)) for c in combos] + [tok("")], dtype=torch.long)
     with torch.no_grad():
@@ -268,6 +269,19 @@ def model_unet(model, combos):
     n = len(combos)
     return (unet, getattr(unet, "prediction_type", "epsilon") == "v_prediction", states[:n],
             states[n:].expand(n, -1, -1))
+
+
+def unet_guided(unet, v_prediction, cond, uncond, guidance):
+    """eps(x, t) of the model's UNet with classifier-free guidance, combined in the noise as the pipeline does."""
+    n = cond.shape[0]
+
+    def eps(x, t):
+        a = AC[int(t)]
+        with torch.no_grad():
+            out_u, out_c = (unet(x.float(), torch.full((n,), float(t)), s).double() for s in (uncond, cond))
+        to_eps = (lambda o: a.sqrt() * o + (1 - a).sqrt() * x) if v_prediction else (lambda o: o)  # noqa: E731
+        return to_eps(out_u) + guidance * (to_eps(out_c) - to_eps(out_u))
+    return eps
 
 
 def unet_errors(model, pools, everything, combos, timesteps=(999, 901, 801, 701, 601, 501, 301, 101), reps=4):
@@ -309,14 +323,12 @@ def step_errors(model, pools, everything, combos, steps, guidance, seeds=(1000, 
     unet, v_prediction, cond, uncond = model_unet(model, combos)
     n = len(combos)
     exact = guided(oracle(pools, everything), guidance)
+    model_eps = unet_guided(unet, v_prediction, cond, uncond, guidance)
     calls = []
 
     def eps(x, t):
         a = AC[int(t)]
-        with torch.no_grad():
-            out_u, out_c = (unet(x.float(), torch.full((n,), float(t)), s).double() for s in (uncond, cond))
-        to_eps = (lambda o: a.sqrt() * o + (1 - a).sqrt() * x) if v_prediction else (lambda o: o)  # noqa: E731
-        e = to_eps(out_u) + guidance * (to_eps(out_c) - to_eps(out_u))
+        e = model_eps(x, t)
         err = e - exact(x, int(t))
         calls.append((int(t), err / a.sqrt() if v_prediction else err))  # d v = d eps / sqrt(alpha_bar) at fixed x
         return e
@@ -349,19 +361,20 @@ def unet_cells(model, checkpoint, cells, seeds):
     (adapt_common.ddim_loop draws its own initial noise)."""
     import java_random
     combos = dataset.heldout_combos()
-    unet, v_prediction, cond, uncond = model_unet(model, combos)
+    loaded = adapt_common.load_model(model)
+    unet, v_prediction, cond, uncond = model_unet(model, combos, loaded)
+    vae, sf = loaded[2:4]
     if checkpoint:
-        unet.load_state_dict(torch.load(checkpoint)["ema_unet"])
-    vae, sf = adapt_common.load_model(model)[2:4]
+        ck = torch.load(checkpoint)
+        for key, value in (("beta_end", unet.beta_end), ("prediction_type", unet.prediction_type)):
+            if key in ck and ck[key] != value:  # the samplers run the model folder's schedule and parametrisation
+                raise SystemExit(f"{checkpoint} was trained with {key} {ck[key]}, {model} has {value}: give --model a "
+                                 f"folder exported with the same (export.py), or measure an exported model")
+        unet.load_state_dict(ck["ema_unet"])
     n = len(combos)
     results = {}
     for sampler, steps, guidance in cells:
-        def eps(x, t):
-            a = AC[int(t)]
-            with torch.no_grad():
-                out_u, out_c = (unet(x.float(), torch.full((n,), float(t)), s).double() for s in (uncond, cond))
-            to_eps = (lambda o: a.sqrt() * o + (1 - a).sqrt() * x) if v_prediction else (lambda o: o)  # noqa: E731
-            return to_eps(out_u) + guidance * (to_eps(out_c) - to_eps(out_u))
+        eps = unet_guided(unet, v_prediction, cond, uncond, guidance)
         ok = []
         for seed in range(1000, 1000 + seeds):
             noise = java_random.gaussian_noise(seed, 1, (4, 8, 8)).astype(np.float64)

@@ -73,12 +73,17 @@ def cache_latents(vae_path, out, n, seed, batch=100):
 
 def stable_target(x_t, a, z, reference):
     """The posterior mean of the clean latent given x_t over a reference set plus the sample's own z: z [B,4,h,w],
-    reference [B,K,4*h*w] (scaled latents), a = alpha_bar [B,1,1,1]."""
-    ref = torch.cat([z.flatten(1)[:, None], reference], 1)
-    s = a.view(-1, 1).sqrt()
-    d = ((x_t.flatten(1)[:, None] - s[:, :, None] * ref) ** 2).sum(-1) / (2 * (1 - a.view(-1, 1)))
-    w = torch.softmax(-d, 1)
-    return (w[:, :, None] * ref).sum(1).view_as(z)
+    reference [K,4*h*w] shared by the batch or [B,K,4*h*w] per sample (scaled latents), a = alpha_bar [B,1,1,1].
+    Squared distances as |x|^2 - 2 s x.r + s^2 |r|^2 (float64: no [B,K,4*h*w] difference tensor on every step)."""
+    x, z0, ref = x_t.flatten(1).double(), z.flatten(1).double(), reference.double()
+    s, var2 = a.view(-1, 1).double().sqrt(), 2 * (1 - a.view(-1, 1).double())
+    shared = ref.dim() == 2
+    cross = x @ ref.T if shared else torch.einsum("bd,bkd->bk", x, ref)
+    d_ref = ((x * x).sum(1, keepdim=True) - 2 * s * cross + s * s * (ref * ref).sum(-1)) / var2
+    d_self = ((x - s * z0) ** 2).sum(1, keepdim=True) / var2
+    w = torch.softmax(-torch.cat([d_self, d_ref], 1), 1)
+    mean = w[:, :1] * z0 + (w[:, 1:] @ ref if shared else torch.einsum("bk,bkd->bd", w[:, 1:], ref))
+    return mean.to(z.dtype).view_as(z)
 
 
 def main():
@@ -113,6 +118,9 @@ def main():
                     help="with --stable-target: weight of the error of the caption's minus the empty prompt's output")
     ap.add_argument("--max-minutes", type=float, default=1e9, help="stop early (checkpoint kept, rerun resumes)")
     args = ap.parse_args()
+    if args.difference_weight and not args.stable_target:
+        ap.error("--difference-weight needs --stable-target K: the difference is taken between a sample's caption and "
+                 "empty-prompt outputs, which only the stable target trains together")
     # the run's command line, so that a log says how its checkpoint was made
     print("arguments:", " ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
                                  for k, v in vars(args).items() if v is not None and v is not False), flush=True)
@@ -237,7 +245,7 @@ def main():
         others = reference[torch.randint(0, n, (args.stable_target,), generator=gen)]
         with torch.no_grad():
             z_cond = stable_target(x_t, a, z, by_label[data["label"][idx]])
-            z_empty = stable_target(x_t, a, z, others.expand(args.batch, -1, -1))
+            z_empty = stable_target(x_t, a, z, others)
         ids = torch.cat([cap_ids[data["label"][idx]], empty_ids.expand(args.batch, -1)])
         with torch.set_grad_enabled(not args.freeze_text_encoder):
             hs, _ = te(ids)

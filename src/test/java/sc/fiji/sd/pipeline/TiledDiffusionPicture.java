@@ -3,6 +3,7 @@ package sc.fiji.sd.pipeline;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 import net.imglib2.RandomAccess;
 import net.imglib2.img.Img;
@@ -27,11 +28,11 @@ public final class TiledDiffusionPicture {
 		long seed = args.length > 1 ? Long.parseLong(args[1]) : 5; // the test's seed unless another is given
 		try (StableDiffusionModel model = StableDiffusionModel.load(EmbeddedModel.path(), "cpu")) {
 			StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
-			List<Img<FloatType>> rows = List.of(TiledVaeTest.picture(w, h),
-				pipeline.generate(TiledDiffusionTest.request(w, h, 0, 0).seed(seed).build(), null).images().get(0).pixels(),
-				pipeline.generate(TiledDiffusionTest.request(w, h, tile, TiledDiffusionTest.OVERLAP).seed(seed).build(), null)
-					.images().get(0).pixels(),
-				pipeline.generate(TiledDiffusionTest.request(w, h, tile, 0).seed(seed).build(), null).images().get(0).pixels());
+			Function<GenerationRequest.Builder, Img<FloatType>> run = request -> pipeline.generate(request.seed(seed)
+				.build(), null).images().get(0).pixels();
+			List<Img<FloatType>> rows = List.of(TiledVaeTest.picture(w, h), run.apply(TiledDiffusionTest.request(w, h, 0, 0)),
+				run.apply(TiledDiffusionTest.request(w, h, tile, TiledDiffusionTest.OVERLAP)),
+				run.apply(TiledDiffusionTest.request(w, h, tile, 0)));
 			Img<FloatType> sheet = ArrayImgs.floats(w, rows.size() * (h + gap) - gap, 3);
 			sheet.forEach(t -> t.set(1f));
 			RandomAccess<FloatType> to = sheet.randomAccess();
