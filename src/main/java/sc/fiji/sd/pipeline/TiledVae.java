@@ -84,21 +84,31 @@ public final class TiledVae {
 	 * with the next}. Tiles step by {@code tile − overlap}; the last one ends at the edge (overlapping more if needed).
 	 */
 	static List<int[]> spans(int size, int tile, int overlap) {
-		List<int[]> starts = new ArrayList<>();
+		return spans(size, tile, overlap, 0);
+	}
+
+	/**
+	 * As above with the tiles after the first shifted by {@code offset} (0 ≤ offset < tile − overlap): tiles start at 0,
+	 * then at {@code offset + k·(tile − overlap)}, and the last ends at the edge. Tiled diffusion shifts its tiles so
+	 * every step (TiledUnet).
+	 */
+	static List<int[]> spans(int size, int tile, int overlap, int offset) {
+		List<int[]> spans = new ArrayList<>();
 		if (size <= tile) {
-			starts.add(new int[] { 0, size, 0, 0 });
-			return starts;
+			spans.add(new int[] { 0, size, 0, 0 });
+			return spans;
 		}
-		int stride = tile - overlap;
+		int stride = Math.max(1, tile - overlap);
 		List<Integer> s = new ArrayList<>();
-		for (int at = 0; at + tile < size; at += stride) s.add(at);
+		if (offset > 0) s.add(0);
+		for (int at = offset; at + tile < size; at += stride) s.add(at);
 		s.add(size - tile);
 		for (int i = 0; i < s.size(); i++) {
 			int before = i == 0 ? 0 : s.get(i - 1) + tile - s.get(i);
 			int after = i == s.size() - 1 ? 0 : s.get(i) + tile - s.get(i + 1);
-			starts.add(new int[] { s.get(i), tile, before, after });
+			spans.add(new int[] { s.get(i), tile, before, after });
 		}
-		return starts;
+		return spans;
 	}
 
 	/** Weights along a tile of {@code length}: linear from near 0 to 1 across each shared part, 1 elsewhere. */

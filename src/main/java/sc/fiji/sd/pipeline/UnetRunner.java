@@ -66,11 +66,7 @@ final class UnetRunner implements NoisePredictor {
 			in = new Tensors.Reusable(unet.inputType("sample"),
 				new long[] { callBatch, channels, batch.latentHeight(), batch.latentWidth() });
 			// the extra channels are the same every step and predict refills only the latents: put them once
-			if (extraChannels != null) {
-				for (int row = 0; row < callBatch; row++) {
-					in.put((row * channels + 4) * plane, extraChannels, 0, (channels - 4) * plane);
-				}
-			}
+			if (extraChannels != null) putExtraChannels(in, extraChannels);
 			for (int c = 0; c < batch.calls().size(); c++) {
 				outputs.add(new Tensors.Reusable(unet.outputType(outputName), latentShape));
 			}
@@ -85,6 +81,20 @@ final class UnetRunner implements NoisePredictor {
 			throw e;
 		}
 		this.sample = in;
+	}
+
+	/**
+	 * Replaces a 9-channel UNet's channels after the latents (the same for every image) until the next call of this:
+	 * tiled diffusion's tiles move, and each takes its own part of the mask and masked-image latents.
+	 */
+	void extraChannels(float[] extraChannels) {
+		putExtraChannels(sample, extraChannels);
+	}
+
+	private void putExtraChannels(Tensors.Reusable in, float[] extraChannels) {
+		for (int row = 0; row < callBatch; row++) {
+			in.put((row * channels + 4) * plane, extraChannels, 0, (channels - 4) * plane);
+		}
 	}
 
 	/**

@@ -16,8 +16,8 @@ import sc.fiji.sd.provenance.PngWriter;
 /**
  * Makes the README's docs/tiled-diffusion.png: {@link TiledDiffusionTest}'s 192×128 image to image on the embedded
  * model (native 64 pixels), top to bottom: the input, the UNet on the whole image, 64-pixel tiles overlapping by 16
- * (MultiDiffusion), 64-pixel tiles side by side. {@code java -cp target/classes:target/test-classes:…
- * sc.fiji.sd.pipeline.TiledDiffusionPicture OUT.png [SEED]}
+ * (tiled diffusion), each 64-pixel tile of the input denoised alone and put side by side. {@code java -cp
+ * target/classes:target/test-classes:… sc.fiji.sd.pipeline.TiledDiffusionPicture OUT.png [SEED]}
  */
 public final class TiledDiffusionPicture {
 
@@ -30,9 +30,10 @@ public final class TiledDiffusionPicture {
 			StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
 			Function<GenerationRequest.Builder, Img<FloatType>> run = request -> pipeline.generate(request.seed(seed)
 				.build(), null).images().get(0).pixels();
-			List<Img<FloatType>> rows = List.of(TiledVaeTest.picture(w, h), run.apply(TiledDiffusionTest.request(w, h, 0, 0)),
+			List<Img<FloatType>> rows = List.of(TiledDiffusionTest.scene(w, h),
+				run.apply(TiledDiffusionTest.request(w, h, 0, 0)),
 				run.apply(TiledDiffusionTest.request(w, h, tile, TiledDiffusionTest.OVERLAP)),
-				run.apply(TiledDiffusionTest.request(w, h, tile, 0)));
+				TiledDiffusionTest.eachTileAlone(pipeline, TiledDiffusionTest.request(w, h, 0, 0).seed(seed)));
 			Img<FloatType> sheet = ArrayImgs.floats(w, rows.size() * (h + gap) - gap, 3);
 			sheet.forEach(t -> t.set(1f));
 			RandomAccess<FloatType> to = sheet.randomAccess();
@@ -46,7 +47,7 @@ public final class TiledDiffusionPicture {
 				}
 			}
 			PngWriter.write(Path.of(args[0]), sheet, Map.of("Comment", "Image to image 192x128 (embedded model, native "
-				+ "64 px), top to bottom: input | untiled | tiled diffusion 64 px, overlap 16 | tiles side by side"));
+				+ "64 px), top to bottom: input | untiled | tiled diffusion 64 px, overlap 16 | each tile alone, side by side"));
 		}
 	}
 }

@@ -166,8 +166,17 @@ class TiledVaeTest {
 
 	/** As above, with the borders across x ({@code columns}) and across y ({@code rows}) apart (any image size). */
 	static double seamRatio(Img<FloatType> img, TreeSet<Integer> columns, TreeSet<Integer> rows) {
-		double borderSum = 0, interiorSum = 0;
-		long borderN = 0, interiorN = 0;
+		double[] steps = meanSteps(img, columns, rows);
+		return steps[0] / steps[1];
+	}
+
+	/**
+	 * {mean |step| across the borders, mean |step| elsewhere, mean |step| elsewhere on the latent grid (between pixels
+	 * 8k − 1 and 8k, where tile borders fall)}, columns and rows together.
+	 */
+	static double[] meanSteps(Img<FloatType> img, TreeSet<Integer> columns, TreeSet<Integer> rows) {
+		double borderSum = 0, interiorSum = 0, gridSum = 0;
+		long borderN = 0, interiorN = 0, gridN = 0;
 		RandomAccess<FloatType> a = img.randomAccess(), b = img.randomAccess();
 		for (int axis = 0; axis < 2; axis++) {
 			for (int c = 0; c < 3; c++) {
@@ -187,12 +196,16 @@ class TiledVaeTest {
 						else {
 							interiorSum += step;
 							interiorN++;
+							if (x % 8 == 0) {
+								gridSum += step;
+								gridN++;
+							}
 						}
 					}
 				}
 			}
 		}
-		return (borderSum / borderN) / (interiorSum / interiorN);
+		return new double[] { borderSum / borderN, interiorSum / interiorN, gridSum / gridN };
 	}
 
 	static double psnr(Img<FloatType> a, Img<FloatType> b) {
