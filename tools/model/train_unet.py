@@ -116,8 +116,19 @@ def main():
                          "prompt) K random cached latents as the target; each sample with both prompts (--drop unused)")
     ap.add_argument("--difference-weight", type=float, default=0.0,
                     help="with --stable-target: weight of the error of the caption's minus the empty prompt's output")
+    ap.add_argument("--focus-t", default=None, metavar="T:P",
+                    help="draw a share P of the timesteps from T..999 instead of 0..999 (e.g. 400:0.8: more training "
+                         "where the picture is decided; the rest stays uniform so the last steps do not drift)")
     ap.add_argument("--max-minutes", type=float, default=1e9, help="stop early (checkpoint kept, rerun resumes)")
     args = ap.parse_args()
+    if args.focus_t is not None:
+        try:
+            lo, share = args.focus_t.split(":")
+            args.focus_t = (int(lo), float(share))
+        except ValueError:
+            ap.error(f"--focus-t is T:P, e.g. 400:0.8, not {args.focus_t}")
+        if not (0 <= args.focus_t[0] < 1000 and 0 <= args.focus_t[1] <= 1):
+            ap.error(f"--focus-t needs 0 <= T < 1000 and 0 <= P <= 1, not {args.focus_t[0]}:{args.focus_t[1]}")
     if args.difference_weight and not args.stable_target:
         ap.error("--difference-weight needs --stable-target K: the difference is taken between a sample's caption and "
                  "empty-prompt outputs, which only the stable target trains together")
@@ -212,6 +223,16 @@ def main():
     t0 = time.time()
     last_save = time.time()
     hist = []
+
+    def timesteps():
+        """A batch of timesteps: uniform, or with --focus-t a share of them from T up (the same draws without it)."""
+        t = torch.randint(0, len(ac), (args.batch,), generator=gen)
+        if args.focus_t is not None:
+            lo, share = args.focus_t
+            focus = torch.rand(args.batch, generator=gen) < share
+            t = torch.where(focus, lo + torch.randint(0, len(ac) - lo, (args.batch,), generator=gen), t)
+        return t
+
     def plain_loss():
         """The usual target: the noise (or v) of the one clean latent; --drop of the captions empty."""
         idx = torch.randint(0, n, (args.batch,), generator=gen)
@@ -220,7 +241,7 @@ def main():
         ids = cap_ids[data["label"][idx]].clone()
         drop = torch.rand(args.batch, generator=gen) < args.drop
         ids[drop] = empty_ids
-        t = torch.randint(0, len(ac), (args.batch,), generator=gen)
+        t = timesteps()
         noise = torch.randn(z.shape, generator=gen)
         a = ac[t].view(-1, 1, 1, 1)
         x_t = a.sqrt() * z + (1 - a).sqrt() * noise
@@ -238,7 +259,7 @@ def main():
         idx = torch.randint(0, n, (args.batch,), generator=gen)
         mean, logvar = data["mean"][idx], data["logvar"][idx]
         z = (mean + torch.randn(mean.shape, generator=gen) * (0.5 * logvar).exp()) * sf
-        t = torch.randint(0, len(ac), (args.batch,), generator=gen)
+        t = timesteps()
         noise = torch.randn(z.shape, generator=gen)
         a = ac[t].view(-1, 1, 1, 1)
         x_t = a.sqrt() * z + (1 - a).sqrt() * noise
