@@ -32,7 +32,9 @@ import sc.fiji.sd.onnx.Tensors;
  * of the request runs once on the same sample, timestep and text conditioning as the UNet (so both halves of
  * classifier-free guidance get residuals made with their own text), with its control image (RGB in [0, 1], NCHW, at
  * the output size) on every row; its residuals are multiplied by its scale (by the ControlNet itself when it has a
- * {@code conditioning_scale} input) and summed over the ControlNets.
+ * {@code conditioning_scale} input) and summed over the ControlNets. In tiled diffusion each call sees a tile of the
+ * latent ({@link UnetInput.Window}) and each ControlNet the same tile of its control image, as MultiDiffusion
+ * implementations with ControlNet do.
  * <p>
  * Guidance window as diffusers' {@code controlnet_keep}: at step {@code i} of the {@code n} the loop runs, a unit acts
  * unless {@code i/n < start} or {@code (i+1)/n > end}. A unit that does not act (outside its window, or scale 0) is not
@@ -47,14 +49,29 @@ final class ControlNetResiduals implements UnetInput {
 	private final StableDiffusionModel model;
 	private final List<Unit> units;
 	private final List<String> names;
-	private final int rows, images, latentValues;
+	private final int rows, images, latentValues, width, height;
 	private final Tensors.Reusable sample;
 	private final Map<String, float[]> sums = new HashMap<>();
 	private final Map<String, Tensors.Reusable> residuals = new LinkedHashMap<>();
 	private int first, total;
 
-	/** One ControlNet of the request with its control image, ready for every call of the batch. */
-	private record Unit(ControlNetModel net, ControlNetUnit request, OnnxTensor image) {}
+	/**
+	 * One ControlNet of the request with its control image: the whole image at the output size (RGB in [0, 1], NCHW)
+	 * and the tensor the ControlNet reads, the window of it that the calls see, on every row.
+	 */
+	private static final class Unit {
+		final ControlNetModel net;
+		final ControlNetUnit request;
+		final Tensors.Reusable image;
+		float[] whole;
+		UnetInput.Window filled; // the window whose part of the control image is in image
+
+		Unit(ControlNetModel net, ControlNetUnit request, Tensors.Reusable image) {
+			this.net = net;
+			this.request = request;
+			this.image = image;
+		}
+	}
 
 	private ControlNetResiduals(StableDiffusionModel model, UnetBatch batch, List<String> names) throws OrtException {
 		this.model = model;
@@ -62,25 +79,42 @@ final class ControlNetResiduals implements UnetInput {
 		this.rows = batch.callBatch();
 		this.images = batch.images();
 		this.latentValues = 4 * batch.latentWidth() * batch.latentHeight();
+		this.width = batch.width();
+		this.height = batch.height();
 		this.units = new ArrayList<>();
 		Tensors.Reusable s = null;
 		try {
 			for (ControlNetUnit u : batch.request().controls()) {
 				ControlNetModel net = loaded(model, u.model());
-				float[] nchw = ImageTensors.toUnitNchw(resized(u.image(), batch.width(), batch.height()));
-				OnnxTensor image = Tensors.create(net.component().inputType("controlnet_cond"),
-					ImageSource.repeat(nchw, rows), new long[] { rows, 3, batch.height(), batch.width() });
-				units.add(new Unit(net, u, image));
+				units.add(new Unit(net, u, new Tensors.Reusable(net.component().inputType("controlnet_cond"),
+					new long[] { rows, 3, height, width })));
 			}
 			ControlNetModel any = model.controlNets().get(0);
 			s = new Tensors.Reusable(any.component().inputType("sample"),
 				new long[] { rows, 4, batch.latentHeight(), batch.latentWidth() });
 		}
 		catch (OrtException | RuntimeException e) {
-			units.forEach(u -> u.image().close());
+			units.forEach(u -> u.image.close());
 			throw e;
 		}
 		this.sample = s;
+	}
+
+	/** The unit's control image for this call's window: the whole image resized once, the window's part on every row. */
+	private OnnxTensor image(Unit u, UnetInput.Window window) {
+		if (window.equals(u.filled)) return u.image.tensor();
+		int wholeW = 8 * window.wholeWidth(), wholeH = 8 * window.wholeHeight();
+		if (u.whole == null) u.whole = ImageTensors.toUnitNchw(resized(u.request.image(), wholeW, wholeH));
+		int x0 = 8 * window.x(), y0 = 8 * window.y();
+		for (int row = 0; row < rows; row++) {
+			for (int c = 0; c < 3; c++) {
+				for (int y = 0; y < height; y++) {
+					u.image.put(((row * 3 + c) * height + y) * width, u.whole, (c * wholeH + y0 + y) * wholeW + x0, width);
+				}
+			}
+		}
+		u.filled = window;
+		return u.image.tensor();
 	}
 
 	/** For a model loaded with ControlNets (its UNet takes residuals); null for any other. */
@@ -92,16 +126,12 @@ final class ControlNetResiduals implements UnetInput {
 	}
 
 	/**
-	 * Before any work: the request's ControlNets are loaded with the model, and nothing asks for what ControlNet does
-	 * not do here (tiled diffusion); says when a control image is resized to the output size.
+	 * Before any work: the request's ControlNets are loaded with the model; says when a control image is resized to
+	 * the output size.
 	 */
 	static void check(StableDiffusionModel model, GenerationRequest request, Plan plan, ProgressListener progress) {
 		List<ControlNetUnit> controls = request.controls();
 		if (controls.isEmpty()) return;
-		if (plan.tileW > 0) {
-			throw new StableDiffusionException("Tiled diffusion does not work with ControlNet yet: set the tile size to 0 "
-				+ "or leave out the ControlNet.");
-		}
 		for (int i = 0; i < controls.size(); i++) {
 			ControlNetUnit u = controls.get(i);
 			loaded(model, u.model());
@@ -146,8 +176,8 @@ final class ControlNetResiduals implements UnetInput {
 		sums.values().forEach(a -> Arrays.fill(a, 0f));
 		int n = total - first, i = call.step() - first;
 		for (Unit u : units) {
-			double scale = acts(u.request(), i, n) ? u.request().scale() : 0;
-			if (scale != 0) add(u.net(), u.image(), call, scale);
+			double scale = acts(u.request, i, n) ? u.request.scale() : 0;
+			if (scale != 0) add(u.net, image(u, call.window()), call, scale);
 		}
 		if (residuals.isEmpty()) learnShapes(call);
 		for (String name : names) residuals.get(name).put(0, sums.get(name), 0, sums.get(name).length);
@@ -192,8 +222,8 @@ final class ControlNetResiduals implements UnetInput {
 
 	/** No unit acts at the first call: run one ControlNet once only to learn the residuals' shapes (then zeros). */
 	private void learnShapes(UnetCall call) throws OrtException {
-		ControlNetModel net = units.isEmpty() ? model.controlNets().get(0) : units.get(0).net();
-		OnnxTensor image = units.isEmpty() ? null : units.get(0).image();
+		ControlNetModel net = units.isEmpty() ? model.controlNets().get(0) : units.get(0).net;
+		OnnxTensor image = units.isEmpty() ? null : image(units.get(0), call.window());
 		if (image == null) {
 			long[] shape = { rows, 3, 8L * (sample.shape()[2]), 8L * (sample.shape()[3]) };
 			try (OnnxTensor blank = Tensors.create(net.component().inputType("controlnet_cond"),
@@ -227,7 +257,7 @@ final class ControlNetResiduals implements UnetInput {
 
 	@Override
 	public void close() {
-		units.forEach(u -> u.image().close());
+		units.forEach(u -> u.image.close());
 		sample.close();
 		residuals.values().forEach(Tensors.Reusable::close);
 	}

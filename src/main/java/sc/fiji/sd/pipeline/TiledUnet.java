@@ -135,6 +135,7 @@ final class TiledUnet implements NoisePredictor {
 			}
 			Tile tile = tiles.get(k);
 			if (extraChannels != null) runner.extraChannels(crop(extraChannels, extra, tile));
+			runner.window(new UnetInput.Window(tile.x, tile.y, latentW, latentH)); // a ControlNet crops its image
 			float[] prediction = runner.predict(step, t, crop(latentInput, images * 4, tile),
 				last && k == tiles.size() - 1, cancellation);
 			add(prediction, images * 4, tile, sum, weights);

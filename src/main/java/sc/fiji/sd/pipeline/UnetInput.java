@@ -48,7 +48,20 @@ public interface UnetInput extends AutoCloseable {
 	 *        the text conditioning and those of the inputs before this one in the pipeline's list (SDXL's
 	 *        {@code time_ids} before ControlNet's residuals)
 	 * @param cancellation stops a model call of the input's own (a ControlNet's) while it runs
+	 * @param window where the call's latents lie in the whole latent: all of it, or tiled diffusion's tile
 	 */
 	record UnetCall(int step, double timestep, float[] latentInput, int call, List<UnetBatch.Half> halves,
-		Map<String, OnnxTensor> inputs, Cancellation cancellation) {}
+		Map<String, OnnxTensor> inputs, Cancellation cancellation, Window window) {}
+
+	/**
+	 * The part of the whole latent a UNet call sees, in latent pixels: {@code x, y} its top left corner and
+	 * {@code wholeWidth × wholeHeight} the whole latent's size (the part's own size is the batch's).
+	 */
+	record Window(int x, int y, int wholeWidth, int wholeHeight) {
+
+		/** The whole latent of a batch. */
+		static Window whole(UnetBatch batch) {
+			return new Window(0, 0, batch.latentWidth(), batch.latentHeight());
+		}
+	}
 }

@@ -41,6 +41,8 @@ final class UnetRunner implements NoisePredictor {
 	private final Tensors.Reusable sample;
 	private final String outputName;
 	private final float[] prediction;
+	/** Where the calls' latents lie in the whole latent (tiled diffusion moves it). */
+	private UnetInput.Window window;
 
 	/**
 	 * @param extraChannels a 9-channel UNet's channels after the latents, the same for every image, or null
@@ -81,6 +83,12 @@ final class UnetRunner implements NoisePredictor {
 			throw e;
 		}
 		this.sample = in;
+		this.window = UnetInput.Window.whole(batch);
+	}
+
+	/** The part of the whole latent the next calls see (tiled diffusion's tile), told to the extra inputs. */
+	void window(UnetInput.Window window) {
+		this.window = window;
 	}
 
 	/**
@@ -120,7 +128,7 @@ final class UnetRunner implements NoisePredictor {
 				inputs.putAll(text.forCall(c));
 				// a read-only view: each input sees those set before it (a ControlNet reads SDXL's time_ids)
 				var call = new UnetInput.UnetCall(step, t, latentInput, c, batch.calls().get(c),
-					Collections.unmodifiableMap(inputs), cancellation);
+					Collections.unmodifiableMap(inputs), cancellation, window);
 				for (UnetInput extra : extraInputs) {
 					for (Map.Entry<String, OnnxTensor> e : extra.inputsFor(call).entrySet()) {
 						if (inputs.put(e.getKey(), e.getValue()) != null) {

@@ -207,4 +207,64 @@ class EmbeddedControlNetQualityTest {
 		// and the ControlNet does change the image at scale 1 (the comparison above can fail)
 		assertFalse(PipelineEndToEndTest.samePixels(generate(item, 1).get(0).pixels(), plain.get(0).pixels()));
 	}
+
+	/**
+	 * Tiled diffusion with the ControlNet: each tile's ControlNet call sees its tile of the control image, so a mask
+	 * three model-sizes wide is followed across the tile borders. Image to image at strength 1 (the input's content
+	 * gone) on 192×128 in 64-pixel tiles overlapping by 16: the object (pixels nearer the object colour than the
+	 * background's) against the mask, with the ControlNet and without it (scale 0), and the UNet on the whole image for
+	 * comparison (the model and its ControlNet were trained at 64×64).
+	 */
+	@Test
+	void tiledDiffusionFollowsAMaskLargerThanTheModel() {
+		int w = 192, h = 128;
+		boolean[] mask = new boolean[w * h];
+		for (int y = 0; y < h; y++) {
+			for (int x = 0; x < w; x++) {
+				boolean disc = (x - 56) * (x - 56) + (y - 44) * (y - 44) < 22 * 22; // across the tile borders x = 48, 64
+				boolean ellipse = (x - 140) * (x - 140) / (30.0 * 30) + (y - 84) * (y - 84) / (18.0 * 18) < 1;
+				boolean square = x >= 14 && x < 42 && y >= 86 && y < 114;
+				mask[y * w + x] = disc || ellipse || square;
+			}
+		}
+		Img<FloatType> control = ArrayImgs.floats(w, h, 3), blue = ArrayImgs.floats(w, h, 3);
+		RandomAccess<FloatType> c = control.randomAccess(), b = blue.randomAccess();
+		int[] blueRgb = palette.get("blue");
+		for (int ch = 0; ch < 3; ch++) {
+			for (int y = 0; y < h; y++) {
+				for (int x = 0; x < w; x++) {
+					c.setPositionAndGet(x, y, ch).set(mask[y * w + x] ? 1f : 0f);
+					b.setPositionAndGet(x, y, ch).set(blueRgb[ch] / 255f);
+				}
+			}
+		}
+		double[] tiled = new double[2], plain = new double[2], whole = new double[2];
+		for (int seed = 0; seed < 2; seed++) {
+			for (int k = 0; k < 3; k++) {
+				var request = GenerationRequest.builder().mode(GenerationRequest.Mode.IMAGE_TO_IMAGE).initImage(blue)
+					.strength(1).prompt("a red circle on a blue background").steps(STEPS).guidance(GUIDANCE).seed(3000 + seed)
+					.control(new ControlNetUnit(controlNet, control, "none").withScale(k == 1 ? 0 : 1));
+				if (k < 2) request.tileSize(64).tileOverlap(16);
+				Img<FloatType> image = pipeline.generate(request.build(), null).images().get(0).pixels();
+				(k == 0 ? tiled : k == 1 ? plain : whole)[seed] = maskIoU(image, mask, palette.get("red"), blueRgb);
+			}
+		}
+		double iouTiled = (tiled[0] + tiled[1]) / 2, iouPlain = (plain[0] + plain[1]) / 2, iouWhole = (whole[0] + whole[1]) / 2;
+		System.out.printf(Locale.ROOT, "[quality] embedded ControlNet, 192x128 mask, tiled diffusion 64/16: IoU %.3f (%.3f, %.3f); "
+			+ "without the ControlNet %.3f; the UNet on the whole image %.3f%n", iouTiled, tiled[0], tiled[1], iouPlain, iouWhole);
+		assertTrue(iouTiled >= 0.75, "the tiles follow the mask: IoU " + iouTiled);
+		assertTrue(iouPlain < 0.5, "without the ControlNet the measure must see a picture that ignores the mask: " + iouPlain);
+	}
+
+	/** IoU of the object (pixels nearer {@code object} than {@code background}) with the mask, any image size. */
+	private static double maskIoU(Img<FloatType> image, boolean[] mask, int[] object, int[] background) {
+		float[][] px = ShapeCheck.pixels(image);
+		int inter = 0, union = 0;
+		for (int i = 0; i < px.length; i++) {
+			boolean isObject = distance(px[i], object) < distance(px[i], background);
+			if (isObject && mask[i]) inter++;
+			if (isObject || mask[i]) union++;
+		}
+		return inter / (double) Math.max(1, union);
+	}
 }
