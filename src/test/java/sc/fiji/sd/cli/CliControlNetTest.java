@@ -135,6 +135,22 @@ class CliControlNetTest {
 		assertTrue(PngReader.readText(out).get("parameters").contains("Module: scribble_xdog"));
 	}
 
+	/** Tiled diffusion takes the ControlNet too (each tile gets its part of the control image), recorded with both. */
+	@Test
+	void imageToImageInTilesTakesAControlNet() throws IOException {
+		Path big = disc(dir.resolve("big.png"), 128), with = dir.resolve("tiles-with.png"),
+			without = dir.resolve("tiles-without.png");
+		CliRun r = run("img2img", with, "--image", big.toString(), "--strength", "0.8", "--tile", "64", "--controlnet",
+			NOSCALE, "--control", big.toString(), "--control-type", "mask");
+		assertEquals(0, r.exitCode(), r.err());
+		CliRun plain = run("img2img", without, "--image", big.toString(), "--strength", "0.8", "--tile", "64");
+		assertEquals(0, plain.exitCode(), plain.err());
+		assertFalse(Arrays.equals(pixels(with), pixels(without)), "the ControlNet changed nothing in tiles");
+		String parameters = PngReader.readText(with).get("parameters");
+		assertTrue(parameters.contains("Tiled diffusion: 64, Tile overlap: 16") && parameters.contains("Module: mask"),
+			parameters);
+	}
+
 	@Test
 	void usageErrorsBeforeTheModelLoads() {
 		Path out = dir.resolve("never.png");

@@ -120,6 +120,41 @@ class ControlNetMacroTest {
 		assertTrue(Double.parseDouble(HeadlessImageJ.reported("control difference")) > 0, "the ControlNet acts");
 	}
 
+	/** Image to Image in tiles (tile=64) with an open mask as the control image: each tile gets its part; replays. */
+	@Test
+	void imageToImageInTilesTakesAControlImage() {
+		String line = "run(\"Image to Image...\", \"prompt=[a red circle] steps=2 seed=11 strength=0.8 scheduler=DDIM "
+			+ "tile=64 control=[mask] control_type=mask controlnet=[" + controlNet + "] model=[" + base + "]\");\n";
+		ij.runReporting("""
+			newImage("mask", "8-bit black", 128, 64, 1);
+			makeOval(40, 10, 50, 40);
+			run("Set...", "value=255");
+			run("Select None");
+			newImage("photo", "RGB black", 128, 64, 1);
+			""" + line + """
+			first = getImageID();
+			report("size", "" + getWidth() + "x" + getHeight());
+			report("info", getMetadata("Info"));
+			selectImage("photo");
+			""" + line + """
+			imageCalculator("Difference create", first, getImageID());
+			getStatistics(area, mean, min, max);
+			report("replay difference", max);
+			selectImage("photo");
+			""" + line.replace("control=[mask]", "control=none") + """
+			imageCalculator("Difference create", first, getImageID());
+			getStatistics(area, mean, min, max);
+			report("control difference", max);
+			close("*");
+			""");
+		assertEquals("128x64", HeadlessImageJ.reported("size"));
+		String info = HeadlessImageJ.reported("info");
+		assertTrue(info.contains("Tiled diffusion: 64, Tile overlap: 16") && info.contains("ControlNet 0: \"Module: mask"),
+			info);
+		assertEquals("0", HeadlessImageJ.reported("replay difference"), "the same line gives the same pixels");
+		assertTrue(Double.parseDouble(HeadlessImageJ.reported("control difference")) > 0, "the ControlNet acts in tiles");
+	}
+
 	@Test
 	void anOpenImageOfAnotherSizeIsResizedAndTheLogSaysSo() {
 		String printed = ij.runReporting("""
