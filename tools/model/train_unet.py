@@ -72,14 +72,19 @@ def cache_latents(vae_path, out, n, seed, batch=100):
 
 
 def stable_target(x_t, a, z, reference):
-    """The posterior mean of the clean latent given x_t over a reference set plus the sample's own z: z [B,4,h,w],
+    """The posterior mean of the clean latent given x_t over a reference set plus the sample's own z (None: none): z [B,4,h,w],
     reference [K,4*h*w] shared by the batch or [B,K,4*h*w] per sample (scaled latents), a = alpha_bar [B,1,1,1].
     Squared distances as |x|^2 - 2 s x.r + s^2 |r|^2 (float64: no [B,K,4*h*w] difference tensor on every step)."""
-    x, z0, ref = x_t.flatten(1).double(), z.flatten(1).double(), reference.double()
+    x, ref = x_t.flatten(1).double(), reference.double()
     s, var2 = a.view(-1, 1).double().sqrt(), 2 * (1 - a.view(-1, 1).double())
     shared = ref.dim() == 2
     cross = x @ ref.T if shared else torch.einsum("bd,bkd->bk", x, ref)
     d_ref = ((x * x).sum(1, keepdim=True) - 2 * s * cross + s * s * (ref * ref).sum(-1)) / var2
+    if z is None:  # a point off the forward process (a sampler's trajectory): the reference set alone
+        w = torch.softmax(-d_ref, 1)
+        mean = w @ ref if shared else torch.einsum("bk,bkd->bd", w, ref)
+        return mean.to(x_t.dtype).view_as(x_t)
+    z0 = z.flatten(1).double()
     d_self = ((x - s * z0) ** 2).sum(1, keepdim=True) / var2
     w = torch.softmax(-torch.cat([d_self, d_ref], 1), 1)
     mean = w[:, :1] * z0 + (w[:, 1:] @ ref if shared else torch.einsum("bk,bkd->bd", w[:, 1:], ref))
@@ -119,6 +124,13 @@ def main():
     ap.add_argument("--focus-t", default=None, metavar="T:P",
                     help="draw a share P of the timesteps from T..999 instead of 0..999 (e.g. 400:0.8: more training "
                          "where the picture is decided; the rest stays uniform so the last steps do not drift)")
+    ap.add_argument("--trajectories", default=None, metavar="SAMPLER:STEPS[,...]",
+                    help="with --stable-target: also train on the points the model's own samplers visit (e.g. "
+                         "PLMS:10,PNDM:10, guidance 3-9 on training captions, renewed every --trajectory-every steps), "
+                         "towards the exact posterior mean there: the points a few-step sampler reaches are off the "
+                         "forward process, where the plain targets never train the UNet")
+    ap.add_argument("--trajectory-share", type=float, default=0.5, help="share of each batch from --trajectories")
+    ap.add_argument("--trajectory-every", type=int, default=250, help="steps between renewals of the trajectories")
     ap.add_argument("--max-minutes", type=float, default=1e9, help="stop early (checkpoint kept, rerun resumes)")
     args = ap.parse_args()
     if args.focus_t is not None:
@@ -129,6 +141,8 @@ def main():
             ap.error(f"--focus-t is T:P, e.g. 400:0.8, not {args.focus_t}")
         if not (0 <= args.focus_t[0] < 1000 and 0 <= args.focus_t[1] <= 1):
             ap.error(f"--focus-t needs 0 <= T < 1000 and 0 <= P <= 1, not {args.focus_t[0]}:{args.focus_t[1]}")
+    if args.trajectories and not args.stable_target:
+        ap.error("--trajectories needs --stable-target K: the target at a trajectory's point is the posterior mean")
     if args.difference_weight and not args.stable_target:
         ap.error("--difference-weight needs --stable-target K: the difference is taken between a sample's caption and "
                  "empty-prompt outputs, which only the stable target trains together")
@@ -279,7 +293,70 @@ def main():
         loss = ((per + args.difference_weight * diff) * weight[t]).mean()
         return loss, [loss.item(), per.mean().item(), diff.mean().item()]
 
-    batch_loss = stable_loss if args.stable_target else plain_loss
+    trajectory = {}  # the points the samplers visited: x [N,4,h,w], t [N], label [N]
+
+    def renew_trajectories():
+        """Runs the --trajectories samplers with the EMA UNet and CFG on random training captions at guidance 3-9 and
+        keeps every point the UNet was called at (oracle_grid.py's samplers, which match the Java pipeline's)."""
+        import oracle_grid
+        oracle_grid.AC = ac.double()
+        xs, ts, labels = [], [], []
+        n_traj = 96
+        with torch.no_grad():
+            uncond = te(empty_ids[None])[0]
+        for spec in args.trajectories.split(","):
+            sampler, steps = spec.rsplit(":", 1)
+            for guidance in (3.0, 5.0, 7.0, 9.0):
+                lab = data["label"][torch.randint(0, n, (n_traj,), generator=gen)]
+                with torch.no_grad():
+                    cond = te(cap_ids[lab])[0]
+                eps = oracle_grid.unet_guided(ema_unet, v_prediction, cond, uncond.expand(n_traj, -1, -1), guidance)
+
+                def recording(x, t, eps=eps):
+                    xs.append(x.float().clone())
+                    ts.append(torch.full((x.shape[0],), int(t)))
+                    return eps(x, t)
+                x = torch.randn((n_traj, 4, 8, 8), generator=gen).double()
+                seed = int(torch.randint(0, 2 ** 31, (1,), generator=gen))
+                oracle_grid.sample(sampler, recording, x, int(steps), seed, v_prediction)
+                labels += [lab] * (len(xs) - len(labels))
+        # points below t 300 are left out: there the posterior mean snaps to one training latent, and the v target
+        # (sqrt(a) x - z) / sqrt(1 - a) of a point off the forward process grows without bound as a -> 1
+        x, t, label = torch.cat(xs), torch.cat(ts), torch.cat(labels)
+        keep = t >= 300
+        trajectory.update(x=x[keep], t=t[keep], label=label[keep])
+        print(f"trajectories: {trajectory['x'].shape[0]} points from {args.trajectories}", flush=True)
+
+    def trajectory_loss(k):
+        """k points of the trajectories, each with its caption and the empty prompt, towards the posterior means."""
+        pick = torch.randint(0, trajectory["x"].shape[0], (k,), generator=gen)
+        x_t, t, lab = trajectory["x"][pick], trajectory["t"][pick], trajectory["label"][pick]
+        a = ac[t].view(-1, 1, 1, 1)
+        others = reference[torch.randint(0, n, (args.stable_target,), generator=gen)]
+        z_cond = stable_target(x_t, a, None, by_label[lab])
+        z_empty = stable_target(x_t, a, None, others)
+        ids = torch.cat([cap_ids[lab], empty_ids.expand(k, -1)])
+        with torch.set_grad_enabled(not args.freeze_text_encoder):
+            hs, _ = te(ids)
+        pred = unet(torch.cat([x_t, x_t]), torch.cat([t, t]).float(), hs)
+        targets = [(a.sqrt() * x_t - zz) / (1 - a).sqrt() if v_prediction else (x_t - a.sqrt() * zz) / (1 - a).sqrt()
+                   for zz in (z_cond, z_empty)]
+        p_cond, p_empty = pred.chunk(2)
+        per = sum(((p - q) ** 2).flatten(1).mean(1) for p, q in zip((p_cond, p_empty), targets)) / 2
+        diff = (((p_cond - p_empty) - (targets[0] - targets[1])) ** 2).flatten(1).mean(1)
+        return ((per + args.difference_weight * diff) * weight[t]).mean()
+
+    def mixed_loss():
+        """--trajectories: the stable loss on the forward process and on the samplers' points, by their shares."""
+        if step % args.trajectory_every == 0 or not trajectory:
+            renew_trajectories()
+        loss, stats = stable_loss()
+        k = max(1, round(args.batch * args.trajectory_share))
+        on_path = trajectory_loss(k)
+        share = args.trajectory_share
+        return (1 - share) * loss + share * on_path, stats + [on_path.item()]
+
+    batch_loss = mixed_loss if args.trajectories else stable_loss if args.stable_target else plain_loss
     while step < args.steps:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
@@ -298,6 +375,7 @@ def main():
             h = np.mean(hist, 0)
             hist = []
             print(f"step {step} loss {h[0]:.4f} mse {h[1]:.4f}" + (f" difference {h[2]:.4f}" if len(h) > 2 else "")
+                  + (f" on the trajectories {h[3]:.4f}" if len(h) > 3 else "")
                   + f" lr {opt.param_groups[0]['lr']:.2e} {(time.time() - t0) / 60:.1f} min", flush=True)
         if time.time() - last_save > 180:
             save()
