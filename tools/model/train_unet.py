@@ -267,6 +267,22 @@ def main():
         loss = (per * weight[t]).mean()
         return loss, [loss.item(), per.mean().item()]
 
+    def two_prompt_errors(x_t, t, a, labels, z_cond, z_empty):
+        """The UNet at x_t with each sample's caption and with the empty prompt against the targets that make its
+        clean-latent estimates z_cond and z_empty: per sample, the mean squared error of the two outputs and the error
+        of their difference (what guidance multiplies)."""
+        k = x_t.shape[0]
+        ids = torch.cat([cap_ids[labels], empty_ids.expand(k, -1)])
+        with torch.set_grad_enabled(not args.freeze_text_encoder):
+            hs, _ = te(ids)
+        pred = unet(torch.cat([x_t, x_t]), torch.cat([t, t]).float(), hs)
+        targets = [(a.sqrt() * x_t - zz) / (1 - a).sqrt() if v_prediction else (x_t - a.sqrt() * zz) / (1 - a).sqrt()
+                   for zz in (z_cond, z_empty)]
+        p_cond, p_empty = pred.chunk(2)
+        per = sum(((p - q) ** 2).flatten(1).mean(1) for p, q in zip((p_cond, p_empty), targets)) / 2
+        diff = (((p_cond - p_empty) - (targets[0] - targets[1])) ** 2).flatten(1).mean(1)
+        return per, diff
+
     def stable_loss():
         """--stable-target: the posterior mean over the reference sets, each sample with its caption and the empty
         prompt at the same x_t, and the error of their difference."""
@@ -281,15 +297,7 @@ def main():
         with torch.no_grad():
             z_cond = stable_target(x_t, a, z, by_label[data["label"][idx]])
             z_empty = stable_target(x_t, a, z, others)
-        ids = torch.cat([cap_ids[data["label"][idx]], empty_ids.expand(args.batch, -1)])
-        with torch.set_grad_enabled(not args.freeze_text_encoder):
-            hs, _ = te(ids)
-        pred = unet(torch.cat([x_t, x_t]), torch.cat([t, t]).float(), hs)
-        targets = [(a.sqrt() * x_t - zz) / (1 - a).sqrt() if v_prediction else (x_t - a.sqrt() * zz) / (1 - a).sqrt()
-                   for zz in (z_cond, z_empty)]
-        p_cond, p_empty = pred.chunk(2)
-        per = sum(((p - q) ** 2).flatten(1).mean(1) for p, q in zip((p_cond, p_empty), targets)) / 2
-        diff = (((p_cond - p_empty) - (targets[0] - targets[1])) ** 2).flatten(1).mean(1)
+        per, diff = two_prompt_errors(x_t, t, a, data["label"][idx], z_cond, z_empty)
         loss = ((per + args.difference_weight * diff) * weight[t]).mean()
         return loss, [loss.item(), per.mean().item(), diff.mean().item()]
 
@@ -335,15 +343,7 @@ def main():
         others = reference[torch.randint(0, n, (args.stable_target,), generator=gen)]
         z_cond = stable_target(x_t, a, None, by_label[lab])
         z_empty = stable_target(x_t, a, None, others)
-        ids = torch.cat([cap_ids[lab], empty_ids.expand(k, -1)])
-        with torch.set_grad_enabled(not args.freeze_text_encoder):
-            hs, _ = te(ids)
-        pred = unet(torch.cat([x_t, x_t]), torch.cat([t, t]).float(), hs)
-        targets = [(a.sqrt() * x_t - zz) / (1 - a).sqrt() if v_prediction else (x_t - a.sqrt() * zz) / (1 - a).sqrt()
-                   for zz in (z_cond, z_empty)]
-        p_cond, p_empty = pred.chunk(2)
-        per = sum(((p - q) ** 2).flatten(1).mean(1) for p, q in zip((p_cond, p_empty), targets)) / 2
-        diff = (((p_cond - p_empty) - (targets[0] - targets[1])) ** 2).flatten(1).mean(1)
+        per, diff = two_prompt_errors(x_t, t, a, lab, z_cond, z_empty)
         return ((per + args.difference_weight * diff) * weight[t]).mean()
 
     def mixed_loss():

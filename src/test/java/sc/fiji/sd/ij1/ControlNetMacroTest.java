@@ -35,6 +35,21 @@ class ControlNetMacroTest {
 			+ "control=[selection] controlnet=[" + controlNet + "] " + extra + " model=[" + base + "]\");\n";
 	}
 
+	/**
+	 * Macro lines that run {@code line} again on {@code image} and then with {@code control} replaced by
+	 * {@code control=none}, each compared with the result in the macro variable {@code first}: they report "replay
+	 * difference" and "control difference" (the largest pixel difference).
+	 */
+	private static String replayedAndWithoutControl(String line, String image, String control) {
+		String compare = """
+			imageCalculator("Difference create", first, getImageID());
+			getStatistics(area, mean, min, max);
+			""";
+		return "selectImage(\"" + image + "\");\n" + line + compare + "report(\"replay difference\", max);\n"
+			+ "selectImage(\"" + image + "\");\n" + line.replace(control, "control=none") + compare
+			+ "report(\"control difference\", max);\n";
+	}
+
 	@Test
 	void theSelectionIsTheControlImageShownAsItsOwnWindowAndTheLineReplaysToTheSamePixels() {
 		ij.runReporting("""
@@ -100,15 +115,7 @@ class ControlNetMacroTest {
 			report("outside the oval", "" + (v & 0xffffff));
 			selectImage("specimen");
 			report("specimen", "" + getWidth() + " " + selectionType());
-			""" + outpaint.replace("SHOW", "") + """
-			imageCalculator("Difference create", first, getImageID());
-			getStatistics(area, mean, min, max);
-			report("replay difference", max);
-			selectImage("specimen");
-			""" + outpaint.replace("SHOW", "").replace("control=[selection]", "control=none") + """
-			imageCalculator("Difference create", first, getImageID());
-			getStatistics(area, mean, min, max);
-			report("control difference", max);
+			""" + replayedAndWithoutControl(outpaint.replace("SHOW", ""), "specimen", "control=[selection]") + """
 			close("*");
 			""");
 		assertEquals("128x64", HeadlessImageJ.reported("size"), "64 + 64 (a multiple of the fixture's size step)");
@@ -135,16 +142,7 @@ class ControlNetMacroTest {
 			first = getImageID();
 			report("size", "" + getWidth() + "x" + getHeight());
 			report("info", getMetadata("Info"));
-			selectImage("photo");
-			""" + line + """
-			imageCalculator("Difference create", first, getImageID());
-			getStatistics(area, mean, min, max);
-			report("replay difference", max);
-			selectImage("photo");
-			""" + line.replace("control=[mask]", "control=none") + """
-			imageCalculator("Difference create", first, getImageID());
-			getStatistics(area, mean, min, max);
-			report("control difference", max);
+			""" + replayedAndWithoutControl(line, "photo", "control=[mask]") + """
 			close("*");
 			""");
 		assertEquals("128x64", HeadlessImageJ.reported("size"));
