@@ -192,6 +192,11 @@ def lcm(eps, x, steps, seed):
     return x
 
 
+def known_sampler(sampler):
+    """Whether sample() runs this sampler."""
+    return sampler in ("PLMS", "PNDM", "LCM", "Euler a") or sampler.startswith("DPM++ 2M")
+
+
 def sample(sampler, eps, x, steps, seed, v_prediction):
     """The clean latents from the noise x with one of the samplers above (DDIM is adapt_common.ddim_loop)."""
     if sampler == "PLMS":

@@ -82,13 +82,14 @@ def stable_target(x_t, a, z, reference):
     d_ref = ((x * x).sum(1, keepdim=True) - 2 * s * cross + s * s * (ref * ref).sum(-1)) / var2
     if z is None:  # a point off the forward process (a sampler's trajectory): the reference set alone
         w = torch.softmax(-d_ref, 1)
-        mean = w @ ref if shared else torch.einsum("bk,bkd->bd", w, ref)
-        return mean.to(x_t.dtype).view_as(x_t)
-    z0 = z.flatten(1).double()
-    d_self = ((x - s * z0) ** 2).sum(1, keepdim=True) / var2
-    w = torch.softmax(-torch.cat([d_self, d_ref], 1), 1)
-    mean = w[:, :1] * z0 + (w[:, 1:] @ ref if shared else torch.einsum("bk,bkd->bd", w[:, 1:], ref))
-    return mean.to(z.dtype).view_as(z)
+    else:
+        z0 = z.flatten(1).double()
+        w = torch.softmax(-torch.cat([((x - s * z0) ** 2).sum(1, keepdim=True) / var2, d_ref], 1), 1)
+    w_ref = w if z is None else w[:, 1:]
+    mean = w_ref @ ref if shared else torch.einsum("bk,bkd->bd", w_ref, ref)
+    if z is not None:
+        mean = w[:, :1] * z0 + mean
+    return mean.to(x_t.dtype).view_as(x_t)
 
 
 def main():
@@ -129,7 +130,9 @@ def main():
                          "PLMS:10,PNDM:10, guidance 3-9 on training captions, renewed every --trajectory-every steps), "
                          "towards the exact posterior mean there: the points a few-step sampler reaches are off the "
                          "forward process, where the plain targets never train the UNet")
-    ap.add_argument("--trajectory-share", type=float, default=0.5, help="share of each batch from --trajectories")
+    ap.add_argument("--trajectory-share", type=float, default=0.5,
+                    help="weight P of the loss on the trajectories' points (round(P x batch) of them each step, "
+                         "beside the batch, whose loss gets weight 1 - P)")
     ap.add_argument("--trajectory-every", type=int, default=250, help="steps between renewals of the trajectories")
     ap.add_argument("--max-minutes", type=float, default=1e9, help="stop early (checkpoint kept, rerun resumes)")
     args = ap.parse_args()
@@ -143,6 +146,15 @@ def main():
             ap.error(f"--focus-t needs 0 <= T < 1000 and 0 <= P <= 1, not {args.focus_t[0]}:{args.focus_t[1]}")
     if args.trajectories and not args.stable_target:
         ap.error("--trajectories needs --stable-target K: the target at a trajectory's point is the posterior mean")
+    if args.trajectories:
+        import oracle_grid
+        for spec in args.trajectories.split(","):
+            sampler, _, steps = spec.rpartition(":")
+            if not (oracle_grid.known_sampler(sampler) and steps.isdigit() and int(steps) > 0):
+                ap.error(f"--trajectories takes SAMPLER:STEPS[,...] with a sampler of oracle_grid.py (PLMS, PNDM, "
+                         f"Euler a, LCM, DPM++ 2M [SDE] [Karras]), e.g. PLMS:10,PNDM:10, not {spec!r}")
+        if not 0 < args.trajectory_share <= 1 or args.trajectory_every < 1:
+            ap.error("--trajectory-share needs 0 < P <= 1 and --trajectory-every at least 1 step")
     if args.difference_weight and not args.stable_target:
         ap.error("--difference-weight needs --stable-target K: the difference is taken between a sample's caption and "
                  "empty-prompt outputs, which only the stable target trains together")
@@ -320,14 +332,14 @@ def main():
                     cond = te(cap_ids[lab])[0]
                 eps = oracle_grid.unet_guided(ema_unet, v_prediction, cond, uncond.expand(n_traj, -1, -1), guidance)
 
-                def recording(x, t, eps=eps):
+                def recording(x, t, eps=eps, lab=lab):
                     xs.append(x.float().clone())
                     ts.append(torch.full((x.shape[0],), int(t)))
+                    labels.append(lab)
                     return eps(x, t)
                 x = torch.randn((n_traj, 4, 8, 8), generator=gen).double()
                 seed = int(torch.randint(0, 2 ** 31, (1,), generator=gen))
                 oracle_grid.sample(sampler, recording, x, int(steps), seed, v_prediction)
-                labels += [lab] * (len(xs) - len(labels))
         # points below t 300 are left out: there the posterior mean snaps to one training latent, and the v target
         # (sqrt(a) x - z) / sqrt(1 - a) of a point off the forward process grows without bound as a -> 1
         x, t, label = torch.cat(xs), torch.cat(ts), torch.cat(labels)

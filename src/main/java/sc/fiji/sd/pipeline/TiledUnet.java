@@ -74,12 +74,17 @@ final class TiledUnet implements NoisePredictor {
 	 * {@code tile − overlap} from the step's offset, the last ending at the edge.
 	 */
 	static List<Integer> startsAcross(int size, int tile, int overlap, int step) {
-		return TiledVae.spans(size, tile, overlap, offset(step, tile - overlap, X)).stream().map(s -> s[0]).toList();
+		return spans(size, tile, overlap, step, X).stream().map(s -> s[0]).toList();
 	}
 
 	/** As {@link #startsAcross} down a height (with the other axis' offsets). */
 	static List<Integer> startsDown(int size, int tile, int overlap, int step) {
-		return TiledVae.spans(size, tile, overlap, offset(step, tile - overlap, Y)).stream().map(s -> s[0]).toList();
+		return spans(size, tile, overlap, step, Y).stream().map(s -> s[0]).toList();
+	}
+
+	/** {@link TiledVae#spans} along an axis at {@code step}, shifted by that axis' offset ({@code alpha}: X or Y). */
+	private static List<int[]> spans(int size, int tile, int overlap, int step, double alpha) {
+		return TiledVae.spans(size, tile, overlap, offset(step, tile - overlap, alpha));
 	}
 
 	/** The offsets' irrationals across and down: the golden ratio's and √2's fractional parts. */
@@ -94,8 +99,7 @@ final class TiledUnet implements NoisePredictor {
 
 	/** The tiles of a step, with their weights. */
 	private List<Tile> layout(int step) {
-		List<int[]> xs = TiledVae.spans(latentW, tileW, overlap, offset(step, tileW - overlap, X));
-		List<int[]> ys = TiledVae.spans(latentH, tileH, overlap, offset(step, tileH - overlap, Y));
+		List<int[]> xs = spans(latentW, tileW, overlap, step, X), ys = spans(latentH, tileH, overlap, step, Y);
 		List<Tile> tiles = new ArrayList<>();
 		for (int[] ty : ys) {
 			float[] wy = TiledVae.ramp(tileH, ty[2], ty[3]);

@@ -82,6 +82,25 @@ class TiledDiffusionTest {
 			for (int i = 1; i < s.size(); i++) assertTrue(s.get(i) - s.get(i - 1) <= 6, "no gap at step " + step + ": " + s);
 		}
 		assertTrue(seconds.size() >= 5, "offsets used: " + seconds);
+		// moving costs at most one more tile per row and column than the fixed layout (offset 0) of the same side
+		for (int size : new int[] { 16, 24, 37, 128, 256 }) {
+			for (int step = 0; step < 40; step++) {
+				int fixed = TiledVae.spans(size, 8, 2, 0).size();
+				assertTrue(TiledUnet.startsAcross(size, 8, 2, step).size() <= fixed + 1, size + " at step " + step);
+				assertTrue(TiledUnet.startsDown(size, 8, 2, step).size() <= fixed + 1, size + " at step " + step);
+			}
+		}
+		// and on average few more (the README's numbers): side in latents, tile, overlap, steps of the run
+		for (int[] c : new int[][] { { 24, 16, 8, 2, 12 }, { 256, 256, 64, 2, 20 }, { 128, 128, 64, 2, 20 } }) {
+			double calls = 0;
+			for (int step = 0; step < c[4]; step++) {
+				calls += TiledUnet.startsAcross(c[0], c[2], c[3], step).size()
+					* TiledUnet.startsDown(c[1], c[2], c[3], step).size() / (double) c[4];
+			}
+			int fixed = TiledVae.spans(c[0], c[2], c[3], 0).size() * TiledVae.spans(c[1], c[2], c[3], 0).size();
+			System.out.printf(Locale.ROOT, "Tiled diffusion %dx%d in %d-pixel tiles overlapping by %d: %.1f UNet calls a "
+				+ "step over %d steps (fixed layout %d)%n", 8 * c[0], 8 * c[1], 8 * c[2], 8 * c[3], calls, c[4], fixed);
+		}
 	}
 
 	private static List<Integer> starts(List<int[]> spans) {
