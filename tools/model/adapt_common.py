@@ -19,8 +19,8 @@ from onnx import numpy_helper
 
 import dataset
 import onnx_export as ox
-from common import BETA_END, TEXT_CFG, UNET_CFG, VAE_CFG, alphas_cumprod
-from models import AutoencoderKL, TextEncoder, UNet
+from common import BETA_END, TEXT_CFG, UNET_ARGS, UNET_CFG, VAE_CFG, alphas_cumprod
+from models import AutoencoderKL, TextEncoder, UNet, UNetConfig
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL = os.path.join(HERE, "..", "..", "models", "tiny-sd-shapes")
@@ -85,8 +85,16 @@ def load_into(module, export_fn, prefix, onnx_path, only=""):
     return pairing
 
 
+def unet_cfg(model=MODEL):
+    """UNET_CFG with the model's depth of attention (unet/config.json's transformer_layers_per_block: 1 before the
+    seventh base, 2 from it)."""
+    with open(os.path.join(model, "unet", "config.json")) as f:
+        layers = json.load(f).get("transformer_layers_per_block", 1)
+    return UNetConfig(**{**UNET_ARGS, "transformer_layers_per_block": layers})
+
+
 def load_model(model=MODEL):
-    te, unet, vae = TextEncoder(TEXT_CFG), UNet(UNET_CFG), AutoencoderKL(VAE_CFG)
+    te, unet, vae = TextEncoder(TEXT_CFG), UNet(unet_cfg(model)), AutoencoderKL(VAE_CFG)
     pt = load_into(te, lambda m, p: ox.export_text_encoder(m, p), "te.", os.path.join(model, "text_encoder", "model.onnx"))
     pu = load_into(unet, lambda m, p: ox.export_unet(m, p), "unet.", os.path.join(model, "unet", "model.onnx"))
     load_into(vae, lambda m, p: ox.export_vae_encoder(m, p, mode="mean"), "vae.",
@@ -104,6 +112,15 @@ def load_model(model=MODEL):
     unet.prediction_type = sched.get("prediction_type", "epsilon")  # what the adaptations train against
     unet.beta_end = sched.get("beta_end", BETA_END)  # and on which noise schedule (scaled_linear from BETA_START)
     return te, unet, vae, sf, pt, pu
+
+
+def vae_checkpoint(path):
+    """A VAE as train_vae.py saves it ({"model": state dict}), from such a file or read back from an exported model
+    folder's vae_encoder and vae_decoder: checkpoints do not outlive a machine, the repository's model does."""
+    if os.path.isdir(path):  # and the model's scaling factor, which latents cached with this VAE keep
+        _, _, vae, sf, _, _ = load_model(path)
+        return {"model": vae.state_dict(), "scaling_factor": sf}
+    return torch.load(path)
 
 
 def loss_target(unet, z, noise, a):

@@ -11,8 +11,9 @@ WORK = os.environ.get("TINY_SD_WORK", "/work/train")
 
 # The embedded model (models/tiny-sd-shapes). Sizes chosen to stay under 40 MB of fp32 weights.
 TEXT_CFG = TextConfig(hidden_size=48, num_hidden_layers=2, num_attention_heads=4, intermediate_size=192)
-UNET_CFG = UNetConfig(block_out_channels=(64, 128), layers_per_block=1, cross_attention_dim=48,
-                      attention_head_dim=4, norm_num_groups=8, sample_size=8)
+UNET_ARGS = dict(block_out_channels=(64, 128), layers_per_block=1, cross_attention_dim=48, attention_head_dim=4,
+                 norm_num_groups=8, sample_size=8)
+UNET_CFG = UNetConfig(**UNET_ARGS)
 VAE_CFG = VAEConfig(block_out_channels=(16, 32, 64, 96), layers_per_block=1, norm_num_groups=4, sample_size=64)
 
 # SD 1.5 noise schedule (scaled_linear), the same as scheduler_config.json; a base may end at another beta_end

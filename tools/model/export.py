@@ -23,7 +23,8 @@ from models import AutoencoderKL, TextEncoder, UNet, count
 
 
 def load(vae_path, unet_path, ema=True):
-    ck_v = torch.load(vae_path)
+    import adapt_common
+    ck_v = adapt_common.vae_checkpoint(vae_path)  # a checkpoint, or a model folder whose VAE is kept
     vae_cfg = dict(VAE_CFG)
     vae_cfg.update(ck_v.get("cfg", {}))
     vae = AutoencoderKL(vae_cfg)
@@ -37,7 +38,7 @@ def load(vae_path, unet_path, ema=True):
         m.eval()
     unet.prediction_type = ck_u.get("prediction_type", "epsilon")
     unet.beta_end = ck_u.get("beta_end", ox.EMBEDDED_SCHEDULER["beta_end"])
-    return vae, te, unet, ck_u["scaling_factor"], ck_u["step"], ck_v["step"]
+    return vae, te, unet, ck_u["scaling_factor"], ck_u["step"], ck_v.get("step")  # no step: read back from ONNX
 
 
 def export_all(vae, te, unet, sf, out, extra_card=None):

@@ -189,11 +189,11 @@ class BasicTransformerBlock(nn.Module):
 
 
 class Transformer2DModel(nn.Module):
-    def __init__(self, ch, heads, context_dim, groups=32):
+    def __init__(self, ch, heads, context_dim, groups=32, layers=1):
         super().__init__()
         self.norm = group_norm(ch, groups, 1e-6)
         self.proj_in = nn.Conv2d(ch, ch, 1)
-        self.transformer_blocks = nn.ModuleList([BasicTransformerBlock(ch, heads, context_dim)])
+        self.transformer_blocks = nn.ModuleList([BasicTransformerBlock(ch, heads, context_dim) for _ in range(layers)])
         self.proj_out = nn.Conv2d(ch, ch, 1)
 
     def forward(self, x, context):
@@ -210,7 +210,7 @@ class Transformer2DModel(nn.Module):
 class UNetConfig(dict):
     def __init__(self, block_out_channels=(96, 192), layers_per_block=2, cross_attention_dim=64,
                  attention_head_dim=4, norm_num_groups=32, in_channels=4, out_channels=4, sample_size=8,
-                 attn_levels=None, timestep_cond_dim=None):
+                 attn_levels=None, timestep_cond_dim=None, transformer_layers_per_block=1):
         n = len(block_out_channels)
         attn_levels = list(attn_levels) if attn_levels is not None else [True] * n
         super().__init__(
@@ -221,7 +221,7 @@ class UNetConfig(dict):
             down_block_types=["CrossAttnDownBlock2D" if a else "DownBlock2D" for a in attn_levels],
             up_block_types=["CrossAttnUpBlock2D" if a else "UpBlock2D" for a in reversed(attn_levels)],
             mid_block_type="UNetMidBlock2DCrossAttn", act_fn="silu", norm_eps=1e-5,
-            time_cond_proj_dim=timestep_cond_dim,
+            time_cond_proj_dim=timestep_cond_dim, transformer_layers_per_block=transformer_layers_per_block,
         )
 
 
@@ -252,7 +252,8 @@ class UNet(nn.Module):
         self.time_linear_2 = nn.Linear(temb, temb)
         self.cond_proj = nn.Linear(cfg["time_cond_proj_dim"], ch[0], bias=False) if cfg.get("time_cond_proj_dim") else None
         attn_down = [t.startswith("CrossAttn") for t in cfg["down_block_types"]]
-        transformer = transformer or (lambda c, level: Transformer2DModel(c, heads, ctx, g))
+        layers = cfg.get("transformer_layers_per_block", 1)  # diffusers' key; the same depth at every level
+        transformer = transformer or (lambda c, level: Transformer2DModel(c, heads, ctx, g, layers))
 
         self.down = nn.ModuleList()
         skip_ch = [ch[0]]

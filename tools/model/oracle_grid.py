@@ -43,7 +43,7 @@ import adapt_common
 import dataset
 import evaluate
 from common import BETA_END, VAE_CFG, alphas_cumprod
-from models import AutoencoderKL
+from models import AutoencoderKL, UNet
 
 AC = alphas_cumprod().double()
 CELLS = [("DDIM", 10, 9), ("PLMS", 20, 5), ("PLMS", 20, 9), ("Euler a", 10, 7), ("Euler a", 20, 9)]
@@ -375,6 +375,10 @@ def unet_cells(model, checkpoint, cells, seeds):
             if key in ck and ck[key] != value:  # the samplers run the model folder's schedule and parametrisation
                 raise SystemExit(f"{checkpoint} was trained with {key} {ck[key]}, {model} has {value}: give --model a "
                                  f"folder exported with the same (export.py), or measure an exported model")
+        if ck.get("unet_cfg", unet.cfg) != unet.cfg:  # another architecture (train_unet.py --transformer-layers)
+            deeper = UNet(ck["unet_cfg"]).eval()
+            deeper.prediction_type, deeper.beta_end = unet.prediction_type, unet.beta_end
+            unet = deeper
         unet.load_state_dict(ck["ema_unet"])
     n = len(combos)
     results = {}

@@ -4,6 +4,8 @@
   python3 tools/model/train_controlnet.py --base models/tiny-sd-shapes --init OLD/controlnet.pt --steps 1500 ...
   python3 tools/model/train_controlnet.py --base models/tiny-sd-shapes --out /work/train/cn --export \
       --controlnet-dir models/tiny-sd-shapes-controlnet
+  python3 tools/model/train_controlnet.py --base models/tiny-sd-shapes --init models/tiny-sd-shapes-controlnet \
+      --split balanced --out /work/train/empty --export   # the shipped ControlNet with a retrained base, as it is
 
 The network is diffusers' ControlNetModel (make_controlnet_fixture.ControlNet) for the embedded UNet: a copy of the
 base UNet's encoder half (conv_in, time embedding, down blocks, mid block) initialised from the base weights, the mask
@@ -50,15 +52,29 @@ HELDOUT_PER_FAMILY = 4
 STROKE = 7  # px: the thinnest part of a held-out mask (wide_enough)
 
 
-def make_controlnet(base_unet):
-    net = fx.ControlNet(UNET_CFG)
-    net.cond_embedding = fx.ConditioningEmbedding(UNET_CFG["block_out_channels"][0], EMBEDDING_CHANNELS)
-    net.unet.load_state_dict(base_unet.state_dict())
+def make_controlnet(base_unet, cfg=None):
+    """A ControlNet for `base_unet`: by default a copy of its encoder half (cfg None); with cfg (an exported
+    ControlNet's architecture, read into it afterwards: load_exported) that architecture, initialised at random."""
+    net = fx.ControlNet(cfg or base_unet.cfg)
+    net.cond_embedding = fx.ConditioningEmbedding(net.unet.cfg["block_out_channels"][0], EMBEDDING_CHANNELS)
+    if cfg is None:
+        net.unet.load_state_dict(base_unet.state_dict())
     with torch.no_grad():  # zero convolutions: at the start the residuals are 0 and the output is the base model's
         for conv in list(net.skip_convs) + [net.mid_conv, net.cond_embedding.conv_out]:
             conv.weight.zero_()
             conv.bias.zero_()
     return net
+
+
+def load_exported(net, folder):
+    """Reads an exported ControlNet (folder/model.onnx, --export's) into `net`, which has its architecture: the
+    repository keeps no checkpoints, so a ControlNet is adapted to a retrained base from what was shipped. Only the
+    parts the export holds (the encoder half, the conditioning embedding, the zero convolutions) are read."""
+    used = ("unet.conv_in.", "unet.time_linear_", "unet.down.", "unet.mid_", "cond_embedding.", "skip_convs.",
+            "mid_conv.")
+    names = residual_names(len(net.skip_convs))
+    adapt_common.load_into(net, lambda m, p: fx.export_controlnet(m, p, with_scale=True, residual_names=names), "",
+                           os.path.join(folder, "model.onnx"), only=used)
 
 
 class PromptFree(torch.nn.Module):
@@ -285,7 +301,8 @@ def main():
                     help="decay of an exponential moving average of the weights, evaluated and exported (0: none)")
     ap.add_argument("--init", default=None,
                     help="a ControlNet checkpoint whose weights (its EMA weights if it has them) start this run, with a "
-                         "fresh optimiser at step 0: adapting a ControlNet to a retrained base")
+                         "fresh optimiser at step 0: adapting a ControlNet to a retrained base; or an exported "
+                         "ControlNet's folder (models/tiny-sd-shapes-controlnet)")
     ap.add_argument("--export", action="store_true", help="only export the trained ControlNet (and measure it)")
     ap.add_argument("--table", action="store_true",
                     help="with --export: also measure DDIM at 10 and 20 steps, guidance 3, 5, 7 and 9 (the card's table)")
@@ -296,7 +313,14 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     te, unet, vae, sf, _, _ = adapt_common.load_model(args.base)
     tok = ClipTokenizer()
-    net = make_controlnet(unet)
+    # an exported ControlNet to start from keeps its own architecture (a UNet with one transformer block per
+    # attention, the bases before the seventh); otherwise the ControlNet copies the base UNet's
+    exported = args.init if args.init and os.path.isdir(args.init) else None
+    ck_path = os.path.join(args.out, "controlnet.pt")
+    cn_cfg = UNET_CFG if exported else None
+    if os.path.exists(ck_path):  # a run being resumed or exported keeps its architecture
+        cn_cfg = torch.load(ck_path).get("controlnet_cfg")
+    net = make_controlnet(unet, cn_cfg)
     with torch.no_grad():
         empty_states, _ = te(torch.tensor([tok("")], dtype=torch.long))
     def wrap(n):
@@ -305,11 +329,13 @@ def main():
 
     control = wrap(net)
     items = heldout(split=args.split)
-    ck_path = os.path.join(args.out, "controlnet.pt")
 
     if args.export:
-        ck = torch.load(ck_path)
-        net.load_state_dict(ck["ema"] if args.ema and "ema" in ck else ck["controlnet"])
+        if exported and not os.path.exists(ck_path):  # re-export a shipped ControlNet for a retrained base as it is
+            load_exported(net, exported)
+        else:
+            ck = torch.load(ck_path)
+            net.load_state_dict(ck["ema"] if args.ema and "ema" in ck else ck["controlnet"])
         control.eval()
         export(control, unet, args.base, args.controlnet_dir, items)
         for scale in (1.0, 0.0):
@@ -355,6 +381,9 @@ def main():
         gen.set_state(ck["gen"])
         step = ck["step"]
         print(f"resumed at step {step}", flush=True)
+    elif exported:
+        load_exported(net, exported)
+        print(f"started from the ControlNet exported to {exported}", flush=True)
     elif args.init:
         ck_init = torch.load(args.init)
         net.load_state_dict(ck_init.get("ema", ck_init["controlnet"]))
@@ -363,7 +392,7 @@ def main():
     if args.ema:
         # diffusers' use_ema: an average of the weights along training, started where this run starts if the
         # checkpoint has none; it is what is evaluated and exported
-        ema_net = make_controlnet(unet)
+        ema_net = make_controlnet(unet, cn_cfg)
         ema_net.load_state_dict(ck["ema"] if os.path.exists(ck_path) and "ema" in ck else net.state_dict())
         ema_steps = ck.get("ema_steps", 0) if os.path.exists(ck_path) else 0
         for p in ema_net.parameters():
@@ -372,7 +401,7 @@ def main():
 
     def save():
         save_atomic({"controlnet": net.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(), "step": step,
-                     "embedding_channels": EMBEDDING_CHANNELS,
+                     "embedding_channels": EMBEDDING_CHANNELS, "controlnet_cfg": dict(net.unet.cfg),
                      "prompt_free": bool(args.prompt_free), "sample_blind": bool(args.sample_blind),
                      "split": args.split,
                      **({"ema": ema_net.state_dict(), "ema_steps": ema_steps} if ema_net is not None else {})},

@@ -37,15 +37,17 @@ import torch
 
 import dataset
 from clip_tokenizer import ClipTokenizer
-from common import BETA_END, BETA_START, TEXT_CFG, UNET_CFG, VAE_CFG, WORK, alphas_cumprod, lr_at, save_atomic, seed_all
-from models import AutoencoderKL, TextEncoder, UNet, count
+from common import BETA_END, BETA_START, TEXT_CFG, UNET_ARGS, VAE_CFG, WORK, alphas_cumprod, lr_at, save_atomic, seed_all
+from models import AutoencoderKL, BasicTransformerBlock, TextEncoder, UNet, UNetConfig, count
 
 
 def cache_latents(vae_path, out, n, seed, batch=100):
     if os.path.exists(out):
         return torch.load(out)
     vae = AutoencoderKL(VAE_CFG)
-    vae.load_state_dict(torch.load(vae_path)["model"])
+    import adapt_common
+    ck = adapt_common.vae_checkpoint(vae_path)
+    vae.load_state_dict(ck["model"])
     vae.eval()
     rng = random.Random(seed)
     combos = dataset.train_combos()
@@ -62,7 +64,7 @@ def cache_latents(vae_path, out, n, seed, batch=100):
     mean = torch.cat(means)
     logvar = torch.cat(logvars)
     std = mean.std().item()
-    sf = float(f"{1.0 / std:.5g}")
+    sf = ck.get("scaling_factor", float(f"{1.0 / std:.5g}"))  # an exported model's own, else 1 / std
     data = {"mean": mean, "logvar": logvar, "label": torch.tensor(labels), "scaling_factor": sf,
             "latent_std": std, "latent_mean": mean.mean().item()}
     print(f"cached {n} latents in {time.time() - t0:.0f} s: std {std:.4f} mean {mean.mean().item():.4f} "
@@ -92,6 +94,29 @@ def stable_target(x_t, a, z, reference):
     return mean.to(x_t.dtype).view_as(x_t)
 
 
+def deepen(unet, layers):
+    """A copy of `unet` with `layers` transformer blocks in each attention: its own blocks first, then new ones
+    whose attention and feed-forward output projections are zero, so each is the identity (x + 0) and the copy
+    computes exactly what `unet` does until training moves them."""
+    have = unet.cfg.get("transformer_layers_per_block", 1)
+    if layers < have:
+        raise SystemExit(f"--transformer-layers {layers}: the base already has {have} blocks per attention")
+    deeper = UNet(UNetConfig(**{**{k: unet.cfg[k] for k in UNET_ARGS}, "transformer_layers_per_block": layers}))
+    missing, unexpected = deeper.load_state_dict(unet.state_dict(), strict=False)
+    assert not unexpected and all(".transformer_blocks." in k for k in missing), (missing, unexpected)
+    with torch.no_grad():
+        for name, module in deeper.named_modules():
+            if isinstance(module, BasicTransformerBlock) and int(name.rsplit(".", 1)[-1]) >= have:
+                for out in (module.attn1.to_out, module.attn2.to_out, module.ff[1]):
+                    out.weight.zero_()
+                    out.bias.zero_()
+    for key in ("prediction_type", "beta_end"):
+        if hasattr(unet, key):
+            setattr(deeper, key, getattr(unet, key))
+    deeper.train()
+    return deeper
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=2500)
@@ -102,7 +127,8 @@ def main():
     ap.add_argument("--n-latents", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--vae", default=os.path.join(WORK, "vae.pt"))
+    ap.add_argument("--vae", default=os.path.join(WORK, "vae.pt"),
+                    help="train_vae.py's checkpoint or an exported model folder (its VAE read back from ONNX)")
     ap.add_argument("--latents", default=os.path.join(WORK, "latents.pt"))
     ap.add_argument("--out", default=os.path.join(WORK, "unet.pt"))
     ap.add_argument("--init-model", default=None, help="exported model folder to start from")
@@ -134,6 +160,14 @@ def main():
                     help="weight P of the loss on the trajectories' points (round(P x batch) of them each step, "
                          "beside the batch, whose loss gets weight 1 - P)")
     ap.add_argument("--trajectory-every", type=int, default=250, help="steps between renewals of the trajectories")
+    ap.add_argument("--multistep-weight", type=float, default=0.0, metavar="W",
+                    help="with --stable-target: add W times the error PLMS makes when it combines the UNet's guided "
+                         "outputs at four timesteps 100 apart (weights 55, -59, 37, -9 over 24) on the forward process "
+                         "of one clean latent and one noise, at a guidance drawn from 3-9 (divided by it)")
+    ap.add_argument("--transformer-layers", type=int, default=None, metavar="N",
+                    help="with --init-model: N transformer blocks in each attention (diffusers' "
+                         "transformer_layers_per_block); the added blocks start as the identity (their output "
+                         "projections zero), so training starts from the base's outputs")
     ap.add_argument("--max-minutes", type=float, default=1e9, help="stop early (checkpoint kept, rerun resumes)")
     args = ap.parse_args()
     if args.focus_t is not None:
@@ -155,6 +189,8 @@ def main():
                          f"Euler a, LCM, DPM++ 2M [SDE] [Karras]), e.g. PLMS:10,PNDM:10, not {spec!r}")
         if not 0 < args.trajectory_share <= 1 or args.trajectory_every < 1:
             ap.error("--trajectory-share needs 0 < P <= 1 and --trajectory-every at least 1 step")
+    if args.multistep_weight and (not args.stable_target or args.trajectories):
+        ap.error("--multistep-weight needs --stable-target K (its targets are the posterior means) and no --trajectories")
     if args.difference_weight and not args.stable_target:
         ap.error("--difference-weight needs --stable-target K: the difference is taken between a sample's caption and "
                  "empty-prompt outputs, which only the stable target trains together")
@@ -182,9 +218,11 @@ def main():
             p.requires_grad_(True)
         for p in te.parameters():
             p.requires_grad_(not args.freeze_text_encoder)
+        if args.transformer_layers is not None:
+            unet = deepen(unet, args.transformer_layers)
     else:
         te = TextEncoder(TEXT_CFG)
-        unet = UNet(UNET_CFG)
+        unet = UNet(UNetConfig(**{**UNET_ARGS, "transformer_layers_per_block": args.transformer_layers or 1}))
     # a frozen text encoder is neither optimised nor averaged (its EMA would drift from it by rounding, about 1e-6)
     params = list(unet.parameters()) + ([] if args.freeze_text_encoder else list(te.parameters()))
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
@@ -235,7 +273,7 @@ def main():
                      "ema_text_encoder": ema_te.state_dict(), "ema_unet": ema_unet.state_dict(),
                      "opt": opt.state_dict(), "step": step, "gen": gen.get_state(), "scaling_factor": sf,
                      "prediction_type": args.prediction_type, "beta_end": args.beta_end,
-                     "text_cfg": dict(TEXT_CFG), "unet_cfg": dict(UNET_CFG)}, args.out)
+                     "text_cfg": dict(TEXT_CFG), "unet_cfg": dict(unet.cfg)}, args.out)
 
     if args.stable_target:
         reference = (data["mean"] * sf).flatten(1)  # [n, 256] the cached latents' means, scaled
@@ -313,6 +351,44 @@ def main():
         loss = ((per + args.difference_weight * diff) * weight[t]).mean()
         return loss, [loss.item(), per.mean().item(), diff.mean().item()]
 
+    plms_weights = torch.tensor([-9.0, 37.0, -59.0, 55.0]) / 24  # oldest (highest t) call first
+
+    def multistep_loss():
+        """--multistep-weight: PLMS's four-step combination of the guided error, which amplifies errors that change
+        from call to call (the model card: PLMS at 10 steps). Groups of four points t, t - 100, t - 200, t - 300 of
+        one clean latent noised with one noise, each with its caption and the empty prompt."""
+        k = max(1, args.batch // 4)
+        idx = torch.randint(0, n, (k,), generator=gen)
+        mean, logvar = data["mean"][idx], data["logvar"][idx]
+        z = (mean + torch.randn(mean.shape, generator=gen) * (0.5 * logvar).exp()) * sf
+        noise = torch.randn(z.shape, generator=gen)
+        top = torch.randint(300, len(ac), (k,), generator=gen)
+        t = torch.cat([top - 100 * j for j in range(4)])  # [4k]: group member j of every group, then j + 1
+        zz, nn_, lab = z.repeat(4, 1, 1, 1), noise.repeat(4, 1, 1, 1), data["label"][idx].repeat(4)
+        a = ac[t].view(-1, 1, 1, 1)
+        x_t = a.sqrt() * zz + (1 - a).sqrt() * nn_
+        others = reference[torch.randint(0, n, (args.stable_target,), generator=gen)]
+        with torch.no_grad():
+            z_cond = stable_target(x_t, a, zz, by_label[lab])
+            z_empty = stable_target(x_t, a, zz, others)
+        ids = torch.cat([cap_ids[lab], empty_ids.expand(4 * k, -1)])
+        with torch.set_grad_enabled(not args.freeze_text_encoder):
+            hs, _ = te(ids)
+        pred = unet(torch.cat([x_t, x_t]), torch.cat([t, t]).float(), hs)
+        to_target = (lambda zt: (a.sqrt() * x_t - zt) / (1 - a).sqrt()) if v_prediction else \
+            (lambda zt: (x_t - a.sqrt() * zt) / (1 - a).sqrt())  # noqa: E731
+        p_cond, p_empty = pred.chunk(2)
+        e_cond, e_empty = p_cond - to_target(z_cond), p_empty - to_target(z_empty)
+        g = 3 + 6 * torch.rand(k, generator=gen)
+        guided = e_cond + (g.repeat(4) - 1).view(-1, 1, 1, 1) * (e_cond - e_empty)  # the guided output's error
+        combined = (plms_weights.view(4, 1, 1, 1, 1) * guided.view(4, k, *guided.shape[1:])).sum(0)
+        return ((combined / g.view(-1, 1, 1, 1)) ** 2).flatten(1).mean(1).mean()
+
+    def stable_and_multistep_loss():
+        loss, stats = stable_loss()
+        extra = multistep_loss()
+        return loss + args.multistep_weight * extra, stats + [extra.item()]
+
     trajectory = {}  # the points the samplers visited: x [N,4,h,w], t [N], label [N]
 
     def renew_trajectories():
@@ -368,7 +444,8 @@ def main():
         share = args.trajectory_share
         return (1 - share) * loss + share * on_path, stats + [on_path.item()]
 
-    batch_loss = mixed_loss if args.trajectories else stable_loss if args.stable_target else plain_loss
+    batch_loss = mixed_loss if args.trajectories else stable_and_multistep_loss if args.multistep_weight else \
+        stable_loss if args.stable_target else plain_loss
     while step < args.steps:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
@@ -387,7 +464,8 @@ def main():
             h = np.mean(hist, 0)
             hist = []
             print(f"step {step} loss {h[0]:.4f} mse {h[1]:.4f}" + (f" difference {h[2]:.4f}" if len(h) > 2 else "")
-                  + (f" on the trajectories {h[3]:.4f}" if len(h) > 3 else "")
+                  + (f" {'multistep' if args.multistep_weight else 'on the trajectories'} {h[3]:.4f}"
+                     if len(h) > 3 else "")
                   + f" lr {opt.param_groups[0]['lr']:.2e} {(time.time() - t0) / 60:.1f} min", flush=True)
         if time.time() - last_save > 180:
             save()
