@@ -357,7 +357,7 @@ def step_errors(model, pools, everything, combos, steps, guidance, seeds=(1000, 
                   flush=True)
 
 
-def unet_cells(model, checkpoint, cells, seeds):
+def unet_cells(model, checkpoint, cells, seeds, first_seed=1000):
     """QualityGrid's cells in torch, for a checkpoint that is not exported yet: the model's UNet (or a train_unet.py
     checkpoint's EMA weights) on the held-out combinations, image k of a combination from the Java pipeline's initial
     noise java.util.Random(1000 + k) (java_random.py), the samplers above, evaluate.classify. PLMS and PNDM match
@@ -385,7 +385,7 @@ def unet_cells(model, checkpoint, cells, seeds):
     for sampler, steps, guidance in cells:
         eps = unet_guided(unet, v_prediction, cond, uncond, guidance)
         ok = []
-        for seed in range(1000, 1000 + seeds):
+        for seed in range(first_seed, first_seed + seeds):
             noise = java_random.gaussian_noise(seed, 1, (4, 8, 8)).astype(np.float64)
             x = torch.from_numpy(noise).expand(n, -1, -1, -1).clone()
             ok += all_right(decoded(vae, sf, sample(sampler, eps, x, steps, seed, v_prediction)), combos)
@@ -403,6 +403,8 @@ def main():
     ap.add_argument("--per-combo", type=int, default=600)
     ap.add_argument("--pool", type=int, default=12000)
     ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--first-seed", type=int, default=1000, help="with --unet: the first of the --seeds seeds "
+                    "(QualityGrid's are 1000 on; others judge a checkpoint on images its choice did not see)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cells", default=None, help='e.g. "PLMS:10:5,PLMS:10:9" (sampler:steps:guidance; '
                     'DDIM, PLMS, PNDM, Euler a, LCM, DPM++ 2M [SDE] [Karras]) instead of the five measured ones')
@@ -432,7 +434,7 @@ def main():
                                           for c in args.cells.split(",")]
     torch.set_num_threads(args.threads)
     if args.unet is not None:
-        print(json.dumps(unet_cells(args.model, args.unet, cells, args.seeds)))
+        print(json.dumps(unet_cells(args.model, args.unet, cells, args.seeds, args.first_seed)))
         return
     if args.vae_checkpoint:
         vae = AutoencoderKL(VAE_CFG)
