@@ -1,9 +1,9 @@
 package sc.fiji.sd.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,10 +30,8 @@ class FirstLoadPixelsTest {
 	void theFirstLoadWithAFreshCacheGeneratesTheRecordedPixelsAndSoDoesTheNext() throws Exception {
 		GoldenPixelsTest.Case c = GoldenPixelsTest.cases().filter(k -> k.name().equals("t2i-euler-a")).findFirst()
 			.orElseThrow();
-		String recorded = null;
-		for (String line : Files.readAllLines(Path.of(GoldenPixelsTest.FILE))) {
-			if (line.startsWith(c.name() + " ")) recorded = line.trim().split("\\s+")[1];
-		}
+		String recorded = GoldenPixelsTest.recorded().get(c.name());
+		assertNotNull(recorded, "no digest recorded for " + c.name() + " in " + GoldenPixelsTest.file());
 		RuntimeOptions options = RuntimeOptions.DEFAULTS.withDevice(Device.CPU).withOptimizedModels(cache);
 		int before = ModelOptimizer.runs().size();
 		assertEquals(recorded, generate(c, options), "first load, files written by the separate process");
