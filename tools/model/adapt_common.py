@@ -19,8 +19,9 @@ from onnx import numpy_helper
 
 import dataset
 import onnx_export as ox
-from common import BETA_END, TEXT_CFG, UNET_ARGS, UNET_CFG, VAE_CFG, alphas_cumprod
-from models import AutoencoderKL, TextEncoder, UNet, UNetConfig
+import common
+from common import BETA_END, TEXT_CFG, UNET_CFG, VAE_CFG, alphas_cumprod
+from models import AutoencoderKL, TextEncoder, UNet
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL = os.path.join(HERE, "..", "..", "models", "tiny-sd-shapes")
@@ -86,11 +87,10 @@ def load_into(module, export_fn, prefix, onnx_path, only=""):
 
 
 def unet_cfg(model=MODEL):
-    """UNET_CFG with the model's depth of attention (unet/config.json's transformer_layers_per_block: 1 before the
-    seventh base, 2 from it)."""
+    """The model's UNet configuration: UNET_CFG with its unet/config.json's transformer_layers_per_block (1 in the
+    shipped bases; more in an export of train_unet.py --transformer-layers)."""
     with open(os.path.join(model, "unet", "config.json")) as f:
-        layers = json.load(f).get("transformer_layers_per_block", 1)
-    return UNetConfig(**{**UNET_ARGS, "transformer_layers_per_block": layers})
+        return common.unet_cfg(json.load(f).get("transformer_layers_per_block", 1))
 
 
 def load_model(model=MODEL):

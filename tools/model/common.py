@@ -14,6 +14,12 @@ TEXT_CFG = TextConfig(hidden_size=48, num_hidden_layers=2, num_attention_heads=4
 UNET_ARGS = dict(block_out_channels=(64, 128), layers_per_block=1, cross_attention_dim=48, attention_head_dim=4,
                  norm_num_groups=8, sample_size=8)
 UNET_CFG = UNetConfig(**UNET_ARGS)
+
+
+def unet_cfg(transformer_layers=1):
+    """The embedded UNet's configuration with N transformer blocks per attention (train_unet.py
+    --transformer-layers; the shipped bases have 1)."""
+    return UNetConfig(**UNET_ARGS, transformer_layers_per_block=transformer_layers)
 VAE_CFG = VAEConfig(block_out_channels=(16, 32, 64, 96), layers_per_block=1, norm_num_groups=4, sample_size=64)
 
 # SD 1.5 noise schedule (scaled_linear), the same as scheduler_config.json; a base may end at another beta_end

@@ -42,7 +42,7 @@ import torch
 import adapt_common
 import dataset
 import evaluate
-from common import BETA_END, VAE_CFG, alphas_cumprod
+from common import BETA_END, VAE_CFG, alphas_cumprod, unet_cfg
 from models import AutoencoderKL, UNet
 
 AC = alphas_cumprod().double()
@@ -360,7 +360,7 @@ def step_errors(model, pools, everything, combos, steps, guidance, seeds=(1000, 
 def unet_cells(model, checkpoint, cells, seeds, first_seed=1000):
     """QualityGrid's cells in torch, for a checkpoint that is not exported yet: the model's UNet (or a train_unet.py
     checkpoint's EMA weights) on the held-out combinations, image k of a combination from the Java pipeline's initial
-    noise java.util.Random(1000 + k) (java_random.py), the samplers above, evaluate.classify. PLMS and PNDM match
+    noise java.util.Random(first_seed + k) (java_random.py; QualityGrid's first seed is 1000), the samplers above, evaluate.classify. PLMS and PNDM match
     QualityGrid image for image (measured on the fifth base: PLMS 10 steps g5/g7/g9 53/43/30 %, PNDM 73/67/37 %, as
     its grid); the stochastic samplers draw their noise from torch here, so they agree only in distribution. No DDIM
     (adapt_common.ddim_loop draws its own initial noise)."""
@@ -375,8 +375,9 @@ def unet_cells(model, checkpoint, cells, seeds, first_seed=1000):
             if key in ck and ck[key] != value:  # the samplers run the model folder's schedule and parametrisation
                 raise SystemExit(f"{checkpoint} was trained with {key} {ck[key]}, {model} has {value}: give --model a "
                                  f"folder exported with the same (export.py), or measure an exported model")
-        if ck.get("unet_cfg", unet.cfg) != unet.cfg:  # another architecture (train_unet.py --transformer-layers)
-            deeper = UNet(ck["unet_cfg"]).eval()
+        layers = ck.get("unet_cfg", {}).get("transformer_layers_per_block", 1)
+        if layers != unet.cfg["transformer_layers_per_block"]:  # a deeper UNet (train_unet.py --transformer-layers)
+            deeper = UNet(unet_cfg(layers)).eval()
             deeper.prediction_type, deeper.beta_end = unet.prediction_type, unet.beta_end
             unet = deeper
         unet.load_state_dict(ck["ema_unet"])

@@ -313,13 +313,12 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     te, unet, vae, sf, _, _ = adapt_common.load_model(args.base)
     tok = ClipTokenizer()
-    # an exported ControlNet to start from keeps its own architecture (a UNet with one transformer block per
-    # attention, the bases before the seventh); otherwise the ControlNet copies the base UNet's
+    # an exported ControlNet to start from keeps its own architecture (one transformer block per attention, as the
+    # shipped bases); otherwise the ControlNet copies the base UNet's
     exported = args.init if args.init and os.path.isdir(args.init) else None
     ck_path = os.path.join(args.out, "controlnet.pt")
-    cn_cfg = UNET_CFG if exported else None
-    if os.path.exists(ck_path):  # a run being resumed or exported keeps its architecture
-        cn_cfg = torch.load(ck_path).get("controlnet_cfg")
+    ck = torch.load(ck_path) if os.path.exists(ck_path) else None  # a run being resumed or exported
+    cn_cfg = ck.get("controlnet_cfg") if ck is not None else UNET_CFG if exported else None
     net = make_controlnet(unet, cn_cfg)
     with torch.no_grad():
         empty_states, _ = te(torch.tensor([tok("")], dtype=torch.long))
@@ -331,10 +330,9 @@ def main():
     items = heldout(split=args.split)
 
     if args.export:
-        if exported and not os.path.exists(ck_path):  # re-export a shipped ControlNet for a retrained base as it is
+        if exported and ck is None:  # re-export a shipped ControlNet for a retrained base as it is
             load_exported(net, exported)
         else:
-            ck = torch.load(ck_path)
             net.load_state_dict(ck["ema"] if args.ema and "ema" in ck else ck["controlnet"])
         control.eval()
         export(control, unet, args.base, args.controlnet_dir, items)
@@ -374,8 +372,7 @@ def main():
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     gen = torch.Generator().manual_seed(args.seed)
     step = 0
-    if os.path.exists(ck_path):
-        ck = torch.load(ck_path)
+    if ck is not None:
         net.load_state_dict(ck["controlnet"])
         opt.load_state_dict(ck["opt"])
         gen.set_state(ck["gen"])
@@ -393,8 +390,8 @@ def main():
         # diffusers' use_ema: an average of the weights along training, started where this run starts if the
         # checkpoint has none; it is what is evaluated and exported
         ema_net = make_controlnet(unet, cn_cfg)
-        ema_net.load_state_dict(ck["ema"] if os.path.exists(ck_path) and "ema" in ck else net.state_dict())
-        ema_steps = ck.get("ema_steps", 0) if os.path.exists(ck_path) else 0
+        ema_net.load_state_dict(ck["ema"] if ck is not None and "ema" in ck else net.state_dict())
+        ema_steps = ck.get("ema_steps", 0) if ck is not None else 0
         for p in ema_net.parameters():
             p.requires_grad_(False)
         ema_control = wrap(ema_net)

@@ -37,8 +37,8 @@ import torch
 
 import dataset
 from clip_tokenizer import ClipTokenizer
-from common import BETA_END, BETA_START, TEXT_CFG, UNET_ARGS, VAE_CFG, WORK, alphas_cumprod, lr_at, save_atomic, seed_all
-from models import AutoencoderKL, BasicTransformerBlock, TextEncoder, UNet, UNetConfig, count
+from common import BETA_END, BETA_START, TEXT_CFG, VAE_CFG, WORK, alphas_cumprod, lr_at, save_atomic, seed_all, unet_cfg
+from models import AutoencoderKL, BasicTransformerBlock, TextEncoder, UNet, count
 
 
 def cache_latents(vae_path, out, n, seed, batch=100):
@@ -101,7 +101,7 @@ def deepen(unet, layers):
     have = unet.cfg.get("transformer_layers_per_block", 1)
     if layers < have:
         raise SystemExit(f"--transformer-layers {layers}: the base already has {have} blocks per attention")
-    deeper = UNet(UNetConfig(**{**{k: unet.cfg[k] for k in UNET_ARGS}, "transformer_layers_per_block": layers}))
+    deeper = UNet(unet_cfg(layers))
     missing, unexpected = deeper.load_state_dict(unet.state_dict(), strict=False)
     assert not unexpected and all(".transformer_blocks." in k for k in missing), (missing, unexpected)
     with torch.no_grad():
@@ -222,7 +222,7 @@ def main():
             unet = deepen(unet, args.transformer_layers)
     else:
         te = TextEncoder(TEXT_CFG)
-        unet = UNet(UNetConfig(**{**UNET_ARGS, "transformer_layers_per_block": args.transformer_layers or 1}))
+        unet = UNet(unet_cfg(args.transformer_layers or 1))
     # a frozen text encoder is neither optimised nor averaged (its EMA would drift from it by rounding, about 1e-6)
     params = list(unet.parameters()) + ([] if args.freeze_text_encoder else list(te.parameters()))
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
@@ -297,11 +297,15 @@ def main():
             t = torch.where(focus, lo + torch.randint(0, len(ac) - lo, (args.batch,), generator=gen), t)
         return t
 
+    def clean_latents(k):
+        """k cached latents drawn at random: their indices and a sample of each one's posterior, scaled."""
+        idx = torch.randint(0, n, (k,), generator=gen)
+        mean, logvar = data["mean"][idx], data["logvar"][idx]
+        return idx, (mean + torch.randn(mean.shape, generator=gen) * (0.5 * logvar).exp()) * sf
+
     def plain_loss():
         """The usual target: the noise (or v) of the one clean latent; --drop of the captions empty."""
-        idx = torch.randint(0, n, (args.batch,), generator=gen)
-        mean, logvar = data["mean"][idx], data["logvar"][idx]
-        z = (mean + torch.randn(mean.shape, generator=gen) * (0.5 * logvar).exp()) * sf
+        idx, z = clean_latents(args.batch)
         ids = cap_ids[data["label"][idx]].clone()
         drop = torch.rand(args.batch, generator=gen) < args.drop
         ids[drop] = empty_ids
@@ -317,10 +321,9 @@ def main():
         loss = (per * weight[t]).mean()
         return loss, [loss.item(), per.mean().item()]
 
-    def two_prompt_errors(x_t, t, a, labels, z_cond, z_empty):
-        """The UNet at x_t with each sample's caption and with the empty prompt against the targets that make its
-        clean-latent estimates z_cond and z_empty: per sample, the mean squared error of the two outputs and the error
-        of their difference (what guidance multiplies)."""
+    def two_prompt_outputs(x_t, t, a, labels, z_cond, z_empty):
+        """The errors of the UNet's outputs at x_t with each sample's caption and with the empty prompt against the
+        targets that make its clean-latent estimates z_cond and z_empty."""
         k = x_t.shape[0]
         ids = torch.cat([cap_ids[labels], empty_ids.expand(k, -1)])
         with torch.set_grad_enabled(not args.freeze_text_encoder):
@@ -329,16 +332,20 @@ def main():
         targets = [(a.sqrt() * x_t - zz) / (1 - a).sqrt() if v_prediction else (x_t - a.sqrt() * zz) / (1 - a).sqrt()
                    for zz in (z_cond, z_empty)]
         p_cond, p_empty = pred.chunk(2)
-        per = sum(((p - q) ** 2).flatten(1).mean(1) for p, q in zip((p_cond, p_empty), targets)) / 2
-        diff = (((p_cond - p_empty) - (targets[0] - targets[1])) ** 2).flatten(1).mean(1)
+        return p_cond - targets[0], p_empty - targets[1]
+
+    def two_prompt_errors(x_t, t, a, labels, z_cond, z_empty):
+        """Per sample, the mean squared error of the two outputs (two_prompt_outputs) and the error of their
+        difference (what guidance multiplies)."""
+        e_cond, e_empty = two_prompt_outputs(x_t, t, a, labels, z_cond, z_empty)
+        per = ((e_cond ** 2).flatten(1).mean(1) + (e_empty ** 2).flatten(1).mean(1)) / 2
+        diff = ((e_cond - e_empty) ** 2).flatten(1).mean(1)
         return per, diff
 
     def stable_loss():
         """--stable-target: the posterior mean over the reference sets, each sample with its caption and the empty
         prompt at the same x_t, and the error of their difference."""
-        idx = torch.randint(0, n, (args.batch,), generator=gen)
-        mean, logvar = data["mean"][idx], data["logvar"][idx]
-        z = (mean + torch.randn(mean.shape, generator=gen) * (0.5 * logvar).exp()) * sf
+        idx, z = clean_latents(args.batch)
         t = timesteps()
         noise = torch.randn(z.shape, generator=gen)
         a = ac[t].view(-1, 1, 1, 1)
@@ -358,9 +365,7 @@ def main():
         from call to call (the model card: PLMS at 10 steps). Groups of four points t, t - 100, t - 200, t - 300 of
         one clean latent noised with one noise, each with its caption and the empty prompt."""
         k = max(1, args.batch // 4)
-        idx = torch.randint(0, n, (k,), generator=gen)
-        mean, logvar = data["mean"][idx], data["logvar"][idx]
-        z = (mean + torch.randn(mean.shape, generator=gen) * (0.5 * logvar).exp()) * sf
+        idx, z = clean_latents(k)
         noise = torch.randn(z.shape, generator=gen)
         top = torch.randint(300, len(ac), (k,), generator=gen)
         t = torch.cat([top - 100 * j for j in range(4)])  # [4k]: group member j of every group, then j + 1
@@ -371,14 +376,7 @@ def main():
         with torch.no_grad():
             z_cond = stable_target(x_t, a, zz, by_label[lab])
             z_empty = stable_target(x_t, a, zz, others)
-        ids = torch.cat([cap_ids[lab], empty_ids.expand(4 * k, -1)])
-        with torch.set_grad_enabled(not args.freeze_text_encoder):
-            hs, _ = te(ids)
-        pred = unet(torch.cat([x_t, x_t]), torch.cat([t, t]).float(), hs)
-        to_target = (lambda zt: (a.sqrt() * x_t - zt) / (1 - a).sqrt()) if v_prediction else \
-            (lambda zt: (x_t - a.sqrt() * zt) / (1 - a).sqrt())  # noqa: E731
-        p_cond, p_empty = pred.chunk(2)
-        e_cond, e_empty = p_cond - to_target(z_cond), p_empty - to_target(z_empty)
+        e_cond, e_empty = two_prompt_outputs(x_t, t, a, lab, z_cond, z_empty)
         g = 3 + 6 * torch.rand(k, generator=gen)
         guided = e_cond + (g.repeat(4) - 1).view(-1, 1, 1, 1) * (e_cond - e_empty)  # the guided output's error
         combined = (plms_weights.view(4, 1, 1, 1, 1) * guided.view(4, k, *guided.shape[1:])).sum(0)
