@@ -46,7 +46,8 @@ abstract class DiscreteSigmaScheduler extends AbstractScheduler {
 
 	/**
 	 * Karras sigmas from the schedule's largest to its smallest sigma, or between the configured sigma_max and
-	 * sigma_min where the class reads those keys (only Euler does in diffusers).
+	 * sigma_min where the class reads those keys: in diffusers (since 0.24) Euler, Heun, DPM-Solver and UniPC read them
+	 * whenever the config has them (diffusers keeps a scheduler_config.json's keys for compatible classes), LMS never.
 	 */
 	protected double[] karras(double[] scheduleSigmas, int n, boolean configRange) {
 		double min = !configRange || Double.isNaN(config.sigmaMin()) ? scheduleSigmas[scheduleSigmas.length - 1]

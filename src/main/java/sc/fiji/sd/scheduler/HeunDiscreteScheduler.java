@@ -32,7 +32,7 @@ public class HeunDiscreteScheduler extends DiscreteSigmaScheduler {
 		double[] t = spacedTimesteps(n);
 		double[] s = NoiseSchedule.sigmasAt(t, trainSigmas);
 		if (config.useKarrasSigmas()) {
-			s = karras(s, n, false);
+			s = karras(s, n, true);
 			t = timestepsOfSigmas(s);
 		}
 		double[] withZero = NoiseSchedule.withFinalSigma(s, 0); // n + 1 sigmas

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.stream.IntStream;
 
 import org.junit.jupiter.api.Test;
@@ -137,14 +138,37 @@ class TimestepScheduleTest {
 		assertEquals("DPM++ 2M Karras", dpm.displayName());
 	}
 
+	/**
+	 * diffusers' {@code _convert_to_karras} reads {@code sigma_min} and {@code sigma_max} from the config when it has
+	 * them (Euler, Heun, DPM-Solver, UniPC since diffusers 0.24; a scheduler_config.json's keys are kept for
+	 * compatible classes, so they reach every class), LMS's never does. The timesteps follow the sigmas.
+	 */
 	@Test
-	void eulerKarrasHonoursConfiguredSigmaRange() {
-		EulerDiscreteScheduler euler = new EulerDiscreteScheduler(sd15().withKarrasSigmas(true).with("sigma_min", 0.1)
-			.with("sigma_max", 10.0));
-		euler.setTimesteps(8);
-		double[] s = euler.sigmas();
-		assertEquals(10.0, s[0], 1e-5);
-		assertEquals(0.1, s[7], 1e-6);
+	void karrasSigmasHonourAConfiguredRangeWhereDiffusersDoes() {
+		SchedulerConfig range = sd15().withKarrasSigmas(true).with("sigma_min", 0.1).with("sigma_max", 10.0);
+		EulerDiscreteScheduler euler = new EulerDiscreteScheduler(range);
+		HeunDiscreteScheduler heun = new HeunDiscreteScheduler(range);
+		DPMSolverMultistepScheduler dpm = new DPMSolverMultistepScheduler(range);
+		DPMSolverMultistepScheduler sde = new DPMSolverMultistepScheduler(range.with("algorithm_type",
+			"sde-dpmsolver++"), new TorchCpuGenerator(0));
+		UniPCMultistepScheduler unipc = new UniPCMultistepScheduler(range);
+		LMSDiscreteScheduler lms = new LMSDiscreteScheduler(range);
+		for (Scheduler s : List.of(euler, heun, dpm, sde, unipc, lms))
+			s.setTimesteps(8);
+		// Heun repeats every sigma but the first: s0, s1, s1, ..., s7, s7, 0
+		double[][] firstAndLast = { { euler.sigmas()[0], euler.sigmas()[7] }, { heun.sigmas()[0], heun.sigmas()[14] },
+			{ dpm.sigmas()[0], dpm.sigmas()[7] }, { sde.sigmas()[0], sde.sigmas()[7] },
+			{ unipc.sigmas()[0], unipc.sigmas()[7] } };
+		for (double[] ends : firstAndLast) {
+			assertEquals(10.0, ends[0], 1e-5);
+			assertEquals(0.1, ends[1], 1e-6);
+		}
+		// sigma 10 lies below SD 1.5's largest (14.6): the run starts before the last training timestep
+		assertTrue(dpm.timesteps()[0] < 999 && dpm.timesteps()[0] > 900, "DPM's first timestep " + dpm.timesteps()[0]);
+		assertEquals(dpm.timesteps()[0], unipc.timesteps()[0]);
+		LMSDiscreteScheduler plain = new LMSDiscreteScheduler(sd15().withKarrasSigmas(true));
+		plain.setTimesteps(8);
+		assertArrayEquals(plain.sigmas(), lms.sigmas(), "LMS keeps the schedule's own range");
 	}
 
 	@Test // numpy: lcm_origin_timesteps[::-1][floor(linspace(0, 50, n, endpoint=False))]
