@@ -253,6 +253,9 @@ EMBEDDED_SCHEDULER = {
     "trained_betas": None,
 }
 
+# SD 1.5's largest sigma, sqrt((1 - alpha_bar) / alpha_bar) at t = 999 of its schedule, as A1111 prints it
+SD15_SIGMA_MAX = 14.6146
+
 LCM_SCHEDULER = {
     "_class_name": "LCMScheduler", "_diffusers_version": DIFFUSERS_VERSION,
     "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "num_train_timesteps": 1000,

@@ -46,6 +46,7 @@ from common import BETA_END, VAE_CFG, alphas_cumprod, unet_cfg
 from models import AutoencoderKL, UNet
 
 AC = alphas_cumprod().double()
+SIGMA_MAX = None  # the model's scheduler_config.json sigma_max, where Karras schedules start (None: the schedule's)
 CELLS = [("DDIM", 10, 9), ("PLMS", 20, 5), ("PLMS", 20, 9), ("Euler a", 10, 7), ("Euler a", 20, 9)]
 
 
@@ -141,13 +142,14 @@ def euler_ancestral(eps, x, steps, seed):
 
 def dpmpp_2m(eps, x, steps, seed, karras, sde):
     """diffusers' DPMSolverMultistepScheduler, dpmsolver++ or (sde) sde-dpmsolver++, solver_order 2 (midpoint),
-    lower_order_final and final_sigmas_type zero; use_karras_sigmas for A1111's "... Karras". The solver works on
+    lower_order_final and final_sigmas_type zero; use_karras_sigmas for A1111's "... Karras", from the configured
+    sigma_max where the model's scheduler_config.json has one (diffusers' _convert_to_karras). The solver works on
     the denoised estimate x0 (so it does not matter whether the UNet predicts the noise or v); the SDE draws fresh
     noise every step."""
     train = ((1 - AC) / AC).sqrt().numpy()
     if karras:
         ramp = np.linspace(0, 1, steps)
-        lo, hi = train[0] ** (1 / 7), train[-1] ** (1 / 7)
+        lo, hi = train[0] ** (1 / 7), (SIGMA_MAX or train[-1]) ** (1 / 7)
         sig = (hi + ramp * (lo - hi)) ** 7
         ts = np.rint(np.interp(np.log(sig), np.log(train), np.arange(1000)))
     else:  # timestep_spacing linspace
@@ -357,12 +359,18 @@ def step_errors(model, pools, everything, combos, steps, guidance, seeds=(1000, 
                   flush=True)
 
 
+def grid_seed(first_seed, combination, image):
+    """QualityGrid.seed: the seed of image `image` of held-out combination `combination`, 1000 apart per
+    combination, so no two images of a cell share their initial noise."""
+    return first_seed + 1000 * combination + image
+
+
 def unet_cells(model, checkpoint, cells, seeds, first_seed=1000):
     """QualityGrid's cells in torch, for a checkpoint that is not exported yet: the model's UNet (or a train_unet.py
-    checkpoint's EMA weights) on the held-out combinations, image k of a combination from the Java pipeline's initial
-    noise java.util.Random(first_seed + k) (java_random.py; QualityGrid's first seed is 1000), the samplers above, evaluate.classify. PLMS and PNDM match
-    QualityGrid image for image (measured on the fifth base: PLMS 10 steps g5/g7/g9 53/43/30 %, PNDM 73/67/37 %, as
-    its grid); the stochastic samplers draw their noise from torch here, so they agree only in distribution. No DDIM
+    checkpoint's EMA weights) on the held-out combinations, image k of combination i from the Java pipeline's initial
+    noise java.util.Random(grid_seed(first_seed, i, k)) (java_random.py; QualityGrid's first seed is 1000), the
+    samplers above, evaluate.classify. PLMS and PNDM match QualityGrid image for image (measured on the sixth base:
+    PLMS 10 steps g7 and PNDM 10 steps g9, 30 images each, the same images right); the stochastic samplers draw their noise from torch here, so they agree only in distribution. No DDIM
     (adapt_common.ddim_loop draws its own initial noise)."""
     import java_random
     combos = dataset.heldout_combos()
@@ -386,10 +394,11 @@ def unet_cells(model, checkpoint, cells, seeds, first_seed=1000):
     for sampler, steps, guidance in cells:
         eps = unet_guided(unet, v_prediction, cond, uncond, guidance)
         ok = []
-        for seed in range(first_seed, first_seed + seeds):
-            noise = java_random.gaussian_noise(seed, 1, (4, 8, 8)).astype(np.float64)
-            x = torch.from_numpy(noise).expand(n, -1, -1, -1).clone()
-            ok += all_right(decoded(vae, sf, sample(sampler, eps, x, steps, seed, v_prediction)), combos)
+        for k in range(seeds):
+            noise = np.concatenate([java_random.gaussian_noise(grid_seed(first_seed, i, k), 1, (4, 8, 8))
+                                    for i in range(n)]).astype(np.float64)
+            x = torch.from_numpy(noise)
+            ok += all_right(decoded(vae, sf, sample(sampler, eps, x, steps, first_seed + k, v_prediction)), combos)
         results[f"{sampler}, {steps} steps, guidance {guidance:g}"] = round(100 * float(np.mean(ok)), 1)
         print(f"UNet, held-out, {sampler}, {steps} steps, guidance {guidance:g}: {100 * np.mean(ok):.0f} % all right",
               flush=True)
@@ -404,8 +413,8 @@ def main():
     ap.add_argument("--per-combo", type=int, default=600)
     ap.add_argument("--pool", type=int, default=12000)
     ap.add_argument("--seeds", type=int, default=2)
-    ap.add_argument("--first-seed", type=int, default=1000, help="with --unet: the first of the --seeds seeds "
-                    "(QualityGrid's are 1000 on; others judge a checkpoint on images its choice did not see)")
+    ap.add_argument("--first-seed", type=int, default=1000, help="with --unet: QualityGrid's --first-seed "
+                    "(1000; 1500 draws another set of images, to judge a checkpoint on images its choice did not see)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cells", default=None, help='e.g. "PLMS:10:5,PLMS:10:9" (sampler:steps:guidance; '
                     'DDIM, PLMS, PNDM, Euler a, LCM, DPM++ 2M [SDE] [Karras]) instead of the five measured ones')
@@ -424,12 +433,13 @@ def main():
     ap.add_argument("--beta-end", type=float, default=None, help="another scaled_linear schedule's last beta (the "
                     "model's own, from its scheduler_config.json, by default)")
     args = ap.parse_args()
-    global AC
+    global AC, SIGMA_MAX
     scheduler = {}  # a --vae-checkpoint has no scheduler_config.json: SD 1.5's schedule, epsilon
     if not args.vae_checkpoint:
         with open(os.path.join(args.model, "scheduler", "scheduler_config.json")) as f:
             scheduler = json.load(f)
     AC = alphas_cumprod(args.beta_end or scheduler.get("beta_end", BETA_END)).double()
+    SIGMA_MAX = scheduler.get("sigma_max")
     prediction_type = args.prediction_type or scheduler.get("prediction_type", "epsilon")
     cells = CELLS if not args.cells else [(c.split(":")[0], int(c.split(":")[1]), float(c.split(":")[2]))
                                           for c in args.cells.split(",")]

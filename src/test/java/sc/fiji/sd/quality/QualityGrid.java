@@ -18,8 +18,10 @@ import sc.fiji.sd.scheduler.Schedulers;
  * {@code heldout.json} × seeds) whose background, object colour and shape are all right, by {@link ShapeCheck}.
  * <pre>
  * java -cp target/test-classes:target/classes:$(cat cp.txt) sc.fiji.sd.quality.QualityGrid \
- *   [--model DIR] [--samplers "DDIM,Euler a"] [--steps 10,20] [--guidance 3,5,7,9] [--seeds 2]
+ *   [--model DIR] [--samplers "DDIM,Euler a"] [--steps 10,20] [--guidance 3,5,7,9] [--seeds 2] [--first-seed 1000]
  * </pre>
+ * Every image of a cell has its own seed ({@link #seed}), so a cell's images are independent draws; another set of
+ * images of the same cells: {@code --first-seed 1500} (disjoint from the default while {@code --seeds} ≤ 500).
  * Prints one line per cell and a table; not a unit test (it takes minutes), {@code EmbeddedModelQualityTest} checks
  * a few of its corners.
  */
@@ -31,6 +33,7 @@ public final class QualityGrid {
 		int[] steps = { 10, 20 };
 		double[] guidance = { 3, 5, 7, 9 };
 		int seeds = 2;
+		long firstSeed = 1000;
 		for (int i = 0; i < args.length; i += 2) {
 			String v = args[i + 1];
 			switch (args[i]) {
@@ -39,6 +42,7 @@ public final class QualityGrid {
 				case "--steps" -> steps = Arrays.stream(v.split(",")).mapToInt(Integer::parseInt).toArray();
 				case "--guidance" -> guidance = Arrays.stream(v.split(",")).mapToDouble(Double::parseDouble).toArray();
 				case "--seeds" -> seeds = Integer.parseInt(v);
+				case "--first-seed" -> firstSeed = Long.parseLong(v);
 				default -> throw new IllegalArgumentException("unknown option " + args[i]);
 			}
 		}
@@ -54,7 +58,7 @@ public final class QualityGrid {
 			table.append("| ").append(sampler).append(" |");
 			for (int s : steps) {
 				for (double g : guidance) {
-					double rate = cell(pipeline, set, check, sampler, s, g, seeds);
+					double rate = cell(pipeline, set, check, sampler, s, g, seeds, firstSeed);
 					System.out.printf(Locale.ROOT, "[grid] %s, %d steps, guidance %s: %.1f %% of %d images%n", sampler, s,
 						fmt(g), 100 * rate, set.combos().size() * seeds);
 					table.append(String.format(Locale.ROOT, " %.0f |", 100 * rate));
@@ -73,15 +77,18 @@ public final class QualityGrid {
 
 	/**
 	 * One cell: the fraction of images with background, object colour and shape all right over the held-out
-	 * combinations, seeds 1000 .. 1000 + seeds - 1.
+	 * combinations × {@code seeds} images each, image k of combination i drawn with {@link #seed seed(firstSeed, i, k)}.
 	 */
 	static double cell(StableDiffusionPipeline pipeline, HeldoutSet set, ShapeCheck check, String sampler, int steps,
-		double guidance, int seeds)
+		double guidance, int seeds, long firstSeed)
 	{
 		int n = 0, ok = 0;
-		for (HeldoutSet.Combo combo : set.combos()) {
+		List<HeldoutSet.Combo> combos = set.combos();
+		for (int i = 0; i < combos.size(); i++) {
+			HeldoutSet.Combo combo = combos.get(i);
+			// one batch per combination: its images take the seeds seed(firstSeed, i, 0), + 1, ... (A1111's batch seeds)
 			GenerationRequest request = GenerationRequest.builder().prompt(combo.prompt()).steps(steps).guidance(guidance)
-				.scheduler(sampler).seed(1000).batchSize(seeds).build();
+				.scheduler(sampler).seed(seed(firstSeed, i, 0)).batchSize(seeds).build();
 			for (GeneratedImage image : pipeline.generate(request, null).images()) {
 				ShapeCheck.Seen seen = check.classify(image.pixels());
 				n++;
@@ -90,6 +97,16 @@ public final class QualityGrid {
 			}
 		}
 		return ok / (double) n;
+	}
+
+	/**
+	 * The seed of image k of held-out combination i. Combinations that shared their seeds shared their initial noise,
+	 * so one unlucky noise (a tiny object, say) failed all of them together and a cell moved by far more than its
+	 * number of images suggests; 1000 apart, no two images of a grid share a seed, and more images per combination
+	 * keep the first ones ({@code --seeds 6} contains {@code --seeds 2}'s images).
+	 */
+	static long seed(long firstSeed, int combination, int image) {
+		return firstSeed + 1000L * combination + image;
 	}
 
 	private static String fmt(double g) {
