@@ -369,8 +369,9 @@ def unet_cells(model, checkpoint, cells, seeds, first_seed=1000):
     """QualityGrid's cells in torch, for a checkpoint that is not exported yet: the model's UNet (or a train_unet.py
     checkpoint's EMA weights) on the held-out combinations, image k of combination i from the Java pipeline's initial
     noise java.util.Random(grid_seed(first_seed, i, k)) (java_random.py; QualityGrid's first seed is 1000), the
-    samplers above, evaluate.classify. PLMS and PNDM match QualityGrid image for image (measured on the sixth base:
-    PLMS 10 steps g7 and PNDM 10 steps g9, 30 images each, the same images right); the stochastic samplers draw their noise from torch here, so they agree only in distribution. No DDIM
+    samplers above, evaluate.classify. PLMS and PNDM give QualityGrid's rates (the sixth base, 10 steps, 30 images a
+    cell: PLMS g7/g9 60 / 50 %, PNDM g7/g9 70 / 63 % in both; with shared seeds they matched image for image); the
+    stochastic samplers draw their noise from torch here, so they agree only in distribution. No DDIM
     (adapt_common.ddim_loop draws its own initial noise)."""
     import java_random
     combos = dataset.heldout_combos()
