@@ -59,11 +59,7 @@ public class DPMSolverMultistepScheduler extends VpMultistepScheduler {
 		double[] t = NoiseSchedule.multistepTimesteps(config, T - clippedIndex(), n);
 		double[] s;
 		if (config.useKarrasSigmas()) {
-			// the configured range where the config has one (diffusers' _convert_to_karras reads sigma_min and
-			// sigma_max when a scheduler_config.json carries them), else the training schedule's
-			double min = Double.isNaN(config.sigmaMin()) ? trainSigmas[0] : config.sigmaMin();
-			double max = Double.isNaN(config.sigmaMax()) ? trainSigmas[T - 1] : config.sigmaMax();
-			s = NoiseSchedule.karrasSigmas(min, max, n);
+			s = karrasSigmas(n);
 			t = new double[s.length];
 			for (int i = 0; i < s.length; i++) {
 				double ti = NoiseSchedule.sigmaToT(s[i], logSigmas);

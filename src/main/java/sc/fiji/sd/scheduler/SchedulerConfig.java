@@ -251,6 +251,11 @@ public final class SchedulerConfig {
 		if (trained != null && trained.length != numTrainTimesteps()) throw new StableDiffusionException(
 			"\"trained_betas\" in " + source + " has " + trained.length + " values but \"num_train_timesteps\" is "
 				+ numTrainTimesteps() + ": allowed values are a list of exactly num_train_timesteps betas.");
+		// Karras sigmas are spaced in sigma^(1/7): a range that is not positive and increasing gives NaN latents
+		if (sigmaMin() <= 0) throw invalid(source, "sigma_min", sigmaMin(), "a number > 0");
+		if (sigmaMax() <= 0) throw invalid(source, "sigma_max", sigmaMax(), "a number > 0");
+		if (sigmaMin() >= sigmaMax()) throw invalid(source, "sigma_max", sigmaMax(), "a number > sigma_min ("
+			+ sigmaMin() + ")");
 		if (solverOrder() < 1 || solverOrder() > 3) throw invalid(source, "solver_order", solverOrder(),
 			"1, 2 or 3");
 		if (originalInferenceSteps() < 1) throw invalid(source, "original_inference_steps", originalInferenceSteps(),

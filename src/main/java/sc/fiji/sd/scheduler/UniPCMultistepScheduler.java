@@ -43,9 +43,7 @@ public class UniPCMultistepScheduler extends VpMultistepScheduler {
 		double[] s;
 		double last;
 		if (config.useKarrasSigmas()) {
-			double min = Double.isNaN(config.sigmaMin()) ? trainSigmas[0] : config.sigmaMin();
-			double max = Double.isNaN(config.sigmaMax()) ? trainSigmas[T - 1] : config.sigmaMax();
-			s = NoiseSchedule.karrasSigmas(min, max, n);
+			s = karrasSigmas(n);
 			t = new double[s.length];
 			for (int i = 0; i < s.length; i++)
 				t[i] = Math.rint(NoiseSchedule.sigmaToT(s[i], logSigmas));

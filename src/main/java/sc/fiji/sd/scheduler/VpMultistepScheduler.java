@@ -29,6 +29,17 @@ abstract class VpMultistepScheduler extends AbstractScheduler {
 		this.logSigmas = NoiseSchedule.logSigmas(trainSigmas);
 	}
 
+	/**
+	 * Karras sigmas over the configured sigma_min .. sigma_max where the config has them (diffusers'
+	 * {@code _convert_to_karras} reads them whenever a scheduler_config.json carries them), else over the training
+	 * schedule's whole range.
+	 */
+	protected double[] karrasSigmas(int n) {
+		double min = Double.isNaN(config.sigmaMin()) ? trainSigmas[0] : config.sigmaMin();
+		double max = Double.isNaN(config.sigmaMax()) ? trainSigmas[trainSigmas.length - 1] : config.sigmaMax();
+		return NoiseSchedule.karrasSigmas(min, max, n);
+	}
+
 	/** The sigmas of the run (one per timestep plus the final one). */
 	public double[] sigmas() {
 		return sigmas.clone();

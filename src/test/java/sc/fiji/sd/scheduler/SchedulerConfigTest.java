@@ -122,6 +122,12 @@ class SchedulerConfigTest {
 		assertTrue(m.contains("\"trained_betas\"") && m.contains("num_train_timesteps"), m);
 		m = messageOf("{\"thresholding\": true}");
 		assertTrue(m.contains("\"thresholding\""), m);
+		m = messageOf("{\"sigma_max\": 0}");
+		assertTrue(m.contains("\"sigma_max\"") && m.contains("> 0"), m);
+		m = messageOf("{\"sigma_min\": -0.1}");
+		assertTrue(m.contains("\"sigma_min\"") && m.contains("> 0"), m);
+		m = messageOf("{\"sigma_min\": 10, \"sigma_max\": 5}");
+		assertTrue(m.contains("\"sigma_max\"") && m.contains("> sigma_min (10.0)"), m);
 		m = messageOf("{\"final_sigmas_type\": \"one\"}");
 		assertTrue(m.contains("\"final_sigmas_type\"") && m.contains("zero, sigma_min"), m);
 		m = assertThrows(StableDiffusionException.class, () -> TimestepScheduleTest.sd15().with("use_karras_sigmas",
