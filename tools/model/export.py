@@ -48,13 +48,13 @@ def export_all(vae, te, unet, sf, out, extra_card=None):
     ox.export_vae_encoder(vae, os.path.join(out, "vae_encoder", "model.onnx"), mode="mean")
     ox.export_vae_decoder(vae, os.path.join(out, "vae_decoder", "model.onnx"))
     ox.write_tokenizer(out)
-    # sigma_max: Karras schedules (Euler, Heun, DPM-Solver, UniPC read it, in diffusers and here) start at SD 1.5's
-    # largest sigma, not this schedule's (65.9 at beta_end 0.02), where 10 Karras steps spend three above sigma 20 and
-    # DPM++ 2M SDE Karras fails at guidance 5 (the model card, ninth session)
+    # sigma_max: Karras schedules (Euler, Heun, DPM-Solver, UniPC read it, in diffusers and here) start at sigma 6,
+    # not at this schedule's largest (65.9 at beta_end 0.02), where 10 Karras steps spend three above sigma 20 and
+    # DPM++ 2M SDE Karras fails from guidance 5 on, nor at SD 1.5's 14.6 (fails from guidance 7; the model card)
     ox.write_scheduler(out, dict(ox.EMBEDDED_SCHEDULER,
                                  prediction_type=getattr(unet, "prediction_type", "epsilon"),
                                  beta_end=getattr(unet, "beta_end", ox.EMBEDDED_SCHEDULER["beta_end"]),
-                                 sigma_max=ox.SD15_SIGMA_MAX))
+                                 sigma_max=ox.EMBEDDED_SIGMA_MAX))
     ox.write_json(os.path.join(out, "model_index.json"), ox.model_index(scheduler="DDIMScheduler"))
     ox.write_json(os.path.join(out, "text_encoder", "config.json"), ox.text_config(te.cfg))
     ox.write_json(os.path.join(out, "unet", "config.json"), ox.unet_config(unet.cfg))

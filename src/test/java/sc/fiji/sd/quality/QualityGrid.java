@@ -22,7 +22,7 @@ import sc.fiji.sd.scheduler.Schedulers;
  * </pre>
  * Every image of a cell has its own seed ({@link #seed}), so a cell's images are independent draws; another set of
  * images of the same cells: {@code --first-seed 1500} (disjoint from the default while {@code --seeds} ≤ 500).
- * Prints one line per cell and a table; not a unit test (it takes minutes), {@code EmbeddedModelQualityTest} checks
+ * Prints one line per cell (its rate and its seed spread, {@link #measure}) and a table; not a unit test (it takes minutes), {@code EmbeddedModelQualityTest} checks
  * a few of its corners.
  */
 public final class QualityGrid {
@@ -58,9 +58,11 @@ public final class QualityGrid {
 			table.append("| ").append(sampler).append(" |");
 			for (int s : steps) {
 				for (double g : guidance) {
-					double rate = cell(pipeline, set, check, sampler, s, g, seeds, firstSeed);
-					System.out.printf(Locale.ROOT, "[grid] %s, %d steps, guidance %s: %.1f %% of %d images%n", sampler, s,
-						fmt(g), 100 * rate, set.combos().size() * seeds);
+					Cell cell = measure(pipeline, set, check, sampler, s, g, seeds, firstSeed);
+					double rate = cell.rate();
+					System.out.printf(Locale.ROOT, "[grid] %s, %d steps, guidance %s: %.1f %% of %d images;"
+						+ " seed spread: centre x %.1f px, y %.1f px, size %.1f px%n", sampler, s, fmt(g), 100 * rate,
+						set.combos().size() * seeds, cell.spreadX(), cell.spreadY(), cell.spreadSize());
 					table.append(String.format(Locale.ROOT, " %.0f |", 100 * rate));
 					cells++;
 					if (rate >= (s >= 20 ? 0.9 : 0.8)) passing++;
@@ -82,21 +84,62 @@ public final class QualityGrid {
 	static double cell(StableDiffusionPipeline pipeline, HeldoutSet set, ShapeCheck check, String sampler, int steps,
 		double guidance, int seeds, long firstSeed)
 	{
+		return measure(pipeline, set, check, sampler, steps, guidance, seeds, firstSeed).rate();
+	}
+
+	/**
+	 * A cell's rate, and how much the seed moves and sizes the object: the standard deviations of its centre and size
+	 * among the images of one combination that show an object, pooled over the combinations (NaN with one image per
+	 * combination). A schedule that starts at too little noise would keep the rate and lose this spread.
+	 */
+	record Cell(double rate, double spreadX, double spreadY, double spreadSize) {}
+
+	static Cell measure(StableDiffusionPipeline pipeline, HeldoutSet set, ShapeCheck check, String sampler, int steps,
+		double guidance, int seeds, long firstSeed)
+	{
 		int n = 0, ok = 0;
+		List<List<double[]>> objectsPerCombination = new ArrayList<>();
 		List<HeldoutSet.Combo> combos = set.combos();
 		for (int i = 0; i < combos.size(); i++) {
 			HeldoutSet.Combo combo = combos.get(i);
 			// one batch per combination: its images take the seeds seed(firstSeed, i, 0), + 1, ... (A1111's batch seeds)
 			GenerationRequest request = GenerationRequest.builder().prompt(combo.prompt()).steps(steps).guidance(guidance)
 				.scheduler(sampler).seed(seed(firstSeed, i, 0)).batchSize(seeds).build();
+			List<double[]> objects = new ArrayList<>();
 			for (GeneratedImage image : pipeline.generate(request, null).images()) {
 				ShapeCheck.Seen seen = check.classify(image.pixels());
 				n++;
 				if (combo.background().equals(seen.background()) && combo.color().equals(seen.color())
 					&& combo.shape().equals(seen.shape())) ok++;
+				if (seen.shape() != null) objects.add(new double[] { seen.centreX(), seen.centreY(), seen.size() });
 			}
+			objectsPerCombination.add(objects);
 		}
-		return ok / (double) n;
+		double[] spread = pooledSpread(objectsPerCombination);
+		return new Cell(ok / (double) n, spread[0], spread[1], spread[2]);
+	}
+
+	/**
+	 * The pooled within-group standard deviation of each coordinate (centre x, centre y, size): the squared deviations
+	 * from each group's own mean, summed over the groups and divided by the images less one per group, so the
+	 * differences between combinations (a triangle is drawn smaller than a square) do not count. NaN when no group
+	 * has two images.
+	 */
+	static double[] pooledSpread(List<List<double[]>> groups) {
+		double[] squares = new double[3];
+		int freedom = 0;
+		for (List<double[]> group : groups) {
+			if (group.size() < 2) continue;
+			for (int d = 0; d < 3; d++) {
+				double mean = 0;
+				for (double[] o : group) mean += o[d] / group.size();
+				for (double[] o : group) squares[d] += (o[d] - mean) * (o[d] - mean);
+			}
+			freedom += group.size() - 1;
+		}
+		double[] spread = new double[3];
+		for (int d = 0; d < 3; d++) spread[d] = Math.sqrt(squares[d] / freedom);
+		return spread;
 	}
 
 	/**

@@ -4,11 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 
-/** The grid's seeds: what makes its cells independent draws, and a second set of images comparable to the first. */
+/**
+ * The grid's seeds (what makes its cells independent draws, and a second set of images comparable to the first) and
+ * its seed spread.
+ */
 class QualityGridTest {
 
 	@Test
@@ -30,5 +34,22 @@ class QualityGridTest {
 		// one batch per combination with consecutive seeds (A1111's batch seeds): --seeds 6 contains --seeds 2
 		assertEquals(QualityGrid.seed(1000, 3, 0) + 1, QualityGrid.seed(1000, 3, 1));
 		assertEquals(1000 + 3 * 1000, QualityGrid.seed(1000, 3, 0));
+	}
+
+	@Test
+	void seedSpreadPoolsTheDeviationsWithinEachCombination() {
+		// centre x, centre y, size of the objects of two combinations, and one of a third that shows a single object
+		List<List<double[]>> groups = List.of(
+			List.of(new double[] { 0, 0, 10 }, new double[] { 2, 0, 14 }),
+			List.of(new double[] { 5, 5, 20 }, new double[] { 5, 9, 20 }, new double[] { 5, 5, 20 }),
+			List.<double[]>of(new double[] { 40, 40, 40 }));
+		double[] spread = QualityGrid.pooledSpread(groups);
+		// x: (1 + 1 + 0) / (1 + 2); y: (0 + 16/9 + 16/9 + 64/9) / 3; size: (4 + 4 + 0) / 3 (by hand)
+		assertEquals(Math.sqrt(2.0 / 3), spread[0], 1e-12);
+		assertEquals(Math.sqrt(32.0 / 9), spread[1], 1e-12);
+		assertEquals(Math.sqrt(8.0 / 3), spread[2], 1e-12);
+		// one image per combination has no spread to measure
+		assertTrue(Double.isNaN(QualityGrid.pooledSpread(List.of(List.<double[]>of(new double[] { 1, 1, 1 })))[0]),
+			"NaN, not 0");
 	}
 }
