@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Random;
 
 import sc.fiji.sd.model.EmbeddedModel;
 import sc.fiji.sd.model.StableDiffusionModel;
@@ -49,6 +50,9 @@ public final class QualityGrid {
 		HeldoutSet set = HeldoutSet.read(model);
 		ShapeCheck check = new ShapeCheck(set.colors());
 		StableDiffusionPipeline pipeline = new StableDiffusionPipeline(StableDiffusionModel.load(model, "cpu"));
+		double[] drawn = drawnSpread(set, check, 40, 7);
+		System.out.printf(Locale.ROOT, "[grid] the data set's own layout (40 drawn images a combination, not generated),"
+			+ " seed spread: centre x %.1f px, y %.1f px, size %.1f px%n", drawn[0], drawn[1], drawn[2]);
 		StringBuilder table = new StringBuilder("| sampler |");
 		for (int s : steps) for (double g : guidance) table.append(String.format(Locale.ROOT, " %d st g%s |", s, fmt(g)));
 		table.append("\n|---|").append("---|".repeat(steps.length * guidance.length)).append('\n');
@@ -117,6 +121,26 @@ public final class QualityGrid {
 		}
 		double[] spread = pooledSpread(objectsPerCombination);
 		return new Cell(ok / (double) n, spread[0], spread[1], spread[2]);
+	}
+
+	/**
+	 * The spread the grid's cells are compared with: the same measure on images drawn as the training set draws them
+	 * (random size and position, {@link ShapeImages#randomLayout}), {@code perCombination} of each held-out combination.
+	 */
+	static double[] drawnSpread(HeldoutSet set, ShapeCheck check, int perCombination, long seed) {
+		Random rng = new Random(seed);
+		List<List<double[]>> groups = new ArrayList<>();
+		for (HeldoutSet.Combo combo : set.combos()) {
+			List<double[]> objects = new ArrayList<>();
+			for (int k = 0; k < perCombination; k++) {
+				double[] layout = ShapeImages.randomLayout(rng, 64);
+				ShapeCheck.Seen seen = check.classify(ShapeImages.render(set.colors().get(combo.color()), combo.shape(),
+					set.colors().get(combo.background()), layout[0], layout[1], layout[2], 64));
+				if (seen.shape() != null) objects.add(new double[] { seen.centreX(), seen.centreY(), seen.size() });
+			}
+			groups.add(objects);
+		}
+		return pooledSpread(groups);
 	}
 
 	/**
