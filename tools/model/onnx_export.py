@@ -254,8 +254,9 @@ EMBEDDED_SCHEDULER = {
 }
 
 # Where the embedded model's Karras schedules start (its scheduler_config.json "sigma_max"): sigma 6 is t 695 of its
-# schedule (beta_end 0.02), noise six times the training latents' standard deviation. Chosen over SD 1.5's largest sigma (14.6146) and
-# 5, 7, 10 by DPM++ 2M SDE Karras at 10 steps and guidance 7/9 on three sets of held-out images (the model card).
+# schedule (beta_end 0.02), noise six times the training latents' standard deviation. Chosen over SD 1.5's largest
+# sigma (14.6146) and 5, 7, 10 by DPM++ 2M SDE Karras at 10 steps and guidance 7/9 on three sets of held-out images
+# (the model card).
 EMBEDDED_SIGMA_MAX = 6.0
 
 LCM_SCHEDULER = {

@@ -278,16 +278,27 @@ def model_unet(model, combos, loaded=None):
             states[n:].expand(n, -1, -1))
 
 
-def unet_guided(unet, v_prediction, cond, uncond, guidance):
-    """eps(x, t) of the model's UNet with classifier-free guidance, combined in the noise as the pipeline does."""
+def unet_branches(unet, v_prediction, cond, uncond):
+    """branches(x, t) of the model's UNet: its noise predictions for the empty prompt and for the captions (a v
+    UNet's outputs converted to noise, as the pipeline combines them)."""
     n = cond.shape[0]
 
-    def eps(x, t):
+    def branches(x, t):
         a = AC[int(t)]
         with torch.no_grad():
             out_u, out_c = (unet(x.float(), torch.full((n,), float(t)), s).double() for s in (uncond, cond))
         to_eps = (lambda o: a.sqrt() * o + (1 - a).sqrt() * x) if v_prediction else (lambda o: o)  # noqa: E731
-        return to_eps(out_u) + guidance * (to_eps(out_c) - to_eps(out_u))
+        return to_eps(out_u), to_eps(out_c)
+    return branches
+
+
+def unet_guided(unet, v_prediction, cond, uncond, guidance):
+    """eps(x, t) of the model's UNet with classifier-free guidance, combined in the noise as the pipeline does."""
+    branches = unet_branches(unet, v_prediction, cond, uncond)
+
+    def eps(x, t):
+        e_u, e_c = branches(x, t)
+        return e_u + guidance * (e_c - e_u)
     return eps
 
 
@@ -371,20 +382,20 @@ def hybrid_cells(model, pools, everything, combos, cells, seeds, t_min):
     unet, v_prediction, cond, uncond = model_unet(model, combos, loaded)
     vae, sf = loaded[2:4]
     exact2 = oracle(pools, everything)
+    model_branches = unet_branches(unet, v_prediction, cond, uncond)
     n = len(combos)
     results = {}
     for sampler, steps, guidance in cells:
         for name, exact_u, exact_c in (("UNet", False, False), ("UNet, exact u", True, False),
                                        ("UNet, exact c", False, True), ("exact u and c", True, True)):
             def eps(x, t, exact_u=exact_u, exact_c=exact_c):
-                a = AC[int(t)]
-                with torch.no_grad():
-                    out_u, out_c = (unet(x.float(), torch.full((n,), float(t)), s).double() for s in (uncond, cond))
-                to_eps = (lambda o: a.sqrt() * o + (1 - a).sqrt() * x) if v_prediction else (lambda o: o)  # noqa: E731
-                e_u, e_c = to_eps(out_u), to_eps(out_c)
-                if int(t) >= t_min and (exact_u or exact_c):
-                    x_u, x_c = exact2(torch.cat([x, x]), int(t)).double().chunk(2)
-                    e_u, e_c = (x_u if exact_u else e_u), (x_c if exact_c else e_c)
+                if int(t) < t_min or not (exact_u or exact_c):
+                    e_u, e_c = model_branches(x, t)
+                elif exact_u and exact_c:
+                    e_u, e_c = exact2(torch.cat([x, x]), int(t)).double().chunk(2)
+                else:
+                    (x_u, x_c), (m_u, m_c) = exact2(torch.cat([x, x]), int(t)).double().chunk(2), model_branches(x, t)
+                    e_u, e_c = (x_u, m_c) if exact_u else (m_u, x_c)
                 return e_u + guidance * (e_c - e_u)
             ok = []
             for seed in range(1000, 1000 + seeds):

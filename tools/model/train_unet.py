@@ -145,8 +145,8 @@ def main():
                          "more puts more noise on every timestep), written to scheduler_config.json by export.py")
     ap.add_argument("--stable-target", type=int, default=0,
                     help="K > 0: stable target field, the posterior mean over the caption's cached latents and (empty "
-                         "prompt) K random cached latents (K >= the cache's size: all of them) as the target; each sample with "
-                         "both prompts (--drop unused)")
+                         "prompt) K random cached latents (K >= the cache's size: all of them) as the target; each "
+                         "sample with both prompts (--drop unused)")
     ap.add_argument("--difference-weight", type=float, default=0.0,
                     help="with --stable-target: weight of the error of the caption's minus the empty prompt's output")
     ap.add_argument("--focus-t", default=None, metavar="T:P",
@@ -283,8 +283,8 @@ def main():
         by_label = torch.zeros(int(labels.max()) + 1, per_label, reference.shape[1])
         for k in labels.unique():  # the first per_label latents of each caption (they are in random order)
             by_label[k] = reference[(labels == k).nonzero().squeeze(1)[:per_label]]
-        print(f"stable target field: {per_label} latents per caption, {min(args.stable_target, n)} for the empty prompt",
-              flush=True)
+        print(f"stable target field: {per_label} latents per caption, {min(args.stable_target, n)} for the empty "
+              "prompt", flush=True)
     t0 = time.time()
     last_save = time.time()
     hist = []

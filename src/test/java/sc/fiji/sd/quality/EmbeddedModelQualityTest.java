@@ -135,8 +135,8 @@ class EmbeddedModelQualityTest {
 	 * guidance 9 (failed on the fourth base), DPM++ 2M SDE Karras at 10 steps guidance 7 (passes since the model's
 	 * Karras schedules start at sigma 6, its config's sigma_max, tenth session; 71 % from SD 1.5's 14.6). The grid's
 	 * failing cells (PLMS at 10 steps above guidance 3, PNDM above 5) are in the model card; this keeps the ones that
-	 * hold from regressing. Each cell has 30 images here, the first 30 of the card's 90 ({@link QualityGrid#seed}: the same
-	 * seeds).
+	 * hold from regressing. Each cell has 30 images here, the first 30 of the card's 90 ({@link QualityGrid#seed}: the
+	 * same seeds).
 	 */
 	@Test
 	void gridCornersMeetTheBar() {

@@ -23,8 +23,9 @@ import sc.fiji.sd.scheduler.Schedulers;
  * </pre>
  * Every image of a cell has its own seed ({@link #seed}), so a cell's images are independent draws; another set of
  * images of the same cells: {@code --first-seed 1500} (disjoint from the default while {@code --seeds} ≤ 500).
- * Prints one line per cell (its rate and its seed spread, {@link #measure}) and a table; not a unit test (it takes minutes), {@code EmbeddedModelQualityTest} checks
- * a few of its corners.
+ * Prints the data set's own seed spread ({@link #drawnSpread}), one line per cell (its rate and its seed spread,
+ * {@link #measure}) and a table; not a unit test (it takes minutes), {@code EmbeddedModelQualityTest} checks a few of
+ * its corners.
  */
 public final class QualityGrid {
 

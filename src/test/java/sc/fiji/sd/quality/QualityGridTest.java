@@ -9,6 +9,8 @@ import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 
+import sc.fiji.sd.model.EmbeddedModel;
+
 /**
  * The grid's seeds (what makes its cells independent draws, and a second set of images comparable to the first) and
  * its seed spread.
@@ -51,5 +53,18 @@ class QualityGridTest {
 		// one image per combination has no spread to measure
 		assertTrue(Double.isNaN(QualityGrid.pooledSpread(List.of(List.<double[]>of(new double[] { 1, 1, 1 })))[0]),
 			"NaN, not 0");
+	}
+
+	@Test
+	void drawnSpreadIsTheDataSetsLayout() throws Exception {
+		// the training set draws sizes uniform in 24..44 px (std 20 / sqrt 12 = 5.77) and centres uniform over the
+		// 56 - size px that a 4 px margin leaves (std sqrt(E[(56 - size)^2] / 12) = 6.57): what the check measures
+		// on drawn images must be that, or the grid's spreads compare with nothing
+		HeldoutSet set = HeldoutSet.read(EmbeddedModel.path());
+		double[] spread = QualityGrid.drawnSpread(set, new ShapeCheck(set.colors()), 40, 7);
+		double centre = Math.sqrt((Math.pow(32, 3) - Math.pow(12, 3)) / (3 * 20.0) / 12), size = 20 / Math.sqrt(12);
+		assertEquals(centre, spread[0], 0.4, "centre x");
+		assertEquals(centre, spread[1], 0.4, "centre y");
+		assertEquals(size, spread[2], 0.4, "size");
 	}
 }

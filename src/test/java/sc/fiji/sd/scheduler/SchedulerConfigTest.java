@@ -99,38 +99,33 @@ class SchedulerConfigTest {
 		return assertThrows(StableDiffusionException.class, () -> SchedulerConfig.fromJson(json)).getMessage();
 	}
 
+	/** {@code json} is rejected with a message that contains every one of {@code parts}. */
+	private static void assertMessageNames(String json, String... parts) {
+		String m = messageOf(json);
+		for (String part : parts) assertTrue(m.contains(part), "\"" + part + "\" missing from: " + m);
+	}
+
 	@Test
 	void invalidValuesNameTheKeyAndTheAllowedValues() {
-		String m = messageOf("{\"timestep_spacing\": \"middle\"}");
-		assertTrue(m.contains("\"timestep_spacing\"") && m.contains("\"middle\"") && m.contains(
-			"leading, linspace, trailing"), m);
-		m = messageOf("{\"beta_schedule\": \"quadratic\"}");
-		assertTrue(m.contains("\"beta_schedule\"") && m.contains("linear, scaled_linear, squaredcos_cap_v2"), m);
-		m = messageOf("{\"prediction_type\": \"noise\"}");
-		assertTrue(m.contains("\"prediction_type\"") && m.contains("epsilon, v_prediction, sample"), m);
-		m = messageOf("{\"steps_offset\": \"one\"}");
-		assertTrue(m.contains("\"steps_offset\"") && m.contains("whole number"), m);
-		m = messageOf("{\"num_train_timesteps\": 1000.5}");
-		assertTrue(m.contains("\"num_train_timesteps\""), m);
-		m = messageOf("{\"clip_sample\": \"yes\"}");
-		assertTrue(m.contains("\"clip_sample\"") && m.contains("true or false"), m);
-		m = messageOf("{\"beta_end\": 2}");
-		assertTrue(m.contains("\"beta_end\""), m);
-		m = messageOf("{\"solver_order\": 5}");
-		assertTrue(m.contains("\"solver_order\"") && m.contains("1, 2 or 3"), m);
-		m = messageOf("{\"num_train_timesteps\": 3, \"trained_betas\": [0.1, 0.2]}");
-		assertTrue(m.contains("\"trained_betas\"") && m.contains("num_train_timesteps"), m);
-		m = messageOf("{\"thresholding\": true}");
-		assertTrue(m.contains("\"thresholding\""), m);
-		m = messageOf("{\"sigma_max\": 0}");
-		assertTrue(m.contains("\"sigma_max\"") && m.contains("> 0"), m);
-		m = messageOf("{\"sigma_min\": -0.1}");
-		assertTrue(m.contains("\"sigma_min\"") && m.contains("> 0"), m);
-		m = messageOf("{\"sigma_min\": 10, \"sigma_max\": 5}");
-		assertTrue(m.contains("\"sigma_max\"") && m.contains("> sigma_min (10.0)"), m);
-		m = messageOf("{\"final_sigmas_type\": \"one\"}");
-		assertTrue(m.contains("\"final_sigmas_type\"") && m.contains("zero, sigma_min"), m);
-		m = assertThrows(StableDiffusionException.class, () -> TimestepScheduleTest.sd15().with("use_karras_sigmas",
+		// the message names the key, and the allowed values where they are a short list
+		assertMessageNames("{\"timestep_spacing\": \"middle\"}", "\"timestep_spacing\"", "\"middle\"",
+			"leading, linspace, trailing");
+		assertMessageNames("{\"beta_schedule\": \"quadratic\"}", "\"beta_schedule\"",
+			"linear, scaled_linear, squaredcos_cap_v2");
+		assertMessageNames("{\"prediction_type\": \"noise\"}", "\"prediction_type\"", "epsilon, v_prediction, sample");
+		assertMessageNames("{\"steps_offset\": \"one\"}", "\"steps_offset\"", "whole number");
+		assertMessageNames("{\"num_train_timesteps\": 1000.5}", "\"num_train_timesteps\"");
+		assertMessageNames("{\"clip_sample\": \"yes\"}", "\"clip_sample\"", "true or false");
+		assertMessageNames("{\"beta_end\": 2}", "\"beta_end\"");
+		assertMessageNames("{\"solver_order\": 5}", "\"solver_order\"", "1, 2 or 3");
+		assertMessageNames("{\"num_train_timesteps\": 3, \"trained_betas\": [0.1, 0.2]}", "\"trained_betas\"",
+			"num_train_timesteps");
+		assertMessageNames("{\"thresholding\": true}", "\"thresholding\"");
+		assertMessageNames("{\"sigma_max\": 0}", "\"sigma_max\"", "> 0");
+		assertMessageNames("{\"sigma_min\": -0.1}", "\"sigma_min\"", "> 0");
+		assertMessageNames("{\"sigma_min\": 10, \"sigma_max\": 5}", "\"sigma_max\"", "> sigma_min (10.0)");
+		assertMessageNames("{\"final_sigmas_type\": \"one\"}", "\"final_sigmas_type\"", "zero, sigma_min");
+		String m = assertThrows(StableDiffusionException.class, () -> TimestepScheduleTest.sd15().with("use_karras_sigmas",
 			"on")).getMessage();
 		assertTrue(m.contains("\"use_karras_sigmas\""), m);
 		m = assertThrows(StableDiffusionException.class, () -> TimestepScheduleTest.sd15().with("karras", true))
