@@ -50,10 +50,10 @@ abstract class DiscreteSigmaScheduler extends AbstractScheduler {
 	 * whenever the config has them (diffusers keeps a scheduler_config.json's keys for compatible classes), LMS never.
 	 */
 	protected double[] karras(double[] scheduleSigmas, int n, boolean configRange) {
-		double min = !configRange || Double.isNaN(config.sigmaMin()) ? scheduleSigmas[scheduleSigmas.length - 1]
-			: config.sigmaMin();
-		double max = !configRange || Double.isNaN(config.sigmaMax()) ? scheduleSigmas[0] : config.sigmaMax();
-		return NoiseSchedule.karrasSigmas(min, max, n);
+		double min = scheduleSigmas[scheduleSigmas.length - 1], max = scheduleSigmas[0];
+		if (!configRange) return NoiseSchedule.karrasSigmas(min, max, n);
+		double[] range = config.karrasRange(min, max);
+		return NoiseSchedule.karrasSigmas(range[0], range[1], n);
 	}
 
 	/** The fractional timesteps of sigmas (diffusers' {@code _sigma_to_t}), as float32 values. */

@@ -382,6 +382,28 @@ public final class SchedulerConfig {
 	/** "sigma_max" for Karras sigmas, or NaN when absent (then the schedule's largest sigma is used). */
 	public double sigmaMax() { return value("sigma_max") == null ? Double.NaN : number("sigma_max"); }
 
+	/**
+	 * The range Karras sigmas span: the configured sigma_min and sigma_max, each in place of the schedule's own end
+	 * where it is given. A range checked in {@link #validate()} when both keys are given, here when one is: a lone
+	 * sigma_min at or above the schedule's largest sigma (or a lone sigma_max at or below its smallest) would run the
+	 * sigmas upwards, adding noise instead of removing it.
+	 *
+	 * @return { sigma_min, sigma_max }
+	 */
+	public double[] karrasRange(double scheduleMin, double scheduleMax) {
+		double min = Double.isNaN(sigmaMin()) ? scheduleMin : sigmaMin();
+		double max = Double.isNaN(sigmaMax()) ? scheduleMax : sigmaMax();
+		if (min >= max) {
+			String key = Double.isNaN(sigmaMax()) ? "sigma_min" : "sigma_max";
+			double value = Double.isNaN(sigmaMax()) ? min : max;
+			String allowed = Double.isNaN(sigmaMax()) ? "a number below the schedule's largest sigma at these steps ("
+				+ (float) max + "), or add \"sigma_max\" above it" : "a number above the schedule's smallest sigma at"
+				+ " these steps (" + (float) min + "), or add \"sigma_min\" below it";
+			throw invalid(source, key, value, allowed);
+		}
+		return new double[] { min, max };
+	}
+
 	public String interpolationType() { return string("interpolation_type"); }
 	public String finalSigmasType() { return string("final_sigmas_type"); }
 	public int solverOrder() { return integer("solver_order"); }

@@ -35,9 +35,8 @@ abstract class VpMultistepScheduler extends AbstractScheduler {
 	 * schedule's whole range.
 	 */
 	protected double[] karrasSigmas(int n) {
-		double min = Double.isNaN(config.sigmaMin()) ? trainSigmas[0] : config.sigmaMin();
-		double max = Double.isNaN(config.sigmaMax()) ? trainSigmas[trainSigmas.length - 1] : config.sigmaMax();
-		return NoiseSchedule.karrasSigmas(min, max, n);
+		double[] range = config.karrasRange(trainSigmas[0], trainSigmas[trainSigmas.length - 1]);
+		return NoiseSchedule.karrasSigmas(range[0], range[1], n);
 	}
 
 	/** The sigmas of the run (one per timestep plus the final one). */

@@ -2,6 +2,7 @@ package sc.fiji.sd.scheduler;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
@@ -9,6 +10,8 @@ import java.util.List;
 import java.util.stream.IntStream;
 
 import org.junit.jupiter.api.Test;
+
+import sc.fiji.sd.StableDiffusionException;
 
 /**
  * Timesteps and sigmas for the configurations users run: SD 1.5's {@code scheduler_config.json} (PNDM class, leading
@@ -169,6 +172,29 @@ class TimestepScheduleTest {
 		LMSDiscreteScheduler plain = new LMSDiscreteScheduler(sd15().withKarrasSigmas(true));
 		plain.setTimesteps(8);
 		assertArrayEquals(plain.sigmas(), lms.sigmas(), "LMS keeps the schedule's own range");
+	}
+
+	@Test // a lone key can still reverse the range: the other end is the schedule's, known only at setTimesteps
+	void aLoneKarrasSigmaBeyondTheSchedulesOtherEndIsRefusedByName() {
+		SchedulerConfig karras = sd15().withKarrasSigmas(true);
+		// SD 1.5's sigmas run from 0.0292 to 14.6146; Euler's Karras range is that of its 8 inference timesteps
+		List<Scheduler> aboveTheTop = List.of(new EulerDiscreteScheduler(karras.with("sigma_min", 20.0)),
+			new DPMSolverMultistepScheduler(karras.with("sigma_min", 20.0)));
+		for (Scheduler s : aboveTheTop) {
+			String m = assertThrows(StableDiffusionException.class, () -> s.setTimesteps(8)).getMessage();
+			assertTrue(m.contains("\"sigma_min\"") && m.contains("20.0") && m.contains("14.6")
+				&& m.contains("\"sigma_max\""), m);
+		}
+		Scheduler belowTheBottom = new UniPCMultistepScheduler(karras.with("sigma_max", 0.01));
+		String m = assertThrows(StableDiffusionException.class, () -> belowTheBottom.setTimesteps(8)).getMessage();
+		assertTrue(m.contains("\"sigma_max\"") && m.contains("0.01") && m.contains("0.029"), m);
+		// inside the schedule's range a lone key is honoured, the other end is the schedule's
+		EulerDiscreteScheduler inside = new EulerDiscreteScheduler(karras.with("sigma_min", 1.0));
+		inside.setTimesteps(8);
+		assertEquals(1.0, inside.sigmas()[7], 1e-6);
+		EulerDiscreteScheduler whole = new EulerDiscreteScheduler(karras);
+		whole.setTimesteps(8);
+		assertEquals(whole.sigmas()[0], inside.sigmas()[0], 1e-6);
 	}
 
 	@Test // numpy: lcm_origin_timesteps[::-1][floor(linspace(0, 50, n, endpoint=False))]
