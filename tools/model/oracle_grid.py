@@ -67,9 +67,11 @@ def pndm_prev_sample(x, t, prev_t, out, v_prediction):
     return (ap / a).sqrt() * x - (ap - a) * e / (a * (1 - ap).sqrt() + (a * (1 - a) * ap).sqrt())
 
 
-def plms(eps, x, steps, v_prediction=False):
+def plms(eps, x, steps, v_prediction=False, window=None):
     """diffusers' PNDMScheduler with skip_prk_steps (SD 1.5's default sampler). With v_prediction the multistep
-    combination acts on v, converted to the noise afterwards with the step's sample, as diffusers does."""
+    combination acts on v, converted to the noise afterwards with the step's sample, as diffusers does. window = (lo,
+    hi), a diagnosis and not a sampler: the multistep combination only at steps from t in [lo, hi), elsewhere the call's
+    own output (a DDIM step), to see where the combination does its damage."""
     ratio = 1000 // steps
     ts = np.arange(0, steps) * ratio + 1
     ts = np.concatenate([ts[:-1], ts[-2:-1], ts[-1:]])[::-1]
@@ -86,6 +88,8 @@ def plms(eps, x, steps, v_prediction=False):
             use, cur = e, x
         elif len(ets) == 1 and counter == 1:
             use, x, cur = (e + ets[-1]) / 2, cur, None
+        elif window is not None and not window[0] <= t < window[1]:
+            use = e
         elif len(ets) == 2:
             use = (3 * ets[-1] - ets[-2]) / 2
         elif len(ets) == 3:
@@ -199,10 +203,11 @@ def known_sampler(sampler):
     return sampler in ("PLMS", "PNDM", "LCM", "Euler a") or sampler.startswith("DPM++ 2M")
 
 
-def sample(sampler, eps, x, steps, seed, v_prediction):
-    """The clean latents from the noise x with one of the samplers above (DDIM is adapt_common.ddim_loop)."""
+def sample(sampler, eps, x, steps, seed, v_prediction, window=None):
+    """The clean latents from the noise x with one of the samplers above (DDIM is adapt_common.ddim_loop; window: PLMS
+    only, see plms)."""
     if sampler == "PLMS":
-        return plms(eps, x, steps, v_prediction)
+        return plms(eps, x, steps, v_prediction, window)
     if sampler == "PNDM":
         return pndm(eps, x, steps, v_prediction)
     if sampler == "LCM":
@@ -413,7 +418,7 @@ def grid_seed(first_seed, combination, image):
     return first_seed + 1000 * combination + image
 
 
-def unet_cells(model, checkpoint, cells, seeds, first_seed=1000):
+def unet_cells(model, checkpoint, cells, seeds, first_seed=1000, window=None):
     """QualityGrid's cells in torch, for a checkpoint that is not exported yet: the model's UNet (or a train_unet.py
     checkpoint's EMA weights) on the held-out combinations, image k of combination i from the Java pipeline's initial
     noise java.util.Random(grid_seed(first_seed, i, k)) (java_random.py; QualityGrid's first seed is 1000), the
@@ -447,7 +452,8 @@ def unet_cells(model, checkpoint, cells, seeds, first_seed=1000):
             noise = np.concatenate([java_random.gaussian_noise(grid_seed(first_seed, i, k), 1, (4, 8, 8))
                                     for i in range(n)]).astype(np.float64)
             x = torch.from_numpy(noise)
-            ok += all_right(decoded(vae, sf, sample(sampler, eps, x, steps, first_seed + k, v_prediction)), combos)
+            ok += all_right(decoded(vae, sf, sample(sampler, eps, x, steps, first_seed + k, v_prediction, window)),
+                            combos)
         results[f"{sampler}, {steps} steps, guidance {guidance:g}"] = round(100 * float(np.mean(ok)), 1)
         print(f"UNet, held-out, {sampler}, {steps} steps, guidance {guidance:g}: {100 * np.mean(ok):.0f} % all right",
               flush=True)
@@ -479,6 +485,9 @@ def main():
     ap.add_argument("--unet", nargs="?", const="", default=None, metavar="CHECKPOINT",
                     help="run --cells (not DDIM) with the model's UNet (or this train_unet.py checkpoint's EMA "
                          "weights) on the held-out captions, as QualityGrid does, instead of the exact denoiser")
+    ap.add_argument("--multistep-window", default=None, metavar="LO:HI",
+                    help="with --unet, PLMS cells: the multistep combination only at steps from t in [LO, HI), the "
+                         "call's own output (a DDIM step) elsewhere: where does the combination do its damage")
     ap.add_argument("--hybrid", type=int, default=None, metavar="T_MIN",
                     help="run --cells four ways on the training captions: the UNet, the UNet with the exact "
                          "denoiser's empty-prompt or caption output from T_MIN up, and with both")
@@ -497,7 +506,8 @@ def main():
                                           for c in args.cells.split(",")]
     torch.set_num_threads(args.threads)
     if args.unet is not None:
-        print(json.dumps(unet_cells(args.model, args.unet, cells, args.seeds, args.first_seed)))
+        window = tuple(int(v) for v in args.multistep_window.split(":")) if args.multistep_window else None
+        print(json.dumps(unet_cells(args.model, args.unet, cells, args.seeds, args.first_seed, window)))
         return
     if args.vae_checkpoint:
         vae = AutoencoderKL(VAE_CFG)

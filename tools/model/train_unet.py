@@ -169,6 +169,9 @@ def main():
                     help="with --init-model: N transformer blocks in each attention (diffusers' "
                          "transformer_layers_per_block); the added blocks start as the identity (their output "
                          "projections zero), so training starts from the base's outputs")
+    ap.add_argument("--input-perturbation", type=float, default=0.0, metavar="GAMMA",
+                    help="with --stable-target: the UNet sees x_t + sqrt(1 - alpha_bar) GAMMA xi, the targets stay those of "
+                         "x_t (DDPM-IP, Ning et al. 2023: exposure bias; 0.1 in the paper)")
     ap.add_argument("--max-minutes", type=float, default=1e9, help="stop early (checkpoint kept, rerun resumes)")
     args = ap.parse_args()
     if args.focus_t is not None:
@@ -192,6 +195,8 @@ def main():
             ap.error("--trajectory-share needs 0 < P <= 1 and --trajectory-every at least 1 step")
     if args.multistep_weight and (not args.stable_target or args.trajectories):
         ap.error("--multistep-weight needs --stable-target K (its targets are the posterior means) and no --trajectories")
+    if args.input_perturbation and (not args.stable_target or args.input_perturbation < 0):
+        ap.error("--input-perturbation GAMMA needs GAMMA >= 0 and --stable-target K (it perturbs that loss's x_t)")
     if args.difference_weight and not args.stable_target:
         ap.error("--difference-weight needs --stable-target K: the difference is taken between a sample's caption and "
                  "empty-prompt outputs, which only the stable target trains together")
@@ -332,23 +337,24 @@ def main():
         loss = (per * weight[t]).mean()
         return loss, [loss.item(), per.mean().item()]
 
-    def two_prompt_outputs(x_t, t, a, labels, z_cond, z_empty):
-        """The errors of the UNet's outputs at x_t with each sample's caption and with the empty prompt against the
-        targets that make its clean-latent estimates z_cond and z_empty."""
+    def two_prompt_outputs(x_t, t, a, labels, z_cond, z_empty, x_in=None):
+        """The errors of the UNet's outputs at x_t (or, --input-perturbation, at x_in) with each sample's caption and
+        with the empty prompt against the targets that make its clean-latent estimates at x_t z_cond and z_empty."""
         k = x_t.shape[0]
+        x_in = x_t if x_in is None else x_in
         ids = torch.cat([cap_ids[labels], empty_ids.expand(k, -1)])
         with torch.set_grad_enabled(not args.freeze_text_encoder):
             hs, _ = te(ids)
-        pred = unet(torch.cat([x_t, x_t]), torch.cat([t, t]).float(), hs)
+        pred = unet(torch.cat([x_in, x_in]), torch.cat([t, t]).float(), hs)
         targets = [(a.sqrt() * x_t - zz) / (1 - a).sqrt() if v_prediction else (x_t - a.sqrt() * zz) / (1 - a).sqrt()
                    for zz in (z_cond, z_empty)]
         p_cond, p_empty = pred.chunk(2)
         return p_cond - targets[0], p_empty - targets[1]
 
-    def two_prompt_errors(x_t, t, a, labels, z_cond, z_empty):
+    def two_prompt_errors(x_t, t, a, labels, z_cond, z_empty, x_in=None):
         """Per sample, the mean squared error of the two outputs (two_prompt_outputs) and the error of their
         difference (what guidance multiplies)."""
-        e_cond, e_empty = two_prompt_outputs(x_t, t, a, labels, z_cond, z_empty)
+        e_cond, e_empty = two_prompt_outputs(x_t, t, a, labels, z_cond, z_empty, x_in)
         per = ((e_cond ** 2).flatten(1).mean(1) + (e_empty ** 2).flatten(1).mean(1)) / 2
         diff = ((e_cond - e_empty) ** 2).flatten(1).mean(1)
         return per, diff
@@ -365,7 +371,9 @@ def main():
         with torch.no_grad():
             z_cond = stable_target(x_t, a, z, by_label[data["label"][idx]])
             z_empty = stable_target(x_t, a, z, others)
-        per, diff = two_prompt_errors(x_t, t, a, data["label"][idx], z_cond, z_empty)
+        x_in = x_t + (1 - a).sqrt() * args.input_perturbation * torch.randn(z.shape, generator=gen) \
+            if args.input_perturbation else None
+        per, diff = two_prompt_errors(x_t, t, a, data["label"][idx], z_cond, z_empty, x_in)
         loss = ((per + args.difference_weight * diff) * weight[t]).mean()
         return loss, [loss.item(), per.mean().item(), diff.mean().item()]
 
