@@ -161,6 +161,12 @@ def main():
                     help="weight P of the loss on the trajectories' points (round(P x batch) of them each step, "
                          "beside the batch, whose loss gets weight 1 - P)")
     ap.add_argument("--trajectory-every", type=int, default=250, help="steps between renewals of the trajectories")
+    ap.add_argument("--trajectory-target", choices=("posterior", "ddim"), default="posterior",
+                    help="posterior: the exact posterior mean at the points from t 300 up; ddim: at the points from t "
+                         "100 to 499, where PLMS's last steps combine the UNet's outputs, the clean latents that plain "
+                         "DDIM steps of the EMA UNet (the same guidance, 100 apart) reach from there, for both prompts "
+                         "(the model card: the multistep combination is harmless there on a trajectory that DDIM "
+                         "finishes)")
     ap.add_argument("--multistep-weight", type=float, default=0.0, metavar="W",
                     help="with --stable-target: add W times the error PLMS makes when it combines the UNet's guided "
                          "outputs at four timesteps 100 apart (weights 55, -59, 37, -9 over 24) on the forward process "
@@ -413,7 +419,7 @@ def main():
         keeps every point the UNet was called at (oracle_grid.py's samplers, which match the Java pipeline's)."""
         import oracle_grid
         oracle_grid.AC = ac.double()
-        xs, ts, labels = [], [], []
+        xs, ts, labels, gs = [], [], [], []
         n_traj = 96
         with torch.no_grad():
             uncond = te(empty_ids[None])[0]
@@ -425,29 +431,67 @@ def main():
                     cond = te(cap_ids[lab])[0]
                 eps = oracle_grid.unet_guided(ema_unet, v_prediction, cond, uncond.expand(n_traj, -1, -1), guidance)
 
-                def recording(x, t, eps=eps, lab=lab):
+                def recording(x, t, eps=eps, lab=lab, guidance=guidance):
                     xs.append(x.float().clone())
                     ts.append(torch.full((x.shape[0],), int(t)))
                     labels.append(lab)
+                    gs.append(torch.full((x.shape[0],), guidance))
                     return eps(x, t)
                 x = torch.randn((n_traj, 4, 8, 8), generator=gen).double()
                 seed = int(torch.randint(0, 2 ** 31, (1,), generator=gen))
                 oracle_grid.sample(sampler, recording, x, int(steps), seed, v_prediction)
         # points below t 300 are left out: there the posterior mean snaps to one training latent, and the v target
         # (sqrt(a) x - z) / sqrt(1 - a) of a point off the forward process grows without bound as a -> 1
-        x, t, label = torch.cat(xs), torch.cat(ts), torch.cat(labels)
-        keep = t >= 300
-        trajectory.update(x=x[keep], t=t[keep], label=label[keep])
+        x, t, label, g = torch.cat(xs), torch.cat(ts), torch.cat(labels), torch.cat(gs)
+        if args.trajectory_target == "ddim":
+            keep = (t >= 100) & (t < 500)
+            x, t, label, g = x[keep], t[keep], label[keep], g[keep]
+            trajectory.update(x=x, t=t, label=label, target=ddim_ends(x, t, label, g, uncond))
+        else:
+            keep = t >= 300
+            trajectory.update(x=x[keep], t=t[keep], label=label[keep])
         print(f"trajectories: {trajectory['x'].shape[0]} points from {args.trajectories}", flush=True)
+
+    def ddim_ends(x, t, label, g, uncond):
+        """The clean latents plain guided DDIM steps of the EMA UNet reach from each point (x, t): steps 100 apart down
+        to the last timestep >= 1, then to alpha_bar[0], as the samplers' last step (set_alpha_to_one false)."""
+        ends = torch.empty_like(x)
+        with torch.no_grad():
+            for tt in t.unique():
+                rows = (t == tt).nonzero().squeeze(1)
+                xx, gg = x[rows].double(), g[rows].double().view(-1, 1, 1, 1)
+                cond = te(cap_ids[label[rows]])[0]
+                un = uncond.expand(len(rows), -1, -1)
+                step_t = int(tt)
+                while True:
+                    a = ac[step_t].double()
+                    out_u, out_c = (ema_unet(xx.float(), torch.full((len(rows),), float(step_t)), h).double()
+                                    for h in (un, cond))
+                    out = out_u + gg * (out_c - out_u)
+                    x0 = a.sqrt() * xx - (1 - a).sqrt() * out if v_prediction else (xx - (1 - a).sqrt() * out) / a.sqrt()
+                    e = (xx - a.sqrt() * x0) / (1 - a).sqrt()
+                    prev = step_t - 100
+                    if prev < 1:
+                        ap = ac[0].double()
+                        xx = ap.sqrt() * x0 + (1 - ap).sqrt() * e
+                        break
+                    ap = ac[prev].double()
+                    xx = ap.sqrt() * x0 + (1 - ap).sqrt() * e
+                    step_t = prev
+                ends[rows] = xx.float()
+        return ends
 
     def trajectory_loss(k):
         """k points of the trajectories, each with its caption and the empty prompt, towards the posterior means."""
         pick = torch.randint(0, trajectory["x"].shape[0], (k,), generator=gen)
         x_t, t, lab = trajectory["x"][pick], trajectory["t"][pick], trajectory["label"][pick]
         a = ac[t].view(-1, 1, 1, 1)
-        others = empty_reference()
-        z_cond = stable_target(x_t, a, None, by_label[lab])
-        z_empty = stable_target(x_t, a, None, others)
+        if args.trajectory_target == "ddim":
+            z_cond = z_empty = trajectory["target"][pick]
+        else:
+            others = empty_reference()
+            z_cond = stable_target(x_t, a, None, by_label[lab])
+            z_empty = stable_target(x_t, a, None, others)
         per, diff = two_prompt_errors(x_t, t, a, lab, z_cond, z_empty)
         return ((per + args.difference_weight * diff) * weight[t]).mean()
 
