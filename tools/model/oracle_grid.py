@@ -504,9 +504,16 @@ def main():
     prediction_type = args.prediction_type or scheduler.get("prediction_type", "epsilon")
     cells = CELLS if not args.cells else [(c.split(":")[0], int(c.split(":")[1]), float(c.split(":")[2]))
                                           for c in args.cells.split(",")]
+    window = None
+    if args.multistep_window:
+        lo, _, hi = args.multistep_window.partition(":")
+        if not (lo.isdigit() and hi.isdigit()):
+            ap.error(f"--multistep-window takes LO:HI, two timesteps (e.g. 150:2000), not {args.multistep_window!r}")
+        if args.unet is None or any(sampler != "PLMS" for sampler, _, _ in cells):
+            ap.error("--multistep-window changes PLMS only, with --unet: give --unet and PLMS cells only")
+        window = (int(lo), int(hi))
     torch.set_num_threads(args.threads)
     if args.unet is not None:
-        window = tuple(int(v) for v in args.multistep_window.split(":")) if args.multistep_window else None
         print(json.dumps(unet_cells(args.model, args.unet, cells, args.seeds, args.first_seed, window)))
         return
     if args.vae_checkpoint:

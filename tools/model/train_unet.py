@@ -176,8 +176,8 @@ def main():
                          "transformer_layers_per_block); the added blocks start as the identity (their output "
                          "projections zero), so training starts from the base's outputs")
     ap.add_argument("--input-perturbation", type=float, default=0.0, metavar="GAMMA",
-                    help="with --stable-target: the UNet sees x_t + sqrt(1 - alpha_bar) GAMMA xi, the targets stay those of "
-                         "x_t (DDPM-IP, Ning et al. 2023: exposure bias; 0.1 in the paper)")
+                    help="with --stable-target: the UNet sees x_t + sqrt(1 - alpha_bar) GAMMA xi, the targets stay "
+                         "those of x_t (DDPM-IP, Ning et al. 2023: exposure bias; 0.1 in the paper)")
     ap.add_argument("--max-minutes", type=float, default=1e9, help="stop early (checkpoint kept, rerun resumes)")
     args = ap.parse_args()
     if args.focus_t is not None:
@@ -201,6 +201,9 @@ def main():
             ap.error("--trajectory-share needs 0 < P <= 1 and --trajectory-every at least 1 step")
     if args.multistep_weight and (not args.stable_target or args.trajectories):
         ap.error("--multistep-weight needs --stable-target K (its targets are the posterior means) and no --trajectories")
+    if args.trajectory_target != "posterior" and not args.trajectories:
+        ap.error(f"--trajectory-target {args.trajectory_target} is the target at the points of --trajectories: give "
+                 "those too (e.g. --trajectories PLMS:10,PNDM:10)")
     if args.input_perturbation and (not args.stable_target or args.input_perturbation < 0):
         ap.error("--input-perturbation GAMMA needs GAMMA >= 0 and --stable-target K (it perturbs that loss's x_t)")
     if args.difference_weight and not args.stable_target:
@@ -440,14 +443,14 @@ def main():
                 x = torch.randn((n_traj, 4, 8, 8), generator=gen).double()
                 seed = int(torch.randint(0, 2 ** 31, (1,), generator=gen))
                 oracle_grid.sample(sampler, recording, x, int(steps), seed, v_prediction)
-        # points below t 300 are left out: there the posterior mean snaps to one training latent, and the v target
-        # (sqrt(a) x - z) / sqrt(1 - a) of a point off the forward process grows without bound as a -> 1
         x, t, label, g = torch.cat(xs), torch.cat(ts), torch.cat(labels), torch.cat(gs)
+        # the v target (sqrt(a) x - z) / sqrt(1 - a) of a point off the forward process grows without bound as a -> 1:
+        # no points below t 100 (sqrt(1 - a) 0.34 there)
         if args.trajectory_target == "ddim":
             keep = (t >= 100) & (t < 500)
             x, t, label, g = x[keep], t[keep], label[keep], g[keep]
             trajectory.update(x=x, t=t, label=label, target=ddim_ends(x, t, label, g, uncond))
-        else:
+        else:  # nor below t 300, where the posterior mean snaps to one training latent
             keep = t >= 300
             trajectory.update(x=x[keep], t=t[keep], label=label[keep])
         print(f"trajectories: {trajectory['x'].shape[0]} points from {args.trajectories}", flush=True)
@@ -455,34 +458,26 @@ def main():
     def ddim_ends(x, t, label, g, uncond):
         """The clean latents plain guided DDIM steps of the EMA UNet reach from each point (x, t): steps 100 apart down
         to the last timestep >= 1, then to alpha_bar[0], as the samplers' last step (set_alpha_to_one false)."""
+        import oracle_grid  # its AC is this run's schedule (renew_trajectories set it)
         ends = torch.empty_like(x)
-        with torch.no_grad():
-            for tt in t.unique():
-                rows = (t == tt).nonzero().squeeze(1)
-                xx, gg = x[rows].double(), g[rows].double().view(-1, 1, 1, 1)
+        for tt in t.unique():
+            rows = (t == tt).nonzero().squeeze(1)
+            xx, guidance = x[rows].double(), g[rows].double().view(-1, 1, 1, 1)
+            with torch.no_grad():
                 cond = te(cap_ids[label[rows]])[0]
-                un = uncond.expand(len(rows), -1, -1)
-                step_t = int(tt)
-                while True:
-                    a = ac[step_t].double()
-                    out_u, out_c = (ema_unet(xx.float(), torch.full((len(rows),), float(step_t)), h).double()
-                                    for h in (un, cond))
-                    out = out_u + gg * (out_c - out_u)
-                    x0 = a.sqrt() * xx - (1 - a).sqrt() * out if v_prediction else (xx - (1 - a).sqrt() * out) / a.sqrt()
-                    e = (xx - a.sqrt() * x0) / (1 - a).sqrt()
-                    prev = step_t - 100
-                    if prev < 1:
-                        ap = ac[0].double()
-                        xx = ap.sqrt() * x0 + (1 - ap).sqrt() * e
-                        break
-                    ap = ac[prev].double()
-                    xx = ap.sqrt() * x0 + (1 - ap).sqrt() * e
-                    step_t = prev
-                ends[rows] = xx.float()
+            eps = oracle_grid.unet_guided(ema_unet, v_prediction, cond, uncond.expand(len(rows), -1, -1), guidance)
+            for step_t in range(int(tt), 0, -100):
+                a = ac[step_t].double()
+                ap = ac[step_t - 100 if step_t > 100 else 0].double()
+                e = eps(xx, step_t)
+                x0 = (xx - (1 - a).sqrt() * e) / a.sqrt()
+                xx = ap.sqrt() * x0 + (1 - ap).sqrt() * e
+            ends[rows] = xx.float()
         return ends
 
     def trajectory_loss(k):
-        """k points of the trajectories, each with its caption and the empty prompt, towards the posterior means."""
+        """k points of the trajectories, each with its caption and the empty prompt, towards their targets: the
+        posterior means, or (--trajectory-target ddim) where DDIM takes them, for both prompts."""
         pick = torch.randint(0, trajectory["x"].shape[0], (k,), generator=gen)
         x_t, t, lab = trajectory["x"][pick], trajectory["t"][pick], trajectory["label"][pick]
         a = ac[t].view(-1, 1, 1, 1)

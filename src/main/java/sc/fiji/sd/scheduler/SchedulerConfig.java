@@ -396,9 +396,9 @@ public final class SchedulerConfig {
 		if (min >= max) {
 			String key = Double.isNaN(sigmaMax()) ? "sigma_min" : "sigma_max";
 			double value = Double.isNaN(sigmaMax()) ? min : max;
-			String allowed = Double.isNaN(sigmaMax()) ? "a number below the schedule's largest sigma at these steps ("
-				+ (float) max + "), or add \"sigma_max\" above it" : "a number above the schedule's smallest sigma at"
-				+ " these steps (" + (float) min + "), or add \"sigma_min\" below it";
+			String allowed = Double.isNaN(sigmaMax()) ? "a number below the schedule's largest sigma (" + (float) max
+				+ "), or add \"sigma_max\" above it" : "a number above the schedule's smallest sigma (" + (float) min
+				+ "), or add \"sigma_min\" below it";
 			throw invalid(source, key, value, allowed);
 		}
 		return new double[] { min, max };
