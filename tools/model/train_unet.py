@@ -132,6 +132,10 @@ def main():
     ap.add_argument("--latents", default=os.path.join(WORK, "latents.pt"))
     ap.add_argument("--out", default=os.path.join(WORK, "unet.pt"))
     ap.add_argument("--init-model", default=None, help="exported model folder to start from")
+    ap.add_argument("--init-checkpoint", default=None, metavar="PT",
+                    help="with --init-model: start from this train_unet.py checkpoint's averaged (EMA) weights "
+                         "instead of the folder's, with a fresh optimiser and step count (a new run from where another "
+                         "ended; resuming keeps that run's options and schedule)")
     ap.add_argument("--freeze-text-encoder", action="store_true")
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--prediction-type", choices=("epsilon", "v_prediction"), default=None,
@@ -160,6 +164,9 @@ def main():
     ap.add_argument("--trajectory-share", type=float, default=0.5,
                     help="weight P of the loss on the trajectories' points (round(P x batch) of them each step, "
                          "beside the batch, whose loss gets weight 1 - P)")
+    ap.add_argument("--trajectory-guidance", default=None, metavar="G[,...]",
+                    help="the guidance scales the trajectories are run at, as many trajectories each (default 3,5,7,9; "
+                         "7,9: only where PLMS at 10 steps fails)")
     ap.add_argument("--trajectory-every", type=int, default=250, help="steps between renewals of the trajectories")
     ap.add_argument("--trajectory-target", choices=("posterior", "ddim"), default="posterior",
                     help="posterior: the exact posterior mean at the points from t 300 up; ddim: at the points from t "
@@ -167,6 +174,10 @@ def main():
                          "DDIM steps of the EMA UNet (the same guidance, 100 apart) reach from there, for both prompts "
                          "(the model card: the multistep combination is harmless there on a trajectory that DDIM "
                          "finishes)")
+    ap.add_argument("--trajectory-difference", choices=("same", "guidance"), default="same",
+                    help="the weight of the caption-minus-empty error at the trajectories' points: same: "
+                         "--difference-weight; guidance: the point's guidance minus 1, the factor guidance multiplies "
+                         "that error by (a g 9 point's guided output is off by 8 times it)")
     ap.add_argument("--multistep-weight", type=float, default=0.0, metavar="W",
                     help="with --stable-target: add W times the error PLMS makes when it combines the UNet's guided "
                          "outputs at four timesteps 100 apart (weights 55, -59, 37, -9 over 24) on the forward process "
@@ -204,6 +215,20 @@ def main():
     if args.trajectory_target != "posterior" and not args.trajectories:
         ap.error(f"--trajectory-target {args.trajectory_target} is the target at the points of --trajectories: give "
                  "those too (e.g. --trajectories PLMS:10,PNDM:10)")
+    if args.trajectory_guidance is not None and not args.trajectories:
+        ap.error("--trajectory-guidance is the guidance of --trajectories: give those too")
+    try:
+        trajectory_guidance = [float(g) for g in (args.trajectory_guidance or "3,5,7,9").split(",")]
+    except ValueError:
+        ap.error(f"--trajectory-guidance takes guidance scales separated by commas, e.g. 7,9, not "
+                 f"{args.trajectory_guidance}")
+    if any(g < 1 for g in trajectory_guidance):
+        ap.error("--trajectory-guidance: each scale at least 1 (1: no guidance)")
+    if args.trajectory_difference != "same" and not args.trajectories:
+        ap.error("--trajectory-difference weighs the points of --trajectories: give those too")
+    if args.init_checkpoint and not args.init_model:
+        ap.error("--init-checkpoint needs --init-model DIR too (the model folder the checkpoint was trained from: "
+                 "its scheduler, VAE scaling and configuration)")
     if args.input_perturbation and (not args.stable_target or args.input_perturbation < 0):
         ap.error("--input-perturbation GAMMA needs GAMMA >= 0 and --stable-target K (it perturbs that loss's x_t)")
     if args.difference_weight and not args.stable_target:
@@ -233,8 +258,27 @@ def main():
             p.requires_grad_(True)
         for p in te.parameters():
             p.requires_grad_(not args.freeze_text_encoder)
+        # --init-checkpoint: its averaged weights, loaded before --transformer-layers deepens the base when it has the
+        # base's depth, after when it was trained deeper
+        start = torch.load(args.init_checkpoint) if args.init_checkpoint else None
+        layers = lambda cfg: cfg.get("transformer_layers_per_block", 1)
+        loaded = False
+        if start and layers(start["unet_cfg"]) == layers(unet.cfg):
+            unet.load_state_dict(start["ema_unet"])
+            loaded = True
         if args.transformer_layers is not None:
             unet = deepen(unet, args.transformer_layers)
+        if start and not loaded:
+            if layers(start["unet_cfg"]) != layers(unet.cfg):
+                ap.error(f"{args.init_checkpoint} has {layers(start['unet_cfg'])} transformer blocks per attention, "
+                         f"this run {layers(unet.cfg)}: give --transformer-layers {layers(start['unet_cfg'])}")
+            unet.load_state_dict(start["ema_unet"])
+        if start:
+            te.load_state_dict(start["ema_text_encoder"])
+            for key in ("prediction_type", "beta_end"):  # what the checkpoint was trained for, as when resuming
+                if key in start:
+                    setattr(unet, key, start[key])
+            print(f"starting from {args.init_checkpoint}'s averaged weights (its step {start['step']})", flush=True)
     else:
         te = TextEncoder(TEXT_CFG)
         unet = UNet(unet_cfg(args.transformer_layers or 1))
@@ -428,7 +472,7 @@ def main():
             uncond = te(empty_ids[None])[0]
         for spec in args.trajectories.split(","):
             sampler, steps = spec.rsplit(":", 1)
-            for guidance in (3.0, 5.0, 7.0, 9.0):
+            for guidance in trajectory_guidance:
                 lab = data["label"][torch.randint(0, n, (n_traj,), generator=gen)]
                 with torch.no_grad():
                     cond = te(cap_ids[lab])[0]
@@ -449,10 +493,10 @@ def main():
         if args.trajectory_target == "ddim":
             keep = (t >= 100) & (t < 500)
             x, t, label, g = x[keep], t[keep], label[keep], g[keep]
-            trajectory.update(x=x, t=t, label=label, target=ddim_ends(x, t, label, g, uncond))
+            trajectory.update(x=x, t=t, label=label, g=g, target=ddim_ends(x, t, label, g, uncond))
         else:  # nor below t 300, where the posterior mean snaps to one training latent
             keep = t >= 300
-            trajectory.update(x=x[keep], t=t[keep], label=label[keep])
+            trajectory.update(x=x[keep], t=t[keep], label=label[keep], g=g[keep])
         print(f"trajectories: {trajectory['x'].shape[0]} points from {args.trajectories}", flush=True)
 
     def ddim_ends(x, t, label, g, uncond):
@@ -488,7 +532,8 @@ def main():
             z_cond = stable_target(x_t, a, None, by_label[lab])
             z_empty = stable_target(x_t, a, None, others)
         per, diff = two_prompt_errors(x_t, t, a, lab, z_cond, z_empty)
-        return ((per + args.difference_weight * diff) * weight[t]).mean()
+        w_diff = trajectory["g"][pick] - 1 if args.trajectory_difference == "guidance" else args.difference_weight
+        return ((per + w_diff * diff) * weight[t]).mean()
 
     def mixed_loss():
         """--trajectories: the stable loss on the forward process and on the samplers' points, by their shares."""
