@@ -100,7 +100,8 @@ def deepen(unet, layers):
     computes exactly what `unet` does until training moves them."""
     have = unet.cfg.get("transformer_layers_per_block", 1)
     if layers < have:
-        raise SystemExit(f"--transformer-layers {layers}: the base already has {have} blocks per attention")
+        raise SystemExit(f"--transformer-layers {layers}: the UNet to start from already has {have} blocks per "
+                         "attention")
     deeper = UNet(unet_cfg(layers))
     missing, unexpected = deeper.load_state_dict(unet.state_dict(), strict=False)
     assert not unexpected and all(".transformer_blocks." in k for k in missing), (missing, unexpected)
@@ -135,7 +136,8 @@ def main():
     ap.add_argument("--init-checkpoint", default=None, metavar="PT",
                     help="with --init-model: start from this train_unet.py checkpoint's averaged (EMA) weights "
                          "instead of the folder's, with a fresh optimiser and step count (a new run from where another "
-                         "ended; resuming keeps that run's options and schedule)")
+                         "ended; resuming keeps that run's options and schedule), at its depth (a deepened run's "
+                         "needs no --transformer-layers)")
     ap.add_argument("--freeze-text-encoder", action="store_true")
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--prediction-type", choices=("epsilon", "v_prediction"), default=None,
@@ -258,27 +260,24 @@ def main():
             p.requires_grad_(True)
         for p in te.parameters():
             p.requires_grad_(not args.freeze_text_encoder)
-        # --init-checkpoint: its averaged weights, loaded before --transformer-layers deepens the base when it has the
-        # base's depth, after when it was trained deeper
-        start = torch.load(args.init_checkpoint) if args.init_checkpoint else None
-        layers = lambda cfg: cfg.get("transformer_layers_per_block", 1)
-        loaded = False
-        if start and layers(start["unet_cfg"]) == layers(unet.cfg):
+        if args.init_checkpoint:  # its averaged weights, at its depth (deeper than the base's if it was deepened)
+            if not os.path.isfile(args.init_checkpoint):
+                ap.error(f"--init-checkpoint {args.init_checkpoint}: no such file (give a train_unet.py checkpoint, "
+                         "a run's --out)")
+            start = torch.load(args.init_checkpoint)
+            if not isinstance(start, dict) or "ema_unet" not in start:
+                ap.error(f"--init-checkpoint {args.init_checkpoint} is not a train_unet.py checkpoint (no EMA UNet)")
+            depth = start["unet_cfg"].get("transformer_layers_per_block", 1)
+            if depth != unet.cfg.get("transformer_layers_per_block", 1):
+                unet = deepen(unet, depth)
             unet.load_state_dict(start["ema_unet"])
-            loaded = True
-        if args.transformer_layers is not None:
-            unet = deepen(unet, args.transformer_layers)
-        if start and not loaded:
-            if layers(start["unet_cfg"]) != layers(unet.cfg):
-                ap.error(f"{args.init_checkpoint} has {layers(start['unet_cfg'])} transformer blocks per attention, "
-                         f"this run {layers(unet.cfg)}: give --transformer-layers {layers(start['unet_cfg'])}")
-            unet.load_state_dict(start["ema_unet"])
-        if start:
             te.load_state_dict(start["ema_text_encoder"])
             for key in ("prediction_type", "beta_end"):  # what the checkpoint was trained for, as when resuming
                 if key in start:
                     setattr(unet, key, start[key])
             print(f"starting from {args.init_checkpoint}'s averaged weights (its step {start['step']})", flush=True)
+        if args.transformer_layers is not None:
+            unet = deepen(unet, args.transformer_layers)
     else:
         te = TextEncoder(TEXT_CFG)
         unet = UNet(unet_cfg(args.transformer_layers or 1))
@@ -512,10 +511,10 @@ def main():
             eps = oracle_grid.unet_guided(ema_unet, v_prediction, cond, uncond.expand(len(rows), -1, -1), guidance)
             for step_t in range(int(tt), 0, -100):
                 a = ac[step_t].double()
-                ap = ac[step_t - 100 if step_t > 100 else 0].double()
+                a_prev = ac[step_t - 100 if step_t > 100 else 0].double()
                 e = eps(xx, step_t)
                 x0 = (xx - (1 - a).sqrt() * e) / a.sqrt()
-                xx = ap.sqrt() * x0 + (1 - ap).sqrt() * e
+                xx = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * e
             ends[rows] = xx.float()
         return ends
 
