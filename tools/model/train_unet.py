@@ -18,6 +18,11 @@
   target); at high noise, where one clean latent says almost nothing about x_t, it is the mean the UNet has to learn,
   without the noise. Every sample is trained with its caption and with the empty prompt at the same x_t, and
   --difference-weight adds the error of (caption - empty), the part classifier-free guidance multiplies by g - 1.
+- --end-to-end PLMS:10,PNDM:10 (the seventh base): trains through the samplers. Each step runs one of them from K
+  starts (noise, a training caption, guidance 3-9) with the UNet being trained, gradients through every call, and adds
+  the error of its final latents against where the EMA UNet's guided DDIM at 50 steps takes the same start. The
+  multistep samplers amplify UNet errors that change from call to call; this trains the UNet on what they do with
+  its outputs, where --trajectories and --multistep-weight trained single calls or one combination.
 - An exponential moving average of the weights (UNet and text encoder) is kept and exported.
 - --init-model DIR starts from an exported model's UNet and text encoder (read back from its ONNX files);
   --freeze-text-encoder keeps that text encoder as it is (issue 12's second base model: a new VAE latent space,
@@ -92,6 +97,16 @@ def stable_target(x_t, a, z, reference):
     if z is not None:
         mean = w[:, :1] * z0 + mean
     return mean.to(x_t.dtype).view_as(x_t)
+
+
+def ddim(eps, x, timesteps, ac):
+    """Plain DDIM (eta 0) from x at timesteps[0] through the others, the last step to alpha_bar[0] as the samplers' last
+    (set_alpha_to_one false); eps(x, t) is the guided noise."""
+    for i, t in enumerate(timesteps):
+        a, a_prev = ac[t].double(), ac[timesteps[i + 1] if i + 1 < len(timesteps) else 0].double()
+        e = eps(x, t)
+        x = a_prev.sqrt() * (x - (1 - a).sqrt() * e) / a.sqrt() + (1 - a_prev).sqrt() * e
+    return x
 
 
 def deepen(unet, layers):
@@ -184,6 +199,18 @@ def main():
                     help="with --stable-target: add W times the error PLMS makes when it combines the UNet's guided "
                          "outputs at four timesteps 100 apart (weights 55, -59, 37, -9 over 24) on the forward process "
                          "of one clean latent and one noise, at a guidance drawn from 3-9 (divided by it)")
+    ap.add_argument("--end-to-end", default=None, metavar="SAMPLER:STEPS[,...]",
+                    help="with --stable-target: add the error of these samplers' final latents (run with the UNet "
+                         "being trained, gradients through every call) against the UNet's own DDIM at "
+                         "--end-to-end-teacher-steps from the same noise, caption and guidance (3-9); samplers take "
+                         "turns, one a step")
+    ap.add_argument("--end-to-end-weight", type=float, default=1.0, metavar="W")
+    ap.add_argument("--end-to-end-batch", type=int, default=8, metavar="K", help="sampler runs a step")
+    ap.add_argument("--end-to-end-pool", type=int, default=384, metavar="N",
+                    help="(noise, caption, guidance, teacher's latents) kept, drawn from, renewed every "
+                         "--end-to-end-every steps with the EMA UNet")
+    ap.add_argument("--end-to-end-every", type=int, default=100)
+    ap.add_argument("--end-to-end-teacher-steps", type=int, default=50)
     ap.add_argument("--transformer-layers", type=int, default=None, metavar="N",
                     help="with --init-model: N transformer blocks in each attention (diffusers' "
                          "transformer_layers_per_block); the added blocks start as the identity (their output "
@@ -214,6 +241,20 @@ def main():
             ap.error("--trajectory-share needs 0 < P <= 1 and --trajectory-every at least 1 step")
     if args.multistep_weight and (not args.stable_target or args.trajectories):
         ap.error("--multistep-weight needs --stable-target K (its targets are the posterior means) and no --trajectories")
+    if args.end_to_end:
+        import oracle_grid
+        if not args.stable_target or args.trajectories or args.multistep_weight:
+            ap.error("--end-to-end is added to the stable loss: give --stable-target K, and no --trajectories or "
+                     "--multistep-weight")
+        for spec in args.end_to_end.split(","):
+            sampler, _, steps = spec.rpartition(":")
+            if not (oracle_grid.known_sampler(sampler) and steps.isdigit() and int(steps) > 0):
+                ap.error(f"--end-to-end takes SAMPLER:STEPS[,...] with a sampler of oracle_grid.py (PLMS, PNDM, "
+                         f"Euler a, LCM, DPM++ 2M [SDE] [Karras]), e.g. PLMS:10,PNDM:10, not {spec!r}")
+        if min(args.end_to_end_batch, args.end_to_end_pool, args.end_to_end_every,
+               args.end_to_end_teacher_steps) < 1 or args.end_to_end_teacher_steps > 1000:
+            ap.error("--end-to-end-batch, -pool, -every and -teacher-steps: each at least 1 (teacher steps at most "
+                     "1000)")
     if args.trajectory_target != "posterior" and not args.trajectories:
         ap.error(f"--trajectory-target {args.trajectory_target} is the target at the points of --trajectories: give "
                  "those too (e.g. --trajectories PLMS:10,PNDM:10)")
@@ -505,17 +546,11 @@ def main():
         ends = torch.empty_like(x)
         for tt in t.unique():
             rows = (t == tt).nonzero().squeeze(1)
-            xx, guidance = x[rows].double(), g[rows].double().view(-1, 1, 1, 1)
             with torch.no_grad():
                 cond = te(cap_ids[label[rows]])[0]
-            eps = oracle_grid.unet_guided(ema_unet, v_prediction, cond, uncond.expand(len(rows), -1, -1), guidance)
-            for step_t in range(int(tt), 0, -100):
-                a = ac[step_t].double()
-                a_prev = ac[step_t - 100 if step_t > 100 else 0].double()
-                e = eps(xx, step_t)
-                x0 = (xx - (1 - a).sqrt() * e) / a.sqrt()
-                xx = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * e
-            ends[rows] = xx.float()
+            eps = oracle_grid.unet_guided(ema_unet, v_prediction, cond, uncond.expand(len(rows), -1, -1),
+                                          g[rows].double().view(-1, 1, 1, 1))
+            ends[rows] = ddim(eps, x[rows].double(), list(range(int(tt), 0, -100)), ac).float()
         return ends
 
     def trajectory_loss(k):
@@ -544,8 +579,60 @@ def main():
         share = args.trajectory_share
         return (1 - share) * loss + share * on_path, stats + [on_path.item()]
 
-    batch_loss = mixed_loss if args.trajectories else stable_and_multistep_loss if args.multistep_weight else \
-        stable_loss if args.stable_target else plain_loss
+    pool = {}  # --end-to-end: noise x [N,4,h,w], label [N], guidance g [N], the teacher's final latents [N,4,h,w]
+
+    def renew_pool():
+        """Noise, training captions and guidance 3-9, and where the EMA UNet's guided DDIM takes each: the final
+        latents a sampler at few steps should reach from the same start."""
+        import oracle_grid
+        oracle_grid.AC = ac.double()
+        began = time.time()
+        k = args.end_to_end_pool
+        x = torch.randn((k, 4, 8, 8), generator=gen)
+        label = data["label"][torch.randint(0, n, (k,), generator=gen)]
+        g = 3 + 6 * torch.rand(k, generator=gen)
+        with torch.no_grad():
+            cond, uncond = te(cap_ids[label])[0], te(empty_ids[None])[0].expand(k, -1, -1)
+        eps = oracle_grid.unet_guided(ema_unet, v_prediction, cond, uncond, g.double().view(-1, 1, 1, 1))
+        s = args.end_to_end_teacher_steps
+        ts = [int(t) for t in (np.arange(0, s) * (1000 // s) + 1)[::-1]]  # leading spacing, as the grid's DDIM
+        target = ddim(eps, x.double(), ts, ac)
+        pool.update(x=x, label=label, g=g, target=target.float())
+        print(f"end-to-end pool: {k} DDIM {s}-step runs of the EMA UNet, {time.time() - began:.0f} s", flush=True)
+
+    def end_to_end_loss():
+        """A sampler of --end-to-end (one a step, in turn) from k pooled starts with the UNet being trained, gradients
+        through every call, against the teacher's final latents."""
+        import oracle_grid
+        if step % args.end_to_end_every == 0 or not pool:
+            renew_pool()
+        specs = args.end_to_end.split(",")
+        sampler, steps = specs[step % len(specs)].rsplit(":", 1)
+        k = args.end_to_end_batch
+        pick = torch.randint(0, args.end_to_end_pool, (k,), generator=gen)
+        x, label, g = pool["x"][pick], pool["label"][pick], pool["g"][pick].view(-1, 1, 1, 1)
+        with torch.no_grad():
+            hs = torch.cat([te(empty_ids[None])[0].expand(k, -1, -1), te(cap_ids[label])[0]])
+
+        def eps(x, t):  # oracle_grid's samplers call eps(x, t): the guided noise, here with gradients
+            a = ac[int(t)]
+            out = unet(torch.cat([x, x]).float(), torch.full((2 * k,), float(t)), hs)
+            if v_prediction:
+                out = a.sqrt() * out + (1 - a).sqrt() * torch.cat([x, x])
+            e_u, e_c = out.chunk(2)
+            return e_u + g * (e_c - e_u)
+        seed = int(torch.randint(0, 2 ** 31, (1,), generator=gen))
+        final = oracle_grid.sample(sampler, eps, x, int(steps), seed, v_prediction)
+        return ((final - pool["target"][pick]) ** 2).flatten(1).mean(1).mean()
+
+    def stable_and_end_to_end_loss():
+        loss, stats = stable_loss()
+        extra = end_to_end_loss()
+        return loss + args.end_to_end_weight * extra, stats + [extra.item()]
+
+    batch_loss = stable_and_end_to_end_loss if args.end_to_end else mixed_loss if args.trajectories else \
+        stable_and_multistep_loss if args.multistep_weight else stable_loss if args.stable_target else plain_loss
+    extra_name = "multistep" if args.multistep_weight else "end-to-end" if args.end_to_end else "on the trajectories"
     while step < args.steps:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
@@ -564,8 +651,7 @@ def main():
             h = np.mean(hist, 0)
             hist = []
             print(f"step {step} loss {h[0]:.4f} mse {h[1]:.4f}" + (f" difference {h[2]:.4f}" if len(h) > 2 else "")
-                  + (f" {'multistep' if args.multistep_weight else 'on the trajectories'} {h[3]:.4f}"
-                     if len(h) > 3 else "")
+                  + (f" {extra_name} {h[3]:.4f}" if len(h) > 3 else "")
                   + f" lr {opt.param_groups[0]['lr']:.2e} {(time.time() - t0) / 60:.1f} min", flush=True)
         if time.time() - last_save > 180:
             save()
