@@ -10,7 +10,7 @@ Architecture: a soft clamp tanh(z/3)*3, a 3x3 conv and ReLU, then three times (3
 upsample, a 3x3 conv without bias), one more block and a 3x3 conv to RGB. A block is conv-ReLU-conv-ReLU-conv plus the
 input, then ReLU. No normalisation or attention: the cost grows linearly with the image and tiles have no seams.
 
-  python3 tiny_decoder.py train  --model models/tiny-sd-shapes --out models/tiny-sd-shapes-taesd --minutes 18
+  python3 tiny_decoder.py train  --model models/tiny-sd-shapes --out models/tiny-sd-shapes-taesd --minutes 18 [--overshoot 0.5]
   python3 tiny_decoder.py random --width 64 --out /work/train/taesd-random     # SD 1.5 size, for bench
   python3 tiny_decoder.py psnr   --model models/tiny-sd-shapes --decoder models/tiny-sd-shapes-taesd
 """
@@ -104,9 +104,11 @@ def load_vae(folder):
     return vae.eval(), float(cfg_json.get("scaling_factor", 0.18215))
 
 
-def teacher_pairs(vae, scaling, rng, combos, n):
+def teacher_pairs(vae, scaling, rng, combos, n, overshoot=0.0):
     """Latents as the UNet sees them (posterior samples times the scaling factor, sometimes perturbed as a
-    half-denoised preview would be) and the full decoder's image in [0, 1]."""
+    half-denoised preview would be, and with --overshoot a quarter of them scaled up by up to that fraction, as guided
+    generations come out: the seventh base's final latents at guidance 7 have an RMS of 1.2-1.5 where the training
+    latents' is 1.0) and the full decoder's image in [0, 1]."""
     imgs, _ = dataset.make_batch(rng, combos, n)
     x = torch.from_numpy(dataset.to_tensor_range(imgs))
     with torch.no_grad():
@@ -114,6 +116,9 @@ def teacher_pairs(vae, scaling, rng, combos, n):
         z = (mean + torch.randn_like(mean) * (0.5 * logvar).exp()) * scaling
         noisy = torch.rand(n, 1, 1, 1) < 0.25
         z = torch.where(noisy, z + 0.3 * torch.randn_like(z), z)
+        if overshoot:
+            gain = 1 + overshoot * torch.rand(n, 1, 1, 1) * (torch.rand(n, 1, 1, 1) < 0.25)
+            z = z * gain
         y = (vae.decode(z / scaling).clamp(-1, 1) + 1) / 2
     return z, y
 
@@ -143,6 +148,10 @@ def train(args):
     torch.manual_seed(args.seed)
     vae, scaling = load_vae(args.model)
     student = tiny_decoder(args.width)
+    if args.init:  # an exported decoder's weights (its ONNX initialisers carry the module's parameter names)
+        graph = onnx.load(os.path.join(args.init, "taesd_decoder", "model.onnx")).graph
+        student.load_state_dict({t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in graph.initializer})
+        print(f"started from {args.init}", flush=True)
     print(f"tiny decoder: {count(student)} parameters; VAE decoder {count(vae.decoder)}", flush=True)
     opt = torch.optim.Adam(student.parameters(), lr=args.lr)
     rng = random.Random(args.seed)
@@ -151,7 +160,7 @@ def train(args):
     t0 = time.time()
     step = 0
     while (time.time() - t0) / 60 < args.minutes and step < args.steps:
-        z, y = teacher_pairs(vae, scaling, rng, combos, args.batch)
+        z, y = teacher_pairs(vae, scaling, rng, combos, args.batch, args.overshoot)
         out = student(z)
         loss = (out - y).abs().mean() + ((out - y) ** 2).mean()
         opt.zero_grad(set_to_none=True)
@@ -190,6 +199,9 @@ def main():
     ap.add_argument("--minutes", type=float, default=18)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--init", default=None, help="a tiny decoder folder to start from (fine-tuning it)")
+    ap.add_argument("--overshoot", type=float, default=0.0,
+                    help="a quarter of the training latents scaled by 1 to 1 + this (guided generations' amplitude)")
     args = ap.parse_args()
     (train if args.what == "train" else random_decoder)(args)
 

@@ -23,11 +23,12 @@ class TinyDecoderTest {
 	static final Path SHIPPED = Path.of("models", "tiny-sd-shapes-taesd");
 
 	/**
-	 * Measured (bench --decoder models/tiny-sd-shapes-taesd --psnr 6 --steps 20 on the embedded model, its fifth base):
-	 * mean 30.34 dB over these six images (min 27.96; on the first base 25.06); the bound leaves 1 dB for other CPUs'
-	 * arithmetic.
+	 * Measured (bench --decoder models/tiny-sd-shapes-taesd --psnr 6 --steps 20 on the embedded model): on its seventh
+	 * base mean 27.12 dB over these six images (min 23.31), the decoder fine-tuned for it; on the fifth and sixth base
+	 * 30.3 dB (bound 29.3), on the first 25.06. The seventh base's guided latents are larger than the training latents
+	 * the decoder learnt from (its README); the bound leaves 1 dB for other CPUs' arithmetic.
 	 */
-	static final double MEAN_PSNR_BOUND = 29.3;
+	static final double MEAN_PSNR_BOUND = 26.1;
 
 	@Test
 	void theShippedDecoderIsCloseToTheVaeDecoderOnGeneratedImages() {

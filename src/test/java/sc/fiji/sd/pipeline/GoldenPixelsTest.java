@@ -86,35 +86,36 @@ class GoldenPixelsTest {
 	static Stream<Case> cases() {
 		List<Case> c = new ArrayList<>();
 		VaeTiling never = VaeTiling.NEVER;
-		c.add(new Case("t2i-euler-a", "embedded", CfgMode.BATCHED, never, text("Euler a").build()));
-		// recorded before the shipped model's scheduler config gained sigma_max, which Karras DPM-Solver reads
-		c.add(new Case("t2i-dpmpp-2m-karras", TestModels.EMBEDDED_AS_RECORDED, CfgMode.BATCHED, never,
+		// the embedded model as the digests were recorded: its UNet and scheduler config of then (TestModels)
+		String embedded = TestModels.EMBEDDED_AS_RECORDED;
+		c.add(new Case("t2i-euler-a", embedded, CfgMode.BATCHED, never, text("Euler a").build()));
+		c.add(new Case("t2i-dpmpp-2m-karras", embedded, CfgMode.BATCHED, never,
 			text("DPM++ 2M Karras").build()));
-		c.add(new Case("t2i-ddim", "embedded", CfgMode.BATCHED, never, text("DDIM").build()));
-		c.add(new Case("t2i-heun", "embedded", CfgMode.BATCHED, never, text("Heun").build()));
+		c.add(new Case("t2i-ddim", embedded, CfgMode.BATCHED, never, text("DDIM").build()));
+		c.add(new Case("t2i-heun", embedded, CfgMode.BATCHED, never, text("Heun").build()));
 		c.add(new Case("t2i-model-sampler", "optimum", CfgMode.BATCHED, never, text(null).build()));
-		c.add(new Case("t2i-batch2x2-cfg-batched", "embedded", CfgMode.BATCHED, never,
+		c.add(new Case("t2i-batch2x2-cfg-batched", embedded, CfgMode.BATCHED, never,
 			text("Euler a").batchSize(2).batchCount(2).build()));
-		c.add(new Case("t2i-batch2x2-cfg-separate", "embedded", CfgMode.SEPARATE, never,
+		c.add(new Case("t2i-batch2x2-cfg-separate", embedded, CfgMode.SEPARATE, never,
 			text("Euler a").batchSize(2).batchCount(2).build()));
-		c.add(new Case("t2i-sde-batch2-cfg-separate", "embedded", CfgMode.SEPARATE, never,
+		c.add(new Case("t2i-sde-batch2-cfg-separate", embedded, CfgMode.SEPARATE, never,
 			text("DPM++ 2M SDE").batchSize(2).build()));
-		c.add(new Case("t2i-no-cfg", "embedded", CfgMode.BATCHED, never, text("Euler").guidance(1).build()));
-		c.add(new Case("t2i-long-weighted-prompt", "embedded", CfgMode.BATCHED, never,
+		c.add(new Case("t2i-no-cfg", embedded, CfgMode.BATCHED, never, text("Euler").guidance(1).build()));
+		c.add(new Case("t2i-long-weighted-prompt", embedded, CfgMode.BATCHED, never,
 			text("Euler").prompt(LONG_PROMPT).negativePrompt("(ugly:1.2), " + "dull, ".repeat(40)).build()));
-		c.add(new Case("t2i-long-prompt-separate", "embedded", CfgMode.SEPARATE, never,
+		c.add(new Case("t2i-long-prompt-separate", embedded, CfgMode.SEPARATE, never,
 			text("Euler").prompt(LONG_PROMPT).build()));
-		c.add(new Case("i2i-strength-0.5", "embedded", CfgMode.BATCHED, never,
+		c.add(new Case("i2i-strength-0.5", embedded, CfgMode.BATCHED, never,
 			image("embedded", Mode.IMAGE_TO_IMAGE, 0.5, "DPM++ 2M").build()));
-		c.add(new Case("i2i-strength-0.5-batch2-pndm", "embedded", CfgMode.BATCHED, never,
+		c.add(new Case("i2i-strength-0.5-batch2-pndm", embedded, CfgMode.BATCHED, never,
 			image("embedded", Mode.IMAGE_TO_IMAGE, 0.5, "PNDM").batchSize(2).build()));
-		c.add(new Case("i2i-strength-1", "embedded", CfgMode.BATCHED, never,
+		c.add(new Case("i2i-strength-1", embedded, CfgMode.BATCHED, never,
 			image("embedded", Mode.IMAGE_TO_IMAGE, 1, "Euler").build()));
-		c.add(new Case("i2i-strength-0", "embedded", CfgMode.BATCHED, never,
+		c.add(new Case("i2i-strength-0", embedded, CfgMode.BATCHED, never,
 			image("embedded", Mode.IMAGE_TO_IMAGE, 0, "Euler").batchSize(2).build()));
-		c.add(new Case("inpaint-legacy", "embedded", CfgMode.BATCHED, never,
+		c.add(new Case("inpaint-legacy", embedded, CfgMode.BATCHED, never,
 			image("embedded", Mode.INPAINT, 0.8, "Euler a").batchSize(2).build()));
-		c.add(new Case("inpaint-legacy-separate", "embedded", CfgMode.SEPARATE, never,
+		c.add(new Case("inpaint-legacy-separate", embedded, CfgMode.SEPARATE, never,
 			image("embedded", Mode.INPAINT, 0.8, "DDIM").build()));
 		c.add(new Case("inpaint9-inpaint", "inpaint9", CfgMode.BATCHED, never,
 			image("inpaint9", Mode.INPAINT, 1, "Euler a").batchSize(2).build()));
@@ -130,8 +131,8 @@ class GoldenPixelsTest {
 			c.add(new Case(f + "-t2i", f, CfgMode.BATCHED, never, text("Euler a").batchSize(2).build()));
 			c.add(new Case(f + "-i2i", f, CfgMode.SEPARATE, never, image(f, Mode.IMAGE_TO_IMAGE, 0.5, "Euler").build()));
 		}
-		c.add(new Case("vae-tiled-t2i", "embedded", CfgMode.BATCHED, VaeTiling.always(4, 1), text("Euler").build()));
-		c.add(new Case("vae-tiled-i2i", "embedded", CfgMode.BATCHED, VaeTiling.always(4, 2),
+		c.add(new Case("vae-tiled-t2i", embedded, CfgMode.BATCHED, VaeTiling.always(4, 1), text("Euler").build()));
+		c.add(new Case("vae-tiled-i2i", embedded, CfgMode.BATCHED, VaeTiling.always(4, 2),
 			image("embedded", Mode.IMAGE_TO_IMAGE, 0.5, "Euler").build()));
 		return c.stream();
 	}

@@ -89,13 +89,13 @@ public final class TestModels {
 	}
 
 	/**
-	 * The embedded model as {@code GoldenPixelsTest}'s digests were recorded from it: the shipped weights (linked, not
-	 * copied) with the scheduler config of {@value #AS_RECORDED_SCHEDULER}. The digests pin the code, so their inputs
-	 * stay as they were when the shipped model's sampler settings change (its {@code sigma_max}, ninth session): a
-	 * digest follows a new input only where a session can record it on every kind of CPU.
+	 * The embedded model as {@code GoldenPixelsTest}'s digests were recorded from it: the shipped files (linked, not
+	 * copied) except those under {@value #AS_RECORDED}, the scheduler config and the UNet of then. The digests pin the
+	 * code, so their inputs stay as they were when the shipped model changes (its {@code sigma_max}, ninth session; its
+	 * UNet, thirteenth): a digest follows a new input only where a session can record it on every kind of CPU.
 	 */
 	public static final String EMBEDDED_AS_RECORDED = "embedded-as-recorded";
-	static final String AS_RECORDED_SCHEDULER = "src/test/resources/golden/tiny-sd-shapes-scheduler_config.json";
+	static final String AS_RECORDED = "src/test/resources/golden/tiny-sd-shapes";
 
 	/** The model folder: the embedded model, or a temporary copy of a fixture with the tokenizer added. */
 	public static synchronized Path folder(String name) {
@@ -132,20 +132,19 @@ public final class TestModels {
 	private static Path embeddedAsRecorded(Path dir) throws IOException {
 		Path target = dir.resolve(EmbeddedModel.NAME);
 		if (Files.isDirectory(target)) return target;
-		Files.createDirectories(target.resolve("scheduler"));
-		for (Path p : List.of(dir, target, target.resolve("scheduler"))) // deleted in reverse: contents first
+		Files.createDirectories(target);
+		for (Path p : List.of(dir, target)) // deleted in reverse: contents first
 			p.toFile().deleteOnExit();
+		Path pinned = Path.of(AS_RECORDED);
 		try (Stream<Path> entries = Files.list(EmbeddedModel.path())) {
 			for (Path entry : (Iterable<Path>) entries::iterator) {
-				if (entry.getFileName().toString().equals("scheduler")) continue;
-				Path link = target.resolve(entry.getFileName().toString());
-				Files.createSymbolicLink(link, entry.toAbsolutePath());
+				String name = entry.getFileName().toString();
+				Path source = Files.exists(pinned.resolve(name)) ? pinned.resolve(name) : entry;
+				Path link = target.resolve(name);
+				Files.createSymbolicLink(link, source.toAbsolutePath());
 				link.toFile().deleteOnExit(); // the link, not what it points to
 			}
 		}
-		Path config = target.resolve("scheduler/scheduler_config.json");
-		Files.copy(Path.of(AS_RECORDED_SCHEDULER), config);
-		config.toFile().deleteOnExit();
 		return target;
 	}
 
