@@ -123,6 +123,35 @@ def teacher_pairs(vae, scaling, rng, combos, n, overshoot=0.0):
     return z, y
 
 
+def generated_pairs(folder, vae, scaling, n, seed, steps=20):
+    """Latents where the model's own guided generations end (DDIM, training captions, guidance 3-9) and the full
+    decoder's image of each: what the decoder is asked to draw in use, which encoder latents do not cover when the UNet
+    overshoots them (the seventh base)."""
+    import adapt_common
+    from clip_tokenizer import ClipTokenizer
+    te, unet = adapt_common.load_model(folder)[:2]
+    ac = adapt_common.schedule(unet)
+    v_prediction = getattr(unet, "prediction_type", "epsilon") == "v_prediction"
+    g = torch.Generator().manual_seed(seed)
+    tok = ClipTokenizer()
+    combos = dataset.train_combos()
+    ids = torch.tensor([tok(dataset.caption(*combos[int(i)])) for i in torch.randint(0, len(combos), (n,), generator=g)])
+    guidance = (3 + 6 * torch.rand(n, generator=g)).view(-1, 1, 1, 1)
+    with torch.no_grad():
+        cond, uncond = te(ids)[0], te(torch.tensor([tok("")]))[0].expand(n, -1, -1)
+        x = torch.randn((n, LATENT_CHANNELS, 8, 8), generator=g)
+        ts = [t + 1 for t in range(0, 1000, 1000 // steps)][::-1]
+        for k, t in enumerate(ts):
+            u, c = unet(torch.cat([x, x]), torch.full((2 * n,), float(t)), torch.cat([uncond, cond])).chunk(2)
+            out = u + guidance * (c - u)
+            a, a_prev = ac[t], ac[ts[k + 1]] if k + 1 < len(ts) else ac[0]
+            e, x0 = (a.sqrt() * out + (1 - a).sqrt() * x, a.sqrt() * x - (1 - a).sqrt() * out) if v_prediction \
+                else (out, (x - (1 - a).sqrt() * out) / a.sqrt())
+            x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * e
+        y = (vae.decode(x / scaling).clamp(-1, 1) + 1) / 2
+    return x, y
+
+
 def psnr(y, x):
     mse = ((y.clamp(0, 1) - x) ** 2).flatten(1).mean(1)
     return 10 * torch.log10(1.0 / mse.clamp_min(1e-10))
@@ -157,10 +186,16 @@ def train(args):
     rng = random.Random(args.seed)
     combos = dataset.train_combos()
     held_z, held_y = teacher_pairs(vae, scaling, random.Random(args.seed + 1), dataset.heldout_combos(), 64)
+    if args.generated:
+        gen_z, gen_y = generated_pairs(args.model, vae, scaling, args.generated, args.seed + 2)
+        print(f"{args.generated} generated latents (RMS {gen_z.pow(2).mean().sqrt():.2f})", flush=True)
     t0 = time.time()
     step = 0
     while (time.time() - t0) / 60 < args.minutes and step < args.steps:
         z, y = teacher_pairs(vae, scaling, rng, combos, args.batch, args.overshoot)
+        if args.generated:  # a quarter of each batch from the model's own generations
+            pick = torch.randint(0, args.generated, (args.batch // 4,))
+            z, y = torch.cat([z[args.batch // 4:], gen_z[pick]]), torch.cat([y[args.batch // 4:], gen_y[pick]])
         out = student(z)
         loss = (out - y).abs().mean() + ((out - y) ** 2).mean()
         opt.zero_grad(set_to_none=True)
@@ -199,6 +234,8 @@ def main():
     ap.add_argument("--minutes", type=float, default=18)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--generated", type=int, default=0, metavar="N",
+                    help="also train on N latents of the model's own guided generations (a quarter of each batch)")
     ap.add_argument("--init", default=None, help="a tiny decoder folder to start from (fine-tuning it)")
     ap.add_argument("--overshoot", type=float, default=0.0,
                     help="a quarter of the training latents scaled by 1 to 1 + this (guided generations' amplitude)")
