@@ -59,6 +59,16 @@ def unet_output(eps, x, t, v_prediction):
     return a.sqrt() * e - (1 - a).sqrt() * (x - (1 - a).sqrt() * e) / a.sqrt()
 
 
+def ddim(eps, x, timesteps, ac):
+    """Plain DDIM (eta 0) from x at timesteps[0] through the others, the last step to alpha_bar[0] as the samplers' last
+    (set_alpha_to_one false); eps(x, t) is the guided noise."""
+    for i, t in enumerate(timesteps):
+        a, a_prev = ac[t].double(), ac[timesteps[i + 1] if i + 1 < len(timesteps) else 0].double()
+        e = eps(x, t)
+        x = a_prev.sqrt() * (x - (1 - a).sqrt() * e) / a.sqrt() + (1 - a_prev).sqrt() * e
+    return x
+
+
 def pndm_prev_sample(x, t, prev_t, out, v_prediction):
     """x at prev_t from x at t and a (combined) model output: the PNDM paper's formula (9), as diffusers'
     PNDMScheduler._get_prev_sample (which turns v into the noise with this x and t)."""

@@ -10,7 +10,9 @@ Architecture: a soft clamp tanh(z/3)*3, a 3x3 conv and ReLU, then three times (3
 upsample, a 3x3 conv without bias), one more block and a 3x3 conv to RGB. A block is conv-ReLU-conv-ReLU-conv plus the
 input, then ReLU. No normalisation or attention: the cost grows linearly with the image and tiles have no seams.
 
-  python3 tiny_decoder.py train  --model models/tiny-sd-shapes --out models/tiny-sd-shapes-taesd --minutes 18 [--overshoot 0.5]
+  python3 tiny_decoder.py train  --model models/tiny-sd-shapes --out models/tiny-sd-shapes-taesd --minutes 18
+  python3 tiny_decoder.py train  --model models/tiny-sd-shapes --init models/tiny-sd-shapes-taesd --out DIR \
+      --overshoot 0.5 --generated 768 --lr 5e-4 --minutes 10   # fine-tuned for a retrained UNet's generations
   python3 tiny_decoder.py random --width 64 --out /work/train/taesd-random     # SD 1.5 size, for bench
   python3 tiny_decoder.py psnr   --model models/tiny-sd-shapes --decoder models/tiny-sd-shapes-taesd
 """
@@ -128,9 +130,11 @@ def generated_pairs(folder, vae, scaling, n, seed, steps=20):
     decoder's image of each: what the decoder is asked to draw in use, which encoder latents do not cover when the UNet
     overshoots them (the seventh base)."""
     import adapt_common
+    import oracle_grid
     from clip_tokenizer import ClipTokenizer
     te, unet = adapt_common.load_model(folder)[:2]
     ac = adapt_common.schedule(unet)
+    oracle_grid.AC = ac.double()  # unet_guided turns v into the noise with the sampler module's schedule
     v_prediction = getattr(unet, "prediction_type", "epsilon") == "v_prediction"
     g = torch.Generator().manual_seed(seed)
     tok = ClipTokenizer()
@@ -139,15 +143,9 @@ def generated_pairs(folder, vae, scaling, n, seed, steps=20):
     guidance = (3 + 6 * torch.rand(n, generator=g)).view(-1, 1, 1, 1)
     with torch.no_grad():
         cond, uncond = te(ids)[0], te(torch.tensor([tok("")]))[0].expand(n, -1, -1)
-        x = torch.randn((n, LATENT_CHANNELS, 8, 8), generator=g)
-        ts = [t + 1 for t in range(0, 1000, 1000 // steps)][::-1]
-        for k, t in enumerate(ts):
-            u, c = unet(torch.cat([x, x]), torch.full((2 * n,), float(t)), torch.cat([uncond, cond])).chunk(2)
-            out = u + guidance * (c - u)
-            a, a_prev = ac[t], ac[ts[k + 1]] if k + 1 < len(ts) else ac[0]
-            e, x0 = (a.sqrt() * out + (1 - a).sqrt() * x, a.sqrt() * x - (1 - a).sqrt() * out) if v_prediction \
-                else (out, (x - (1 - a).sqrt() * out) / a.sqrt())
-            x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * e
+        eps = oracle_grid.unet_guided(unet, v_prediction, cond, uncond, guidance.double())
+        ts = [t + 1 for t in range(0, 1000, 1000 // steps)][::-1]  # leading spacing, as the pipeline's DDIM
+        x = oracle_grid.ddim(eps, torch.randn((n, LATENT_CHANNELS, 8, 8), generator=g).double(), ts, ac).float()
         y = (vae.decode(x / scaling).clamp(-1, 1) + 1) / 2
     return x, y
 
@@ -179,7 +177,12 @@ def train(args):
     student = tiny_decoder(args.width)
     if args.init:  # an exported decoder's weights (its ONNX initialisers carry the module's parameter names)
         graph = onnx.load(os.path.join(args.init, "taesd_decoder", "model.onnx")).graph
-        student.load_state_dict({t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in graph.initializer})
+        try:
+            student.load_state_dict({t.name: torch.from_numpy(numpy_helper.to_array(t).copy())
+                                     for t in graph.initializer})
+        except RuntimeError as e:
+            raise SystemExit(f"--init {args.init} is not a tiny decoder of --width {args.width} (give its width): "
+                             f"{str(e).splitlines()[0]}")
         print(f"started from {args.init}", flush=True)
     print(f"tiny decoder: {count(student)} parameters; VAE decoder {count(vae.decoder)}", flush=True)
     opt = torch.optim.Adam(student.parameters(), lr=args.lr)
@@ -240,6 +243,13 @@ def main():
     ap.add_argument("--overshoot", type=float, default=0.0,
                     help="a quarter of the training latents scaled by 1 to 1 + this (guided generations' amplitude)")
     args = ap.parse_args()
+    if args.generated < 0 or args.overshoot < 0:
+        ap.error("--generated and --overshoot: 0 (off) or more")
+    if args.init and not os.path.isfile(os.path.join(args.init, "taesd_decoder", "model.onnx")):
+        ap.error(f"--init {args.init}: no taesd_decoder/model.onnx there (give a tiny decoder folder, e.g. "
+                 "models/tiny-sd-shapes-taesd)")
+    if args.generated and args.batch < 4:
+        ap.error("--generated takes a quarter of each batch: give --batch 4 or more")
     (train if args.what == "train" else random_decoder)(args)
 
 

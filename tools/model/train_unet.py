@@ -99,16 +99,6 @@ def stable_target(x_t, a, z, reference):
     return mean.to(x_t.dtype).view_as(x_t)
 
 
-def ddim(eps, x, timesteps, ac):
-    """Plain DDIM (eta 0) from x at timesteps[0] through the others, the last step to alpha_bar[0] as the samplers' last
-    (set_alpha_to_one false); eps(x, t) is the guided noise."""
-    for i, t in enumerate(timesteps):
-        a, a_prev = ac[t].double(), ac[timesteps[i + 1] if i + 1 < len(timesteps) else 0].double()
-        e = eps(x, t)
-        x = a_prev.sqrt() * (x - (1 - a).sqrt() * e) / a.sqrt() + (1 - a_prev).sqrt() * e
-    return x
-
-
 def deepen(unet, layers):
     """A copy of `unet` with `layers` transformer blocks in each attention: its own blocks first, then new ones
     whose attention and feed-forward output projections are zero, so each is the identity (x + 0) and the copy
@@ -550,7 +540,7 @@ def main():
                 cond = te(cap_ids[label[rows]])[0]
             eps = oracle_grid.unet_guided(ema_unet, v_prediction, cond, uncond.expand(len(rows), -1, -1),
                                           g[rows].double().view(-1, 1, 1, 1))
-            ends[rows] = ddim(eps, x[rows].double(), list(range(int(tt), 0, -100)), ac).float()
+            ends[rows] = oracle_grid.ddim(eps, x[rows].double(), list(range(int(tt), 0, -100)), ac).float()
         return ends
 
     def trajectory_loss(k):
@@ -596,7 +586,7 @@ def main():
         eps = oracle_grid.unet_guided(ema_unet, v_prediction, cond, uncond, g.double().view(-1, 1, 1, 1))
         s = args.end_to_end_teacher_steps
         ts = [int(t) for t in (np.arange(0, s) * (1000 // s) + 1)[::-1]]  # leading spacing, as the grid's DDIM
-        target = ddim(eps, x.double(), ts, ac)
+        target = oracle_grid.ddim(eps, x.double(), ts, ac)
         pool.update(x=x, label=label, g=g, target=target.float())
         print(f"end-to-end pool: {k} DDIM {s}-step runs of the EMA UNet, {time.time() - began:.0f} s", flush=True)
 
